@@ -1,0 +1,158 @@
+"""The engine seam: the only module that opens DuckDB or Spark connections.
+
+Tabular logic elsewhere is written once as Ibis expressions and runs on whichever engine this module hands out.
+DuckDB is the embedded default; Spark (local mode, bound to 127.0.0.1, UI off) comes with `pip install
+"ascld[spark]"` and is imported only when asked for.
+
+Engine differences are declared here as data rather than as if/else scattered through the code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from ascld.errors import EngineError, EngineNotInstalled, UsageError
+
+ENGINE_ENV = "ASCLD_ENGINE"
+DEFAULT_ENGINE = "duckdb"
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    name: str
+    install_hint: str
+    sql_dialect: str  # sqlglot / Ibis dialect name for emitted SQL
+    # Known behaviours to design around (DESIGN.md principle 2): keep these in one place.
+    notes: tuple[str, ...]
+
+
+ENGINES: Mapping[str, EngineInfo] = MappingProxyType(
+    {
+        "duckdb": EngineInfo(
+            "duckdb", 'pip install "ascld"', "duckdb",
+            ("ibis row_number() starts at 0",),
+        ),
+        "spark": EngineInfo(
+            "spark", 'pip install "ascld[spark]" (and a Java 17+ runtime)', "pyspark",
+            (
+                "date - date gives an interval; use day deltas",
+                "division by zero raises an error; guard denominators",
+                "delta(unit='month') counts differ from DuckDB; use explicit month arithmetic",
+            ),
+        ),
+    }
+)
+
+
+def engine_names() -> tuple[str, ...]:
+    return tuple(ENGINES)
+
+
+def resolve_engine_name(name: str | None = None) -> str:
+    chosen = (name or os.environ.get(ENGINE_ENV) or DEFAULT_ENGINE).strip().lower()
+    if chosen not in ENGINES:
+        raise UsageError(f"unknown engine {chosen!r}. Choose one of: {', '.join(ENGINES)}.")
+    return chosen
+
+
+def _duckdb(path: str | Path | None, **options: Any) -> Any:
+    import ibis
+
+    database = str(path) if path else ":memory:"
+    config = {"threads": options.pop("threads", None), "memory_limit": options.pop("memory_limit", None)}
+    con = ibis.duckdb.connect(database, **{k: v for k, v in config.items() if v is not None})
+    temp = options.pop("temp_directory", None)
+    if temp:
+        con.raw_sql(f"SET temp_directory = '{Path(temp).as_posix()}'")
+    return con
+
+
+_SPARK_SESSION: Any = None
+
+
+def spark_session() -> Any:
+    """One local Spark session per process, bound to loopback with the UI off."""
+    global _SPARK_SESSION
+    try:
+        pyspark_sql = importlib.import_module("pyspark.sql")
+    except ImportError as err:
+        raise EngineNotInstalled(
+            f"the spark engine needs PySpark: {ENGINES['spark'].install_hint}"
+        ) from err
+    if _SPARK_SESSION is None:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+        warehouse = tempfile.mkdtemp(prefix="ascld-spark-")
+        builder = (
+            pyspark_sql.SparkSession.builder.master("local[2]")
+            .appName("ascld")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.warehouse.dir", warehouse)
+            .config("spark.sql.ansi.enabled", "false")
+        )
+        _SPARK_SESSION = builder.getOrCreate()
+        _SPARK_SESSION.sparkContext.setLogLevel("ERROR")
+    return _SPARK_SESSION
+
+
+def _spark(path: str | Path | None, **options: Any) -> Any:
+    try:
+        import ibis
+        importlib.import_module("pyspark")
+    except ImportError as err:
+        raise EngineNotInstalled(f"the spark engine needs PySpark: {ENGINES['spark'].install_hint}") from err
+    return ibis.pyspark.connect(spark_session())
+
+
+_OPENERS: Mapping[str, Callable[..., Any]] = MappingProxyType({"duckdb": _duckdb, "spark": _spark})
+
+
+def connect(name: str | None = None, path: str | Path | None = None, **options: Any) -> Any:
+    """Open an Ibis connection by engine name.
+
+    Args:
+        name: "duckdb" (default, or $ASCLD_ENGINE) or "spark".
+        path: DuckDB database file; None for in-memory. Ignored by Spark.
+        **options: engine settings (DuckDB: threads, memory_limit, temp_directory).
+
+    Raises:
+        UsageError: the name is not an engine.
+        EngineNotInstalled: the engine's extra is not installed; the message gives the install command.
+
+    Examples:
+        >>> con = connect("duckdb")
+        >>> import ibis
+        >>> con.execute(ibis.literal(2) + 3)
+        5
+    """
+    chosen = resolve_engine_name(name)
+    return _OPENERS[chosen](path, **options)
+
+
+def run_step(step: str, engine: str, fn: Callable[[], Any]) -> Any:
+    """Run one pipeline step, re-raising any engine failure with the step and engine named."""
+    try:
+        return fn()
+    except (EngineNotInstalled, UsageError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - we re-raise with context
+        raise EngineError(f"Step `{step}` failed on {engine}: {type(exc).__name__}: {exc}") from exc
+
+
+def to_sql(expr: Any, dialect: str) -> str:
+    """Compile an Ibis expression to SQL in a dialect ("duckdb", "pyspark", "mssql", ...)."""
+    import ibis
+
+    return str(ibis.to_sql(expr, dialect=dialect))
