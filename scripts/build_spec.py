@@ -155,6 +155,8 @@ def build_lists(doc: dict) -> tuple[list[dict], list[dict], list[dict], list[dic
                 }
             )
         for gname, g in (spec.get("groupings") or {}).items():
+            if "third_party" in gname:
+                continue  # examples from non-national code; the research says not to rely on them
             gsrc = "cld_defined_lists.yaml#" + _src(g.get("source"))
             if isinstance(g.get("map"), dict):
                 for value, group in g["map"].items():
