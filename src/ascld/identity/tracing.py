@@ -1,0 +1,233 @@
+"""Batch tracing of NHS numbers against a demographic index, after the rules of the Personal Demographics
+Service (PDS) batch trace, the Demographic Batch Service whose outcome the national table keeps as
+`Der_DBS_Check_Status`.
+
+A *demographic index* stands in for PDS: one row per person, CSV or Parquet, with the columns
+
+| column | content |
+|---|---|
+| `nhs_number` | the person's NHS number (10 digits, spaces allowed) |
+| `family_name`, `given_name` | names, any case |
+| `date_of_birth` | ISO date (yyyy-mm-dd) |
+| `gender` | `Male`/`Female`/`Other`/`Unknown` (also M/F/1/2/0/9) |
+| `postcode` | current postcode, any spacing |
+| `date_of_death` | ISO date or blank (read, not used by the trace) |
+
+Rules, applied to each distinct set of person details once (all in DuckDB, no per-row Python):
+
+1. **Cross-check**: a valid submitted NHS number that is in the index with the submitted date of birth →
+   `Match` with that number.
+2. Otherwise an **alphanumeric trace** on family name + date of birth + gender (needs all three):
+   candidates are index people with the same normalised family name and date of birth and a compatible
+   gender (equal, or either side Other/Unknown).
+   * exactly one candidate whose postcode also agrees → `Match`;
+   * several whose postcode agrees → the given name decides: exactly one → `Match`, else `Many matches`;
+   * none whose postcode agrees (or no postcode submitted): exactly one candidate → `Potential match`;
+     several → the given name decides: exactly one → `Potential match`, else `Many matches`;
+   * no candidate (or family name, date of birth or gender missing) → `No match`.
+
+Only a `Match` yields a traced NHS number (`Der_NHS_Number_Traced_Pseudo`): like PDS, a potential match is
+reported for review, not used. Names are compared upper case with accents and everything but A-Z removed
+("O'Neil-Smith" = "ONEILSMITH"); postcodes without spaces; NHS numbers only when valid (format, check digit,
+not a placeholder - the same rule as `ascld.identity.nhs_number`).
+
+Examples:
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> install_identity_macros(con)
+    >>> con.execute("SELECT ascld_nhs_key('999 000 0018'), ascld_nhs_key('9990000017')").fetchall()
+    [('9990000018', None)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ascld.errors import UsageError
+from ascld.identity.nhs_number import PLACEHOLDERS
+from ascld.identity.postcodes import sql_postcode_key
+
+MATCH = "Match"
+POTENTIAL_MATCH = "Potential match"
+NO_MATCH = "No match"
+MANY_MATCHES = "Many matches"
+TRACE_OUTCOMES = (MATCH, POTENTIAL_MATCH, NO_MATCH, MANY_MATCHES)
+
+INDEX_COLUMNS = (
+    "nhs_number", "family_name", "given_name", "date_of_birth", "gender", "postcode", "date_of_death",
+)
+TRACE_KEY_COLUMNS = ("nhs_key", "dob", "fam_key", "given_key", "gender_key", "pc_key")
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def install_identity_macros(con: Any) -> None:
+    """Create the temporary SQL macros the identity steps share on a DuckDB connection.
+
+    * `ascld_nhs_key(x)`: the 10 digits of a valid NHS number, else NULL;
+    * `ascld_name_key(x)`: upper case, accents stripped, A-Z only; NULL if nothing is left;
+    * `ascld_gender_key(x)`: 'M', 'F', 'U' (other or unknown) or NULL (blank);
+    * `ascld_pc_key(x)`: postcode upper case without spaces; NULL if blank;
+    * `ascld_cld_date(x)`: a dd/mm/yyyy date, else NULL;
+    * `ascld_blank(x)`: NULL for blank or the literal text NULL, else the value unchanged.
+    """
+    placeholders = ", ".join(_sql_str(p) for p in sorted(PLACEHOLDERS))
+    weighted = " + ".join(f"TRY_CAST(substr(d, {i}, 1) AS INTEGER) * {11 - i}" for i in range(1, 10))
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP MACRO ascld_nhs_digits(x) AS
+            trim(replace(replace(x, ' ', ''), '-', ''), chr(9) || chr(10) || chr(11) || chr(12) || chr(13));
+        CREATE OR REPLACE TEMP MACRO ascld_nhs_check(d) AS
+            CASE 11 - (({weighted}) % 11) WHEN 11 THEN 0 WHEN 10 THEN -1 ELSE 11 - (({weighted}) % 11) END;
+        CREATE OR REPLACE TEMP MACRO ascld_nhs_key_d(d) AS
+            CASE WHEN regexp_full_match(d, '[0-9]{{10}}') AND d NOT IN ({placeholders})
+                  AND ascld_nhs_check(d) = TRY_CAST(substr(d, 10, 1) AS INTEGER) THEN d END;
+        CREATE OR REPLACE TEMP MACRO ascld_nhs_key(x) AS ascld_nhs_key_d(ascld_nhs_digits(x));
+        CREATE OR REPLACE TEMP MACRO ascld_name_key(x) AS
+            nullif(regexp_replace(upper(strip_accents(x)), '[^A-Z]', '', 'g'), '');
+        CREATE OR REPLACE TEMP MACRO ascld_gender_key(x) AS
+            CASE WHEN nullif(trim(x), '') IS NULL THEN NULL
+                 WHEN lower(trim(x)) IN ('male', 'm', '1') THEN 'M'
+                 WHEN lower(trim(x)) IN ('female', 'f', '2') THEN 'F'
+                 ELSE 'U' END;
+        CREATE OR REPLACE TEMP MACRO ascld_pc_key(x) AS nullif({sql_postcode_key("x")}, '');
+        CREATE OR REPLACE TEMP MACRO ascld_cld_date(x) AS CAST(try_strptime(trim(x), '%d/%m/%Y') AS DATE);
+        CREATE OR REPLACE TEMP MACRO ascld_blank(x) AS
+            CASE WHEN trim(x) = '' OR upper(trim(x)) = 'NULL' THEN NULL ELSE x END;
+        """
+    )
+
+
+@dataclass(frozen=True)
+class DemographicIndex:
+    """A demographic index file (CSV or Parquet) in the documented layout.
+
+    Args:
+        path: the file.
+    """
+
+    path: Path
+
+    def _reader(self) -> str:
+        if self.path.name.lower().endswith(".parquet"):
+            return f"read_parquet({_sql_str(str(self.path))})"
+        return f"read_csv({_sql_str(str(self.path))}, header=true, all_varchar=true, sample_size=-1)"
+
+    def register(self, con: Any, name: str) -> str:
+        """Create a temporary table `name` of the index's entries with a valid NHS number, normalised as the
+        trace compares them: `nhs_key, fam_key, given_key, dob, gender_key, pc_key, date_of_death`.
+
+        Raises:
+            UsageError: the file cannot be read or lacks a documented column.
+        """
+        install_identity_macros(con)
+        try:
+            described = con.execute(f"DESCRIBE SELECT * FROM {self._reader()}").fetchall()
+            cols = {r[0].lower(): r[0] for r in described}
+        except Exception as exc:  # noqa: BLE001 - any read failure is a user file problem
+            raise UsageError(f"cannot read the demographic index {self.path}: {exc}") from exc
+        missing = [c for c in INDEX_COLUMNS if c not in cols]
+        if missing:
+            raise UsageError(
+                f"the demographic index {self.path} lacks column(s) {', '.join(f'`{m}`' for m in missing)}; "
+                "see docs/national-store.md for the layout."
+            )
+
+        def col(c: str) -> str:
+            return f'CAST("{cols[c]}" AS VARCHAR)'
+
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {name} AS
+            SELECT ascld_nhs_key({col("nhs_number")}) AS nhs_key,
+                   ascld_name_key({col("family_name")}) AS fam_key,
+                   ascld_name_key({col("given_name")}) AS given_key,
+                   TRY_CAST({col("date_of_birth")} AS DATE) AS dob,
+                   ascld_gender_key({col("gender")}) AS gender_key,
+                   ascld_pc_key({col("postcode")}) AS pc_key,
+                   TRY_CAST({col("date_of_death")} AS DATE) AS date_of_death
+            FROM {self._reader()}
+            WHERE ascld_nhs_key({col("nhs_number")}) IS NOT NULL
+            """
+        )
+        return name
+
+
+def load_demographic_index(path: str | Path) -> DemographicIndex:
+    """A demographic index from a path.
+
+    Raises:
+        UsageError: the file does not exist.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(
+            f"the demographic index {p} does not exist. See docs/national-store.md for the layout."
+        )
+    return DemographicIndex(p)
+
+
+def trace_people(con: Any, people: str, index: str, out: str) -> str:
+    """Trace each distinct set of person details in `people` against a registered index.
+
+    Args:
+        con: a DuckDB connection with the identity macros installed.
+        people: a table or view with the columns of `TRACE_KEY_COLUMNS` (normalised keys; any may be NULL).
+        index: a table made by `DemographicIndex.register`.
+        out: the temporary table to create: the distinct key columns plus `traced_nhs` (NULL unless
+            `Match`), `trace_outcome` (one of `TRACE_OUTCOMES`) and `trace_method` ('cross_check',
+            'alphanumeric' or NULL).
+
+    Returns:
+        The name of the table created.
+    """
+    keys = ", ".join(TRACE_KEY_COLUMNS)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH p AS (
+            SELECT row_number() OVER () AS tk, * FROM (SELECT DISTINCT {keys} FROM {people})
+        ), xc AS (
+            SELECT p.tk, min(i.nhs_key) AS nhs
+            FROM p JOIN {index} i ON i.nhs_key = p.nhs_key AND i.dob = p.dob
+            GROUP BY p.tk
+        ), cand AS (
+            SELECT p.tk, i.nhs_key AS nhs,
+                   coalesce(p.pc_key = i.pc_key, false) AS pc_ok,
+                   coalesce(p.given_key = i.given_key, false) AS given_ok
+            FROM p JOIN {index} i ON i.dob = p.dob AND i.fam_key = p.fam_key
+            WHERE p.gender_key IS NOT NULL
+              AND (i.gender_key = p.gender_key OR p.gender_key = 'U' OR coalesce(i.gender_key, 'U') = 'U')
+              AND p.tk NOT IN (SELECT tk FROM xc)
+        ), agg AS (
+            SELECT tk,
+                   count(DISTINCT nhs) AS n_all,
+                   count(DISTINCT nhs) FILTER (WHERE pc_ok) AS n_pc,
+                   count(DISTINCT nhs) FILTER (WHERE pc_ok AND given_ok) AS n_pc_given,
+                   count(DISTINCT nhs) FILTER (WHERE given_ok) AS n_given,
+                   min(nhs) FILTER (WHERE pc_ok) AS nhs_pc,
+                   min(nhs) FILTER (WHERE pc_ok AND given_ok) AS nhs_pc_given
+            FROM cand GROUP BY tk
+        )
+        SELECT {", ".join(f"p.{k}" for k in TRACE_KEY_COLUMNS)},
+               CASE WHEN xc.nhs IS NOT NULL THEN xc.nhs
+                    WHEN a.n_pc = 1 THEN a.nhs_pc
+                    WHEN a.n_pc > 1 AND a.n_pc_given = 1 THEN a.nhs_pc_given END AS traced_nhs,
+               CASE WHEN xc.nhs IS NOT NULL THEN '{MATCH}'
+                    WHEN a.n_pc = 1 THEN '{MATCH}'
+                    WHEN a.n_pc > 1 AND a.n_pc_given = 1 THEN '{MATCH}'
+                    WHEN a.n_pc > 1 THEN '{MANY_MATCHES}'
+                    WHEN a.n_all = 1 THEN '{POTENTIAL_MATCH}'
+                    WHEN a.n_all > 1 AND a.n_given = 1 THEN '{POTENTIAL_MATCH}'
+                    WHEN a.n_all > 1 THEN '{MANY_MATCHES}'
+                    ELSE '{NO_MATCH}' END AS trace_outcome,
+               CASE WHEN xc.nhs IS NOT NULL THEN 'cross_check'
+                    WHEN a.n_all > 0 THEN 'alphanumeric' END AS trace_method
+        FROM p LEFT JOIN xc USING (tk) LEFT JOIN agg a USING (tk)
+        """
+    )
+    return out
