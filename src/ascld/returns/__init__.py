@@ -1,0 +1,17 @@
+"""Reading and writing CLD return files (exact headers, dd/mm/yyyy, Windows-1252 without BOM, CSV or gzip)."""
+
+from ascld.returns.writer import (
+    ReturnWriter,
+    WrittenReturn,
+    file_sha256,
+    format_date,
+    format_decimal,
+    format_value,
+    is_formula_like,
+    write_return,
+)
+
+__all__ = [
+    "ReturnWriter", "WrittenReturn", "file_sha256", "format_date", "format_decimal", "format_value",
+    "is_formula_like", "write_return",
+]

@@ -1,0 +1,256 @@
+"""Write CLD return files in the exact submission format.
+
+The format (spec/README.md §3 and DESIGN.md `returns/`): one header row with the specification's column
+headers in submission order, then one row per event; dates `dd/mm/yyyy` with no time part; Unit Cost and
+Planned units per week with two decimals; Windows-1252 text with no byte-order mark; CSV with minimal quoting;
+CRLF line endings by default. Files are written to a temporary file in the target folder, flushed to disk and
+renamed into place, so a reader never sees half a return.
+
+Text values that a spreadsheet would run as a formula (starting ``=``, ``+``, ``-`` or ``@``; negative numbers
+excepted) are refused: a return must never carry one (the reader refuses them too).
+
+Examples:
+    >>> import datetime, decimal, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> row = {"LA_Code": "501", "Event_Start_Date": datetime.date(2025, 1, 31),
+    ...        "Unit_Cost": decimal.Decimal("12.5")}
+    >>> written = write_return([row], folder / "return.csv")
+    >>> written.rows
+    1
+    >>> line = (folder / "return.csv").read_bytes().split(b"\\r\\n")[1].decode("cp1252")
+    >>> "31/01/2025" in line and "12.50" in line
+    True
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import gzip as gzip_module
+import hashlib
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ascld.spec import Spec, load_spec
+
+ENCODING = "cp1252"  # Windows-1252: what councils' Excel-era tooling writes and the national loader expects
+TWO_PLACES = decimal.Decimal("0.01")
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_FORMULA_START = ("=", "+", "-", "@")
+
+Value = str | dt.date | decimal.Decimal | int | float | None
+
+
+def format_date(value: dt.date) -> str:
+    """`dd/mm/yyyy`, the only date form a return carries.
+
+    Examples:
+        >>> format_date(dt.date(2024, 4, 1))
+        '01/04/2024'
+    """
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+
+
+def format_decimal(value: decimal.Decimal | int | float) -> str:
+    """A number with exactly two decimals, rounded half away from zero ("Numeric (0.00)").
+
+    Examples:
+        >>> format_decimal(decimal.Decimal("18.505"))
+        '18.51'
+        >>> format_decimal(7)
+        '7.00'
+    """
+    if isinstance(value, float):
+        value = decimal.Decimal(repr(value))
+    elif isinstance(value, int):
+        value = decimal.Decimal(value)
+    return str(value.quantize(TWO_PLACES, rounding=decimal.ROUND_HALF_UP))
+
+
+def is_formula_like(text: str) -> bool:
+    """True for text a spreadsheet would evaluate: it starts with = + - or @ and is not a plain number.
+
+    Examples:
+        >>> is_formula_like("=HYPERLINK(1)"), is_formula_like("-45.50"), is_formula_like("Smith")
+        (True, False, False)
+    """
+    return text.startswith(_FORMULA_START) and not _NUMBER.match(text)
+
+
+def format_value(value: Value, field_type: str) -> str:
+    """The text a return carries for one value of a field of the given spec type.
+
+    Args:
+        value: str, datetime.date, decimal.Decimal, int (float tolerated), or None for blank.
+        field_type: the spec field type (`text`, `code`, `date`, `integer`, `decimal`).
+
+    Raises:
+        TypeError: for a value of a type a return cannot carry (e.g. bool).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise TypeError("a return cannot carry a boolean; map it to the list value first")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dt.date):
+        return format_date(value)
+    if isinstance(value, decimal.Decimal | float):
+        return format_decimal(value)
+    if isinstance(value, int):
+        return format_decimal(value) if field_type == "decimal" else str(value)
+    raise TypeError(f"a return cannot carry a value of type {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class WrittenReturn:
+    """What `write_return` wrote: the final path, the number of data rows, the file's SHA-256 and size."""
+
+    path: Path
+    rows: int
+    sha256: str
+    bytes: int
+
+
+class ReturnWriter:
+    """Streams rows into a return file; use as a context manager. `write_return` is the simple front door.
+
+    Rows can be given as mappings keyed by national column name (`write_row`) or, on hot paths that have
+    already formatted every cell, as sequences of strings in submission order (`write_cells`).
+
+    Args:
+        path: the final file name. The file appears there only when the writer closes without an error.
+        spec: the specification whose headers and column order to use (default: `load_spec()`).
+        gzip: compress with gzip (deterministic header: no name, no timestamp).
+        newline: the line terminator, CRLF by default.
+        check_formulas: refuse formula-like text. Only the synthetic generator turns this off, to write the
+            deliberately unusable files that test transport checks.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        spec: Spec | None = None,
+        gzip: bool = False,
+        newline: str = "\r\n",
+        check_formulas: bool = True,
+    ) -> None:
+        self.spec = spec or load_spec()
+        self.path = Path(path)
+        self.columns = self.spec.columns
+        self._types = tuple(f.type for f in self.spec.fields)
+        self._index = {c: i for i, c in enumerate(self.columns)}
+        self._gzip = gzip
+        self._newline = newline
+        self._check = check_formulas
+        self.rows = 0
+        self._raw: IO[bytes] | None = None
+        self._tmp: str | None = None
+
+    def __enter__(self) -> ReturnWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        self._raw = os.fdopen(fd, "wb")
+        self._sink: IO[bytes] = self._raw
+        if self._gzip:
+            self._sink = gzip_module.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+        self._text = io.TextIOWrapper(self._sink, encoding=ENCODING, errors="strict", newline="")
+        self._csv = csv.writer(self._text, lineterminator=self._newline, quoting=csv.QUOTE_MINIMAL)
+        self._csv.writerow(self.spec.headers)
+        return self
+
+    def write_row(self, row: Mapping[str, Value]) -> None:
+        """Write one row given as a mapping keyed by national column name; missing columns are blank."""
+        cells = [""] * len(self.columns)
+        for key, value in row.items():
+            i = self._index.get(key)
+            if i is None:
+                raise KeyError(f"{key!r} is not a column of the return; use the national column names")
+            cells[i] = format_value(value, self._types[i])
+        self.write_cells(cells)
+
+    def write_cells(self, cells: Sequence[str]) -> None:
+        """Write one row of already formatted text cells, in submission order."""
+        if self._check and [c for c in cells if c and c[0] in "=+-@"]:
+            for i, text in enumerate(cells):
+                if text and is_formula_like(text):
+                    raise ValueError(
+                        f"row {self.rows + 2}, field {self.columns[i]}: a value starting with {text[0]!r} "
+                        "would run as a spreadsheet formula. Remove the leading character."
+                    )
+        self._csv.writerow(cells)
+        self.rows += 1
+
+    def write_raw_cells(self, cells: Sequence[str]) -> None:
+        """Write a row of any length without checks (for deliberately malformed test files only)."""
+        self._csv.writerow(cells)
+        self.rows += 1
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        assert self._raw is not None and self._tmp is not None
+        try:
+            self._text.flush()
+            self._text.detach()
+            if self._gzip:
+                self._sink.close()
+            self._raw.flush()
+            os.fsync(self._raw.fileno())
+        finally:
+            self._raw.close()
+        if exc_type is None:
+            os.replace(self._tmp, self.path)
+        else:
+            os.unlink(self._tmp)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_return(
+    rows: Iterable[Mapping[str, Value]],
+    path: str | os.PathLike[str],
+    *,
+    spec: Spec | None = None,
+    gzip: bool = False,
+    newline: str = "\r\n",
+) -> WrittenReturn:
+    """Write a CLD return: spec headers in order, dd/mm/yyyy dates, 2-decimal numbers, Windows-1252, no BOM.
+
+    Args:
+        rows: mappings keyed by national column name (`LA_Code`, `Event_Start_Date`, ...) with values str,
+            datetime.date, decimal.Decimal, int or None (blank). Missing columns are written blank. Consumed
+            lazily, so a generator keeps memory flat.
+        path: where to write; written atomically (temporary file, fsync, rename).
+        spec: the specification to follow (default `load_spec()`).
+        gzip: gzip-compress the file (deterministic: no file name or timestamp in the gzip header).
+        newline: line terminator, CRLF by default.
+
+    Returns:
+        WrittenReturn with the final path, data row count, SHA-256 and size in bytes.
+
+    Raises:
+        KeyError: a row has a key that is not a national column name.
+        ValueError: a text value would run as a spreadsheet formula.
+        UnicodeEncodeError: a value has a character Windows-1252 cannot represent.
+    """
+    with ReturnWriter(path, spec=spec, gzip=gzip, newline=newline) as writer:
+        for row in rows:
+            writer.write_row(row)
+    final = Path(path)
+    return WrittenReturn(final, writer.rows, file_sha256(final), final.stat().st_size)
