@@ -1,0 +1,276 @@
+"""The national store's pseudonymisation and derivations, through `ingest_table` on returns in DuckDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import duckdb
+import ingest_fixtures as fx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ascld.errors import UsageError
+from ascld.identity import PseudoKey, Pseudonymiser, load_demographic_index, load_postcode_lookup
+from ascld.identity.pseudonym import NHS_DOMAIN, la_person_domain
+from ascld.national.ingest import ingest_table
+from ascld.national.store import NationalStore
+
+KEY = PseudoKey.from_text("5a" * 32)
+OTHER_KEY = PseudoKey.from_text("a5" * 32)
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@pytest.fixture()
+def world(tmp_path):
+    """Two councils, each with people, a carer, an index of everyone and a postcode lookup."""
+    a = fx.make_people(40, seed=1, la_code="503", start=0)
+    b = fx.make_people(40, seed=2, la_code="504", start=1000)
+    index = load_demographic_index(fx.write_index(tmp_path / "index.csv", a + b))
+    lookup = load_postcode_lookup(fx.write_lookup(tmp_path / "lookup.csv"))
+    return {"a": a, "b": b, "index": index, "lookup": lookup, "tmp": tmp_path}
+
+
+def ingest(store, rows, sha, *, key=KEY, world=None, import_date=None, la_names=None):
+    con = duckdb.connect()
+    fx.load_rows(con, rows)
+    return ingest_table(
+        con, "raw", store, pseudonymiser=Pseudonymiser(key), sha256=sha, load_file_name=f"{sha}.csv",
+        import_date=import_date, index=world["index"] if world else None,
+        postcodes=world["lookup"] if world else None, la_names=la_names,
+    )
+
+
+def rows_of(store):
+    con = duckdb.connect()
+    store.register_duckdb(con, "cld")
+    return con
+
+
+def scan_store_for_identifiers(root, people) -> list[str]:
+    """Every place in a store folder where an input identifier shows: each column of each Parquet file under
+    data/ is scanned for each NHS number (plain and spaced), name, date of birth (in common formats), postcode
+    (spaced and compact) and LA person ID, and the register's JSON too.
+
+    A pseudonym column holds 64 hex digits; random hex contains short runs of digits and of the letters a-f by
+    chance, so inside such a value only needles with a character outside [0-9A-F] are searched, and the value
+    itself must not equal any needle (a hex value can hide nothing else). Every other value is searched for
+    every needle. The fixture's names all contain letters beyond a-f.
+    """
+    needles: set[str] = set()
+    for p in people:
+        needles |= {p.nhs, f"{p.nhs[:3]} {p.nhs[3:6]} {p.nhs[6:]}", p.first, p.last, p.postcode,
+                    p.postcode.replace(" ", ""), p.la_pid, *fx.dob_formats(p.dob), *p.last.split("-")}
+    needles = {n.upper() for n in needles}
+    non_hex = {n for n in needles if not re.fullmatch(r"[0-9A-F]+", n)}
+    dobs = {p.dob for p in people}
+    found = []
+    for f in sorted((root / "data").rglob("*.parquet")):
+        table = pq.read_table(f)
+        for name in table.column_names:
+            for v in table.column(name).to_pylist():
+                if v is None or name == "Der_Birth_Year" or name.startswith("Der_Age"):
+                    continue  # small integers, not identifiers
+                if isinstance(v, dt.datetime):
+                    v = v.date()
+                if isinstance(v, dt.date):
+                    if name == "Date_of_Death" and v in dobs:
+                        found.append(f"{f.name}:{name}")
+                    v = v.isoformat()
+                text = str(v).upper()
+                hex_value = HEX64.match(str(v)) is not None
+                hits = [n for n in (non_hex if hex_value else needles) if n in text]
+                if hits or text in needles:
+                    found.append(f"{f.parent.name}/{f.name}:{name}")
+    register = " ".join(p.read_text() for p in (root / "_imports").glob("*.json")).upper()
+    found += [f"register:{n[:2]}.." for n in non_hex if n in register]
+    return found
+
+
+def test_no_identifier_from_the_inputs_anywhere_in_the_store(world):
+    store = NationalStore(world["tmp"] / "store")
+    people = world["a"] + world["b"]
+    rows_a = fx.return_rows(world["a"], "503") + [fx.carer_row(world["a"][0], world["a"][1], "503")]
+    ingest(store, rows_a, "a1", world=world)
+    ingest(store, fx.return_rows(world["b"], "504"), "b1", world=world)
+    ingest(store, fx.return_rows(world["a"][:10], "503", seed=9), "a2", world=world)
+    assert len(list((store.root / "data").rglob("rows.parquet"))) == 3
+    assert scan_store_for_identifiers(store.root, people) == []
+
+
+@pytest.mark.parametrize("column,leak", [
+    ("GP_Practice_Name", lambda p: f"Dr {p.last}"),
+    ("Der_NHS_Number_Pseudo", lambda p: p.nhs),
+    ("Event_Outcome", lambda p: p.dob.strftime("%Y%m%d")),
+    ("Der_Postcode_Sector", lambda p: p.postcode),
+    ("LA_Person_Unique_Identifier", lambda p: p.la_pid),
+])
+def test_the_scan_finds_a_planted_leak(world, column, leak):
+    """Guards the test above: one raw value planted in a stored column is found."""
+    store = NationalStore(world["tmp"] / "store")
+    ingest(store, fx.return_rows(world["a"][:3], "503"), "a1", world=world)
+    assert scan_store_for_identifiers(store.root, world["a"][:3]) == []
+    f = store.row_files()[0]
+    table = pq.read_table(f)
+    values = table.column(column).to_pylist()
+    values[1] = leak(world["a"][0])
+    table = table.set_column(table.column_names.index(column), column, pa.array(values, pa.string()))
+    pq.write_table(table, f)
+    found = scan_store_for_identifiers(store.root, world["a"][:3])
+    assert found == [f"{f.parent.name}/rows.parquet:{column}"]
+
+
+def test_same_key_same_pseudonym_across_files_and_resubmissions(world):
+    store = NationalStore(world["tmp"] / "store")
+    person = world["a"][0]
+    ingest(store, fx.return_rows(world["a"][:5], "503", seed=1), "q1", world=world)
+    ingest(store, fx.return_rows(world["a"][:5], "503", seed=2), "q2", world=world)
+    con = rows_of(store)
+    pseudo = Pseudonymiser(KEY)
+    got = con.execute(
+        "SELECT DISTINCT Der_NHS_Number_Pseudo, Der_NHS_Number_Traced_Pseudo, LA_Person_Unique_Identifier "
+        "FROM cld WHERE Der_NHS_Number_Pseudo = ?", [pseudo.pseudonym(person.nhs, NHS_DOMAIN)]
+    ).fetchall()
+    assert got == [(
+        pseudo.pseudonym(person.nhs, NHS_DOMAIN), pseudo.pseudonym(person.nhs, NHS_DOMAIN),
+        pseudo.pseudonym(person.la_pid.upper(), la_person_domain("503")),
+    )]
+    assert con.execute("SELECT count(DISTINCT ImportFileId) FROM cld").fetchall() == [(2,)]
+
+
+def test_another_key_gives_other_pseudonyms_and_a_store_refuses_a_second_key(world):
+    rows = fx.return_rows(world["a"][:5], "503")
+    s1, s2 = NationalStore(world["tmp"] / "s1"), NationalStore(world["tmp"] / "s2")
+    ingest(s1, rows, "f", key=KEY)
+    ingest(s2, rows, "f", key=OTHER_KEY)
+    p1 = {r[0] for r in rows_of(s1).execute("SELECT Der_NHS_Number_Pseudo FROM cld").fetchall()}
+    p2 = {r[0] for r in rows_of(s2).execute("SELECT Der_NHS_Number_Pseudo FROM cld").fetchall()}
+    assert len(p1) == 5 and not p1 & p2
+    with pytest.raises(UsageError, match="another key"):
+        ingest(s1, rows, "g", key=OTHER_KEY)
+    assert len(s1.imports()) == 1
+
+
+def test_la_person_ids_of_two_councils_never_collide_and_carers_link(world):
+    store = NationalStore(world["tmp"] / "store")
+    a, b = world["a"][:3], world["b"][:3]
+    # both councils use the same local ID for different people
+    rows_a = fx.return_rows(a, "503", rows_per_person=1)
+    rows_b = fx.return_rows(b, "504", rows_per_person=1)
+    rows_a[0]["LA_Person_Unique_Identifier"] = rows_b[0]["LA_Person_Unique_Identifier"] = "1001"
+    carer = fx.carer_row(a[2], a[0], "503")
+    carer["Adult_1_Linked_Person_ID"] = " 1001 "
+    ingest(store, [*rows_a, carer], "a", world=world)
+    ingest(store, rows_b, "b", world=world)
+    con = rows_of(store)
+    ids = dict(con.execute(
+        "SELECT LA_Code, LA_Person_Unique_Identifier FROM cld WHERE Client_Type = 'Service user' "
+        "AND Der_NHS_Number_Pseudo IN (?, ?)",
+        [Pseudonymiser(KEY).pseudonym(p.nhs, NHS_DOMAIN) for p in (a[0], b[0])],
+    ).fetchall())
+    assert ids["503"] != ids["504"] and HEX64.match(ids["503"]) and HEX64.match(ids["504"])
+    linked = con.execute(
+        "SELECT Adult_1_Linked_Person_ID, Der_Adult_1_Linked_Person_ID_Pseudo FROM cld "
+        "WHERE Client_Type = 'Unpaid carer known by association'"
+    ).fetchall()
+    assert linked == [(ids["503"], ids["503"])]
+
+
+def test_derived_fields(world):
+    store = NationalStore(world["tmp"] / "store")
+    p = world["a"][0]
+    row = fx.return_rows([p], "503", rows_per_person=1)[0]
+    row.update(
+        Date_of_Birth="15/03/2000", Event_Start_Date="01/03/2018", Event_End_Date="31/02/2018",
+        Reporting_Period_End_Date="31/03/2025", Unit_Cost=" 10.5 ", Planned_units_per_week="abc",
+        Event_Description="First conversation with Mrs X", Postcode="zx1 1wt", Gender="Female",
+        Date_of_Death="02/04/2025", No_of_adults_being_cared_for="2", Ethnicity="NULL",
+    )
+    other = dict(row, Event_Description="", Postcode="ZZ99 3VZ")
+    third = dict(row, Event_Description="Home visit", Postcode="not a postcode")
+    ingest(store, [row, other, third], "f", world=world, la_names={"503": "Testshire"})
+    got = rows_of(store).execute(
+        "SELECT Der_Birth_Year, Der_Birth_Month, Der_Age_Event_Start_Date, "
+        "Der_Age_Reporting_Period_End_Date, "
+        "Event_Start_Date, Event_End_Date, Unit_Cost, Planned_units_per_week, Der_Conversation, "
+        "Der_Conversation_1, Der_Postcode_Sector, Der_Postcode_LSOA_Code, Date_of_Death, "
+        "No_of_adults_being_cared_for, Ethnicity, LA_Name, Der_Unique_Record_ID FROM cld "
+        "ORDER BY Der_Unique_Record_ID"
+    ).fetchall()
+    first = got[0]
+    # born 2000-03 (proxy 2000-03-01) on 2018-03-01: 6574 / 365.25 = 17.998 -> 17 (main-tables.md §0)
+    assert first[:4] == (2000, 3, 17, 25)
+    assert first[4] == dt.date(2018, 3, 1) and first[5] is None  # 31/02 is not a date
+    assert first[6] == 10.5 and first[7] is None
+    assert first[8:10] == (1, 1)
+    assert first[10] == "ZX1 1" and first[11] == "E01020000"
+    assert first[12] == dt.date(2025, 4, 2) and first[13] == 2
+    assert first[14] is None and first[15] == "Testshire"
+    assert got[1][8:12] == (None, None, None, None)  # blank description; pseudo postcode has no sector
+    assert got[2][8:12] == (0, 0, None, None)
+    assert [r[16] for r in got] == [1, 2, 3]
+
+
+def test_trace_outcomes_recorded(world):
+    store = NationalStore(world["tmp"] / "store")
+    a = world["a"]
+    rows = fx.return_rows(a[:4], "503", rows_per_person=1)
+    rows[1]["NHS_Number"] = "9990000017"  # invalid check digit, details right -> alphanumeric Match
+    rows[2]["NHS_Number"] = ""
+    rows[2]["Postcode"] = "ZX9 9ZZ"  # no number, postcode elsewhere -> Potential match
+    rows[3]["NHS_Number"] = ""
+    rows[3]["Last_Name"] = "Nobody"  # -> No match
+    ingest(store, rows, "f", world=world)
+    got = rows_of(store).execute(
+        "SELECT Der_DBS_Check_Status, Der_NHS_Number_Pseudo IS NULL, Der_NHS_Number_Traced_Pseudo "
+        "FROM cld ORDER BY Der_Unique_Record_ID"
+    ).fetchall()
+    pseudo = Pseudonymiser(KEY)
+    assert got == [
+        ("Match", False, pseudo.pseudonym(a[0].nhs, NHS_DOMAIN)),
+        ("Match", True, pseudo.pseudonym(a[1].nhs, NHS_DOMAIN)),
+        ("Potential match", True, None),
+        ("No match", True, None),
+    ]
+    assert store.imports()[0].details["trace_outcomes"] == {"Match": 2, "Potential match": 1, "No match": 1}
+
+
+def test_same_bytes_are_not_stored_twice_and_ids_follow_load_order(world):
+    store = NationalStore(world["tmp"] / "store")
+    rows = fx.return_rows(world["a"][:5], "503")
+    s1, r1 = ingest(store, rows, "same", import_date="2025-04-20")
+    s2, r2 = ingest(store, rows, "same")
+    s3, r3 = ingest(store, fx.return_rows(world["a"][:2], "503"), "other", import_date="2025-04-20")
+    assert (s1, s2, s3) == ("stored", "duplicate", "stored")
+    assert r2 == r1 and [r.import_id for r in store.imports()] == ["00000001", "00000002"]
+    assert (r1.first_record_id, r1.last_record_id, r3.first_record_id) == (1, 10, 11)
+    # one council's two files never share an ImportDate (a submission is LA + ImportDate)
+    assert (r1.import_date, r3.import_date) == ("2025-04-20T00:00:00.000", "2025-04-20T00:00:00.001")
+    con = rows_of(store)
+    counts = con.execute("SELECT count(*), count(DISTINCT Der_Unique_Record_ID) FROM cld").fetchall()
+    assert counts == [(14, 14)]
+    assert json.loads((store.root / "_imports" / "00000002.json").read_text())["sha256"] == "other"
+
+
+def test_missing_optional_columns_give_nulls(world):
+    """A Release 2 return may lack First/Last Name and the two name columns; the rest still stores."""
+    store = NationalStore(world["tmp"] / "store")
+    con = duckdb.connect()
+    fx.load_rows(con, fx.return_rows(world["a"][:2], "503"))
+    con.execute("ALTER TABLE raw DROP COLUMN First_Name; ALTER TABLE raw DROP COLUMN Last_Name")
+    con.execute("ALTER TABLE raw DROP COLUMN GP_Practice_Name")
+    status, _ = ingest_table(con, "raw", store, pseudonymiser=Pseudonymiser(KEY), sha256="x",
+                             load_file_name="x.csv", index=world["index"])
+    assert status == "stored"
+    got = rows_of(store).execute("SELECT DISTINCT Der_DBS_Check_Status, GP_Practice_Name FROM cld").fetchall()
+    assert got == [("Match", None)]  # cross-check needs no names
+
+
+def test_empty_store_reads_as_empty_table_with_the_columns(tmp_path):
+    store = NationalStore(tmp_path / "nothing")
+    con = duckdb.connect()
+    store.register_duckdb(con, "cld")
+    assert con.execute("SELECT count(*) FROM cld").fetchall() == [(0,)]
+    assert store.to_arrow().num_rows == 0 and "Der_NHS_Number_Pseudo" in store.to_arrow().column_names
