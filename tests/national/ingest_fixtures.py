@@ -173,3 +173,21 @@ def dob_formats(d: dt.date) -> list[str]:
         d.strftime("%d%m%Y"), d.strftime("%d/%m/%y"), d.strftime("%Y/%m/%d"), d.strftime("%d %b %Y"),
         d.strftime("%-d/%-m/%Y"),
     ]
+
+
+def run_ingest_job(store_dir: str, work_dir: str, sha: str, n_people: str = "30") -> None:
+    """Ingest a seeded return into a store (run in a subprocess by the crash tests)."""
+    from ascld.identity import PseudoKey, Pseudonymiser, load_demographic_index
+    from ascld.national.ingest import ingest_table
+    from ascld.national.store import NationalStore
+
+    work = Path(work_dir)
+    people = make_people(int(n_people), seed=7)
+    con = duckdb.connect()
+    load_rows(con, return_rows(people))
+    index = load_demographic_index(write_index(work / f"index-{sha}.csv", people))
+    status, record = ingest_table(
+        con, "raw", NationalStore(store_dir), pseudonymiser=Pseudonymiser(PseudoKey.from_text("5a" * 32)),
+        sha256=sha, load_file_name=f"{sha}.csv", index=index,
+    )
+    print(status, record.import_id, record.row_count)
