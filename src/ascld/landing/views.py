@@ -1,0 +1,333 @@
+"""What the API and the web pages show: one function per view, shared by both, so a page and its JSON never
+disagree. Nothing here reads a value from inside a return; reports are the validator's own files, which never
+carry identifying values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ascld.landing.access import (
+    ApiError,
+    ErrorItem,
+    Principal,
+    client_ip,
+    error_body,
+    not_found,
+    submission_for,
+)
+from ascld.landing.audit import record_event
+from ascld.landing.crypto import decrypt_chunks
+from ascld.landing.models import ApiToken, AuditEvent, Council, Submission, User
+from ascld.landing.settings import LandingConfig
+from ascld.landing.uploads import ACCEPTED, INGESTED, REFUSED, LandingOutcome
+
+# The report files a caller may fetch: public name -> (file in the report folder, media type, download?).
+REPORT_FILES = {
+    "report.html": ("report.html", "text/html; charset=utf-8", False),
+    "summary.json": ("summary.json", "application/json", True),
+    "problems.csv": ("problems.csv", "text/csv; charset=utf-8", True),
+}
+# Purposes a processor may give for fetching a raw file (recorded in the audit trail).
+RAW_PURPOSES = ("reprocessing", "data quality investigation", "subject access request", "rectification")
+# The validator's report may style itself inline; it may not run scripts, load anything or be framed.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'none'"
+
+STATUS_LABELS = {
+    REFUSED: "Refused",
+    ACCEPTED: "Accepted, waiting for ingest",
+    INGESTED: "Accepted and ingested",
+    "failed": "Accepted, ingest failed",
+}
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def stored_summary(sub: Submission) -> dict[str, Any]:
+    return json.loads(sub.summary_json) if sub.summary_json else {}
+
+
+def submission_json(request: Request, sub: Submission) -> dict[str, Any]:
+    """A submission as the API shows it."""
+    return {
+        "id": sub.id,
+        "la_code": sub.la_code,
+        "status": sub.status,
+        "status_label": STATUS_LABELS.get(sub.status, sub.status),
+        "sha256": sub.sha256,
+        "size_bytes": sub.size_bytes,
+        "gzip": sub.gzip,
+        "file_name": sub.display_name,
+        "received_at": iso(sub.created_at),
+        "exit_code": sub.exit_code,
+        "rows": sub.row_count,
+        "problems": sub.problem_count,
+        "valid_rate": sub.valid_rate,
+        "period_end": sub.period_end,
+        "ingested_at": iso(sub.ingested_at),
+        "national_rows": sub.national_rows,
+        "raw_deleted": sub.raw_deleted_at is not None,
+        "links": links(request, sub),
+    }
+
+
+def links(request: Request, sub: Submission) -> dict[str, str]:
+    base = str(request.base_url).rstrip("/")
+    out = {
+        "self": f"{base}/api/v1/submissions/{sub.id}",
+        "page": f"{base}/submissions/{sub.id}",
+        "report": f"{base}/api/v1/submissions/{sub.id}/report",
+    }
+    if sub.has_report:
+        out.update({name: f"{base}/api/v1/submissions/{sub.id}/files/{name}" for name in REPORT_FILES})
+    return out
+
+
+def report_json(config: LandingConfig, sub: Submission) -> dict[str, Any]:
+    """The data-quality report: the validator's summary.json (when kept) and the first problems."""
+    stored = stored_summary(sub)
+    summary_path = config.reports_dir / sub.id / "summary.json"
+    summary = (
+        json.loads(summary_path.read_text(encoding="utf-8"))
+        if summary_path.is_file()
+        else stored.get("summary", {})
+    )
+    return {
+        "summary": summary,
+        "first_problems": stored.get("first_problems", []),
+        "problem_count": sub.problem_count,
+        "rows": sub.row_count,
+        "valid_rate": sub.valid_rate,
+        "exit_code": sub.exit_code,
+    }
+
+
+def outcome_response(request: Request, outcome: LandingOutcome) -> JSONResponse:
+    """201 accepted, 200 already landed, 422 refused (the error shape, with the report's location)."""
+    sub = outcome.submission
+    body = submission_json(request, sub)
+    if sub.status == REFUSED:
+        errors = [
+            ErrorItem(
+                str(p.get("message", "")), str(p.get("hint", "")), p.get("file"), p.get("row"), p.get("field")
+            ).as_dict()
+            for p in outcome.problems
+        ]
+        if not errors:
+            errors = [
+                ErrorItem(
+                    "the file could not be read as a CLD return.", "See the full report for details."
+                ).as_dict()
+            ]
+        return JSONResponse(
+            error_body(
+                422,
+                errors,
+                duplicate=outcome.duplicate,
+                submission=body,
+                report=body["links"]["page"],
+                problem_count=sub.problem_count,
+            ),
+            status_code=422,
+        )
+    return JSONResponse(
+        {"ok": True, "duplicate": outcome.duplicate, "submission": body},
+        status_code=200 if outcome.duplicate else 201,
+    )
+
+
+def report_file_response(request: Request, principal: Principal, sub_id: str, name: str) -> FileResponse:
+    """One report file for a submission the caller may see; audited as a download (or a view for HTML)."""
+    if name not in REPORT_FILES:
+        raise not_found("report file")
+    filename, media_type, attachment = REPORT_FILES[name]
+    state = request.app.state.landing
+    with state.db.tx() as s:
+        sub = submission_for(s, principal, sub_id)
+        path = state.config.reports_dir / sub.id / filename
+        if not sub.has_report or not path.is_file():
+            raise not_found("report file")
+        record_event(
+            s,
+            principal.actor(client_ip(request)),
+            "download" if attachment else "report_view",
+            la_code=sub.la_code,
+            object_type="submission",
+            object_id=sub.id,
+            detail={"file": name},
+        )
+    headers = {"Content-Security-Policy": REPORT_CSP} if name == "report.html" else {}
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers=headers,
+        filename=f"{sub.id}-{name}" if attachment else None,
+        content_disposition_type="attachment" if attachment else "inline",
+    )
+
+
+def raw_file_response(request: Request, principal: Principal, sub_id: str, purpose: str) -> StreamingResponse:
+    """The decrypted raw file, streamed, for the processor; needs a listed purpose; audited."""
+    if purpose not in RAW_PURPOSES:
+        raise ApiError(
+            422,
+            "give one of the listed purposes for fetching a raw file.",
+            f"Purposes: {', '.join(RAW_PURPOSES)}.",
+            field="purpose",
+        )
+    state = request.app.state.landing
+    with state.db.tx() as s:
+        sub = submission_for(s, principal, sub_id)
+        path: Path = state.config.raw_dir / f"{sub.id}.enc"
+        if sub.raw_deleted_at is not None or not path.is_file():
+            raise ApiError(
+                410,
+                "the raw file is no longer kept (refused, or deleted on the retention schedule).",
+                "Ask the council to submit again if it is needed.",
+            )
+        record_event(
+            s,
+            principal.actor(client_ip(request)),
+            "download",
+            purpose=purpose,
+            la_code=sub.la_code,
+            object_type="raw_file",
+            object_id=sub.id,
+            detail={"bytes": sub.size_bytes},
+        )
+        media = "application/gzip" if sub.gzip else "text/csv"
+        ext = "csv.gz" if sub.gzip else "csv"
+
+    def chunks() -> Iterator[bytes]:
+        with open(path, "rb") as fh:
+            yield from decrypt_chunks(fh, state.config.store_key)
+
+    return StreamingResponse(
+        chunks(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{sub_id}.{ext}"'}
+    )
+
+
+def overview_rows(session: Session) -> list[dict[str, Any]]:
+    """Each council with its latest submission and that submission's data-quality rates."""
+    latest: dict[str, Submission] = {}
+    counts: dict[str, int] = {}
+    for sub in session.scalars(select(Submission).order_by(Submission.la_code, Submission.created_at.desc())):
+        latest.setdefault(sub.la_code, sub)
+        counts[sub.la_code] = counts.get(sub.la_code, 0) + 1
+    rows = []
+    for council in session.scalars(select(Council).order_by(Council.la_code)):
+        sub = latest.get(council.la_code)
+        rows.append(
+            {
+                "la_code": council.la_code,
+                "name": council.name,
+                "submissions": counts.get(council.la_code, 0),
+                "latest": None
+                if sub is None
+                else {
+                    "id": sub.id,
+                    "status": sub.status,
+                    "status_label": STATUS_LABELS.get(sub.status, sub.status),
+                    "received_at": iso(sub.created_at),
+                    "period_end": sub.period_end,
+                    "rows": sub.row_count,
+                    "problems": sub.problem_count,
+                    "valid_rate": sub.valid_rate,
+                    "problems_per_1000_rows": round(1000 * sub.problem_count / sub.row_count, 2)
+                    if sub.row_count and sub.problem_count is not None
+                    else None,
+                },
+            }
+        )
+    return rows
+
+
+def national_rows(session: Session) -> list[dict[str, Any]]:
+    """What the national store holds, per council and period (counts only)."""
+    query = (
+        select(
+            Submission.la_code,
+            Submission.period_end,
+            Submission.national_rows,
+            Submission.ingested_at,
+            Submission.national_purged_at,
+        )
+        .where(Submission.status == INGESTED)
+        .order_by(Submission.la_code, Submission.ingested_at)
+    )
+    return [
+        {
+            "la_code": la,
+            "period_end": period,
+            "rows": rows,
+            "imported_at": iso(at),
+            "purged": purged is not None,
+        }
+        for la, period, rows, at, purged in session.execute(query)
+    ]
+
+
+def audit_rows(
+    session: Session,
+    *,
+    action: str | None = None,
+    la_code: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if la_code:
+        query = query.where(AuditEvent.la_code == la_code)
+    if before:
+        query = query.where(AuditEvent.id < before)
+    return [
+        {
+            "id": e.id,
+            "at": iso(e.at),
+            "actor": e.actor,
+            "role": e.role,
+            "action": e.action,
+            "purpose": e.purpose,
+            "outcome": e.outcome,
+            "la_code": e.la_code,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+            "ip": e.ip,
+            "detail": json.loads(e.detail) if e.detail else {},
+        }
+        for e in session.scalars(query)
+    ]
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "revoked": token.revoked_at is not None,
+        "last_used_at": iso(token.last_used_at),
+    }
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "la_code": user.la_code,
+        "active": user.active,
+        "last_login_at": iso(user.last_login_at),
+    }
