@@ -11,12 +11,12 @@ one, an `Origin` of this site; bearer-token requests carry no ambient credential
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ascld.errors import AscldError
 from ascld.landing.auth import (
@@ -180,29 +180,28 @@ def check_csrf(request: Request, principal: Principal, submitted: str | None) ->
         )
 
 
-def require(permission: str, *, csrf_from_form: bool = True) -> Callable[..., Any]:
+def require(permission: str, *, csrf_in_handler: bool = False) -> Any:
     """A FastAPI dependency: the caller, who must hold `permission` (and pass CSRF on unsafe session
     requests).
 
+    The CSRF token is read from the `X-CSRF-Token` header or, for urlencoded forms, the `csrf_token` field.
+
     Args:
         permission: a key of `PERMISSIONS`.
-        csrf_from_form: read the CSRF token from a urlencoded form body (False for streamed uploads, which
-            send it as a header or check it themselves).
+        csrf_in_handler: the handler checks CSRF itself (the streamed multipart upload form, whose token is a
+            form part that arrives before the file).
     """
     allowed = PERMISSIONS[permission]
 
     async def dependency(request: Request) -> Principal:
-        from starlette.concurrency import run_in_threadpool
-
         principal = await run_in_threadpool(resolve_principal, request)
         if principal is None:
             raise not_signed_in()
         if principal.role not in allowed:
             raise forbidden()
-        if request.method not in SAFE_METHODS and principal.via == "session":
+        if request.method not in SAFE_METHODS and principal.via == "session" and not csrf_in_handler:
             submitted = None
-            ctype = request.headers.get("content-type", "")
-            if csrf_from_form and ctype.startswith("application/x-www-form-urlencoded"):
+            if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
                 submitted = str((await request.form()).get("csrf_token") or "")
             check_csrf(request, principal, submitted)
         return principal
@@ -226,7 +225,8 @@ def principal_sees_all(principal: Principal) -> bool:
 
 
 SignedIn = Annotated[Principal, require("signed_in")]
-Uploader = Annotated[Principal, require("upload", csrf_from_form=False)]
+Uploader = Annotated[Principal, require("upload")]
+FormUploader = Annotated[Principal, require("upload", csrf_in_handler=True)]
 SubmissionReader = Annotated[Principal, require("submissions.read")]
 RawReader = Annotated[Principal, require("submissions.raw")]
 OverviewReader = Annotated[Principal, require("overview")]

@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from ascld.errors import UsageError
 from ascld.landing import views
@@ -64,7 +63,7 @@ def whoami(principal: SignedIn) -> dict[str, Any]:
 
 
 async def receive_body(request: Request, principal: Principal) -> Any:
-    """Stream a raw request body into a Receiver and land it; shared by the API upload and the upload page."""
+    """Stream a raw request body into a Receiver, then land it."""
     state = _state(request)
     key = request.headers.get("idempotency-key")
     if key is not None and not is_sha256(key.strip().lower()):
@@ -104,7 +103,7 @@ async def receive_body(request: Request, principal: Principal) -> Any:
     except UploadError as exc:
         receiver.discard()
         raise ApiError(exc.status, exc.message, exc.hint) from None
-    except (ClientDisconnect, OSError):
+    except BaseException:
         receiver.discard()
         raise
     return await run_in_threadpool(state.lander.land, received, principal.la_code, actor, name)

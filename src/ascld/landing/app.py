@@ -124,8 +124,8 @@ class BodyLimit:
         await _json_error(413, message, hint, {"Connection": "close"})(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(BaseException):  # noqa: N818
+    """Raised from `receive`; a BaseException, so no `except Exception` turns it into another error."""
 
 
 class SecurityHeaders:

@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ascld.errors import AscldError, UsageError
+from ascld.errors import UsageError
 from ascld.landing.audit import Actor, record_event
 from ascld.landing.models import Council, User, WebSession, utcnow
 from ascld.landing.settings import Settings
@@ -47,8 +47,9 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class AuthError(PermissionError, AscldError):
-    """Log-in refused. The message never says whether the user name exists."""
+# One answer for every refused log-in: it never says whether the user name exists.
+LOGIN_REFUSED = "the user name or password is not right, or the account is locked. Try again, or ask your " \
+    "administrator."
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,13 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str, settings: Settings, ip: str | None) -> User:
-    """Check a user name and password, recording the attempt in the audit trail.
+def authenticate(session: Session, username: str, password: str, settings: Settings, ip: str | None) \
+        -> User | None:
+    """Check a user name and password, recording a failure (and the lock-out count) in `session`.
 
-    Raises:
-        AuthError: wrong name or password, inactive or locked account (one message for all).
+    Returns:
+        The user, or None for a wrong name or password, an inactive or a locked account (the caller shows
+        `LOGIN_REFUSED` for all of them, after committing the failure's audit event).
     """
     now = utcnow()
     user = (
@@ -147,16 +150,12 @@ def authenticate(session: Session, username: str, password: str, settings: Setti
         if USERNAME.fullmatch(username)
         else None
     )
-    refused = AuthError(
-        "the user name or password is not right, or the account is locked. Try again, or ask "
-        "your administrator."
-    )
     if user is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
         # The attempted name is not recorded: people type passwords into the name box.
         record_event(session, Actor(None, "unknown", "anonymous", ip), "login_failed", outcome="denied")
-        raise refused
+        return None
     actor = Actor(user.id, user.username, user.role, ip)
     try:
         _hasher.verify(user.password_hash, password)
@@ -169,7 +168,7 @@ def authenticate(session: Session, username: str, password: str, settings: Setti
             user.failed_logins = 0
     if not ok:
         record_event(session, actor, "login_failed", outcome="denied", la_code=user.la_code)
-        raise refused
+        return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0

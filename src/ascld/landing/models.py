@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -127,7 +128,7 @@ class Submission(Base):
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     row_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     problem_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    valid_rate: Mapped[float | None] = mapped_column(nullable=True)
+    valid_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
     period_end: Mapped[str | None] = mapped_column(String(10), nullable=True)
     summary_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     has_report: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -29,6 +29,7 @@ from ascld.landing.access import (
     AccountManager,
     ApiError,
     AuditReader,
+    FormUploader,
     NationalReader,
     OverviewReader,
     Principal,
@@ -50,10 +51,10 @@ from ascld.landing.auth import (
     ANALYST,
     COUNCIL,
     DPO,
+    LOGIN_REFUSED,
     PROCESSOR,
     ROLE_LABELS,
     ROLES,
-    AuthError,
     authenticate,
     create_council,
     create_user,
@@ -138,16 +139,15 @@ def login(
             "the log-in form's security token is missing or out of date.",
             "Reload the log-in page and try again.",
         )
-    try:
-        with state.db.tx() as s:
-            user = authenticate(s, username, password, state.config.settings, client_ip(request))
+    with state.db.tx() as s:
+        user = authenticate(s, username, password, state.config.settings, client_ip(request))
+        if user is not None:
             role = user.role
             token = start_session(s, user, state.config.settings, client_ip(request))
-    except AuthError as exc:
+    if user is None:
         fresh = secrets.token_urlsafe(32)
-        response = render(
-            request, "login.html", None, status=401, csrf_token=fresh, next=safe_next(next), error=str(exc)
-        )
+        response = render(request, "login.html", None, status=401, csrf_token=fresh, next=safe_next(next),
+                          error=LOGIN_REFUSED[0].upper() + LOGIN_REFUSED[1:])
         set_cookie(request, response, LOGIN_CSRF_COOKIE, fresh, 3600)
         return response
     target = safe_next(next)
@@ -193,7 +193,7 @@ def upload_page(request: Request, principal: Uploader) -> Response:
 
 
 @router.post("/upload")
-async def upload_form(request: Request, principal: Uploader) -> Response:
+async def upload_form(request: Request, principal: FormUploader) -> Response:
     """Receive the upload form (multipart), streaming the file part straight into the receiver.
 
     The CSRF field comes before the file in the form, so a request without a valid token is refused before a

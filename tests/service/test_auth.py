@@ -1,0 +1,105 @@
+"""Log-in, sessions, lock-out and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from ascld.landing.models import AuditEvent, User, WebSession
+from support.landing import PASSWORD, login
+
+
+def _client(landing) -> TestClient:
+    return TestClient(landing.app, base_url="https://testserver")
+
+
+def test_login_with_the_right_password_opens_the_role_home(landing):
+    client = _client(landing)
+    response = login(client, "processor")
+    assert response.status_code == 303 and response.headers["location"] == "/overview"
+    assert client.get("/api/v1/whoami").json()["role"] == "processor_operator"
+
+
+def test_login_follows_only_same_site_next(landing):
+    client = _client(landing)
+    page = client.get("/login?next=//evil.example/x")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    assert 'value="/"' in page.text
+    response = client.post(
+        "/login",
+        data={"username": "dpo", "password": PASSWORD, "csrf_token": token, "next": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/audit"
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(landing):
+    wrong = login(_client(landing), "council_a", "not-the-password")
+    unknown = login(_client(landing), "nobody-here", "not-the-password")
+    assert wrong.status_code == unknown.status_code == 401
+
+    def message(html: str) -> str:
+        return html.split('<div class="error-summary"')[1].split("</div>")[0]
+
+    assert message(wrong.text) == message(unknown.text)
+    assert "ascld_session" not in wrong.cookies
+
+
+def test_failed_logins_are_audited_without_the_attempted_name(landing):
+    login(_client(landing), "typed-my-password-here", "whatever")
+    login(_client(landing), "council_a", "wrong-password-0")
+    with landing.state.db.tx() as s:
+        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "login_failed")).all()
+    assert [e.actor for e in events] == ["unknown", "council_a"]
+    assert all("typed-my-password-here" not in (e.detail or "") for e in events)
+
+
+def test_account_locks_after_repeated_failures(landing_factory):
+    landing = landing_factory(login_lockout_failures=3)
+    for _ in range(3):
+        assert login(_client(landing), "council_a", "wrong-password-0").status_code == 401
+    assert login(_client(landing), "council_a").status_code == 401  # right password, but locked
+    with landing.state.db.tx() as s:
+        user = s.scalar(select(User).where(User.username == "council_a"))
+        user.locked_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    assert login(_client(landing), "council_a").status_code == 303
+
+
+def test_expired_session_is_refused(landing):
+    browser = landing.browser("council_a")
+    with landing.state.db.tx() as s:
+        for row in s.scalars(select(WebSession)):
+            row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    assert browser.get("/api/v1/whoami").status_code == 401
+    page = browser.get("/submissions", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?next=%2Fsubmissions")
+
+
+def test_every_login_and_logout_is_audited(landing):
+    browser = landing.browser("dpo")
+    browser.post("/logout", data={"csrf_token": browser.csrf})
+    with landing.state.db.tx() as s:
+        actions = [(e.actor, e.action) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert ("dpo", "login") in actions and ("dpo", "logout") in actions
+
+
+def test_token_lifetime_is_limited(landing):
+    api = landing.api("council_a")
+    assert api.post("/api/v1/tokens", json={"name": "x", "days": 10000}).status_code == 422
+    made = api.post("/api/v1/tokens", json={"name": "x", "days": 7}).json()
+    expires = dt.datetime.fromisoformat(made["expires_at"].replace("Z", "+00:00"))
+    assert dt.timedelta(days=6.99) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=7)
+
+
+def test_a_user_cannot_revoke_another_users_token(landing):
+    other = landing.tokens["council_b"][6:18]
+    assert landing.api("council_a").delete(f"/api/v1/tokens/{other}").status_code == 404
+    assert landing.api("council_b").get("/api/v1/whoami").status_code == 200
+
+
+def test_malformed_bearer_values_are_refused(landing):
+    for value in ("Bearer", "Bearer ", "Basic abc", "Bearer ascld_zz_zz", "Bearer " + "a" * 5000):
+        response = landing.client.get("/api/v1/whoami", headers={"Authorization": value})
+        assert response.status_code == 401, value

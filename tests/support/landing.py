@@ -1,0 +1,134 @@
+"""Helpers for landing service tests (fixtures live in tests/service/conftest.py; importable from tests and
+benchmarks alike because tests/support is a package)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from ascld.landing.auth import ADMIN, ANALYST, COUNCIL, DPO, PROCESSOR
+from ascld.landing.db import Database
+from ascld.landing.models import Council, User, utcnow
+from ascld.landing.settings import LandingConfig, Settings
+from ascld.landing.tokens import create_token
+
+PASSWORD = "synthetic-test-password-1"
+LA_A, LA_B = "101", "102"
+# user name -> (role, council)
+ACCOUNTS = {
+    "council_a": (COUNCIL, LA_A),
+    "council_b": (COUNCIL, LA_B),
+    "processor": (PROCESSOR, None),
+    "analyst": (ANALYST, None),
+    "dpo": (DPO, None),
+    "admin": (ADMIN, None),
+}
+
+
+def make_config(tmp_path: Path, db_url: str, pseudo_key_file: Path, **settings: object) -> LandingConfig:
+    values = {"worker_threads": 0, **settings}
+    return LandingConfig(
+        db_url=db_url,
+        store_dir=tmp_path / "store",
+        store_key=os.urandom(32),
+        national_dir=tmp_path / "national",
+        settings=Settings(**values),  # type: ignore[arg-type]
+        pseudo_key_file=pseudo_key_file,
+    )
+
+
+@dataclass
+class Landing:
+    """A migrated, seeded landing service in this process (no worker thread: call `run_jobs`)."""
+
+    config: LandingConfig
+    app: object
+    client: TestClient
+    tokens: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def state(self):  # noqa: ANN201
+        return self.app.state.landing
+
+    def api(self, user: str) -> TestClient:
+        """A client that sends `user`'s API token (no cookies)."""
+        c = TestClient(self.app, base_url="https://testserver")
+        c.headers["Authorization"] = f"Bearer {self.tokens[user]}"
+        return c
+
+    def browser(self, user: str) -> TestClient:
+        """A client signed in through the log-in form (session cookie); `.csrf` holds its CSRF token."""
+        c = TestClient(self.app, base_url="https://testserver")
+        login(c, user)
+        with self.state.db.tx() as s:
+            from ascld.landing.models import WebSession
+
+            row = (
+                s.query(WebSession)
+                .filter_by(user_id=self.user_ids[user])
+                .order_by(WebSession.created_at.desc())
+                .first()
+            )
+            c.csrf = row.csrf_token  # type: ignore[attr-defined]
+        return c
+
+    def run_jobs(self) -> int:
+        """Run queued jobs until none is left; returns how many ran."""
+        n = 0
+        while self.state.worker.run_once():
+            n += 1
+        return n
+
+
+def login(client: TestClient, user: str, password: str = PASSWORD) -> object:
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    return client.post(
+        "/login", data={"username": user, "password": password, "csrf_token": token}, follow_redirects=False
+    )
+
+
+def seed(db: Database, password_hash: str, with_tokens: bool = True) -> tuple[dict[str, str], dict[str, int]]:
+    tokens: dict[str, str] = {}
+    ids: dict[str, int] = {}
+    settings = Settings()
+    with db.tx() as s:
+        s.add_all(
+            [
+                Council(la_code=LA_A, name="Council A", created_at=utcnow()),
+                Council(la_code=LA_B, name="Council B", created_at=utcnow()),
+            ]
+        )
+        s.flush()
+        for name, (role, la) in ACCOUNTS.items():
+            user = User(
+                username=name,
+                password_hash=password_hash,
+                role=role,
+                la_code=la,
+                active=True,
+                failed_logins=0,
+                created_at=utcnow(),
+            )
+            s.add(user)
+            s.flush()
+            ids[name] = user.id
+            if with_tokens:
+                _, tokens[name] = create_token(s, user, "tests", settings)
+    return tokens, ids
+
+
+def days_ago(days: float) -> dt.datetime:
+    return utcnow() - dt.timedelta(days=days)
+
+
+def make_return(path: Path, rows: int, *, la_code: str, seed: int = 1) -> Path:
+    """A clean synthetic return for one council (the validator's seeded sample generator)."""
+    from ascld.quality.sample import write_sample_return
+
+    return write_sample_return(path, rows, seed=seed, la_code=la_code)
