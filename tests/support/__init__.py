@@ -6,7 +6,8 @@ import os
 
 
 def services_required() -> bool:
-    """In CI (CI=true) or with ASCLD_REQUIRE_SERVICES=1 a missing server or browser fails a test, never skips it.
+    """In CI (CI=true) or with ASCLD_REQUIRE_SERVICES=1 a missing server or browser fails a test, never skips
+    it.
 
     Same rule as `services_required` in tests/conftest.py, importable from helper modules (a conftest is not).
     """

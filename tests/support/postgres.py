@@ -5,10 +5,10 @@
         ...
 
 The cluster is made with the PostgreSQL server binaries (`initdb`, `pg_ctl` on PATH, or Debian's
-/usr/lib/postgresql/<version>/bin) in a temporary folder, listens on 127.0.0.1 on a free port only (no Unix socket
-outside that folder), uses password (SCRAM) authentication, and is stopped and deleted on exit. initdb refuses to
-run as root, so as root the server runs as an unprivileged user (`postgres` by default, created with useradd if
-missing) that owns the folder.
+/usr/lib/postgresql/<version>/bin) in a temporary folder, listens on 127.0.0.1 on a free port only (no Unix
+socket outside that folder), uses password (SCRAM) authentication, and is stopped and deleted on exit. initdb
+refuses to run as root, so as root the server runs as an unprivileged user (`postgres` by default, created
+with useradd if missing) that owns the folder.
 
 When the binaries are missing the helper skips the test, unless `CI=true` or `ASCLD_REQUIRE_SERVICES=1`, where
 it fails: the suite must not go green by quietly leaving PostgreSQL out.
@@ -70,8 +70,11 @@ def _server_user() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(SERVER_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER],
+            check=True,
+            capture_output=True,
+        )
         return pwd.getpwnam(SERVER_USER)
 
 
@@ -97,7 +100,9 @@ class PostgresCluster:
 
     def dsn(self, database: str = "postgres") -> str:
         """libpq connection string (for psycopg directly)."""
-        return f"host={self.host} port={self.port} user={self.user} password={self.password} dbname={database}"
+        return (
+            f"host={self.host} port={self.port} user={self.user} password={self.password} dbname={database}"
+        )
 
     def create_database(self, name: str) -> str:
         """Create a database and return its SQLAlchemy URL."""
@@ -116,7 +121,9 @@ class PostgresCluster:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _run(cmd: list[str], user: pwd.struct_passwd | None, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str], user: pwd.struct_passwd | None, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
     def demote() -> None:
         if user is not None:
             os.setgid(user.pw_gid)
@@ -124,8 +131,14 @@ def _run(cmd: list[str], user: pwd.struct_passwd | None, **kwargs: object) -> su
             os.setuid(user.pw_uid)
 
     env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-    return subprocess.run(cmd, preexec_fn=demote, env=env, text=True, capture_output=True,  # noqa: PLW1509
-                          **kwargs)  # type: ignore[call-overload]
+    return subprocess.run(
+        cmd,
+        preexec_fn=demote,
+        env=env,
+        text=True,
+        capture_output=True,  # noqa: PLW1509
+        **kwargs,
+    )  # type: ignore[call-overload]
 
 
 @contextlib.contextmanager
@@ -151,17 +164,47 @@ def postgres_cluster(bin_dir: Path | None = None) -> Iterator[PostgresCluster]:
     os.chmod(pwfile, 0o600)
     started = False
     try:
-        result = _run([str(bin_dir / "initdb"), "-D", str(data), "-U", cluster.user, "--pwfile", str(pwfile),
-                       "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "-E", "UTF8",
-                       "--no-instructions"], user)
+        result = _run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                cluster.user,
+                "--pwfile",
+                str(pwfile),
+                "--auth-host=scram-sha-256",
+                "--auth-local=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ],
+            user,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed: {result.stderr.strip()}")
-        options = (f"-c listen_addresses=127.0.0.1 -c port={cluster.port} -c unix_socket_directories={sock} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-                   "-c shared_buffers=64MB")
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={cluster.port} -c unix_socket_directories={sock} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            "-c shared_buffers=64MB"
+        )
         for _ in range(3):
-            result = _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-                           "-w", "-t", "60", "start"], user)
+            result = _run(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(root / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                user,
+            )
             if result.returncode == 0:
                 break
             # The port was taken between choosing it and binding: try another.
