@@ -1,0 +1,139 @@
+"""`ascld national ...`: the national store and main tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from ascld.errors import UsageError
+
+ENGINES = ("duckdb", "spark")
+SQL_DIALECTS = ("mssql", "duckdb", "pyspark")
+
+
+@click.group("national")
+def national_group() -> None:
+    """National processing: the pseudonymised store and the cleaned, de-duplicated main tables."""
+
+
+def _date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date. Use YYYY-MM-DD.") from None
+
+
+def _period(text: str) -> tuple[date, date]:
+    start, sep, end = text.partition(":")
+    if not sep:
+        raise UsageError(f"--period {text!r} needs START:END, e.g. 2025-04-01:2026-03-31.")
+    return _date(start, "--period start"), _date(end, "--period end")
+
+
+@national_group.command("build")
+@click.option("--store", type=click.Path(exists=True), help="National store folder (or Parquet file/folder).")
+@click.option("--as-of", "as_of", required=True, help="Ignore files imported after this date (YYYY-MM-DD).")
+@click.option("--period", required=True, help="START:END, e.g. 2025-04-01:2026-03-31.")
+@click.option(
+    "--mode",
+    type=click.Choice(["single", "joined"]),
+    required=True,
+    help="single: latest 12-month file per council; joined: latest file per quarter, joined up.",
+)
+@click.option(
+    "--engine", type=click.Choice(ENGINES), envvar="ASCLD_ENGINE", default="duckdb", show_default=True
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Folder for the table (Parquet), manifest.json and summary.md.",
+)
+@click.option(
+    "--emit-sql",
+    "emit_sql",
+    type=click.Choice(SQL_DIALECTS),
+    multiple=True,
+    help="Also write each step's SQL in this dialect under OUT/sql/ (repeatable).",
+)
+@click.option("--sql-only", is_flag=True, help="Only write the SQL (no store needed).")
+@click.option(
+    "--basis",
+    type=click.Choice(["derived", "stated"]),
+    default="derived",
+    show_default=True,
+    help="Reporting periods used to choose files (the national pipeline uses derived).",
+)
+@click.option(
+    "--unmapped",
+    type=click.Choice(["auto", "invalid", "null"]),
+    default="auto",
+    show_default=True,
+    help="What a raw value in no mapping row becomes (see docs/main-tables.md).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False),
+    help="Scratch folder for DuckDB's database and spill files (large stores).",
+)
+@click.option("--no-hash", is_flag=True, help="Do not record SHA-256 hashes of the store files.")
+def build_cmd(
+    store: str | None,
+    as_of: str,
+    period: str,
+    mode: str,
+    engine: str,
+    out_dir: str,
+    emit_sql: tuple[str, ...],
+    sql_only: bool,
+    basis: str,
+    unmapped: str,
+    work_dir: str | None,
+    no_hash: bool,
+) -> None:
+    """Build a national main table (single or joined submissions) from the national store.
+
+    Writes OUT/CLD_<start>_<end>_<Single|Joined>Submissions.parquet, OUT/manifest.json (versions,
+    engine, parameters, chosen files, input hashes, row counts at every step) and OUT/summary.md (what each
+    step removed and why).
+    """
+    from ascld.national.main_tables import BuildParams, build_main_tables, write_sql
+
+    start, end = _period(period)
+    params = BuildParams(
+        mode=mode,
+        period_start=start,
+        period_end=end,
+        as_of=_date(as_of, "--as-of"),
+        basis=basis,
+        unmapped=unmapped,
+    )
+    if sql_only:
+        if not emit_sql:
+            raise UsageError("--sql-only needs at least one --emit-sql DIALECT.")
+        for dialect in emit_sql:
+            paths = write_sql(f"{out_dir}/sql/{dialect}", dialect, params)
+            click.echo(f"wrote {len(paths)} {dialect} files to {out_dir}/sql/{dialect}")
+        return
+    if not store:
+        raise UsageError("--store is required (unless --sql-only).")
+    result = build_main_tables(
+        store,
+        params,
+        engine=engine,
+        out_dir=out_dir,
+        work_dir=work_dir,
+        hash_inputs=not no_hash,
+        emit_sql=emit_sql,
+    )
+    for step in result.steps:
+        removed = sum(step.removed.values())
+        click.echo(f"{step.name:<22} {step.rows:>12,} rows" + (f"  (-{removed:,})" if removed else ""))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {result.outputs['main_table']}")
+
+
+commands = [national_group]

@@ -1,0 +1,78 @@
+"""Step E: one record per unique event (`GetUniqueEvents`, main-tables.md §6)."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from ascld.methodology import MainTablesMethod
+from ascld.national.main_tables.filter import is_service
+from ascld.national.main_tables.sql import ci, null_of
+
+COST_TYPE = "decimal(18, 2)"
+
+
+def rounded_2dp(value: ir.NumericValue, places: int = 2) -> ir.DecimalValue:
+    """CONVERT(NUMERIC(18,2), x): rounded half away from zero (DECIMAL rounding on every engine).
+
+    Doubles go through DECIMAL(38,6) first so 150.005 (stored as 150.00499...) rounds as its decimal text
+    does.
+    """
+    as_decimal = value if value.type().is_decimal() else value.cast("decimal(38, 6)")
+    return as_decimal.round(places).cast(f"decimal(18, {places})")
+
+
+def _partition(t: ir.Table, mode: str, method: MainTablesMethod) -> list[ir.Value]:
+    service = is_service(t, method)
+    places = method.param("dedup.cost_decimal_places")
+    keys: list[ir.Value] = []
+    for pk in method.partition_keys(mode):
+        col = t[pk.column]
+        if pk.key == "text":
+            key: ir.Value = ci(col)
+        elif pk.key == "text_blank":
+            key = ci(col.fill_null(""))  # ISNULL(x, ''): NULL and '' are one key
+        else:
+            key = rounded_2dp(col, places)
+        if pk.services_only:
+            key = ibis.cases((service, key), else_=null_of(key))
+        keys.append(key)
+    return keys
+
+
+def _order(t: ir.Table, mode: str, method: MainTablesMethod) -> list[ir.Value]:
+    """Sort keys of §6.1 (with SQL Server NULL order: first ascending, last descending) and ascld
+    tie-breaks."""
+    order = []
+    for sk in method.sort_keys(mode):
+        col = t[sk.column]
+        if sk.null_as:
+            col = col.fill_null(ibis.literal(method.param(sk.null_as), type=col.type()))
+        if sk.direction == "desc":
+            order.append(ibis.desc(col, nulls_first=False))
+        else:
+            order.append(ibis.asc(col, nulls_first=True))
+    return order
+
+
+def deduplicate(t: ir.Table, mode: str, method: MainTablesMethod) -> ir.Table:
+    """Keep the first row of each unique event by the national sort order, and the output columns (§6).
+
+    Args:
+        t: the derived rows (after cropping and ages).
+        mode: "single" (services also split by delivery mechanism and costs; costs kept) or "joined".
+        method: the main-tables reference tables.
+
+    Returns:
+        The main table with the columns of §6.3 for the mode, in order.
+    """
+    places = method.param("dedup.cost_decimal_places")
+    ranked = t.mutate(
+        _rn=ibis.row_number().over(group_by=_partition(t, mode, method), order_by=_order(t, mode, method))
+    )
+    kept = ranked.filter(ranked._rn == 0)
+    kept = kept.mutate(
+        Unit_Cost=rounded_2dp(kept.Unit_Cost, places),
+        Planned_Units_Per_Week=rounded_2dp(kept.Planned_units_per_week, places),
+    )
+    return kept.select(*method.output_columns[mode])
