@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +168,15 @@ def _selected_files(runner: _Runner) -> list[dict[str, Any]]:
         "Der_Reporting_Period_Start_Date",
         "Der_Reporting_Period_End_Date",
     ).order_by(["LA_Code", "LA_Name", "ImportDate"])
-    frame = runner.execute("selected_submissions", cols)
-    out = []
-    for row in frame.to_dict("records"):
-        out.append({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()})
-    return out
+    rows = run_step("selected_submissions", runner.engine, lambda: runner.con.to_pyarrow(cols).to_pylist())
+    return [{k: _iso(v) for k, v in row.items()} for row in rows]
+
+
+def _iso(value: Any) -> Any:
+    """Dates as YYYY-MM-DD, datetimes to the millisecond (ImportDate identifies a file)."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="milliseconds")
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _note_filter(runner: _Runner) -> None:
