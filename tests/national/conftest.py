@@ -31,18 +31,22 @@ def month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
     return out
 
 
-def covering_rows(first: dt.date, last: dt.date, person: str = "FILL") -> list[dict[str, Any]]:
-    """One closed request per month, so a small file (< 100 events) derives exactly this period
-    (main-tables.md §2 step 5)."""
+def covering_rows(
+    first: dt.date, last: dt.date, person: str = "FILL", per_month: int = 1
+) -> list[dict[str, Any]]:
+    """Closed events ending in every month; with one a month a small file (< 100 events) derives exactly this
+    period (main-tables.md §2 step 5). More a month cycle through the four event types."""
+    types = ("Request", "Assessment", "Review", "Service")
     return [
         {
-            "Event_Type": "Request",
+            "Event_Type": types[i % 4] if per_month > 1 else "Request",
             "Event_Start_Date": m.replace(day=10),
             "Event_End_Date": m.replace(day=12),
-            "LA_Person_Unique_Identifier": f"{person}{m:%y%m}",
+            "LA_Person_Unique_Identifier": f"{person}{m:%y%m}{i}",
             "Client_Type": "Service user",
         }
         for m in month_starts(first, last)
+        for i in range(per_month)
     ]
 
 
@@ -140,9 +144,9 @@ EVENT_TYPES = ("Request", "Assessment", "Service", "Review", "service", "REVIEW 
 def _person(rng: random.Random, la: str, n: int) -> dict[str, Any]:
     kind = rng.random()
     return {
-        "Der_NHS_Number_Traced_Pseudo": f"T{la}{n}" if kind < 0.6 else None,
-        "Der_NHS_Number_Pseudo": f"N{la}{n}" if 0.5 < kind < 0.8 else None,
-        "LA_Person_Unique_Identifier": f"P{n}" if kind > 0.1 else ("" if kind > 0.05 else None),
+        "Der_NHS_Number_Traced_Pseudo": f"T{la}{n}" if kind < 0.55 else None,
+        "Der_NHS_Number_Pseudo": f"N{la}{n}" if 0.45 < kind < 0.75 else None,
+        "LA_Person_Unique_Identifier": f"P{n}" if kind < 0.93 else ("" if kind < 0.96 else None),
         "Der_Birth_Year": rng.choice([None, *range(1925, 2007)]),
         "Der_Birth_Month": rng.randint(1, 12),
         "Gender": rng.choice(["Male", "female", "Unknown", "Not a gender", None]),
@@ -158,7 +162,7 @@ def _person(rng: random.Random, la: str, n: int) -> dict[str, Any]:
 
 def _event(rng: random.Random, start: dt.date, person: dict[str, Any]) -> dict[str, Any]:
     etype = rng.choice(EVENT_TYPES)
-    ev_start = start + dt.timedelta(days=rng.randrange(-200, 330))
+    ev_start = start + dt.timedelta(days=rng.randrange(-200, 360))
     ev_end = (
         None
         if (etype or "").strip().lower() == "service" and rng.random() < 0.6
@@ -188,7 +192,9 @@ def _event(rng: random.Random, start: dt.date, person: dict[str, Any]) -> dict[s
     return row
 
 
-def synthetic_records(seed: int = 7, people_per_council: int = 40) -> list[dict[str, Any]]:
+def synthetic_records(
+    seed: int = 7, people_per_council: int = 60, events_per_quarter: int = 50
+) -> list[dict]:
     """Quarterly rolling 12-month files (2023-04 .. 2025-09) for four councils, with resubmissions.
 
     Each later file repeats most earlier events (with some changes), as councils' rolling extracts do.
@@ -210,17 +216,30 @@ def synthetic_records(seed: int = 7, people_per_council: int = 40) -> list[dict[
             ]
         ):
             period_start = D(quarter_end.year - 1, quarter_end.month % 12 + 1, 1)
-            pool += [_event(rng, period_start, rng.choice(people)) for _ in range(30)]
+            new = [_event(rng, period_start, rng.choice(people)) for _ in range(events_per_quarter)]
+            # Some events are recorded twice in one file (another outcome or conversation flag).
+            new += [
+                dict(e, Event_Outcome=rng.choice(OUTCOMES), Der_Conversation=rng.choice([None, 0, 1]))
+                for e in new
+                if rng.random() < 0.1
+            ]
+            pool += new
             changed = []
             for ev in pool:
                 if rng.random() < 0.1 and ev["Event_End_Date"] is None:
                     ev = dict(ev, Event_End_Date=quarter_end - dt.timedelta(days=rng.randrange(0, 60)))
                 changed.append(ev)
-            pool = changed
+            # A rolling 12-month extract: events ending before the window or starting after it are left out.
+            pool = [
+                ev
+                for ev in changed
+                if (ev["Event_End_Date"] is None or ev["Event_End_Date"] >= period_start)
+                and ev["Event_Start_Date"] <= quarter_end
+            ]
             imported = T(quarter_end.year, quarter_end.month, 1) + dt.timedelta(
                 days=rng.randrange(40, 60), hours=rng.randrange(8, 18)
             )
-            rows = covering_rows(period_start, quarter_end, person=f"F{la}") + pool
+            rows = covering_rows(period_start, quarter_end, person=f"F{la}", per_month=8) + pool
             name_variant = name.upper() if (q == 3 and la == "503") else name
             records += submission(
                 rows,
