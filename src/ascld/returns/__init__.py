@@ -1,5 +1,6 @@
 """Reading and writing CLD return files (exact headers, dd/mm/yyyy, Windows-1252 without BOM, CSV or gzip)."""
 
+from ascld.returns.reader import ReturnFile, TransportError, open_return
 from ascld.returns.writer import (
     ReturnWriter,
     WrittenReturn,
@@ -12,6 +13,7 @@ from ascld.returns.writer import (
 )
 
 __all__ = [
+    "ReturnFile", "TransportError", "open_return",
     "ReturnWriter", "WrittenReturn", "file_sha256", "format_date", "format_decimal", "format_value",
     "is_formula_like", "write_return",
 ]

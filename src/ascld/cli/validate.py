@@ -1,0 +1,96 @@
+"""`ascld validate`: check a return before submitting it, as the landing service will on receipt."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from ascld.quality.validate import ValidationResult, validate_return
+from ascld.spec import load_spec
+
+FORMATS = ("text", "json", "csv")
+
+
+def _text(result: ValidationResult) -> None:
+    s = result.summary
+    if not result.usable:
+        click.echo(f"{result.file}: cannot be checked. {s['reason']}", err=False)
+        for p in result.problems[1:]:
+            click.echo(str(p))
+        return
+    for p in result.problems:
+        click.echo(str(p))
+    listing = s["listing"]
+    if listing["not_listed"]:
+        click.echo(f"... and {listing['not_listed']:,} more problems on {listing['rows_not_listed']:,} further rows "
+                   f"not listed (--max-problems {listing['max_problems']}); every problem is in problems.csv.")
+    t = s["totals"]
+    verdict = "FAILED" if result.exit_code == 1 else "passed"
+    click.echo(f"{result.file}: {verdict}: {result.row_count:,} rows, {t['errors']:,} failures on "
+               f"{t['rows_with_errors']:,} rows, {t['warnings']:,} warnings (specification {s['spec']['label']}).")
+
+
+def _csv(result: ValidationResult) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["file", "row", "field", "check_id", "severity", "message", "hint"])
+    for p in result.problems:
+        writer.writerow([p.file, "" if p.row is None else p.row, p.field, p.check_id, p.severity, p.message, p.hint])
+
+
+@click.command("validate")
+@click.argument("return_file", metavar="RETURN", type=click.Path(dir_okay=False))
+@click.option("--previous", type=click.Path(dir_okay=False), help="The previous quarter's return, to compare with.")
+@click.option("--spec-overlay", type=click.Path(exists=True, dir_okay=False), envvar="ASCLD_SPEC_OVERLAY",
+              help="CSV of official list values (columns list,value[,r1_value]) that completes or replaces ours.")
+@click.option("--report", "report", type=click.Path(dir_okay=False),
+              help="Write the HTML data-quality report here (summary.json and problems.csv go beside it).")
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              help="Write summary.json, problems.csv and report.html into this folder.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="How to print the result: text lines, the JSON summary, or the problems as CSV.")
+@click.option("--max-problems", type=click.IntRange(min=0), default=1000, show_default=True,
+              envvar="ASCLD_MAX_PROBLEMS", help="How many problems to list; every problem is still counted.")
+@click.option("--submission-date", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]),
+              help="Date the return is submitted (default today): later dates are flagged.")
+@click.option("--dq-out", type=click.Path(dir_okay=False),
+              help="Also write the per-row field status and validity codes (cond_/chk_) as Parquet.")
+def validate_command(return_file: str, previous: str | None, spec_overlay: str | None, report: str | None,
+                     out: str | None, fmt: str, max_problems: int, submission_date: object,
+                     dq_out: str | None) -> None:
+    """Check a CLD return (CSV or CSV.gz, Windows-1252) before submitting it.
+
+    Runs the landing service's transport checks, the national field status and validity model on every row and
+    field, checks across rows, the reporting-period check and, with --previous, the quarter-on-quarter checks.
+    Row numbers are as a spreadsheet shows them (the header is row 1). No identifying value is ever printed.
+
+    Exit codes: 0 no failures (warnings allowed), 1 failures found, 2 the file cannot be checked (or a usage
+    error).
+    """
+    if not Path(return_file).exists():
+        raise click.UsageError(f"{return_file}: no such file. Check the path and try again.")
+    spec = load_spec(spec_overlay)
+    sub: date | None = submission_date.date() if submission_date else None  # type: ignore[attr-defined]
+    result = validate_return(return_file, previous=previous, spec=spec, max_problems=max_problems,
+                             submission_date=sub, dq_out=dq_out)
+    if fmt == "json":
+        click.echo(json.dumps(result.summary, indent=2, default=str))
+    elif fmt == "csv":
+        _csv(result)
+    else:
+        _text(result)
+    folder = Path(out) if out else (Path(report).parent if report else None)
+    if folder is not None:
+        written = result.write_outputs(folder, html=True)
+        if report:
+            Path(written["report.html"]).replace(report)
+            written["report.html"] = Path(report)
+        click.echo(f"Report: {written['report.html']}", err=True)
+    sys.exit(result.exit_code)
+
+
+commands = [validate_command]

@@ -1,0 +1,657 @@
+"""Reading CLD return files: the transport checks the landing service applies, and loading rows into DuckDB.
+
+A return is accepted for checking when it is
+
+* a CSV file, plain or gzip-compressed (nothing else: no Excel workbook, no other compression);
+* not empty, and not binary;
+* encoded in Windows-1252 (cp1252) with no byte-order mark: a UTF-8 BOM, UTF-16, bytes cp1252 does not define,
+  or text that is really UTF-8 (accented letters written as two bytes) are refused;
+* headed by exactly the specification's column names, in the specification's order (near misses get a
+  suggestion: underscores for spaces, case, a missing colon ...);
+* split into rows that all have as many values as the header, with closed quotes and no line over 1 MiB;
+
+and, once loaded (`ReturnFile.to_duckdb` or the validator), when it has at least one data row, no value starting
+`=`, `+`, `-` or `@` (spreadsheet formula injection) unless it is a negative number, and one LA code and one
+stated reporting period throughout.
+
+DuckDB has no Windows-1252 reader, so a file with any non-ASCII byte is transcoded to UTF-8 into a temporary file
+in blocks (gzip files are decompressed the same way); a plain ASCII file is read where it is. Memory use does not
+grow with the file.
+
+Row numbers are counted as a spreadsheet shows them: the header is row 1 and the first data row is row 2; a
+value with a line break inside quotes stays on one row. Empty lines are skipped (a spreadsheet would show them as
+empty rows), and are reported (T016) so the numbering difference is never silent.
+
+Examples:
+    >>> from ascld.quality.sample import write_rows, sample_rows
+    >>> import tempfile, pathlib, duckdb
+    >>> path = write_rows(pathlib.Path(tempfile.mkdtemp()) / "r.csv", sample_rows(3))
+    >>> with open_return(path) as ret:
+    ...     con = duckdb.connect()
+    ...     ret.to_duckdb(con, "ret")
+    ...     con.sql("SELECT min(__row), max(__row) FROM ret").fetchone()
+    3
+    (2, 4)
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import gzip
+import io
+import os
+import re
+import shutil
+import tempfile
+import weakref
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ascld.errors import UnusableInput, UsageError
+from ascld.quality.problem import Problem
+from ascld.spec import load_spec
+from ascld.spec.model import Spec
+
+READ_BYTES = 1 << 24  # 16 MiB reads
+MAX_LINE_BYTES = 1 << 20
+# Bytes Windows-1252 leaves undefined; Python's cp1252 codec refuses them, as the landing service does.
+CP1252_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls) or another Office file"),
+    (b"%PDF", "a PDF document"),
+    (b"BZh", "a bzip2-compressed file"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"\x28\xb5\x2f\xfd", "a Zstandard-compressed file"),
+    (b"Rar!", "a RAR archive"),
+    (b"PAR1", "a Parquet file"),
+    (b"SQLite format 3", "a SQLite database"),
+)
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class TransportError(UnusableInput):
+    """The return cannot be checked at all (exit code 2). `problems` lists every transport problem found."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        first = self.problems[0]
+        more = f" (and {len(self.problems) - 1} more transport problems)" if len(self.problems) > 1 else ""
+        super().__init__(str(first) + more)
+
+
+def _problem(file: str, check_id: str, message: str, hint: str, *, row: int | None = None,
+             field: str = "") -> Problem:
+    return Problem(file=file, row=row, field=field, check_id=check_id, severity="error", message=message,
+                   hint=hint)
+
+
+@dataclass
+class ReturnFile:
+    """A return file that passed the byte-level and header checks, ready to load into DuckDB.
+
+    Attributes:
+        path: the file as given.
+        name: its base name, used in every message.
+        compression: "none" or "gzip".
+        encoding: "ascii" (nothing to transcode) or "windows-1252".
+        header: the header row as read.
+        columns: national column names, in file order (the specification's order).
+        data_path: the UTF-8 CSV DuckDB reads: the file itself, or a temporary transcoded copy.
+        size_bytes: size of the file as given.
+        warnings: transport observations that do not stop checking (e.g. empty lines, T016).
+    """
+
+    path: Path
+    name: str
+    compression: str
+    encoding: str
+    header: tuple[str, ...]
+    columns: tuple[str, ...]
+    data_path: Path
+    size_bytes: int
+    warnings: list[Problem] = field(default_factory=list)
+    _tmpdir: str | None = field(default=None, repr=False)
+    _scan_count: int = field(default=0, repr=False)
+
+    def read_csv_sql(self, rejects: str | None = None) -> str:
+        """The DuckDB `read_csv(...)` call for the data rows, every column as VARCHAR named by national column.
+
+        Args:
+            rejects: when given, rows DuckDB cannot split are skipped and recorded in a table of this name (and
+                `<name>_scan`) instead of stopping the read; `rejected_rows` turns them into problems.
+        """
+        cols = ", ".join(f"'{c}': 'VARCHAR'" for c in self.columns)
+        path = str(self.data_path).replace("'", "''")
+        opts = (f"header=true, auto_detect=false, delim=',', quote='\"', escape='\"', strict_mode=true, "
+                f"null_padding=false, max_line_size={MAX_LINE_BYTES}, columns={{{cols}}}")
+        if rejects:
+            opts += f", ignore_errors=true, store_rejects=true, rejects_table='{rejects}', " \
+                    f"rejects_scan='{rejects}_scan'"
+        return f"read_csv('{path}', {opts})"
+
+    def new_rejects_name(self) -> str:
+        self._scan_count += 1
+        return f"__ascld_rejects_{os.getpid()}_{id(self)}_{self._scan_count}"
+
+    def rejected_rows(self, con: Any, rejects: str, *, limit: int = 1000) -> list[Problem]:
+        """Problems for the rows DuckDB recorded in `rejects` (never showing their content)."""
+        rows = con.execute(
+            f"SELECT line, error_type::VARCHAR, column_idx FROM {rejects} ORDER BY line LIMIT {int(limit)}"
+        ).fetchall()
+        total = con.execute(f"SELECT count(*) FROM {rejects}").fetchone()[0]
+        out = [_reject_problem(self.name, int(line), kind, len(self.columns)) for line, kind, _ in rows]
+        if total > len(out):
+            out.append(_problem(self.name, "T009", f"{total - len(out)} more rows could not be read as CSV",
+                                "Fix the rows listed above, then check the file again"))
+        return out
+
+    def to_duckdb(self, con: Any, table_name: str, *, check: bool = True) -> int:
+        """Load the data rows into DuckDB as table `table_name`: TEXT columns named by national column name, plus
+        `__row` (the spreadsheet row number; the header is row 1).
+
+        Args:
+            con: a DuckDB connection (from `ascld.engine.connect("duckdb")`, its `.con`, or duckdb itself).
+            table_name: the table to create (replaced if it exists).
+            check: run the loaded-file transport checks too (rows that cannot be split, no data rows, formula
+                values, one LA code and one stated period); raise TransportError if any fails.
+
+        Returns:
+            The number of data rows.
+
+        Raises:
+            TransportError: a transport check failed (exit code 2).
+        """
+        raw = getattr(con, "con", con)
+        rejects = self.new_rejects_name()
+        tmp = f"__ascld_load_{abs(hash(table_name))}"
+        raw.execute(f"CREATE OR REPLACE TEMP TABLE {tmp} AS SELECT * FROM {self.read_csv_sql(rejects)}")
+        problems = self.rejected_rows(raw, rejects)
+        raw.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
+        if problems:
+            raw.execute(f"DROP TABLE {tmp}")
+            raise TransportError(problems)
+        cols = ", ".join(f'"{c}"' for c in self.columns)
+        raw.execute(f'CREATE OR REPLACE TABLE "{table_name}" AS SELECT CAST(rowid + 2 AS BIGINT) AS __row, '
+                    f"{cols} FROM {tmp}")
+        raw.execute(f"DROP TABLE {tmp}")
+        n = raw.execute(f'SELECT count(*) FROM "{table_name}"').fetchone()[0]
+        if check:
+            problems = loaded_transport_problems(raw, f'"{table_name}"', self.name, self.columns, n)
+            if problems:
+                raise TransportError(problems)
+        return int(n)
+
+    def close(self) -> None:
+        """Delete the temporary transcoded copy, if one was made."""
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> ReturnFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _reject_problem(name: str, line: int, kind: str, n_columns: int) -> Problem:
+    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+        fewer = kind == "MISSING COLUMNS"
+        return _problem(name, "T009",
+                        f"the row has {'fewer' if fewer else 'more'} values than the {n_columns} columns of the "
+                        f"header", "Make every row have exactly one value per column (commas inside a value must "
+                        "be in double quotes)", row=line)
+    if kind == "LINE SIZE OVER MAXIMUM":
+        return _problem(name, "T011", f"the row is longer than {MAX_LINE_BYTES // 1024} KiB",
+                        "Check for a value that runs on (often an unclosed double quote) and shorten it", row=line)
+    return _problem(name, "T010", "the row is not valid CSV (a double quote is not closed, or text follows a "
+                    "closing quote)", "Put each value that contains commas, quotes or line breaks in double "
+                    "quotes, and double any quote inside it", row=line)
+
+
+# --- byte-level checks -------------------------------------------------------------------------------------
+
+
+def _line_of(path: Path, compressed: bool, offset: int) -> int:
+    """The 1-based line holding byte `offset` of the (decompressed) content."""
+    opener = gzip.open if compressed else open
+    count, seen = 1, 0
+    with opener(path, "rb") as fh:  # type: ignore[operator]
+        while seen < offset:
+            chunk = fh.read(min(READ_BYTES, offset - seen))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            seen += len(chunk)
+    return count
+
+
+def _kind_of(head: bytes) -> str | None:
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    return None
+
+
+@dataclass
+class _Scan:
+    non_ascii: bool = False
+    utf8: bool = True  # every byte so far also decodes as UTF-8
+    first_non_ascii_offset: int | None = None
+    blank_line_offset: int | None = None
+
+
+_UNDEFINED = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in sorted(CP1252_UNDEFINED)) + b"]")
+
+
+class _Transcoder:
+    """Checks content chunk by chunk and writes a UTF-8 copy once (and only if) the content is not plain ASCII.
+
+    Every step is a C-level bytes operation (isascii, find, one regex search, decode/encode), so a chunk costs
+    about as much as reading it.
+    """
+
+    def __init__(self, out_path: Path | None, source: Path | None):
+        self.out_path = out_path  # where a copy goes; None: decide lazily for plain files
+        self.source = source  # plain files: the ASCII prefix is copied from here when the first non-ASCII appears
+        self.out: Any = open(out_path, "wb") if (out_path and source is None) else None  # noqa: SIM115
+        self.scan = _Scan()
+        self.offset = 0
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.copied = self.out is not None
+
+    def _start_copy(self) -> None:
+        assert self.out_path is not None
+        self.out = open(self.out_path, "wb")  # noqa: SIM115 - closed by close()
+        if self.source is not None and self.offset:
+            with open(self.source, "rb") as src:
+                remaining = self.offset
+                while remaining:
+                    block = src.read(min(READ_BYTES, remaining))
+                    self.out.write(block)
+                    remaining -= len(block)
+        self.copied = True
+
+    def feed(self, data: bytes) -> tuple[str, int] | None:
+        """Check and copy one chunk; returns (problem kind, byte offset) for the first fatal problem."""
+        base = self.offset
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            return "binary", base + nul
+        if self.scan.blank_line_offset is None:
+            for pattern in (b"\n\n", b"\n\r\n"):
+                at = data.find(pattern)
+                if at >= 0 and data[at:].strip() != b"":
+                    self.scan.blank_line_offset = base + at + 1
+        if data.isascii():
+            if self.out is not None:
+                self.out.write(data)
+            if self.scan.non_ascii and self.scan.utf8:
+                self._utf8_feed(data)
+            self.offset += len(data)
+            return None
+        bad = _UNDEFINED.search(data)
+        if bad:
+            return "undefined", base + bad.start()
+        if not self.scan.non_ascii:
+            self.scan.non_ascii = True
+            self.scan.first_non_ascii_offset = base + next(i for i, b in enumerate(data) if b >= 0x80)
+            if self.out is None and self.out_path is not None:
+                self._start_copy()
+        if self.scan.utf8:
+            self._utf8_feed(data)
+        if self.out is not None:
+            self.out.write(data.decode("cp1252").encode("utf-8"))
+        self.offset += len(data)
+        return None
+
+    def _utf8_feed(self, data: bytes, final: bool = False) -> None:
+        try:
+            self._utf8.decode(data, final)
+        except UnicodeDecodeError:
+            self.scan.utf8 = False
+
+    def finish(self) -> None:
+        if self.scan.non_ascii and self.scan.utf8:
+            self._utf8_feed(b"", final=True)
+
+    def close(self) -> None:
+        if self.out is not None and not self.out.closed:
+            self.out.close()
+
+
+def _stream(path: Path, compressed: bool) -> Iterator[bytes]:
+    if compressed:
+        with gzip.open(path, "rb") as fh:
+            while True:
+                chunk = fh.read(READ_BYTES)
+                if not chunk:
+                    return
+                yield chunk
+    else:
+        with open(path, "rb") as fh:
+            while True:
+                chunk = fh.read(READ_BYTES)
+                if not chunk:
+                    return
+                yield chunk
+
+
+def _first_bytes(path: Path, compressed: bool, n: int = 64) -> bytes:
+    if compressed:
+        with gzip.open(path, "rb") as fh:
+            return fh.read(n)
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str, Path, str | None, _Scan]:
+    """Byte-level checks; returns (compression, encoding, data path, temp dir, scan facts)."""
+    size = path.stat().st_size
+    if size == 0:
+        raise TransportError([_problem(name, "T001", "the file is empty (0 bytes)",
+                                       "Export the return again; the file should start with the header row")])
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    compressed = head.startswith(GZIP_MAGIC)
+    if compressed:
+        try:
+            head = _first_bytes(path, True)
+        except (OSError, EOFError, zlib.error):
+            head = b""
+    what = _kind_of(head)
+    if what:
+        raise TransportError([_problem(name, "T002", f"the file is {what}, not a CSV file",
+                                       "Save the return as CSV (comma-separated values), optionally gzip-compressed")])
+    if head.startswith(codecs.BOM_UTF8):
+        raise TransportError([_problem(name, "T003", "the file starts with a UTF-8 byte-order mark",
+                                       "Save it as CSV in Windows-1252 (in Excel: 'CSV (Comma delimited)', not "
+                                       "'CSV UTF-8')", row=1)])
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (len(head) > 3 and (
+            head[1:2] == b"\x00" and head[3:4] == b"\x00" or head[0:1] == b"\x00" and head[2:3] == b"\x00")):
+        raise TransportError([_problem(name, "T004", "the file is encoded as UTF-16 (Unicode), not Windows-1252",
+                                       "Save it as CSV in Windows-1252 ('CSV (Comma delimited)')")])
+    tmpdir = tempfile.mkdtemp(prefix="ascld-return-", dir=temp_dir)
+    copy = Path(tmpdir) / "data.csv"
+    # gzip content is always written out decompressed; a plain file only when it is not ASCII.
+    coder = _Transcoder(copy, None if compressed else path)
+    fatal = None
+    try:
+        try:
+            for chunk in _stream(path, compressed):
+                fatal = coder.feed(chunk)
+                if fatal:
+                    break
+            coder.finish()
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+            what = "is truncated (it ends before the end of the compressed data)" if isinstance(exc, EOFError) \
+                else "is not a valid gzip file (the compressed data are damaged)"
+            raise TransportError([_problem(name, "T006", f"the file {what}", "Compress the CSV again (or send it "
+                                           "uncompressed) and check it arrived whole")]) from None
+        finally:
+            coder.close()
+        scan = coder.scan
+        if fatal:
+            kind, offset = fatal
+            line = _line_of(path, compressed, offset)
+            if kind == "binary":
+                raise TransportError([_problem(name, "T002", f"the file holds binary data (a NUL byte on line "
+                                               f"{line}), so it is not a CSV text file",
+                                               "Export the return again as CSV text")])
+            raise TransportError([_problem(name, "T004", f"line {line} holds a byte that Windows-1252 does not "
+                                           "define, so the file is not in the Windows-1252 encoding",
+                                           "Save the file as CSV in Windows-1252 ('CSV (Comma delimited)'), "
+                                           "or remove the stray character")])
+        if scan.non_ascii and scan.utf8:
+            line = _line_of(path, compressed, scan.first_non_ascii_offset or 0)
+            raise TransportError([_problem(name, "T005", f"the file is encoded as UTF-8 (accented letters first "
+                                           f"on line {line}), not Windows-1252, so they would be read as other "
+                                           "characters", "Save the file as CSV in Windows-1252 ('CSV (Comma "
+                                           "delimited)', not 'CSV UTF-8')")])
+        if coder.offset == 0:
+            raise TransportError([_problem(name, "T001", "the compressed file holds no data",
+                                           "Export the return again; the file should start with the header row")])
+    except TransportError:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    encoding = "windows-1252" if scan.non_ascii else "ascii"
+    if coder.copied:
+        return "gzip" if compressed else "none", encoding, copy, tmpdir, scan
+    shutil.rmtree(tmpdir, ignore_errors=True)
+    return "none", encoding, path, None, scan
+
+
+# --- header --------------------------------------------------------------------------------------------------
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.casefold())
+
+
+def _near_miss(given: str, expected: str) -> str:
+    """Why `given` is not `expected` although it stands for the same column."""
+    reasons = []
+    if given != given.strip():
+        reasons.append("spaces before or after the name")
+    g = given.strip()
+    if "_" in g and "_" not in expected.replace("Person_ID", "") or g.replace("_", " ") == expected:
+        reasons.append("underscores instead of spaces")
+    if ":" in expected and ":" not in g:
+        reasons.append("a missing colon")
+    if "(" in expected and "(" not in g:
+        reasons.append("missing brackets")
+    if g.casefold() == expected.casefold() or g.replace("_", " ").casefold() == expected.casefold():
+        if g != expected and g.replace("_", " ") != expected:
+            reasons.append("different capital letters")
+    if not reasons:
+        reasons.append("different spelling")
+    return ", ".join(reasons)
+
+
+def _shown(header: str) -> str:
+    return header if len(header) <= 60 else header[:57] + "..."
+
+
+def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
+    """Problems with a header row (T007, T015); empty when it matches the specification exactly."""
+    expected = list(spec.headers)
+    got = list(header)
+    if got == expected:
+        return []
+    if len(got) == 1:
+        for delim, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if got[0].count(delim) >= 3:
+                return [_problem(name, "T015", f"the values are separated by {label}, not commas",
+                                 "Save the file as CSV with commas between values ('CSV (Comma delimited)')",
+                                 row=1)]
+    problems: list[Problem] = []
+    while got and got[-1].strip() == "" and len(got) > len(expected):
+        got.pop()
+        if not problems:
+            problems.append(_problem(name, "T007", "the header ends with empty column names",
+                                     "Delete the empty columns after the last column", row=1))
+    by_key = {_key(h): h for h in expected}
+    positions = {h: i for i, h in enumerate(expected)}
+    seen_expected: set[str] = set()
+    for i, g in enumerate(got):
+        want = expected[i] if i < len(expected) else None
+        col = spec.field(want).column if want else ""
+        if g == want:
+            seen_expected.add(g)
+            continue
+        match = by_key.get(_key(g))
+        if match is None:
+            try:
+                match = spec.field(g.strip()).name  # a national column name such as Event_End_Date
+            except KeyError:
+                match = None
+        if match is not None and match == want:
+            seen_expected.add(match)
+            problems.append(_problem(name, "T007", f"column {i + 1} is headed '{_shown(g)}' instead of "
+                                     f"'{want}' ({_near_miss(g, want)})", f"Rename it to '{want}' exactly",
+                                     row=1, field=col))
+        elif match is not None:
+            seen_expected.add(match)
+            problems.append(_problem(name, "T007", f"column {i + 1} is '{_shown(g)}', which belongs in column "
+                                     f"{positions[match] + 1}" + (f"; column {i + 1} should be '{want}'" if want
+                                                                  else ""),
+                                     "Put the columns in the specification's order (ascld spec fields)",
+                                     row=1, field=col))
+        elif want is None:
+            problems.append(_problem(name, "T007", f"column {i + 1} ('{_shown(g)}') is not a CLD column",
+                                     "Delete columns that are not in the specification", row=1))
+        else:
+            problems.append(_problem(name, "T007", f"column {i + 1} is headed '{_shown(g)}'; the specification "
+                                     f"has '{want}' there", f"Rename it to '{want}' or put the columns in the "
+                                     "specification's order (ascld spec fields)", row=1, field=col))
+    for h in expected[len(got):]:
+        if h not in seen_expected:
+            problems.append(_problem(name, "T007", f"the column '{h}' is missing",
+                                     "Add it in its place; leave its values blank if you have none", row=1,
+                                     field=spec.field(h).column))
+    return problems or [_problem(name, "T007", "the header does not match the specification",
+                                 "Use the header row shown by `ascld spec fields`", row=1)]
+
+
+def _read_header(data_path: Path, name: str) -> list[str]:
+    with open(data_path, encoding="utf-8", newline="") as fh:
+        text = fh.read(MAX_LINE_BYTES)
+    if not text.strip():
+        raise TransportError([_problem(name, "T001", "the file holds only empty lines",
+                                       "Export the return again; the file should start with the header row")])
+    try:
+        return next(csv.reader(io.StringIO(text)))
+    except (csv.Error, StopIteration):
+        raise TransportError([_problem(name, "T007", "the header row cannot be read as CSV",
+                                       "Use the header row shown by `ascld spec fields`", row=1)]) from None
+
+
+def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | None = None) -> ReturnFile:
+    """Open a return file: run the byte-level and header transport checks and prepare it for DuckDB.
+
+    Args:
+        path: the return (CSV, or CSV compressed with gzip).
+        spec: the specification (default: `load_spec()`).
+        temp_dir: where a transcoded copy may be written (default: the system temporary folder).
+
+    Returns:
+        A ReturnFile; close it (or use it as a context manager) to delete any temporary copy.
+
+    Raises:
+        UsageError: the path does not exist or is not a file.
+        TransportError: a transport check failed; `.problems` lists them (exit code 2).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path}: no such file. Check the path and try again.")
+    if not path.is_file():
+        raise UsageError(f"{path}: not a file. Give the path of a CSV return.")
+    spec = spec or load_spec()
+    name = path.name
+    try:
+        compression, encoding, data_path, tmpdir, scan = _check_bytes(path, name, temp_dir)
+    except PermissionError as exc:
+        raise UsageError(f"{path}: cannot read the file ({exc.strerror}).") from None
+    try:
+        header = _read_header(data_path, name)
+        problems = check_header(header, spec, name)
+        if problems:
+            raise TransportError(problems)
+    except TransportError:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    warnings = []
+    if scan.blank_line_offset is not None:
+        line = _line_of(path, compression == "gzip", scan.blank_line_offset)
+        warnings.append(Problem(file=name, row=line, field="", check_id="T016", severity="warning",
+                                message=f"line {line} is empty; empty lines are skipped, so row numbers after it "
+                                        "are one less per empty line than a spreadsheet shows",
+                                hint="Delete empty lines"))
+    ret = ReturnFile(path=path, name=name, compression=compression, encoding=encoding, header=tuple(header),
+                     columns=spec.columns, data_path=data_path, size_bytes=path.stat().st_size,
+                     warnings=warnings, _tmpdir=tmpdir)
+    if tmpdir:
+        # A caller that never closes the file still gets its temporary copy removed.
+        weakref.finalize(ret, shutil.rmtree, tmpdir, True)
+    return ret
+
+
+# --- checks on loaded values ---------------------------------------------------------------------------------
+
+FORMULA_REGEX = r"^[=+\-@]"
+NEGATIVE_NUMBER_REGEX = r"^-[0-9]+(\.[0-9]+)?$"
+
+
+def formula_sql(col: str) -> str:
+    """SQL true when a value would be read as a spreadsheet formula (T012): it starts with = + - or @ and is not
+    a negative number."""
+    # Test the first character before any regular expression: almost no value starts with one of the four.
+    return (f"(CASE WHEN ascii({col}) IN (61, 43, 45, 64) THEN NOT regexp_full_match({col}, "
+            f"'{NEGATIVE_NUMBER_REGEX[1:-1]}') ELSE FALSE END)")
+
+
+def loaded_transport_problems(con: Any, table: str, name: str, columns: Sequence[str], n_rows: int,
+                              *, limit: int = 1000) -> list[Problem]:
+    """The transport checks that need the loaded rows: no data rows (T008), formula values (T012), more than one
+    LA code (T013) or stated reporting period (T014)."""
+    if n_rows == 0:
+        return [_problem(name, "T008", "the file has a header but no data rows",
+                         "Export the return again with its rows")]
+    problems: list[Problem] = []
+    union = " UNION ALL ".join(
+        f"SELECT __row, {i} AS pos FROM {table} WHERE {formula_sql(chr(34) + c + chr(34))}"
+        for i, c in enumerate(columns))
+    hits = con.execute(f"SELECT __row, pos FROM ({union}) ORDER BY __row, pos LIMIT {int(limit)}").fetchall()
+    problems += [formula_problem(name, int(r), columns[p]) for r, p in hits]
+    problems += single_value_problems(con, table, name)
+    return problems
+
+
+def formula_problem(name: str, row: int, column: str) -> Problem:
+    return _problem(name, "T012", "the value starts with =, +, - or @ and is not a negative number, so a "
+                    "spreadsheet would run it as a formula", "Remove the leading character (or put a space-free "
+                    "text before it)", row=row, field=column)
+
+
+def single_value_problems(con: Any, table: str, name: str) -> list[Problem]:
+    """T013/T014: one LA code and one stated reporting period per file (blank or invalid values aside)."""
+    from ascld.quality.dates import date_sql
+
+    la, periods = con.execute(
+        f'SELECT count(DISTINCT trim("LA_Code")) FILTER (WHERE trim("LA_Code") <> \'\'), '
+        f'count(DISTINCT ({date_sql(chr(34) + "Reporting_Period_Start_Date" + chr(34))}, '
+        f'{date_sql(chr(34) + "Reporting_Period_End_Date" + chr(34))})) FILTER (WHERE '
+        f'{date_sql(chr(34) + "Reporting_Period_Start_Date" + chr(34))} IS NOT NULL AND '
+        f'{date_sql(chr(34) + "Reporting_Period_End_Date" + chr(34))} IS NOT NULL) FROM {table}'
+    ).fetchone()
+    return period_la_problems(name, int(la or 0), int(periods or 0))
+
+
+def period_la_problems(name: str, n_la: int, n_periods: int) -> list[Problem]:
+    out = []
+    if n_la > 1:
+        out.append(_problem(name, "T013", f"the file holds {n_la} different LA codes",
+                            "Send one file per council, with the same LA Code on every row", field="LA_Code"))
+    if n_periods > 1:
+        out.append(_problem(name, "T014", f"the file states {n_periods} different reporting periods",
+                            "Give every row the same Reporting Period Start Date and End Date",
+                            field="Reporting_Period_End_Date"))
+    return out
+
+
+@contextlib.contextmanager
+def opened(path: str | Path, **options: Any) -> Iterator[ReturnFile]:
+    """`open_return` as a context manager that always removes temporary copies."""
+    ret = open_return(path, **options)
+    try:
+        yield ret
+    finally:
+        ret.close()
