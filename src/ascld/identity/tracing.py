@@ -76,17 +76,18 @@ def install_identity_macros(con: Any) -> None:
     * `ascld_blank(x)`: NULL for blank or the literal text NULL, else the value unchanged.
     """
     placeholders = ", ".join(_sql_str(p) for p in sorted(PLACEHOLDERS))
-    weighted = " + ".join(f"TRY_CAST(substr(d, {i}, 1) AS INTEGER) * {11 - i}" for i in range(1, 10))
+    # The check digit from the number as a BIGINT n: digit i (1-based) is (n // 10^(10-i)) % 10; a result of
+    # 11 - (sum % 11) equal to 11 means 0, and 10 can match no digit ((11 - 1) % 11 = 10).
+    weighted = " + ".join(f"((n // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10))
     con.execute(
         f"""
         CREATE OR REPLACE TEMP MACRO ascld_nhs_digits(x) AS
             trim(replace(replace(x, ' ', ''), '-', ''), chr(9) || chr(10) || chr(11) || chr(12) || chr(13));
-        CREATE OR REPLACE TEMP MACRO ascld_nhs_check(d) AS
-            CASE 11 - (({weighted}) % 11) WHEN 11 THEN 0 WHEN 10 THEN -1 ELSE 11 - (({weighted}) % 11) END;
-        CREATE OR REPLACE TEMP MACRO ascld_nhs_key_d(d) AS
-            CASE WHEN regexp_full_match(d, '[0-9]{{10}}') AND d NOT IN ({placeholders})
-                  AND ascld_nhs_check(d) = TRY_CAST(substr(d, 10, 1) AS INTEGER) THEN d END;
-        CREATE OR REPLACE TEMP MACRO ascld_nhs_key(x) AS ascld_nhs_key_d(ascld_nhs_digits(x));
+        CREATE OR REPLACE TEMP MACRO ascld_nhs_key_dn(d, n) AS
+            CASE WHEN length(d) = 10 AND regexp_full_match(d, '[0-9]{{10}}') AND d NOT IN ({placeholders})
+                  AND (11 - ({weighted}) % 11) % 11 = n % 10 THEN d END;
+        CREATE OR REPLACE TEMP MACRO ascld_nhs_key(x) AS
+            list_transform([ascld_nhs_digits(x)], lambda d: ascld_nhs_key_dn(d, TRY_CAST(d AS BIGINT)))[1];
         CREATE OR REPLACE TEMP MACRO ascld_name_key(x) AS
             nullif(regexp_replace(upper(strip_accents(x)), '[^A-Z]', '', 'g'), '');
         CREATE OR REPLACE TEMP MACRO ascld_gender_key(x) AS
@@ -143,15 +144,16 @@ class DemographicIndex:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT ascld_nhs_key({col("nhs_number")}) AS nhs_key,
-                   ascld_name_key({col("family_name")}) AS fam_key,
-                   ascld_name_key({col("given_name")}) AS given_key,
-                   TRY_CAST({col("date_of_birth")} AS DATE) AS dob,
-                   ascld_gender_key({col("gender")}) AS gender_key,
-                   ascld_pc_key({col("postcode")}) AS pc_key,
-                   TRY_CAST({col("date_of_death")} AS DATE) AS date_of_death
-            FROM {self._reader()}
-            WHERE ascld_nhs_key({col("nhs_number")}) IS NOT NULL
+            SELECT * FROM (
+                SELECT ascld_nhs_key({col("nhs_number")}) AS nhs_key,
+                       ascld_name_key({col("family_name")}) AS fam_key,
+                       ascld_name_key({col("given_name")}) AS given_key,
+                       TRY_CAST({col("date_of_birth")} AS DATE) AS dob,
+                       ascld_gender_key({col("gender")}) AS gender_key,
+                       ascld_pc_key({col("postcode")}) AS pc_key,
+                       TRY_CAST({col("date_of_death")} AS DATE) AS date_of_death
+                FROM {self._reader()}
+            ) WHERE nhs_key IS NOT NULL
             """
         )
         return name

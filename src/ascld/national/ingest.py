@@ -192,151 +192,210 @@ def _register_arrow(con: Any, name: str, table: pa.Table) -> None:
     con.unregister(f"{name}__arrow")
 
 
-def _pseudonym_maps(con: Any, pseudonymiser: Pseudonymiser, traced: bool) -> None:
-    """Hash each distinct NHS number and each distinct (council, person ID) once; register the mappings."""
-    nhs_sql = "SELECT nhs_key AS v FROM __ascld_stage WHERE nhs_key IS NOT NULL"
+PERSON_DETAILS = ("NHS_Number", "Date_of_Birth", "Last_Name", "First_Name", "Gender", "Postcode")
+PERSON_IDS = ("LA_Person_Unique_Identifier", *LINKED)
+
+
+def _col(have: set[str], name: str, alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}{_q(name)}" if name in have else "NULL::VARCHAR"
+
+
+def _person_details(con: Any, table: str, have: set[str]) -> None:
+    """`__ascld_pd`: each distinct set of submitted person details once, with the normalised keys the trace
+    and the derivations use (the expensive parsing runs per person, not per row)."""
+    raw = ", ".join(f"{_col(have, c)} AS {c}" for c in PERSON_DETAILS)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __ascld_pd AS
+        SELECT *, ascld_nhs_key(NHS_Number) AS nhs_key, ascld_cld_date(Date_of_Birth) AS dob,
+               ascld_name_key(Last_Name) AS fam_key, ascld_name_key(First_Name) AS given_key,
+               ascld_gender_key(Gender) AS gender_key, ascld_pc_key(Postcode) AS pc_key,
+               {sql_postcode_sector("Postcode")} AS pc_sector
+        FROM (SELECT DISTINCT {raw} FROM {table})
+        """
+    )
+
+
+def _nhs_pseudonyms(con: Any, pseudonymiser: Pseudonymiser, traced: bool) -> None:
+    """Hash each distinct NHS number (submitted or traced) once; register `__ascld_pmap_nhs(v, p)`."""
+    sql = "SELECT nhs_key AS v FROM __ascld_pd WHERE nhs_key IS NOT NULL"
     if traced:
-        nhs_sql += " UNION SELECT traced_nhs FROM __ascld_traced WHERE traced_nhs IS NOT NULL"
+        sql += " UNION SELECT traced_nhs FROM __ascld_traced WHERE traced_nhs IS NOT NULL"
     else:
-        nhs_sql = nhs_sql.replace("SELECT", "SELECT DISTINCT", 1)
-    values = con.sql(nhs_sql).to_arrow_table().column("v").to_pylist()
+        sql = sql.replace("SELECT", "SELECT DISTINCT", 1)
+    values = con.sql(sql).to_arrow_table().column("v").to_pylist()
     _register_arrow(
         con, "__ascld_pmap_nhs",
         pa.table({"v": pa.array(values, pa.string()),
                   "p": pa.array(pseudonymiser.pseudonyms(values, NHS_DOMAIN), pa.string())}),
     )
-    ids = " UNION ".join(
-        f"SELECT la_key AS la, {c} AS v FROM __ascld_stage WHERE {c} IS NOT NULL"
-        for c in ("pid", "a1", "a2", "a3")
+
+
+def _person_id_pseudonyms(con: Any, table: str, have: set[str], pseudonymiser: Pseudonymiser) -> None:
+    """Hash each distinct (council, person ID) once, LA person IDs and linked IDs alike, in the council's
+    domain; register `__ascld_pmap_pid(la_raw, v_raw, p)` keyed by the values as submitted (so the final
+    join compares raw text and normalises nothing per row)."""
+    raw = " UNION ".join(
+        f"SELECT {_col(have, 'LA_Code')} AS la_raw, {_q(c)} AS v_raw FROM {table} WHERE {_q(c)} IS NOT NULL"
+        for c in PERSON_IDS if c in have
+    ) or "SELECT NULL::VARCHAR AS la_raw, NULL::VARCHAR AS v_raw WHERE false"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __ascld_pid_raw AS
+        -- compared as SQL Server compares them nationally: case-insensitive, surrounding spaces ignored
+        SELECT la_raw, v_raw, coalesce(nullif(upper(trim(la_raw)), ''), '') AS la,
+               nullif(upper(trim(v_raw)), '') AS v
+        FROM ({raw})
+        """
     )
-    pairs = con.execute(f"SELECT la, list(v) AS vs FROM ({ids}) GROUP BY la").fetchall()
-    las: list[str | None] = []
+    pairs = con.execute(
+        "SELECT la, list(DISTINCT v) FROM __ascld_pid_raw WHERE v IS NOT NULL GROUP BY la"
+    ).fetchall()
+    las: list[str] = []
     vs: list[str] = []
     ps: list[str | None] = []
     for la, group in pairs:
         las.extend([la] * len(group))
         vs.extend(group)
-        ps.extend(pseudonymiser.pseudonyms(group, la_person_domain(la or "")))
+        ps.extend(pseudonymiser.pseudonyms(group, la_person_domain(la)))
     _register_arrow(
-        con, "__ascld_pmap_pid",
+        con, "__ascld_pid_p",
         pa.table({"la": pa.array(las, pa.string()), "v": pa.array(vs, pa.string()),
                   "p": pa.array(ps, pa.string())}),
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __ascld_pmap_pid AS SELECT r.la_raw, r.v_raw, p.p "
+        "FROM __ascld_pid_raw r JOIN __ascld_pid_p p ON p.la = r.la AND p.v = r.v"
+    )
 
 
-def _stage_sql(source: str, have: set[str], first_record_id: int) -> str:
-    def col(name: str) -> str:
-        return _q(name) if name in have else "NULL::VARCHAR"
-
-    def text(name: str) -> str:
-        return f"ascld_blank({col(name)})"
-
-    def person_id(name: str) -> str:
-        # Compared as SQL Server compares them nationally: case-insensitive, surrounding spaces ignored.
-        return f"nullif(upper(trim({col(name)})), '')"
-
-    passthrough = ",\n               ".join(f"{text(c)} AS {_q(c)}" for c in PASS_THROUGH_TEXT)
-    row = _q("__row") if "__row" in have else "row_number() OVER ()"
-    return f"""
-        CREATE OR REPLACE TEMP TABLE __ascld_stage AS
-        SELECT {row} AS __row,
-               {first_record_id - 1} + row_number() OVER (ORDER BY {row}) AS rid,
-               nullif(trim({col("LA_Code")}), '') AS LA_Code,
-               coalesce(nullif(upper(trim({col("LA_Code")})), ''), '') AS la_key,
-               ascld_nhs_key({col("NHS_Number")}) AS nhs_key,
-               ascld_cld_date({col("Date_of_Birth")}) AS dob,
-               ascld_name_key({col("Last_Name")}) AS fam_key,
-               ascld_name_key({col("First_Name")}) AS given_key,
-               ascld_gender_key({col("Gender")}) AS gender_key,
-               ascld_pc_key({col("Postcode")}) AS pc_key,
-               {sql_postcode_sector(col("Postcode"))} AS pc_sector,
-               {person_id("LA_Person_Unique_Identifier")} AS pid,
-               {person_id("Adult_1_Linked_Person_ID")} AS a1,
-               {person_id("Adult_2_Linked_Person_ID")} AS a2,
-               {person_id("Adult_3_Linked_Person_ID")} AS a3,
-               ascld_cld_date({col("Reporting_Period_Start_Date")}) AS Reporting_Period_Start_Date,
-               ascld_cld_date({col("Reporting_Period_End_Date")}) AS Reporting_Period_End_Date,
-               ascld_cld_date({col("Date_of_Death")}) AS Date_of_Death,
-               ascld_cld_date({col("Event_Start_Date")}) AS Event_Start_Date,
-               ascld_cld_date({col("Event_End_Date")}) AS Event_End_Date,
-               TRY_CAST(trim({col("Unit_Cost")}) AS DOUBLE) AS Unit_Cost,
-               TRY_CAST(trim({col("Planned_units_per_week")}) AS DOUBLE) AS Planned_units_per_week,
-               TRY_CAST(trim({col("No_of_adults_being_cared_for")}) AS INTEGER)
-                   AS No_of_adults_being_cared_for,
-               CASE WHEN {text("Event_Description")} IS NULL THEN NULL
-                    WHEN {col("Event_Description")} ILIKE '%conversation%' THEN 1
-                    ELSE 0 END AS Der_Conversation,
-               CASE WHEN {text("Event_Description")} IS NULL THEN NULL
-                    WHEN regexp_matches({col("Event_Description")},
-                         '(?i)(conversation\\s*(1|one)\\b|first\\s+conversation)') THEN 1
-                    ELSE 0 END AS Der_Conversation_1,
-               {passthrough}
-        FROM {source}
-    """
+def _person_table(con: Any, traced: bool, postcodes: str | None) -> None:
+    """`__ascld_pdx`: per distinct person details, everything derived from them (pseudonyms, trace outcome,
+    birth year and month, postcode sector and areas)."""
+    area_cols = ", ".join(
+        f"pc.{c}" if postcodes else f"NULL::VARCHAR AS {c}" for c in DER_POSTCODE_COLUMNS
+    )
+    joins = ["LEFT JOIN __ascld_pmap_nhs sn ON sn.v = pd.nhs_key"]
+    if traced:
+        on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM pd.{k}" for k in TRACE_KEY_COLUMNS)
+        joins += [f"LEFT JOIN __ascld_traced t ON {on}",
+                  "LEFT JOIN __ascld_pmap_nhs tn ON tn.v = t.traced_nhs"]
+    if postcodes:
+        joins.append(f"LEFT JOIN {postcodes} pc ON pc.pc_key = pd.pc_key")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __ascld_pdx AS
+        SELECT {", ".join(f"pd.{c}" for c in PERSON_DETAILS)}, pd.dob, pd.pc_sector,
+               sn.p AS nhs_pseudo,
+               {"tn.p" if traced else "NULL::VARCHAR"} AS traced_pseudo,
+               {"t.trace_outcome" if traced else "NULL::VARCHAR"} AS trace_outcome,
+               {area_cols}
+        FROM __ascld_pd pd {" ".join(joins)}
+        """
+    )
 
 
 def _age(at: str) -> str:
     # main-tables.md §0: FLOOR(DATEDIFF(DAY, proxy DOB, date) / 365.25), proxy DOB the 1st of the birth month.
-    return f"CAST(floor(datediff('day', date_trunc('month', s.dob), s.{at}) / 365.25) AS INTEGER)"
+    return f"CAST(floor(datediff('day', date_trunc('month', x.dob), {at}) / 365.25) AS INTEGER)"
 
 
-def _final_select(import_id: str, import_date: dt.datetime, traced: bool, postcodes: bool) -> str:
-    exprs: dict[str, str] = {
-        "LA_Code": "s.LA_Code",
-        "LA_Name": "coalesce(n.name, s.LA_Code)",
-        "ImportDate": f"CAST(TIMESTAMP {_sql_str(import_date.isoformat(sep=' ', timespec='milliseconds'))} "
-                      "AS TIMESTAMP_MS)",
+def _final_select(
+    table: str, have: set[str], import_id: str, import_date: dt.datetime, row_base: int, row_expr: str
+) -> str:
+    def text(name: str) -> str:
+        return f"ascld_blank({_col(have, name, 'r')})"
+
+    def date(name: str) -> str:
+        return f"ascld_cld_date({_col(have, name, 'r')})"
+
+    description = _col(have, "Event_Description", "r")
+    exprs: dict[str, str] = {c: text(c) for c in PASS_THROUGH_TEXT}
+    exprs.update({c: date(c) for c in ("Reporting_Period_Start_Date", "Reporting_Period_End_Date",
+                                         "Date_of_Death", "Event_Start_Date", "Event_End_Date")})
+    exprs.update({
+        "LA_Code": f"nullif(trim({_col(have, 'LA_Code', 'r')}), '')",
+        "LA_Name": f"coalesce(n.name, nullif(trim({_col(have, 'LA_Code', 'r')}), ''))",
+        "ImportDate": f"TIMESTAMP {_sql_str(import_date.isoformat(sep=' ', timespec='milliseconds'))}",
         "ImportFileId": _sql_str(import_id),
-        "Der_NHS_Number_Traced_Pseudo": "tn.p" if traced else "NULL::VARCHAR",
-        "Der_NHS_Number_Pseudo": "sn.p",
+        "Der_NHS_Number_Traced_Pseudo": "x.traced_pseudo",
+        "Der_NHS_Number_Pseudo": "x.nhs_pseudo",
         "LA_Person_Unique_Identifier": "pid.p",
         "Der_LA_Person_Unique_Identifier_Pseudo": "pid.p",
-        "Der_DBS_Check_Status": "t.trace_outcome" if traced else "NULL::VARCHAR",
-        "Der_Birth_Year": "CAST(year(s.dob) AS INTEGER)",
-        "Der_Birth_Month": "CAST(month(s.dob) AS INTEGER)",
-        "Der_Age_Event_Start_Date": _age("Event_Start_Date"),
-        "Der_Age_Reporting_Period_End_Date": _age("Reporting_Period_End_Date"),
-        "Der_Postcode_Sector": "s.pc_sector",
-        "Der_Unique_Record_ID": "s.rid",
-    }
+        "Der_DBS_Check_Status": "x.trace_outcome",
+        "Der_Birth_Year": "year(x.dob)",
+        "Der_Birth_Month": "month(x.dob)",
+        "Der_Age_Event_Start_Date": _age(date("Event_Start_Date")),
+        "Der_Age_Reporting_Period_End_Date": _age(date("Reporting_Period_End_Date")),
+        "Der_Postcode_Sector": "x.pc_sector",
+        "Der_Conversation": f"CASE WHEN {text('Event_Description')} IS NULL THEN NULL "
+                            f"WHEN {description} ILIKE '%conversation%' THEN 1 ELSE 0 END",
+        "Der_Conversation_1": f"CASE WHEN {text('Event_Description')} IS NULL THEN NULL "
+                              f"WHEN regexp_matches({description}, "
+                              r"'(?i)(conversation\s*(1|one)\b|first\s+conversation)') THEN 1 ELSE 0 END",
+        "Unit_Cost": f"TRY_CAST(trim({_col(have, 'Unit_Cost', 'r')}) AS DOUBLE)",
+        "Planned_units_per_week": f"TRY_CAST(trim({_col(have, 'Planned_units_per_week', 'r')}) AS DOUBLE)",
+        "No_of_adults_being_cared_for": f"TRY_CAST(trim({_col(have, 'No_of_adults_being_cared_for', 'r')}) "
+                                        "AS INTEGER)",
+        "Der_Unique_Record_ID": f"{row_base} + {row_expr}",
+    })
     for i, c in enumerate(LINKED, start=1):
         exprs[c] = exprs[f"Der_{c}_Pseudo"] = f"a{i}.p"
     for c in DER_POSTCODE_COLUMNS:
-        exprs[c] = f"pc.{c}" if postcodes else "NULL::VARCHAR"
-    select = []
-    for name, kind in STORE_COLUMNS:
-        expr = exprs.get(name, f"s.{_q(name)}")
-        select.append(f"CAST({expr} AS {kind}) AS {_q(name)}")
+        exprs[c] = f"x.{c}"
+    on = " AND ".join(f"x.{c} IS NOT DISTINCT FROM r.{_q(c)}" for c in PERSON_DETAILS if c in have) or "true"
+    la = _col(have, "LA_Code", "r")
     joins = [
-        "LEFT JOIN __ascld_la_names n ON n.code = s.LA_Code",
-        "LEFT JOIN __ascld_pmap_nhs sn ON sn.v = s.nhs_key",
-        "LEFT JOIN __ascld_pmap_pid pid ON pid.la = s.la_key AND pid.v = s.pid",
-        "LEFT JOIN __ascld_pmap_pid a1 ON a1.la = s.la_key AND a1.v = s.a1",
-        "LEFT JOIN __ascld_pmap_pid a2 ON a2.la = s.la_key AND a2.v = s.a2",
-        "LEFT JOIN __ascld_pmap_pid a3 ON a3.la = s.la_key AND a3.v = s.a3",
+        f"LEFT JOIN __ascld_pdx x ON {on}",
+        f"LEFT JOIN __ascld_la_names n ON n.code = nullif(trim({la}), '')",
     ]
-    if traced:
-        on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM s.{k}" for k in TRACE_KEY_COLUMNS)
-        joins.append(f"LEFT JOIN __ascld_traced t ON {on}")
-        joins.append("LEFT JOIN __ascld_pmap_nhs tn ON tn.v = t.traced_nhs")
-    if postcodes:
-        joins.append("LEFT JOIN __ascld_pc pc ON pc.pc_key = s.pc_key")
+    id_columns = (("pid", "LA_Person_Unique_Identifier"), *((f"a{i}", c) for i, c in enumerate(LINKED, 1)))
+    for alias, c in id_columns:
+        if c in have:
+            joins.append(
+                f"LEFT JOIN __ascld_pmap_pid {alias} ON {alias}.la_raw IS NOT DISTINCT FROM {la} "
+                f"AND {alias}.v_raw = r.{_q(c)}"
+            )
+        else:
+            exprs[c if alias != "pid" else "LA_Person_Unique_Identifier"] = "NULL"
+            if alias == "pid":
+                exprs["Der_LA_Person_Unique_Identifier_Pseudo"] = "NULL"
+            else:
+                exprs[f"Der_{c}_Pseudo"] = "NULL"
+    select = [f"CAST({exprs[name]} AS {kind}) AS {_q(name)}" for name, kind in STORE_COLUMNS]
     nl = "\n        "
-    return f"SELECT {(','+nl+'       ').join(select)}{nl}FROM __ascld_stage s{nl}{nl.join(joins)}"
+    return f"SELECT {(',' + nl + '       ').join(select)}{nl}FROM {table} r{nl}{nl.join(joins)}"
 
 
-def _dq_select(dq_table: str, import_id: str, columns: Sequence[str]) -> str:
-    cols = ", ".join(
-        f"CAST(d.{_q(c)} AS SMALLINT) AS {_q(c)}" for c in columns
-    )
+def _dq_select(dq_table: str, import_id: str, columns: Sequence[str], row_base: int) -> str:
+    cols = ", ".join(f"CAST({_q(c)} AS SMALLINT) AS {_q(c)}" for c in columns)
     return (
-        f"SELECT s.rid AS Der_Unique_Record_ID, {_sql_str(import_id)} AS ImportFileId, {cols} "
-        f"FROM {dq_table} d JOIN __ascld_stage s ON s.__row = d.__row ORDER BY s.rid"
+        f"SELECT CAST({row_base} + __row AS BIGINT) AS Der_Unique_Record_ID, "
+        f"{_sql_str(import_id)} AS ImportFileId, {cols} FROM {dq_table}"
     )
 
 
 def _copy(con: Any, select: str, path: Path) -> None:
     con.execute(f"COPY ({select}) TO {_sql_str(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+
+
+INDEX_TABLE = "__ascld_index"
+POSTCODE_TABLE = "__ascld_pc"
+
+
+def register_references(
+    con: Any, index: DemographicIndex | None, postcodes: PostcodeLookup | None
+) -> tuple[str | None, str | None]:
+    """Load the demographic index and the postcode lookup into a connection once, for many files.
+
+    Returns:
+        The table names to pass to `ingest_table` as `index` and `postcodes` (None where not given).
+    """
+    install_identity_macros(con)
+    idx = index.register(con, INDEX_TABLE) if index is not None else None
+    pcs = postcodes.register(con, POSTCODE_TABLE) if postcodes is not None else None
+    return idx, pcs
 
 
 def ingest_table(
@@ -348,8 +407,8 @@ def ingest_table(
     sha256: str,
     load_file_name: str,
     import_date: dt.datetime | dt.date | str | None = None,
-    index: DemographicIndex | None = None,
-    postcodes: PostcodeLookup | None = None,
+    index: DemographicIndex | str | None = None,
+    postcodes: PostcodeLookup | str | None = None,
     la_names: Mapping[str, str] | None = None,
     dq_table: str | None = None,
     details: Mapping[str, Any] | None = None,
@@ -365,12 +424,13 @@ def ingest_table(
         sha256: SHA-256 of the file's bytes (the idempotency key).
         load_file_name: the file's name as loaded.
         import_date: `ImportDate` (default now); a date means midnight.
-        index: demographic index to trace against (None: no tracing; Der_DBS_Check_Status stays NULL).
-        postcodes: postcode lookup (None: only Der_Postcode_Sector is derived).
+        index: demographic index to trace against, or the table `register_references` made of it (None: no
+            tracing; Der_DBS_Check_Status stays NULL).
+        postcodes: postcode lookup, or its registered table (None: only Der_Postcode_Sector is derived).
         la_names: LA code -> council name (`LA_Name`); unknown codes use the code itself.
         dq_table: optional table of `__row`, `cond_<column>`, `chk_<column>` codes (the validator's output).
         details: extra counts to record in the register entry (never identifiers).
-        locked: the caller already holds `store.lock()`.
+        locked: the caller already holds `store.lock()` (and has run `store.recover()`).
 
     Returns:
         ("stored", record) or ("duplicate", the earlier record).
@@ -389,53 +449,58 @@ def ingest_table(
     store.check_key(pseudonymiser.key_fingerprint)
     started = time.perf_counter()
     install_identity_macros(con)
-    import_no, first_rid = store.next_ids()
+    import_no, next_rid = store.next_ids()
     import_id = f"{import_no:08d}"
     have = _columns(con, table)
-    con.execute(_stage_sql(table, have, first_rid))
+    row_expr = "r.__row" if "__row" in have else "row_number() OVER ()"
+
+    _person_details(con, table, have)
+    if isinstance(index, DemographicIndex):
+        index = index.register(con, INDEX_TABLE)
     traced = index is not None
     if traced:
-        index.register(con, "__ascld_index")
-        trace_people(con, "__ascld_stage", "__ascld_index", "__ascld_traced")
-    _pseudonym_maps(con, pseudonymiser, traced)
-    if postcodes is not None:
+        trace_people(con, "__ascld_pd", index, "__ascld_traced")
+    _nhs_pseudonyms(con, pseudonymiser, traced)
+    _person_id_pseudonyms(con, table, have, pseudonymiser)
+    lookup_name = postcodes.path.name if isinstance(postcodes, PostcodeLookup) else None
+    if isinstance(postcodes, PostcodeLookup):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE __ascld_pc_keys AS "
-            "SELECT DISTINCT pc_key FROM __ascld_stage WHERE pc_key IS NOT NULL"
+            "SELECT DISTINCT pc_key FROM __ascld_pd WHERE pc_key IS NOT NULL"
         )
-        postcodes.register(con, "__ascld_pc", keys_from="__ascld_pc_keys")
+        postcodes = postcodes.register(con, "__ascld_pc_one", keys_from="__ascld_pc_keys")
+    _person_table(con, traced, postcodes)
     names = dict(la_names or {})
     _register_arrow(
         con, "__ascld_la_names",
         pa.table({"code": pa.array(list(names), pa.string()),
                   "name": pa.array(list(names.values()), pa.string())}),
     )
-    stats = con.execute(
-        "SELECT count(*), min(rid), max(rid), mode(LA_Code), min(Reporting_Period_Start_Date), "
-        "max(Reporting_Period_End_Date) FROM __ascld_stage"
+    row_col = "__row" if "__row" in have else "NULL::BIGINT"
+    n_rows, lo_row, la_code, rp_start, rp_end = con.execute(
+        f"SELECT count(*), min({row_col}), mode(nullif(trim({_col(have, 'LA_Code')}), '')), "
+        f"min(ascld_cld_date({_col(have, 'Reporting_Period_Start_Date')})), "
+        f"max(ascld_cld_date({_col(have, 'Reporting_Period_End_Date')})) FROM {table}"
     ).fetchall()[0]
-    n_rows, lo, hi, la_code, rp_start, rp_end = stats
     la_code = la_code or ""
+    row_base = next_rid - (lo_row if lo_row is not None else 1)
     when = _unique_import_date(store.imports(), la_code, _as_import_datetime(import_date))
 
     temp = store.new_temp_dir()
     final_dir = store.import_dir(la_code, import_id)
-    select = _final_select(import_id, when, traced, postcodes is not None)
-    _copy(con, select, temp / ROWS_FILE)
+    _copy(con, _final_select(table, have, import_id, when, row_base, row_expr), temp / ROWS_FILE)
     _pause("after_rows_written")
+    written = f"read_parquet({_sql_str(str(temp / ROWS_FILE))})"
+    hi = con.execute(f"SELECT max(Der_Unique_Record_ID) FROM {written}").fetchall()[0][0]
+    outcome_counts = dict(con.execute(
+        f"SELECT Der_DBS_Check_Status, count(*) FROM {written} "
+        "WHERE Der_DBS_Check_Status IS NOT NULL GROUP BY 1"
+    ).fetchall())
     dq_rel = None
     if dq_table is not None:
         dq_cols = [c for c in sorted(_columns(con, dq_table)) if c.startswith(("cond_", "chk_"))]
-        _copy(con, _dq_select(dq_table, import_id, dq_cols), temp / DQ_FILE)
+        _copy(con, _dq_select(dq_table, import_id, dq_cols, row_base), temp / DQ_FILE)
         dq_rel = str((final_dir / DQ_FILE).relative_to(store.root))
-    outcome_counts = (
-        dict(con.execute(
-            "SELECT trace_outcome, count(*) FROM __ascld_stage s JOIN __ascld_traced t ON "
-            + " AND ".join(f"t.{k} IS NOT DISTINCT FROM s.{k}" for k in TRACE_KEY_COLUMNS)
-            + " GROUP BY 1"
-        ).fetchall())
-        if traced else {}
-    )
     record = ImportRecord(
         import_id=import_id,
         import_date=when.isoformat(timespec="milliseconds"),
@@ -443,8 +508,8 @@ def ingest_table(
         sha256=sha256,
         la_code=la_code,
         row_count=int(n_rows),
-        first_record_id=int(lo) if lo is not None else first_rid,
-        last_record_id=int(hi) if hi is not None else first_rid - 1,
+        first_record_id=next_rid,
+        last_record_id=int(hi) if hi is not None else next_rid - 1,
         rows_file=str((final_dir / ROWS_FILE).relative_to(store.root)),
         dq_file=dq_rel,
         key_fingerprint=pseudonymiser.key_fingerprint,
@@ -454,14 +519,15 @@ def ingest_table(
             "reporting_period_stated": [str(rp_start) if rp_start else None, str(rp_end) if rp_end else None],
             "trace_outcomes": outcome_counts,
             "traced": traced,
-            "postcode_lookup": postcodes.path.name if postcodes is not None else None,
+            "postcode_lookup": lookup_name,
             "seconds": round(time.perf_counter() - started, 3),
             **dict(details or {}),
         },
     )
     store.commit(temp, record, pause=_pause)
-    for t in ("__ascld_stage", "__ascld_traced", "__ascld_pmap_nhs", "__ascld_pmap_pid", "__ascld_pc",
-              "__ascld_pc_keys", "__ascld_index", "__ascld_la_names"):
+    for t in ("__ascld_pd", "__ascld_pdx", "__ascld_traced", "__ascld_pmap_nhs", "__ascld_pmap_pid",
+              "__ascld_pid_raw", "__ascld_pid_p",
+              "__ascld_pc_one", "__ascld_pc_keys", "__ascld_la_names"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return "stored", record
 
