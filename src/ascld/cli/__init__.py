@@ -22,7 +22,8 @@ from ascld.errors import AscldError, EngineNotInstalled, SpecError, UnusableInpu
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 COMMAND_MODULES = (
-    "demo", "synth", "extract", "validate", "submit", "serve", "national", "measures", "release", "privacy", "spec",
+    "demo", "synth", "extract", "validate", "submit", "serve", "national", "national_ingest", "measures", "release",
+    "privacy", "spec",
 )
 
 

@@ -498,7 +498,8 @@ def ingest_table(
     ).fetchall())
     dq_rel = None
     if dq_table is not None:
-        dq_cols = [c for c in sorted(_columns(con, dq_table)) if c.startswith(("cond_", "chk_"))]
+        described = con.execute(f"DESCRIBE {dq_table}").fetchall()
+        dq_cols = [r[0] for r in described if r[0].startswith(("cond_", "chk_"))]
         _copy(con, _dq_select(dq_table, import_id, dq_cols, row_base), temp / DQ_FILE)
         dq_rel = str((final_dir / DQ_FILE).relative_to(store.root))
     record = ImportRecord(
@@ -533,7 +534,8 @@ def ingest_table(
 
 
 def read_la_names(path: str | Path) -> dict[str, str]:
-    """LA code -> council name from a CSV with columns `LA_Code,LA_Name`.
+    """LA code -> council name from a CSV with columns `LA_Code,LA_Name` (or `la_code,la_name`, as in the
+    synthetic councils file).
 
     Raises:
         UsageError: the file is missing or lacks the columns.
@@ -545,9 +547,11 @@ def read_la_names(path: str | Path) -> dict[str, str]:
         raise UsageError(f"the LA names file {p} does not exist.")
     with p.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
-        if not reader.fieldnames or not {"LA_Code", "LA_Name"} <= set(reader.fieldnames):
+        fields = {f.lower(): f for f in reader.fieldnames or []}
+        if not {"la_code", "la_name"} <= set(fields):
             raise UsageError(f"the LA names file {p} needs the columns LA_Code and LA_Name.")
-        return {r["LA_Code"].strip(): r["LA_Name"].strip() for r in reader if r["LA_Code"].strip()}
+        code, name = fields["la_code"], fields["la_name"]
+        return {r[code].strip(): r[name].strip() for r in reader if (r[code] or "").strip()}
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -573,29 +577,33 @@ def ingest_files(
 ) -> IngestReport:
     """Validate, trace, pseudonymise and store return files (`ascld national ingest`).
 
+    Each file is validated first by `ascld.quality.validate_return`: a file with transport failures is refused
+    (its report written under `report_dir`) and nothing of it is stored; a usable file is stored with its
+    per-row `cond_`/`chk_` codes, field failures included, as the national flow does.
+
     Args:
         paths: return files (CSV or gzip, as councils submit them).
         store: the national store folder (created if absent).
         key: the pseudonymisation key; default `load_key(key_file)` (ASCLD_PSEUDO_KEY or a key file).
         key_file: a key file; refused when it lies inside the store (keys never sit beside the data).
-        import_date: `ImportDate` for every file (default: now); a date means midnight.
+        import_date: `ImportDate` for every file (default: now); a date means midnight. It is also the
+            submission date the validator judges future dates against.
         index: demographic index file (CSV/Parquet) or object; None skips tracing.
-        postcodes: postcode lookup file or object; None uses the bundled synthetic lookup if present.
-        la_names: LA code -> council name.
+        postcodes: postcode lookup file or object; None uses the bundled synthetic lookup.
+        la_names: LA code -> council name (`LA_Name`); a code with no name keeps the code as its name.
         report_dir: where refused files' validation reports are written (one folder per file).
-        progress: called with each file's outcome as it is decided.
+        progress: called with each file's outcome as soon as it is decided.
 
     Returns:
-        The outcome of every file; `exit_code` is 1 if any file was refused.
+        The outcome of every file, in order; `exit_code` is 1 if any file was refused.
 
     Raises:
-        PseudoKeyError: no usable key.
+        PseudoKeyError: no usable key (nothing is read or written without one).
         UsageError: a key file inside the store, a missing input, or a store made with another key.
     """
+    from ascld.engine import connect
     from ascld.identity.postcodes import load_postcode_lookup
     from ascld.identity.tracing import load_demographic_index
-    from ascld.quality import validate_return
-    from ascld.returns.reader import open_return
 
     started = time.perf_counter()
     st = store if isinstance(store, NationalStore) else NationalStore(store)
@@ -605,52 +613,61 @@ def ingest_files(
             "Move it elsewhere."
         )
     pseudo = Pseudonymiser(key if key is not None else load_key(key_file))
-    idx = index if isinstance(index, DemographicIndex) or index is None else load_demographic_index(index)
-    pcs = postcodes if isinstance(postcodes, PostcodeLookup) else load_postcode_lookup(postcodes)
     files = [Path(p) for p in paths]
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
-
-    from ascld.engine import connect
+    idx = index if isinstance(index, DemographicIndex) or index is None else load_demographic_index(index)
+    pcs = postcodes if isinstance(postcodes, PostcodeLookup) else load_postcode_lookup(postcodes)
+    when = _as_import_datetime(import_date)
 
     report = IngestReport()
-    with st.lock():
-        st.recover()
-        for path in files:
-            sha = file_sha256(path)
-            existing = st.find_import(sha)
-            if existing is not None:
-                outcome = FileOutcome(
-                    str(path), "duplicate", sha, existing,
-                    f"{path.name}: already stored as import {existing.import_id} ({existing.import_date}); "
-                    "not stored again.",
-                )
-            else:
-                outcome = _ingest_one(
-                    path, sha, st, pseudo, import_date, idx, pcs, la_names, report_dir, connect,
-                    validate_return, open_return,
-                )
-            report.outcomes.append(outcome)
-            if progress:
-                progress(outcome)
+    ibis_con = connect("duckdb")
+    con = ibis_con.con
+    try:
+        with st.lock():
+            st.recover()
+            refs: tuple[str | None, str | None] | None = None
+            for path in files:
+                sha = file_sha256(path)
+                existing = st.find_import(sha)
+                if existing is not None:
+                    outcome = FileOutcome(
+                        str(path), "duplicate", sha, existing,
+                        f"{path.name}: these bytes are already stored as import {existing.import_id} "
+                        f"({existing.import_date}); not stored again.",
+                    )
+                else:
+                    st.check_key(pseudo.key_fingerprint)
+                    if refs is None:  # load the references once, for every file of the run
+                        refs = register_references(con, idx, pcs)
+                    outcome = _ingest_one(
+                        path, sha, st, con, pseudo, when, refs, idx, pcs, la_names, report_dir
+                    )
+                report.outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+    finally:
+        ibis_con.disconnect()
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _ingest_one(
-    path: Path, sha: str, st: NationalStore, pseudo: Pseudonymiser, import_date: Any,
-    idx: DemographicIndex | None, pcs: PostcodeLookup | None, la_names: Mapping[str, str] | None,
-    report_dir: str | Path | None, connect: Callable[..., Any], validate_return: Callable[..., Any],
-    open_return: Callable[..., Any],
+    path: Path, sha: str, st: NationalStore, con: Any, pseudo: Pseudonymiser, when: dt.datetime,
+    refs: tuple[str | None, str | None], idx: DemographicIndex | None, pcs: PostcodeLookup | None,
+    la_names: Mapping[str, str] | None, report_dir: str | Path | None,
 ) -> FileOutcome:
     import shutil
     import tempfile
 
-    temp = Path(tempfile.mkdtemp(prefix="ascld-ingest-"))
+    from ascld.quality import validate_return
+    from ascld.returns.reader import open_return
+
+    work = Path(tempfile.mkdtemp(prefix="ascld-ingest-"))
     try:
-        dq_path = temp / "dq_rows.parquet"
-        result = validate_return(path, dq_out=dq_path)
+        dq_path = work / "dq_rows.parquet"
+        result = validate_return(path, dq_out=dq_path, submission_date=when.date(), temp_dir=str(work))
         if not result.usable:
             where = ""
             if report_dir is not None:
@@ -659,31 +676,47 @@ def _ingest_one(
                 where = f" Report: {folder}."
             return FileOutcome(
                 str(path), "refused", sha, None,
-                f"{path.name}: refused, nothing stored (transport failures).{where}", result,
+                f"{path.name}: refused, nothing stored: the file failed the transport checks "
+                f"({_problem_ids(result)}).{where}",
+                result,
             )
-        con = connect("duckdb").con
-        open_return(path).to_duckdb(con, "__ascld_raw")
+        with open_return(path, temp_dir=str(work)) as ret:
+            ret.to_duckdb(con, "__ascld_raw", check=False)
         dq_table = None
         if dq_path.exists():
             con.execute(
-                f"CREATE TEMP TABLE __ascld_dq AS SELECT * FROM read_parquet({_sql_str(str(dq_path))})"
+                "CREATE OR REPLACE TEMP TABLE __ascld_dq AS "
+                f"SELECT * FROM read_parquet({_sql_str(str(dq_path))})"
             )
             dq_table = "__ascld_dq"
-        summary = getattr(result, "summary", None)
+        totals = result.summary.get("totals") if isinstance(result.summary, dict) else None
         status, record = ingest_table(
             con, "__ascld_raw", st, pseudonymiser=pseudo, sha256=sha, load_file_name=path.name,
-            import_date=import_date, index=idx, postcodes=pcs, la_names=la_names, dq_table=dq_table,
-            details={"validation_exit_code": getattr(result, "exit_code", None),
-                     "validation_summary": summary if isinstance(summary, dict) else None},
+            import_date=when, index=refs[0], postcodes=refs[1], la_names=la_names, dq_table=dq_table,
+            details={
+                "validation_exit_code": result.exit_code,
+                "validation_totals": totals,
+                "postcode_lookup": pcs.path.name if pcs is not None else None,
+                "index": idx.path.name if idx is not None else None,
+            },
             locked=True,
         )
-        con.close()
+        for t in ("__ascld_raw", "__ascld_dq"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        counts = record.details.get("trace_outcomes") or {}
+        traced = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "not traced"
         return FileOutcome(
             str(path), status, sha, record,
-            f"{path.name}: stored as import {record.import_id} ({record.row_count} rows, "
-            f"LA {record.la_code}, "
-            f"ImportDate {record.import_date}).",
+            f"{path.name}: stored as import {record.import_id} (LA {record.la_code}, "
+            f"{record.row_count:,} rows, "
+            f"ImportDate {record.import_date}; {result.errors:,} field failures kept with their DQ codes; "
+            f"trace: {traced}).",
             result,
         )
     finally:
-        shutil.rmtree(temp, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _problem_ids(result: Any) -> str:
+    ids = sorted({p.check_id for p in getattr(result, "problems", [])})
+    return ", ".join(ids) if ids else "see the report"
