@@ -158,10 +158,15 @@ def _optional_int(text: str) -> int | None:
 def _mapped_fields() -> tuple[MappedField, ...]:
     return tuple(
         MappedField(
-            id=r["id"], field=r["field"], pass_no=int(r["pass"]), list_name=r["list"],
+            id=r["id"],
+            field=r["field"],
+            pass_no=int(r["pass"]),
+            list_name=r["list"],
             raw_column=r["raw_column"],
-            cleaned_column=r["cleaned_column"], grouped_column=r["grouped_column"] or None,
-            grouping=r["grouping"] or None, hierarchy_column=r["hierarchy_column"] or None,
+            cleaned_column=r["cleaned_column"],
+            grouped_column=r["grouped_column"] or None,
+            grouping=r["grouping"] or None,
+            hierarchy_column=r["hierarchy_column"] or None,
             hierarchy=r["hierarchy"] or None,
         )
         for r in _read("mapped_fields")
@@ -178,8 +183,13 @@ def _value_mappings() -> Mapping[str, Mapping[str, str]]:
 def _review_rules() -> tuple[ReviewTypeRule, ...]:
     rules = [
         ReviewTypeRule(
-            id=r["id"], order=int(r["order"]), reason_test=r["reason_test"], reason_value=r["reason_value"],
-            event_test=r["event_test"], event_value=r["event_value"], result=r["result"] or None,
+            id=r["id"],
+            order=int(r["order"]),
+            reason_test=r["reason_test"],
+            reason_value=r["reason_value"],
+            event_test=r["event_test"],
+            event_value=r["event_value"],
+            result=r["result"] or None,
         )
         for r in _read("review_types")
     ]
@@ -190,7 +200,8 @@ def _components() -> tuple[EventRefComponent, ...]:
     rows = sorted(_read("event_ref_components"), key=lambda r: int(r["order"]))
     return tuple(
         EventRefComponent(
-            id=r["id"], component=r["component"],
+            id=r["id"],
+            component=r["component"],
             kinds=frozenset(k for k in (*EVENT_KINDS, "other") if r[k].strip().upper() == "Y"),
         )
         for r in rows
@@ -200,8 +211,13 @@ def _components() -> tuple[EventRefComponent, ...]:
 def _sort_keys() -> tuple[SortKey, ...]:
     rows = sorted(_read("dedup_sort"), key=lambda r: int(r["order"]))
     return tuple(
-        SortKey(id=r["id"], mode=r["mode"], column=r["column"], direction=r["direction"],
-                null_as=r["null_as"] or None)
+        SortKey(
+            id=r["id"],
+            mode=r["mode"],
+            column=r["column"],
+            direction=r["direction"],
+            null_as=r["null_as"] or None,
+        )
         for r in rows
     )
 
@@ -209,18 +225,25 @@ def _sort_keys() -> tuple[SortKey, ...]:
 def _partition_keys() -> tuple[PartitionKey, ...]:
     rows = sorted(_read("dedup_partition"), key=lambda r: int(r["order"]))
     return tuple(
-        PartitionKey(id=r["id"], mode=r["mode"], column=r["column"], key=r["key"],
-                     services_only=r["services_only"].strip().upper() == "Y")
+        PartitionKey(
+            id=r["id"],
+            mode=r["mode"],
+            column=r["column"],
+            key=r["key"],
+            services_only=r["services_only"].strip().upper() == "Y",
+        )
         for r in rows
     )
 
 
 def _output_columns() -> Mapping[str, tuple[str, ...]]:
     rows = sorted(_read("output_columns"), key=lambda r: int(r["order"]))
-    return MappingProxyType({
-        mode: tuple(r["column"] for r in rows if r[mode].strip().upper() == "Y")
-        for mode in ("single", "joined")
-    })
+    return MappingProxyType(
+        {
+            mode: tuple(r["column"] for r in rows if r[mode].strip().upper() == "Y")
+            for mode in ("single", "joined")
+        }
+    )
 
 
 def _data_hash() -> str:
@@ -252,14 +275,17 @@ def load_main_tables_method() -> MainTablesMethod:
     return MainTablesMethod(
         version=str(params["method.version"]),
         parameters=params,
-        excluded_imports=tuple(
-            datetime.fromisoformat(r["import_date"]) for r in _read("excluded_imports")
-        ),
+        excluded_imports=tuple(datetime.fromisoformat(r["import_date"]) for r in _read("excluded_imports")),
         event_type_patterns=MappingProxyType({r["kind"]: r["like_pattern"] for r in _read("event_types")}),
         age_bands=tuple(
-            AgeBand(id=r["id"], band_column=r["band_column"], kind=r["kind"],
-                    min_age=_optional_int(r["min_age"]), max_age=_optional_int(r["max_age"]),
-                    label=r["label"])
+            AgeBand(
+                id=r["id"],
+                band_column=r["band_column"],
+                kind=r["kind"],
+                min_age=_optional_int(r["min_age"]),
+                max_age=_optional_int(r["max_age"]),
+                label=r["label"],
+            )
             for r in _read("age_bands")
         ),
         mapped_fields=_mapped_fields(),

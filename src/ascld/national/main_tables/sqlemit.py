@@ -73,14 +73,17 @@ def emit_sql(
     Args:
         dialect: "mssql" (T-SQL), "duckdb" or "pyspark" (Spark SQL).
         params: the build parameters; dates and choices are written into the SQL as literals.
-        raw_table: the name of the national raw table on the target server.
+        raw_table: the national raw table on the target server, optionally qualified (`DHSC_ASC.CLD_Raw`).
 
     Raises:
         UsageError: unknown dialect. EngineNotInstalled: Spark SQL without PySpark.
     """
     _ensure_dialect(dialect)
     ctx = make_context(params, spec, method)
-    tables = {RAW: ibis.table(national_store_schema(), name=raw_table)}
+    *qualifiers, name = raw_table.split(".")
+    levels = ("catalog", "database")[-len(qualifiers) :] if qualifiers else ()
+    where = dict(zip(levels, qualifiers, strict=True))
+    tables = {RAW: ibis.table(national_store_schema(), name=name, **where)}
     out = []
     for step in pipeline_steps(ctx):
         expr = step.fn(*(tables[i] for i in step.inputs))
