@@ -1,0 +1,205 @@
+"""`ingest_files` and `ascld national ingest`: validation first, refusal, DQ codes, idempotency, keys."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import duckdb
+import ingest_fixtures as fx
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from ascld.cli import cli
+from ascld.errors import UsageError
+from ascld.identity import PseudoKey, PseudoKeyError
+from ascld.identity.pseudonym import KEY_ENV, KEY_FILE_ENV
+from ascld.national.ingest import PAUSE_ENV, PAUSE_FILE_ENV, ingest_files
+from ascld.national.store import NationalStore
+from ascld.spec import load_spec
+
+KEY = PseudoKey.from_text("7e" * 32)
+
+
+@pytest.fixture()
+def files(tmp_path):
+    a = fx.make_people(12, seed=3, la_code="503")
+    b = fx.make_people(8, seed=4, la_code="504", start=500)
+    rows_a = fx.return_rows(a, "503")
+    rows_a[0]["NHS_Number"] = "9990000017"  # a field failure: kept, with its DQ code
+    return {
+        "a": fx.write_return_csv(tmp_path / "la503.csv", rows_a),
+        "b": fx.write_return_csv(tmp_path / "la504.csv", fx.return_rows(b, "504")),
+        "index": fx.write_index(tmp_path / "index.csv", a + b),
+        "people": a + b,
+        "tmp": tmp_path,
+    }
+
+
+def test_files_are_stored_with_their_dq_codes(files):
+    store = NationalStore(files["tmp"] / "store")
+    report = ingest_files([files["a"], files["b"]], store, key=KEY, index=files["index"],
+                          import_date="2025-04-20", la_names={"503": "Northam"})
+    assert [o.status for o in report.outcomes] == ["stored", "stored"] and report.exit_code == 0
+    recs = store.imports()
+    assert [(r.import_id, r.la_code, r.load_file_name) for r in recs] == [
+        ("00000001", "503", "la503.csv"), ("00000002", "504", "la504.csv")]
+    dq = pq.read_table(store.root / recs[0].dq_file)
+    spec_cols = load_spec().columns
+    assert {f"chk_{c}" for c in spec_cols} | {f"cond_{c}" for c in spec_cols} <= set(dq.column_names)
+    con = duckdb.connect()
+    store.register_duckdb(con, "cld")
+    store.register_duckdb(con, "dq", dq=True)
+    # the row with the bad check digit keeps a failing chk_ code, joined by record id
+    got = con.execute(
+        "SELECT d.chk_NHS_Number, c.Der_NHS_Number_Pseudo, c.Der_DBS_Check_Status, c.LA_Name FROM cld c "
+        "JOIN dq d USING (Der_Unique_Record_ID) WHERE c.Der_Unique_Record_ID = 1"
+    ).fetchall()
+    assert got[0][0] < 0 and got[0][1] is None and got[0][2] == "Match" and got[0][3] == "Northam"
+    n_dq, n_rows = (con.execute(f"SELECT count(*) FROM {t}").fetchall() for t in ("dq", "cld"))
+    assert n_dq == n_rows
+    assert recs[0].details["validation_exit_code"] == 1
+
+
+def test_a_file_with_transport_failures_is_refused_and_nothing_is_stored(files):
+    store = NationalStore(files["tmp"] / "store")
+    bad = files["tmp"] / "bad.csv"
+    text = files["a"].read_text(encoding="cp1252").replace("LA Code", "LA code", 1)
+    bad.write_text(text, encoding="cp1252")
+    reports = files["tmp"] / "reports"
+    report = ingest_files([bad, files["b"]], store, key=KEY, report_dir=reports)
+    assert [o.status for o in report.outcomes] == ["refused", "stored"] and report.exit_code == 1
+    assert [r.load_file_name for r in store.imports()] == ["la504.csv"]
+    assert (reports / "bad.csv.report" / "summary.json").exists()
+    assert list((store.root / "_tmp").iterdir()) == []
+    assert len(list((store.root / "data").glob("*/*"))) == 1
+    for p in files["people"]:  # the refusal message never repeats identifying values
+        assert p.nhs not in report.outcomes[0].message and p.last not in report.outcomes[0].message
+
+
+def test_same_bytes_recognised_across_runs_and_names(files):
+    store = NationalStore(files["tmp"] / "store")
+    ingest_files([files["a"]], store, key=KEY)
+    copy = files["tmp"] / "renamed.csv"
+    copy.write_bytes(files["a"].read_bytes())
+    report = ingest_files([copy, files["a"]], store, key=KEY)
+    assert [o.status for o in report.outcomes] == ["duplicate", "duplicate"]
+    assert len(store.imports()) == 1
+
+
+def test_no_key_means_nothing_is_read_or_written(files, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+    with pytest.raises(PseudoKeyError):
+        ingest_files([files["a"]], files["tmp"] / "store")
+    assert not (files["tmp"] / "store").exists()
+
+
+def test_key_file_inside_the_store_is_refused(files):
+    store = files["tmp"] / "store"
+    store.mkdir()
+    key_file = store / "key.txt"
+    key_file.write_text("ab" * 32)
+    with pytest.raises(UsageError, match="keys never sit beside the data"):
+        ingest_files([files["a"]], store, key_file=key_file)
+
+
+def test_the_key_is_never_written_into_the_store(files, monkeypatch):
+    hex_key = "3c" * 32
+    monkeypatch.setenv(KEY_ENV, hex_key)
+    store = files["tmp"] / "store"
+    ingest_files([files["a"]], store, index=files["index"])
+    for path in store.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert hex_key.encode() not in data and bytes.fromhex(hex_key) not in data, path
+
+
+# ---- command line ---------------------------------------------------------------------------------------
+
+def test_cli_ingest_exit_codes_and_messages(files, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, "5d" * 32)
+    runner = CliRunner()
+    store = files["tmp"] / "store"
+    names = files["tmp"] / "names.csv"
+    names.write_text("LA_Code,LA_Name\n503,Northam\n")
+    args = ["national", "ingest", str(files["a"]), str(files["b"]), "--store", str(store), "--index",
+            str(files["index"]), "--import-date", "2025-04-20T09:30:00", "--la-names", str(names)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "stored as import 00000001" in result.output
+    assert "2 stored, 0 already present, 0 refused" in result.output
+    for p in files["people"]:
+        assert p.nhs not in result.output and p.last not in result.output and p.postcode not in result.output
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0 and "0 stored, 2 already present" in again.output
+    bad = files["tmp"] / "empty.csv"
+    bad.write_bytes(b"")
+    refused = runner.invoke(cli, ["national", "ingest", str(bad), "--store", str(store)])
+    assert refused.exit_code == 1 and "refused, nothing stored" in refused.output
+    assert (files["tmp"] / "ingest-reports" / "empty.csv.report").is_dir()
+    assert NationalStore(store).imports()[0].import_date == "2025-04-20T09:30:00.000"
+
+
+def test_cli_refuses_to_run_without_a_key(files, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
+    args = ["national", "ingest", str(files["a"]), "--store", str(files["tmp"] / "s")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "no pseudonymisation key" in result.output
+    assert not (files["tmp"] / "s").exists()
+
+
+def test_cli_new_key_file(files, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    key_file = files["tmp"] / "keys" / "national.key"
+    key_file.parent.mkdir()
+    store = files["tmp"] / "store"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["national", "ingest", str(files["a"]), "--store", str(store),
+                                 "--new-key-file", str(key_file)])
+    assert result.exit_code == 0, result.output
+    assert "Created a new pseudonymisation key" in result.output
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    # the store remembers which key made it: a different key is refused, the same key accepted
+    other = runner.invoke(cli, ["national", "ingest", str(files["b"]), "--store", str(store),
+                                "--new-key-file", str(files["tmp"] / "other.key")])
+    assert other.exit_code == 2 and "another key" in other.output
+    same = runner.invoke(cli, ["national", "ingest", str(files["b"]), "--store", str(store),
+                               "--key-file", str(key_file)])
+    assert same.exit_code == 0, same.output
+    inside = runner.invoke(cli, ["national", "ingest", str(files["b"]), "--store", str(store),
+                                 "--new-key-file", str(store / "k")])
+    assert inside.exit_code == 2 and "inside the store" in inside.output
+
+
+def test_cli_ingest_killed_part_way_then_rerun(files):
+    """The whole command path (validation, reader, ingest) killed with SIGKILL after writing rows."""
+    store = files["tmp"] / "store"
+    marker = files["tmp"] / "paused"
+    env = dict(os.environ)
+    env.update({KEY_ENV: "5d" * 32, PAUSE_ENV: "after_rows_written", PAUSE_FILE_ENV: str(marker)})
+    cmd = [sys.executable, "-c", "from ascld.cli import main; main()", "national", "ingest", str(files["a"]),
+           "--store", str(store)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    while not marker.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert NationalStore(store).imports() == [] and list((store / "_tmp").iterdir())
+    con = duckdb.connect()
+    NationalStore(store).register_duckdb(con, "cld")
+    assert con.execute("SELECT count(*) FROM cld").fetchall() == [(0,)]
+    env.pop(PAUSE_ENV)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert [r.row_count for r in NationalStore(store).imports()] == [24]
+    assert list((store / "_tmp").iterdir()) == []
