@@ -274,3 +274,15 @@ def test_empty_store_reads_as_empty_table_with_the_columns(tmp_path):
     store.register_duckdb(con, "cld")
     assert con.execute("SELECT count(*) FROM cld").fetchall() == [(0,)]
     assert store.to_arrow().num_rows == 0 and "Der_NHS_Number_Pseudo" in store.to_arrow().column_names
+
+
+def test_ids_are_never_reused_after_an_import_is_removed(world):
+    """A retention purge removes an import's register entry; its import and record ids stay used."""
+    store = NationalStore(world["tmp"] / "store")
+    ingest(store, fx.return_rows(world["a"][:3], "503"), "one")
+    _, second = ingest(store, fx.return_rows(world["a"][3:6], "503"), "two")
+    with store.lock():
+        (store.root / "_imports" / f"{second.import_id}.json").unlink()
+        store.recover()
+    _, third = ingest(store, fx.return_rows(world["a"][6:9], "503"), "three")
+    assert third.import_id == "00000003" and third.first_record_id == second.last_record_id + 1

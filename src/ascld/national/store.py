@@ -379,11 +379,17 @@ class NationalStore:
         return removed
 
     def next_ids(self) -> tuple[int, int]:
-        """The next import number and the next `Der_Unique_Record_ID`."""
+        """The next import number and the next `Der_Unique_Record_ID`.
+
+        Ids are never reused: `_store.json` remembers the highest ever handed out, so removing an import (a
+        retention purge) does not give its numbers to the next file; the register covers a crash between
+        registering an import and updating `_store.json`.
+        """
+        info = self.store_info()
         records = self.imports()
-        if not records:
-            return 1, 1
-        return (max(int(r.import_id) for r in records) + 1, max(r.last_record_id for r in records) + 1)
+        next_import = max([int(info.get("next_import", 1)), *(int(r.import_id) + 1 for r in records)])
+        next_record = max([int(info.get("next_record_id", 1)), *(r.last_record_id + 1 for r in records)])
+        return next_import, next_record
 
     def new_temp_dir(self) -> Path:
         tmp = self.root / TMP_DIR / uuid.uuid4().hex
@@ -413,6 +419,10 @@ class NationalStore:
         reg = self.root / REGISTER_DIR
         reg.mkdir(exist_ok=True)
         write_json_atomic(reg / f"{record.import_id}.json", asdict(record))
+        info = self.store_info()
+        info["next_import"] = max(int(info.get("next_import", 1)), int(record.import_id) + 1)
+        info["next_record_id"] = max(int(info.get("next_record_id", 1)), record.last_record_id + 1)
+        write_json_atomic(self.root / STORE_FILE, info)
 
 
 def open_store(root: str | Path) -> NationalStore:
