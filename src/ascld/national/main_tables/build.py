@@ -16,8 +16,9 @@ import ibis
 import ibis.expr.types as ir
 
 from ascld import __version__
-from ascld.engine import connect, run_step
-from ascld.errors import UnusableInput, UsageError
+from ascld.engine import connect
+from ascld.engine import run_step as _engine_run_step
+from ascld.errors import AscldError, EngineError, UnusableInput
 from ascld.methodology import MainTablesMethod
 from ascld.national.main_tables.filter import DROP_REASONS, drop_reasons
 from ascld.national.main_tables.mapping import unmapped_values
@@ -80,6 +81,17 @@ def table_name(params: BuildParams, min_start: Any = None, max_end: Any = None) 
     end = max_end or params.period_end
     kind = "SingleSubmissions" if params.mode == "single" else "JoinedSubmissions"
     return f"CLD_{start:%y%m%d}_{end:%y%m%d}_{kind}"
+
+
+def run_step(step: str, engine: str, fn: Any) -> Any:
+    """`ascld.engine.run_step`, except that ascld's own errors (e.g. a store that breaks the contract) keep
+    their type instead of becoming an EngineError."""
+    try:
+        return _engine_run_step(step, engine, fn)
+    except EngineError as err:
+        if isinstance(err.__cause__, AscldError):
+            raise err.__cause__ from None
+        raise
 
 
 class _Runner:
@@ -483,4 +495,4 @@ def render_summary(manifest: dict[str, Any], unmapped: list[dict[str, Any]]) -> 
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["BuildResult", "StepRecord", "build_main_tables", "render_summary", "table_name", "UsageError"]
+__all__ = ["BuildResult", "StepRecord", "build_main_tables", "render_summary", "table_name"]
