@@ -51,6 +51,7 @@ from ascld.measures.ascof.reference import MeasureInfo, load_reference
 from ascld.measures.output import MEASURE_COLUMNS, round_half_away
 
 ENGLAND = "England"
+FAMILIES = ("2A", "2BC", "2D", "2E", "3D")
 AGE_GROUPS = (BAND_18_64, BAND_65, TOTAL)
 GENDER_GROUPS = ("Male", "Female", TOTAL)
 
@@ -426,6 +427,7 @@ def run_ascof(
     lsoa_lookup: str | Path | pa.Table | None = None,
     engine: Any = None,
     include_previous: bool = True,
+    measures: Iterable[str] | None = None,
     stage: Stage | None = None,
 ) -> AscofResult:
     """Compute every ASCOF measure from a joined main table (national) or one council's (council mode).
@@ -441,6 +443,7 @@ def run_ascof(
         lsoa_lookup: LSOA → UTLA lookup for 2D when the discharges carry no `UTLA_Code_2023`.
         engine: "duckdb", "spark", an Ibis connection, or None (the main table's own engine, else DuckDB).
         include_previous: also run the previous (revised) period.
+        measures: the families to run, among "2A", "2BC", "2D", "2E", "3D" (default: all).
         stage: how intermediate tables are materialised (default: cached on the engine).
 
     Returns:
@@ -451,6 +454,9 @@ def run_ascof(
         EngineError: an engine step failed (the step is named).
     """
     periods = ascof_periods(period)
+    wanted = set(FAMILIES if measures is None else measures)
+    if wanted - set(FAMILIES):
+        raise UsageError(f"unknown ASCOF measure families: {sorted(wanted - set(FAMILIES))}. Use {FAMILIES}.")
     con = _connection(main_table, engine)
     engine_name = getattr(con, "name", str(engine))
     stage = stage or engine_stage(con)
@@ -471,23 +477,26 @@ def run_ascof(
         lambda: stage(build_person_details(main, periods.latest), "person_details"),
     )
 
-    population = _population_denominators(populations, las) if populations is not None else None
-    if population is None:
-        skipped.append("ASCOF 2B/2C: no population estimates given")
+    population = None
+    if "2BC" in wanted:
+        if populations is None:
+            skipped.append("ASCOF 2B/2C: no population estimates given")
+        else:
+            population = _population_denominators(populations, las)
     dis = None
     lsoa = None
-    if discharges is not None:
+    if "2D" in wanted and discharges is None:
+        skipped.append("ASCOF 2D: no hospital discharge spells given")
+    elif "2D" in wanted:
         dis = (
             discharges
             if isinstance(discharges, ir.Table)
-            else table_on(con, read_discharges(discharges), "discharges")
+            else table_on(con, read_discharges(discharges), "spells")
         )
         if lsoa_lookup is not None:
             lsoa = table_on(con, read_lsoa_lookup(lsoa_lookup), "lsoa_lookup")
         elif "UTLA_Code_2023" not in dis.columns:
             raise UsageError("2D: the discharges have no UTLA_Code_2023 column; give an LSOA lookup as well.")
-    else:
-        skipped.append("ASCOF 2D: no hospital discharge spells given")
 
     rows: list[dict[str, Any]] = []
     disagg_rows: list[dict[str, Any]] = []
@@ -496,28 +505,30 @@ def run_ascof(
     main_periods = [periods.latest] + ([periods.previous] if include_previous else [])
     for p in main_periods:
         out = _Rows(p)
-        clusters = stage(ascof_2a_clusters(main, person_details, p, stage=stage), "2a_final")
-        disagg = run("2A", ascof_2a_disaggregated(clusters))
-        _assemble_2a(out, disagg, las)
-        names = {la["LA_Code"]: la["LA_Name"] for la in las}
-        for r in disagg.to_pylist():
-            disagg_rows.append({"Reporting_Period": p.label, "LA_Name": names.get(r["LA_Code"]), **r})
+        if "2A" in wanted:
+            clusters = stage(ascof_2a_clusters(main, person_details, p, stage=stage), "2a_final")
+            disagg = run("2A", ascof_2a_disaggregated(clusters))
+            _assemble_2a(out, disagg, las)
+            names = {la["LA_Code"]: la["LA_Name"] for la in las}
+            for r in disagg.to_pylist():
+                disagg_rows.append({"Reporting_Period": p.label, "LA_Name": names.get(r["LA_Code"]), **r})
         if population is not None:
             _assemble_2bc(out, run("2B/2C", ascof_2bc_numerators(main, person_details, p)), population, las)
-        for ld in (True, False):
+        for ld in (True, False) if "2E" in wanted else ():
             people = stage(ascof_2e_people(main, person_details, p, learning_disability=ld), "2e_people")
             counts = run("2E LD" if ld else "2E", ascof_2e_counts(people))
             unknown = run("2E unknown", ascof_2e_unknown_counts(people))
             _assemble_2e(out, counts, unknown, las, ld=ld)
-        clients = stage(ascof_3d_clients(main, person_details, p), "3d_clients")
-        carers = stage(ascof_3d_carers(main, person_details, p), "3d_carers")
-        _assemble_3d(
-            out,
-            run("3D clients", ascof_3d_client_counts(clients)),
-            run("3D carers", ascof_3d_carer_counts(carers)),
-            run("3D carers unknown", ascof_3d_carer_unknown_counts(carers)),
-            las,
-        )
+        if "3D" in wanted:
+            clients = stage(ascof_3d_clients(main, person_details, p), "3d_clients")
+            carers = stage(ascof_3d_carers(main, person_details, p), "3d_carers")
+            _assemble_3d(
+                out,
+                run("3D clients", ascof_3d_client_counts(clients)),
+                run("3D carers", ascof_3d_carer_counts(carers)),
+                run("3D carers unknown", ascof_3d_carer_unknown_counts(carers)),
+                las,
+            )
         rows.extend(out.rows)
     if dis is not None:
         periods_2d = [periods.latest_2d] + ([periods.previous_2d] if include_previous else [])
