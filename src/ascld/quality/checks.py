@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -173,6 +175,17 @@ def age_sql(born: str, on: str) -> str:
             f"day({born}) THEN 1 ELSE 0 END)")
 
 
+def national_age_sql(born: str, on: str) -> str:
+    """Age as national processing derives it (`Der_Age_Reporting_Period_End_Date`): whole days / 365.25, floored
+    (methodology/main-tables.md §0). The status rules' `age_at_period_end` uses it, as the synthetic data do."""
+    return f"floor(date_diff('day', {born}, {on}) / 365.25)"
+
+
+def national_age(born: date, on: date) -> int:
+    """Python reference of `national_age_sql`."""
+    return math.floor((on - born).days / 365.25)
+
+
 @dataclass(frozen=True)
 class CellContext:
     """What a cell rule type knows: the check, the column it is applied to and the specification."""
@@ -287,13 +300,15 @@ def _in(expr: str, values: list[str] | dict[str, str]) -> str:
     return f"{expr} IN ({', '.join(quote_str(v) for v in items)})"
 
 
-def list_class_sql(column: str, lst: DefinedList, spec: Spec) -> str:
-    """SQL for the list class of a non-blank value (see `classify_list_value`)."""
+def list_class_sql(column: str, lst: DefinedList, spec: Spec, blank_expr: str | None = None) -> str:
+    """SQL for the list class of a value (see `classify_list_value`); NULL when blank."""
+    from ascld.quality.sqlgen import blank_sql
     s = list_classes(lst, spec)
     raw = col(column)
     key = f"lower({strip_sql(raw)})"
     rest = LIST_CLASS["not_in_list"] if lst.complete else LIST_CLASS["unverified"]
-    return (f"CASE WHEN {raw} IS NULL THEN NULL WHEN {_in(raw, s['r2'])} THEN 0 "  # type: ignore[arg-type]
+    return (f"CASE WHEN {blank_expr or blank_sql(raw)} THEN NULL "
+            f"WHEN {_in(raw, s['r2'])} THEN 0 "  # type: ignore[arg-type]
             f"WHEN {_in(raw, s['r1x'])} THEN {LIST_CLASS['release1']} "  # type: ignore[arg-type]
             f"WHEN {_in(raw, s['r1u'])} THEN {LIST_CLASS['unverified']} "  # type: ignore[arg-type]
             f"WHEN {_in(raw, s['dv'])} THEN {LIST_CLASS['processing']} "  # type: ignore[arg-type]
@@ -396,7 +411,7 @@ def nhs_check_digit_ok_sql(n: str) -> str:
 
     Integer arithmetic on the number is much cheaper in DuckDB than nine substrings.
     """
-    num = f"CAST({n} AS BIGINT)"
+    num = f"TRY_CAST({n} AS BIGINT)"
     total = " + ".join(f"(({num} // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10))
     result = f"(11 - ({total}) % 11)"
     return f"(CASE {result} WHEN 11 THEN 0 WHEN 10 THEN -1 ELSE {result} END = {num} % 10)"
@@ -458,9 +473,9 @@ def postcode_format(ctx: CellContext) -> str:
 
 @cell_rule("pattern")
 def pattern(ctx: CellContext) -> str:
-    """Does not match the regular expression `regex` (whole value)."""
+    """A filled-in value that does not match the regular expression `regex` (whole value)."""
     regex = ctx.param("regex").removeprefix("^").removesuffix("$")
-    return f"(NOT regexp_full_match({ctx.value}, {quote_str(regex)}))"
+    return f"(NOT {blank(ctx.column)} AND NOT regexp_full_match({ctx.value}, {quote_str(regex)}))"
 
 
 # --- status --------------------------------------------------------------------------------------------------

@@ -70,14 +70,14 @@ def parse_date(raw: str | None) -> date | None:
 def date_sql(raw: str) -> str:
     """SQL giving the DATE for a valid value of `raw` and NULL otherwise (the same rule as `parse_date`)."""
     return (f"CASE WHEN regexp_full_match({raw}, '{FORMAT_REGEX}') THEN "
-            f"CASE WHEN CAST(substr({raw}, 7, 4) AS INTEGER) BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
+            f"CASE WHEN TRY_CAST(substr({raw}, 7, 4) AS INTEGER) BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
             f"THEN TRY_STRPTIME({raw}, '%d/%m/%Y')::DATE END END")
 
 
 def date_problem_sql(raw: str) -> str:
     """SQL giving 'format', 'impossible', 'year_range' or NULL for a non-blank value of `raw`."""
     return (f"CASE WHEN NOT regexp_full_match({raw}, '{FORMAT_REGEX}') THEN 'format' "
-            f"WHEN CAST(substr({raw}, 7, 4) AS INTEGER) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN 'year_range' "
+            f"WHEN TRY_CAST(substr({raw}, 7, 4) AS INTEGER) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN 'year_range' "
             f"WHEN TRY_STRPTIME({raw}, '%d/%m/%Y') IS NULL THEN 'impossible' "
             f"END")
 

@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from ascld.identity.nhs_number import make_nhs_number
+from ascld.quality.checks import national_age
 from ascld.quality.sqlgen import evaluate_status, python_lookup_value
 from ascld.spec import load_spec
 from ascld.spec.conditions import literals
@@ -153,6 +154,12 @@ class SampleGenerator:
                                      if v != "Unknown"]),
         )
 
+    def _new_person_added(self) -> _Person:
+        person = self._new_person()
+        person.dod = None
+        self._people.append(person)
+        return person
+
     def _person(self) -> _Person:
         # About three rows per person: reuse someone already made two times in three.
         if self._people and self.rng.random() < 0.66:
@@ -161,13 +168,15 @@ class SampleGenerator:
         self._people.append(person)
         return person
 
-    def _event_dates(self, event_type: str, person: _Person) -> tuple[date, date | None]:
+    def _event_dates(self, event_type: str, person: _Person,
+                     open_service: bool | None = None) -> tuple[date, date | None]:
         rng, rs, re_ = self.rng, self.period_start, self.period_end
         last_day = min(re_, person.dod) if person.dod else re_
         span = (last_day - rs).days
         if event_type == "Service":
             start = rs - timedelta(days=rng.randint(-span, 900))
-            if person.dod is None and rng.random() < 0.45:
+            is_open = rng.random() < 0.45 if open_service is None else open_service
+            if person.dod is None and is_open:
                 return start, None
             low = max(start, rs)
             end = low + timedelta(days=rng.randint(0, max(0, (last_day - low).days)))
@@ -175,14 +184,23 @@ class SampleGenerator:
         end = rs + timedelta(days=rng.randint(0, span))
         return end - timedelta(days=rng.randint(0, 60)), end
 
-    def row(self) -> dict[str, str]:
-        """One clean row, keyed by national column name."""
+    def row(self, *, client_type: str | None = None, event_type: str | None = None,
+            new_person: bool = False, open_service: bool | None = None) -> dict[str, str]:
+        """One clean row, keyed by national column name.
+
+        Args:
+            client_type, event_type: force these (Release 2 values) instead of drawing them.
+            new_person: use a person who has no other row yet.
+            open_service: for a service, force it open (True) or ended (False).
+        """
         rng, spec = self.rng, self.spec
-        client_type = rng.choices(spec.lists["client_type"].r2_values, weights=(85, 10, 5))[0]
-        person = self._person()
+        drawn = rng.choices(spec.lists["client_type"].r2_values, weights=(85, 10, 5))[0]
+        person = self._new_person_added() if new_person else self._person()
         others = [p for p in self._service_user_ids[-50:] if p != person.pid]
-        if not others:
-            client_type = "Service user"
+        if client_type is None:
+            client_type = drawn if others else "Service user"
+        elif client_type != "Service user" and not others:
+            raise ValueError("make a service-user row first: carers link to service users")
         row = {f.column: "" for f in spec.fields}
         row.update({
             "LA_Code": self.la_code, "Reporting_Period_Start_Date": fmt(self.period_start),
@@ -201,8 +219,9 @@ class SampleGenerator:
         if client_type == "Service user":
             self._service_user_ids.append(person.pid)
         if client_type != "Unpaid carer known by association":
-            event_type = rng.choices(spec.lists["event_type"].r2_values, weights=(30, 25, 30, 15))[0]
-            start, end = self._event_dates(event_type, person)
+            if event_type is None:
+                event_type = rng.choices(spec.lists["event_type"].r2_values, weights=(30, 25, 30, 15))[0]
+            start, end = self._event_dates(event_type, person, open_service)
             row.update({
                 "Event_Type": event_type, "Event_Reference": f"E{self._next_ref():09d}",
                 "Event_Start_Date": fmt(start), "Event_End_Date": fmt(end) if end else "",
@@ -279,7 +298,7 @@ def row_lookup(spec: Spec, row: Mapping[str, str]):  # noqa: ANN201 - a lookup c
             end = parse_date(row.get("Reporting_Period_End_Date"))
             if dob is None or end is None:
                 return None
-            return float(_age_on(dob, end))
+            return float(national_age(dob, end))
         raw = row.get(column)
         key = (id(spec), column, raw)
         if key not in _LOOKUP_CACHE:

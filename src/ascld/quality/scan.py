@@ -27,7 +27,7 @@ from ascld.quality import checks as ck
 from ascld.quality.checks import Check, blank, cell_sql, col, cv, dte, list_class, status
 from ascld.quality.dates import date_hint_sql, date_sql
 from ascld.quality.sqlgen import blank_sql, list_lookup_sql, quote_ident, quote_str, status_case
-from ascld.returns.reader import formula_sql
+from ascld.returns.reader import formula_sql, ragged_sql
 from ascld.spec.model import Spec
 
 # Cell rules computed from the stored codes afterwards, not in the scan (C022: filled in but not applicable).
@@ -117,7 +117,7 @@ def _detail_sql(check: Check, column: str, spec: Spec) -> str | None:
 def _value_sql(spec: Spec):  # noqa: ANN202 - closure used by the condition compiler
     def value(column: str) -> str:
         if column == "age_at_period_end":
-            return ck.age_sql(dte("Date_of_Birth"), dte("Reporting_Period_End_Date"))
+            return ck.national_age_sql(dte("Date_of_Birth"), dte("Reporting_Period_End_Date"))
         if spec.field(column).defined_list:
             return cv(column)
         return f"lower(trim({col(column)}))"
@@ -186,7 +186,7 @@ def _cell_kind(code: str) -> str:
 
     # Most values start with a digit or a letter other than N/n, which can begin neither a blank value (white
     # space, the text NULL) nor a formula (= + - @): string comparison on the first bytes settles those cheaply.
-    return (f"CAST(CASE WHEN {code} IS NULL THEN 1 "
+    return (f"CAST(CASE WHEN {code} IS NULL OR {code} = '' THEN 1 "
             f"WHEN ({code} >= '0' AND {code} < '=') OR ({code} >= 'A' AND {code} < 'N') OR "
             f"({code} >= 'O' AND {code} < 'n') THEN 0 "
             f"WHEN regexp_full_match({code}, '{WS_CLASS}*(?i:null)?{WS_CLASS}*') THEN 1 "
@@ -207,9 +207,10 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
         l1.append(f"({quote_ident('e__' + c)} = 1) AS {blank(c)}")
         if f.defined_list:
             lst = spec.lists[f.defined_list]
+            is_blank = f"({quote_ident('e__' + c)} = 1)"
             if c in needs_cv:
-                l1.append(f"{list_lookup_sql(col(c), lst)} AS {cv(c)}")
-            l1.append(f"{ck.list_class_sql(c, lst, spec)} AS {list_class(c)}")
+                l1.append(f"{list_lookup_sql(col(c), lst, is_blank)} AS {cv(c)}")
+            l1.append(f"{ck.list_class_sql(c, lst, spec, is_blank)} AS {list_class(c)}")
         if f.type == "date":
             l1.append(f"{date_sql(col(c))} AS {dte(c)}")
     l2 = ["*"] + [f"CAST({status_case(spec.status_rules[f.column], value_sql, _present_sql)} AS TINYINT) "
@@ -277,6 +278,7 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
         f"{col('Service_Component')}) END AS k_svc",
         f"coalesce({nhs_test}, FALSE) AS nhs_test",
         f"({any_formula}) AS has_formula",
+        f"CAST({ragged_sql(spec.columns)} AS UTINYINT) AS ragged",
     ]
     return (f"SELECT {', '.join(l4)} FROM (SELECT {', '.join(l3)} FROM (SELECT {', '.join(l2)} FROM "
             f"(SELECT {', '.join(l1)} FROM (SELECT {', '.join(l0)} FROM {source_sql}))))")

@@ -132,23 +132,24 @@ def evaluate_status(rules: Sequence[StatusRule], lookup: Callable[[str], object]
     return -1
 
 
-def list_lookup_sql(raw: str, lst: DefinedList) -> str:
+def list_lookup_sql(raw: str, lst: DefinedList, blank: str | None = None) -> str:
     """SQL for a list field's comparison value: the Release 2 value (folded) the national code would read.
 
-    Matching ignores case and trailing spaces (`DefinedList.to_r2`). A value matching nothing is NULL (unknown)
+    Matching ignores case and trailing spaces (`DefinedList.to_r2`). A blank value is NULL; `blank` is SQL
+    already computing that (default: `blank_sql(raw)`). A value matching nothing is NULL (unknown)
     for a complete list; for a list the specification marks incomplete it is kept (trimmed, folded), because it
     may well be a Release 2 value we do not know yet and the status rules (e.g. `Assessment_Type like
     'Financial%'`) should still see it.
     """
     mapping = lookup_mapping(lst)
+    is_blank_ = blank or blank_sql(raw)
     key = f"lower({strip_sql(raw, left=False)})"
     fallback = "NULL" if lst.complete else f"lower({strip_sql(raw)})"
     if not mapping:
-        return fallback
+        return f"CASE WHEN {is_blank_} THEN NULL ELSE {fallback} END"
     # Most values are exact Release 2 values: test those first, fold only what is left.
     exact = ", ".join(quote_str(v) for v in lst.r2_values)
-    fast = f"WHEN {raw} IS NULL THEN NULL WHEN {raw} IN ({exact}) THEN lower({raw}) " if exact else \
-        f"WHEN {raw} IS NULL THEN NULL "
+    fast = f"WHEN {is_blank_} THEN NULL " + (f"WHEN {raw} IN ({exact}) THEN lower({raw}) " if exact else "")
     whens = " ".join(f"WHEN {quote_str(k)} THEN {quote_str(v)}" for k, v in sorted(mapping.items()))
     return f"CASE {fast}ELSE CASE {key} {whens} ELSE {fallback} END END"
 

@@ -40,7 +40,14 @@ from ascld.quality.scan import (
     value_shown,
 )
 from ascld.quality.sqlgen import quote_ident, quote_str
-from ascld.returns.reader import ReturnFile, TransportError, formula_problem, open_return, period_la_problems
+from ascld.returns.reader import (
+    ReturnFile,
+    TransportError,
+    formula_problem,
+    open_return,
+    period_la_problems,
+    ragged_problems,
+)
 from ascld.spec import STATUS_LABELS, load_spec
 from ascld.spec.model import Spec
 
@@ -154,7 +161,10 @@ def _scan(con: Any, ret: ReturnFile, table: str, spec: Spec, layout: ScanLayout,
     con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
     problems = ret.rejected_rows(con, rejects)
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
-    return problems
+    if con.execute(f"SELECT bool_or(ragged > 0) FROM {table}").fetchone()[0]:
+        problems += ragged_problems(con, table, ret.name, len(spec.columns), row_sql="rowid + 2",
+                                    where="ragged > 0", kind="ragged")
+    return sorted(problems, key=lambda p: p.row or 0)
 
 
 def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows: int) -> list[Problem]:

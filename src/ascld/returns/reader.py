@@ -59,6 +59,14 @@ from ascld.spec.model import Spec
 
 READ_BYTES = 1 << 24  # 16 MiB reads
 MAX_LINE_BYTES = 1 << 20
+EXTRA_COLUMN = "__extra"
+NO_NULL = "__ascld_never_null__"  # DuckDB's nullstr: no real value is this, so empty values stay ''
+
+
+def ragged_sql(columns: Sequence[str]) -> str:
+    """1 when a row read by `ReturnFile.read_csv_sql` has too few values, 2 too many, else 0."""
+    last = '"' + columns[-1] + '"'
+    return f"CASE WHEN {last} IS NULL THEN 1 WHEN {EXTRA_COLUMN} IS NOT NULL THEN 2 ELSE 0 END"
 # Bytes Windows-1252 leaves undefined; Python's cp1252 codec refuses them, as the landing service does.
 CP1252_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -123,18 +131,26 @@ class ReturnFile:
     def read_csv_sql(self, rejects: str | None = None) -> str:
         """The DuckDB `read_csv(...)` call for the data rows, every column as VARCHAR named by national column.
 
+        Empty values are read as '' (not NULL), and one more column, `__extra`, is declared with NULL padding:
+        DuckDB silently drops *empty* surplus values ("a,b,c,,"), so a row is ragged exactly when its last
+        column is NULL (too few values) or `__extra` is not NULL (too many); `ragged_sql` tests that.
+
         Args:
             rejects: when given, rows DuckDB cannot split are skipped and recorded in a table of this name (and
                 `<name>_scan`) instead of stopping the read; `rejected_rows` turns them into problems.
         """
-        cols = ", ".join(f"'{c}': 'VARCHAR'" for c in self.columns)
+        cols = ", ".join(f"'{c}': 'VARCHAR'" for c in (*self.columns, EXTRA_COLUMN))
         path = str(self.data_path).replace("'", "''")
         opts = (f"header=true, auto_detect=false, delim=',', quote='\"', escape='\"', strict_mode=true, "
-                f"null_padding=false, max_line_size={MAX_LINE_BYTES}, columns={{{cols}}}")
+                f"null_padding=true, nullstr='{NO_NULL}', max_line_size={MAX_LINE_BYTES}, columns={{{cols}}}")
         if rejects:
-            opts += f", ignore_errors=true, store_rejects=true, rejects_table='{rejects}', " \
-                    f"rejects_scan='{rejects}_scan'"
+            opts += (f", ignore_errors=true, store_rejects=true, rejects_table='{rejects}', "
+                     f"rejects_scan='{rejects}_scan'")
         return f"read_csv('{path}', {opts})"
+
+    def ragged_sql(self) -> str:
+        """SQL over `read_csv_sql` rows: 1 too few values, 2 too many, 0 as many as the header."""
+        return ragged_sql(self.columns)
 
     def new_rejects_name(self) -> str:
         self._scan_count += 1
@@ -171,13 +187,17 @@ class ReturnFile:
         raw = getattr(con, "con", con)
         rejects = self.new_rejects_name()
         tmp = f"__ascld_load_{abs(hash(table_name))}"
-        raw.execute(f"CREATE OR REPLACE TEMP TABLE {tmp} AS SELECT * FROM {self.read_csv_sql(rejects)}")
+        raw.execute(f"CREATE OR REPLACE TEMP TABLE {tmp} AS SELECT *, {self.ragged_sql()} AS __ragged "
+                    f"FROM {self.read_csv_sql(rejects)}")
         problems = self.rejected_rows(raw, rejects)
         raw.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
+        problems += ragged_problems(raw, tmp, self.name, len(self.columns), row_sql="rowid + 2",
+                                    where="__ragged > 0", kind="__ragged")
         if problems:
             raw.execute(f"DROP TABLE {tmp}")
-            raise TransportError(problems)
-        cols = ", ".join(f'"{c}"' for c in self.columns)
+            raise TransportError(sorted(problems, key=lambda p: p.row or 0))
+        # Blank values are NULL in the loaded table, as in any database copy of the return.
+        cols = ", ".join(f"nullif(\"{c}\", '') AS \"{c}\"" for c in self.columns)
         raw.execute(f'CREATE OR REPLACE TABLE "{table_name}" AS SELECT CAST(rowid + 2 AS BIGINT) AS __row, '
                     f"{cols} FROM {tmp}")
         raw.execute(f"DROP TABLE {tmp}")
@@ -199,6 +219,15 @@ class ReturnFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def ragged_problems(con: Any, table: str, name: str, n_columns: int, *, row_sql: str, where: str, kind: str,
+                    limit: int = 1000) -> list[Problem]:
+    """T009 problems for rows with too few or too many values, from a table holding the ragged code."""
+    rows = con.execute(f"SELECT {row_sql}, {kind} FROM {table} WHERE {where} ORDER BY 1 LIMIT {int(limit)}"
+                       ).fetchall()
+    return [_reject_problem(name, int(r), "MISSING COLUMNS" if k == 1 else "TOO MANY COLUMNS", n_columns)
+            for r, k in rows]
 
 
 def _reject_problem(name: str, line: int, kind: str, n_columns: int) -> Problem:
@@ -617,8 +646,8 @@ def loaded_transport_problems(con: Any, table: str, name: str, columns: Sequence
 
 def formula_problem(name: str, row: int, column: str) -> Problem:
     return _problem(name, "T012", "the value starts with =, +, - or @ and is not a negative number, so a "
-                    "spreadsheet would run it as a formula", "Remove the leading character (or put a space-free "
-                    "text before it)", row=row, field=column)
+                    "spreadsheet would run it as a formula", "Remove the leading character, or start the text "
+                    "another way", row=row, field=column)
 
 
 def single_value_problems(con: Any, table: str, name: str) -> list[Problem]:
