@@ -69,7 +69,8 @@ def row(
     if unknown:
         raise KeyError(f"not SALT input columns: {sorted(unknown)}")
     for key, value in fields.items():
-        out[key] = d(value) if key.endswith("_Date") and isinstance(value, str) else value
+        is_date = SALT_INPUT_COLUMNS[key] == "date"
+        out[key] = d(value) if is_date and isinstance(value, str) else value
     return out
 
 
