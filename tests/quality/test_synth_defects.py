@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 import csv
 import datetime as dt
-from pathlib import Path
 
 import pytest
 

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from validate_helpers import PERIOD_END, PERIOD_START, SUBMITTED, fmt, found, validate_rows
 
 from ascld.identity.nhs_number import make_nhs_number
 from ascld.quality.checks import load_checks
 from ascld.quality.sample import SampleGenerator, write_rows
 from ascld.quality.validate import validate_return
 from ascld.spec import load_spec
-
-from validate_helpers import PERIOD_END, PERIOD_START, SUBMITTED, fmt, found, validate_rows
 
 Rows = list[dict[str, str]]
 

@@ -6,13 +6,12 @@ import datetime as dt
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from validate_helpers import failures, validate_rows
 
 from ascld.identity.nhs_number import check_nhs_number
 from ascld.quality.sample import SampleGenerator
 from ascld.quality.sqlgen import evaluate_status, is_blank
 from ascld.spec import load_spec
-
-from validate_helpers import failures, validate_rows
 
 SPEC = load_spec()
 PROPERTY = settings(max_examples=20, deadline=None,

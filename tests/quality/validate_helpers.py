@@ -21,7 +21,8 @@ def fmt(d: dt.date) -> str:
 def validate_rows(tmp_path: Path, rows: Iterable[Mapping[str, str]], name: str = "r.csv", *,
                   submission_date: dt.date = SUBMITTED, **options) -> ValidationResult:
     path = write_rows(tmp_path / name, rows)
-    return validate_return(path, submission_date=submission_date, max_problems=100_000, **options)
+    options.setdefault("max_problems", 100_000)
+    return validate_return(path, submission_date=submission_date, **options)
 
 
 def failures(result: ValidationResult) -> set[tuple[int | None, str, str]]:

@@ -60,11 +60,11 @@ def validity_chart(fields: Sequence[Mapping[str, Any]], width: int = 900) -> str
             parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 11}" font-size="11" fill="#c62828">'
                          f'{failed:,}</text>')
     y = 10 + len(fields) * row_h + 12
-    x = label_w
+    x = 10
     for label, colour in VALIDITY_COLOURS.items():
         parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
                      f'<text x="{x + 14}" y="{y + 9}" font-size="11">{_esc(label)}</text>')
-        x += 14 + 7 * len(label) + 16
+        x += 14 + int(6.2 * len(label)) + 14
     parts.append("</svg>")
     return "".join(parts)
 

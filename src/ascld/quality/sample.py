@@ -274,9 +274,7 @@ class SampleGenerator:
             statuses = [evaluate_status(self.spec.status_rules[f.column], lookup) for f in self.spec.fields]
             self._status_memo[key] = statuses
         for f, status in zip(self.spec.fields, statuses, strict=True):
-            if status == 0:
-                row[f.column] = ""
-            elif (status == 1 and f.column not in _FIELDS_THAT_DRIVE_STATUS and f.column not in _KEEP
+            if status == 0 or (status == 1 and f.column not in _FIELDS_THAT_DRIVE_STATUS and f.column not in _KEEP
                   and self.rng.random() < 0.1):
                 row[f.column] = ""
         return row

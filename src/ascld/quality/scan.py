@@ -26,7 +26,7 @@ from importlib import resources
 from ascld.quality import checks as ck
 from ascld.quality.checks import Check, blank, cell_sql, col, cv, dte, list_class, status
 from ascld.quality.dates import date_hint_sql, date_sql
-from ascld.quality.sqlgen import blank_sql, list_lookup_sql, quote_ident, quote_str, status_case
+from ascld.quality.sqlgen import list_lookup_sql, quote_ident, quote_str, status_case
 from ascld.returns.reader import formula_sql, ragged_sql
 from ascld.spec.model import Spec
 

@@ -13,9 +13,9 @@ import contextlib
 import json
 import logging
 import os
-import time
 import shutil
 import tempfile
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -157,8 +157,9 @@ def _register_reference(con: Any, spec: Spec, layout: ScanLayout, checks: Sequen
 def _scan(con: Any, ret: ReturnFile, table: str, spec: Spec, layout: ScanLayout, submission: date) -> list[Problem]:
     """Run the scan into `table`; returns the problems of rows DuckDB could not split (T009-T011)."""
     rejects = ret.new_rejects_name()
-    sql = build_scan_sql(spec, layout, ret.read_csv_sql(rejects), submission)
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+    ret.execute_read(con, lambda parallel: (
+        f"CREATE OR REPLACE TABLE {table} AS "
+        f"{build_scan_sql(spec, layout, ret.read_csv_sql(rejects, parallel=parallel), submission)}"))
     problems = ret.rejected_rows(con, rejects)
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
     if con.execute(f"SELECT bool_or(ragged > 0) FROM {table}").fetchone()[0]:
@@ -175,7 +176,7 @@ def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows:
         return loaded_transport_problems(con, table, ret.name, spec.columns, 0)
     problems: list[Problem] = []
     if con.execute(f"SELECT bool_or(has_formula) FROM {table}").fetchone()[0]:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __ascld_formula AS SELECT "
+        con.execute("CREATE OR REPLACE TEMP TABLE __ascld_formula AS SELECT "
                     + ", ".join(f"{formula_sql(quote_ident(c))} AS {quote_ident(c)}" for c in spec.columns)
                     + f" FROM {ret.read_csv_sql()}")
         union = " UNION ALL ".join(f"SELECT rowid + 2 AS row, {i} AS pos FROM __ascld_formula WHERE "
@@ -519,6 +520,7 @@ def validate_return(source: str | Path, *, previous: str | Path | None = None, s
             "listing": {"max_problems": max_problems, "listed": len(problems), "not_listed": total - len(problems),
                         "rows_not_listed": rows_not_listed},
             "problems": [p.to_dict() for p in problems],
+            "reason": None,
         })
         outputs.__exit__(None, None, None)
         keep_workdir = True

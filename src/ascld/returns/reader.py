@@ -125,10 +125,11 @@ class ReturnFile:
     data_path: Path
     size_bytes: int
     warnings: list[Problem] = field(default_factory=list)
+    parallel: bool = True  # False once DuckDB has refused to read it in parallel (quoted line breaks)
     _tmpdir: str | None = field(default=None, repr=False)
     _scan_count: int = field(default=0, repr=False)
 
-    def read_csv_sql(self, rejects: str | None = None) -> str:
+    def read_csv_sql(self, rejects: str | None = None, *, parallel: bool | None = None) -> str:
         """The DuckDB `read_csv(...)` call for the data rows, every column as VARCHAR named by national column.
 
         Empty values are read as '' (not NULL), and one more column, `__extra`, is declared with NULL padding:
@@ -146,7 +147,22 @@ class ReturnFile:
         if rejects:
             opts += (f", ignore_errors=true, store_rejects=true, rejects_table='{rejects}', "
                      f"rejects_scan='{rejects}_scan'")
+        if parallel is None:
+            parallel = self.parallel
+        if not parallel:
+            opts += ", parallel=false"
         return f"read_csv('{path}', {opts})"
+
+    def execute_read(self, con: Any, make_sql: Any) -> None:
+        """Run `make_sql(parallel)` (SQL reading this file); DuckDB's parallel reader cannot pad rows when a
+        value holds a line break, so such files are read again by one thread (and remembered as such)."""
+        try:
+            con.execute(make_sql(self.parallel))
+        except Exception as exc:  # noqa: BLE001 - only DuckDB's one known refusal is retried
+            if "null_padding in conjunction with quoted new lines" not in str(exc) or not self.parallel:
+                raise
+            self.parallel = False
+            con.execute(make_sql(False))
 
     def ragged_sql(self) -> str:
         """SQL over `read_csv_sql` rows: 1 too few values, 2 too many, 0 as many as the header."""
@@ -187,8 +203,9 @@ class ReturnFile:
         raw = getattr(con, "con", con)
         rejects = self.new_rejects_name()
         tmp = f"__ascld_load_{abs(hash(table_name))}"
-        raw.execute(f"CREATE OR REPLACE TEMP TABLE {tmp} AS SELECT *, {self.ragged_sql()} AS __ragged "
-                    f"FROM {self.read_csv_sql(rejects)}")
+        self.execute_read(raw, lambda parallel: (
+            f"CREATE OR REPLACE TEMP TABLE {tmp} AS SELECT *, {self.ragged_sql()} AS __ragged "
+            f"FROM {self.read_csv_sql(rejects, parallel=parallel)}"))
         problems = self.rejected_rows(raw, rejects)
         raw.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
         problems += ragged_problems(raw, tmp, self.name, len(self.columns), row_sql="rowid + 2",
@@ -238,7 +255,7 @@ def _reject_problem(name: str, line: int, kind: str, n_columns: int) -> Problem:
                         f"header", "Make every row have exactly one value per column (commas inside a value must "
                         "be in double quotes)", row=line)
     if kind == "LINE SIZE OVER MAXIMUM":
-        return _problem(name, "T011", f"the row is longer than {MAX_LINE_BYTES // 1024} KiB",
+        return _problem(name, "T011", f"the row is longer than {MAX_LINE_BYTES // (1 << 20)} MiB",
                         "Check for a value that runs on (often an unclosed double quote) and shorten it", row=line)
     return _problem(name, "T010", "the row is not valid CSV (a double quote is not closed, or text follows a "
                     "closing quote)", "Put each value that contains commas, quotes or line breaks in double "

@@ -1,0 +1,157 @@
+"""Outputs: the JSON summary follows docs/dq-summary.schema.json, problems.csv holds every problem, the HTML
+report is self-contained, the Parquet codes, and no identifying value appears anywhere."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import duckdb
+from click.testing import CliRunner
+from validate_helpers import SUBMITTED, validate_rows
+
+from ascld.cli import cli
+from ascld.quality import validate_return
+from ascld.quality.sample import write_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "docs" / "dq-summary.schema.json").read_text(encoding="utf-8"))
+TYPES = {"object": dict, "array": list, "string": str, "integer": int, "boolean": bool, "null": type(None),
+         "number": (int, float)}
+
+
+def check_schema(value, schema, path="$"):
+    """A small JSON Schema checker for the keywords docs/dq-summary.schema.json uses."""
+    if "$ref" in schema:
+        name = schema["$ref"].split("/")[-1]
+        check_schema(value, SCHEMA["$defs"][name], path)
+    if "const" in schema:
+        assert value == schema["const"], path
+    if "enum" in schema:
+        assert value in schema["enum"], (path, value)
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        ok = any(isinstance(value, TYPES[t]) and not (t == "integer" and isinstance(value, bool)) for t in types)
+        assert ok, (path, value, types)
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            assert key in value, (path, key)
+        props = schema.get("properties", {})
+        if schema.get("additionalProperties") is False:
+            assert set(value) <= set(props), (path, set(value) - set(props))
+        for key, sub in props.items():
+            if key in value:
+                check_schema(value[key], sub, f"{path}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            check_schema(item, schema["items"], f"{path}[{i}]")
+    if isinstance(value, str) and "pattern" in schema:
+        assert re.search(schema["pattern"], value), (path, value)
+    if isinstance(value, int) and "minimum" in schema:
+        assert value >= schema["minimum"], path
+
+
+def _broken_rows(gen):
+    rows = [gen.row(new_person=True) for _ in range(12)]
+    rows[1]["Date_of_Birth"] = "31/02/1950"
+    rows[2]["Postcode"] = "AB1 XYZ"
+    rows[3]["NHS_Number"] = rows[3]["NHS_Number"][:9] + str((int(rows[3]["NHS_Number"][9]) + 1) % 10)
+    rows[4]["Ethnicity"] = "Martian"
+    rows[5]["Date_of_Death"] = "1/2/2025"
+    rows.append(dict(rows[6]))
+    return rows
+
+
+def test_summary_follows_the_schema_usable_failing_and_compared(tmp_path, gen):
+    rows = _broken_rows(gen)
+    prev = write_rows(tmp_path / "prev.csv", rows[:8])
+    result = validate_rows(tmp_path, rows, previous=prev)
+    assert result.exit_code == 1
+    check_schema(result.summary, SCHEMA)
+    assert result.summary["comparison"]["previous_rows"] == 8
+
+
+def test_summary_follows_the_schema_when_unusable(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    result = validate_return(path)
+    check_schema(result.summary, SCHEMA)
+    assert result.summary["exit_code"] == 2 and result.summary["reason"]
+
+
+def test_outputs_written_and_complete(tmp_path, gen):
+    rows = _broken_rows(gen)
+    result = validate_rows(tmp_path, rows, max_problems=2)
+    written = result.write_outputs(tmp_path / "out")
+    assert set(written) == {"summary.json", "problems.csv", "report.html"}
+    with open(written["problems.csv"], encoding="utf-8", newline="") as fh:
+        listed = list(csv.DictReader(fh))
+    assert len(listed) == result.summary["totals"]["problems"] > 2
+    assert list(listed[0]) == ["file", "row", "field", "check_id", "severity", "message", "hint"]
+    summary = json.loads(written["summary.json"].read_text(encoding="utf-8"))
+    assert summary["listing"]["listed"] == 2
+    assert summary["listing"]["not_listed"] == summary["totals"]["problems"] - 2
+    assert summary["listing"]["rows_not_listed"] >= 1
+
+
+def test_report_is_self_contained(tmp_path, gen):
+    result = validate_rows(tmp_path, _broken_rows(gen))
+    html = result.write_outputs(tmp_path / "out")["report.html"].read_text(encoding="utf-8")
+    assert "<svg" in html and "Validity by field" in html and "Events by month" in html
+    lowered = html.lower()
+    for banned in ("<script", "<link", "@import", "url(", "src=", "href="):
+        assert banned not in lowered, banned
+    # The only URL is the SVG XML namespace, which browsers never fetch.
+    assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
+
+
+def test_report_shows_the_comparison_chart(tmp_path, gen):
+    rows = [gen.row(new_person=True) for _ in range(10)]
+    prev = write_rows(tmp_path / "prev.csv", rows[:4])
+    result = validate_rows(tmp_path, rows, previous=prev)
+    html = result.write_outputs(tmp_path / "out")["report.html"].read_text(encoding="utf-8")
+    assert "Compared with the previous return" in html and "previous return" in html
+
+
+def test_no_identifying_value_in_any_output(tmp_path, gen):
+    rows = _broken_rows(gen)
+    sensitive = set()
+    for r in rows:
+        for column in ("NHS_Number", "LA_Person_Unique_Identifier", "Date_of_Birth", "Postcode", "First_Name",
+                       "Last_Name", "Date_of_Death", "Adult_1_Linked_Person_ID"):
+            if r[column].strip():
+                sensitive.add(r[column])
+    path = write_rows(tmp_path / "r.csv", rows)
+    out = tmp_path / "out"
+    cli_text = CliRunner().invoke(cli, ["validate", str(path), "--submission-date", SUBMITTED.isoformat(),
+                                        "--out", str(out)]).output
+    cli_json = CliRunner().invoke(cli, ["validate", str(path), "--format", "json"]).output
+    cli_csv = CliRunner().invoke(cli, ["validate", str(path), "--format", "csv"]).output
+    texts = {"stdout": cli_text, "json": cli_json, "csv": cli_csv}
+    texts.update({p.name: p.read_text(encoding="utf-8") for p in out.iterdir()})
+    for name, text in texts.items():
+        for value in sensitive:
+            pattern = r"(?<![\w/])" + re.escape(value) + r"(?![\w/])"
+            assert not re.search(pattern, text), (name, "an identifying value appears")
+    assert "N/A - PID" in texts["problems.csv"]
+
+
+def test_dq_parquet_has_a_row_per_data_row_with_national_codes(tmp_path, gen, spec):
+    rows = _broken_rows(gen)
+    out = tmp_path / "dq.parquet"
+    result = validate_rows(tmp_path, rows, dq_out=out)
+    table = duckdb.sql(f"SELECT * FROM '{out}' ORDER BY __row")
+    assert table.columns[0] == "__row"
+    assert table.columns[1:] == [x for c in spec.columns for x in (f"cond_{c}", f"chk_{c}")]
+    data = table.fetchall()
+    assert [r[0] for r in data] == list(range(2, len(rows) + 2)) and len(data) == result.row_count
+    col = {name: i for i, name in enumerate(table.columns)}
+    assert data[1][col["chk_Date_of_Birth"]] == -4  # impossible date
+    assert data[2][col["chk_Postcode"]] == -2  # format
+    assert data[3][col["chk_NHS_Number"]] == -4  # check digit
+    assert data[4][col["chk_Ethnicity"]] == -3  # not in the list
+    assert data[0][col["cond_Gender"]] == 2 and data[0][col["chk_Gender"]] == 1
+    codes = {v for r in data for name, i in col.items() if name.startswith("chk_") for v in [r[i]]}
+    assert codes <= {1, 0, -1, -2, -3, -4, -5, -6, -7}

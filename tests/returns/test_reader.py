@@ -1,0 +1,144 @@
+"""The return reader: transport checks, Windows-1252 transcoding, gzip, spreadsheet row numbers, loading."""
+
+from __future__ import annotations
+
+import csv
+import gc
+import gzip
+import io
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ascld.quality.sample import SampleGenerator, write_rows
+from ascld.returns.reader import TransportError, check_header, open_return
+
+
+@pytest.fixture
+def rows(spec):
+    return SampleGenerator(spec, seed=4).rows(6)
+
+
+def _write(path: Path, header, rows, spec, encoding="cp1252") -> Path:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header)
+    w.writerows([[r[c] for c in spec.columns] for r in rows])
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+def test_ascii_file_is_read_in_place(tmp_path, rows, spec):
+    for r in rows:
+        r["First_Name"], r["Last_Name"] = "Alex", "Smith"
+    path = _write(tmp_path / "a.csv", spec.headers, rows, spec)
+    with open_return(path) as ret:
+        assert ret.encoding == "ascii" and ret.data_path == path and ret.compression == "none"
+
+
+def test_windows_1252_is_transcoded_exactly(tmp_path, rows, spec):
+    rows[0]["Event_Description"] = "Cost €12 – agreed"  # 0x80 and 0x96 are Windows-1252, not Latin-1
+    rows[1]["First_Name"] = "Zoë"
+    path = _write(tmp_path / "w.csv", spec.headers, rows, spec)
+    assert b"\x80" in path.read_bytes() and b"\x96" in path.read_bytes()
+    con = duckdb.connect()
+    with open_return(path) as ret:
+        assert ret.encoding == "windows-1252" and ret.data_path != path
+        assert ret.to_duckdb(con, "ret") == 6
+        copy = ret.data_path
+    assert not copy.exists()  # the temporary copy is removed on close
+    got = con.execute('SELECT "Event_Description", "First_Name" FROM ret ORDER BY __row LIMIT 2').fetchall()
+    assert got[0][0] == "Cost €12 – agreed" and got[1][1] == "Zoë"
+
+
+def test_unclosed_file_still_removes_its_copy(tmp_path, rows, spec):
+    rows[0]["First_Name"] = "Zoë"
+    ret = open_return(_write(tmp_path / "w.csv", spec.headers, rows, spec))
+    copy = ret.data_path
+    assert copy.exists()
+    del ret
+    gc.collect()
+    assert not copy.exists()
+
+
+def test_gzip_is_read_and_row_numbers_are_spreadsheet_rows(tmp_path, rows, spec):
+    path = write_rows(tmp_path / "r.csv.gz", rows)
+    assert gzip.decompress(path.read_bytes()).startswith(b"LA Code,")
+    con = duckdb.connect()
+    with open_return(path) as ret:
+        assert ret.compression == "gzip"
+        ret.to_duckdb(con, "t")
+    assert [r[0] for r in con.execute("SELECT __row FROM t ORDER BY __row").fetchall()] == list(range(2, 8))
+
+
+def test_line_breaks_inside_quotes_keep_one_row(tmp_path, rows, spec):
+    rows[1]["Event_Description"] = "first line\r\nsecond line"
+    rows[3]["Ethnicity"] = "Martian"
+    path = write_rows(tmp_path / "r.csv", rows)
+    con = duckdb.connect()
+    with open_return(path) as ret:
+        ret.to_duckdb(con, "t")
+    assert con.execute('SELECT __row FROM t WHERE "Ethnicity" = \'Martian\'').fetchone()[0] == 5
+    from ascld.quality import validate_return
+
+    result = validate_return(path)
+    assert (5, "Ethnicity", "C002") in {(p.row, p.field, p.check_id) for p in result.problems}
+
+
+def test_blanks_are_null_when_loaded(tmp_path, rows, spec):
+    rows[0]["GP_Practice_Code"] = ""
+    con = duckdb.connect()
+    with open_return(write_rows(tmp_path / "r.csv", rows)) as ret:
+        ret.to_duckdb(con, "t")
+    assert con.execute('SELECT "GP_Practice_Code" IS NULL FROM t WHERE __row = 2').fetchone()[0]
+
+
+def test_empty_lines_are_reported_not_silent(tmp_path, rows, spec):
+    path = write_rows(tmp_path / "r.csv", rows)
+    data = path.read_bytes().split(b"\r\n")
+    path.write_bytes(b"\r\n".join(data[:3] + [b""] + data[3:]))
+    with open_return(path) as ret:
+        assert [(w.check_id, w.row) for w in ret.warnings] == [("T016", 4)]
+
+
+def test_header_near_misses_get_the_exact_name(spec):
+    header = list(spec.headers)
+    header[0] = "LA_Code"
+    header[30] = "Request Route of Access"
+    header[19] = "autism spectrum disorder (asd)"
+    problems = check_header(header, spec, "r.csv")
+    text = " | ".join(p.message for p in problems)
+    assert "'LA_Code' instead of 'LA Code' (underscores instead of spaces)" in text
+    assert "'Request Route of Access' instead of 'Request: Route of Access' (a missing colon)" in text
+    assert "different capital letters" in text
+    assert {p.check_id for p in problems} == {"T007"} and all(p.row == 1 for p in problems)
+
+
+def test_ragged_row_refused_when_loading(tmp_path, rows, spec):
+    path = write_rows(tmp_path / "r.csv", rows)
+    lines = path.read_bytes().split(b"\r\n")
+    lines[3] = lines[3] + b","
+    path.write_bytes(b"\r\n".join(lines))
+    with open_return(path) as ret, pytest.raises(TransportError) as err:
+        ret.to_duckdb(duckdb.connect(), "t")
+    assert [(p.check_id, p.row) for p in err.value.problems] == [("T009", 4)]
+    assert "\n" not in str(err.value)
+
+
+def test_negative_numbers_pass_formula_check_but_formulas_do_not(tmp_path, rows, spec):
+    rows[0]["Unit_Cost"] = "-12.50"
+    con = duckdb.connect()
+    with open_return(write_rows(tmp_path / "ok.csv", rows)) as ret:
+        ret.to_duckdb(con, "t")
+    rows[1]["Event_Description"] = "-see notes"
+    with open_return(write_rows(tmp_path / "bad.csv", rows)) as ret, pytest.raises(TransportError) as err:
+        ret.to_duckdb(con, "t2")
+    assert [(p.check_id, p.row, p.field) for p in err.value.problems] == [("T012", 3, "Event_Description")]
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    from ascld.errors import UsageError
+
+    with pytest.raises(UsageError):
+        open_return(tmp_path / "nope.csv")
