@@ -38,17 +38,27 @@ def pg_cluster() -> Iterator[object]:
         yield pg
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty metadata database on each backend."""
+def _new_database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'landing.sqlite'}"
+        yield f"sqlite:///{folder / 'landing.sqlite'}"
         return
     pg = request.getfixturevalue("pg_cluster")
     name = f"t_{secrets.token_hex(6)}"
     url = pg.create_database(name)
     yield url
     pg.drop_database(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty metadata database on each backend (one per test)."""
+    yield from _new_database(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty metadata database on each backend, shared by one test module."""
+    yield from _new_database(request, tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture(scope="session")
@@ -58,31 +68,48 @@ def pseudo_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def start_landing(
+    folder: Path, db_url: str, password_hash: str, pseudo_key_file: Path, **settings: object
+) -> Landing:
+    """Migrate and seed the database, then start the service in this process (no worker thread)."""
+    config = make_config(folder, db_url, pseudo_key_file, **settings)
+    db = Database(config.db_url)
+    migrate(db)
+    tokens, ids = seed(db, password_hash)
+    db.dispose()
+    app = create_app(config)
+    client = TestClient(app, base_url="https://testserver")
+    client.__enter__()
+    return Landing(config, app, client, tokens, ids)
+
+
 @pytest.fixture
 def landing_factory(tmp_path: Path, db_url: str, password_hash: str, pseudo_key_file: Path):
-    """Build a Landing with chosen settings (one per test)."""
-    made: list[TestClient] = []
+    """Build a Landing with chosen settings (once per test)."""
+    made: list[Landing] = []
 
     def factory(**settings: object) -> Landing:
-        config = make_config(tmp_path, db_url, pseudo_key_file, **settings)
-        db = Database(config.db_url)
-        migrate(db)
-        tokens, ids = seed(db, password_hash)
-        db.dispose()
-        app = create_app(config)
-        client = TestClient(app, base_url="https://testserver")
-        client.__enter__()
-        made.append(client)
-        return Landing(config, app, client, tokens, ids)
+        made.append(start_landing(tmp_path, db_url, password_hash, pseudo_key_file, **settings))
+        return made[-1]
 
     yield factory
-    for c in made:
-        c.__exit__(None, None, None)
+    for landing in made:
+        landing.client.__exit__(None, None, None)
 
 
 @pytest.fixture
 def landing(landing_factory) -> Landing:
     return landing_factory()
+
+
+@pytest.fixture(scope="module")
+def shared_landing(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory, password_hash: str, pseudo_key_file: Path
+) -> Iterator[Landing]:
+    """One service shared by a module's tests, for tests that only add to it (its state carries over)."""
+    landing = start_landing(tmp_path_factory.mktemp("shared"), module_db_url, password_hash, pseudo_key_file)
+    yield landing
+    landing.client.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")

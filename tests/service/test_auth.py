@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from ascld.landing.models import AuditEvent, User, WebSession
+from ascld.landing.models import ApiToken, AuditEvent, User, WebSession
 from support.landing import PASSWORD, login
 
 
@@ -103,3 +103,24 @@ def test_malformed_bearer_values_are_refused(landing):
     for value in ("Bearer", "Bearer ", "Basic abc", "Bearer ascld_zz_zz", "Bearer " + "a" * 5000):
         response = landing.client.get("/api/v1/whoami", headers={"Authorization": value})
         assert response.status_code == 401, value
+
+
+def test_expired_revoked_tokens_and_disabled_accounts_lose_access(landing):
+    new = landing.api("council_a").post("/api/v1/tokens", json={"name": "short"}).json()
+    client = TestClient(
+        landing.app, base_url="https://testserver", headers={"Authorization": f"Bearer {new['token']}"}
+    )
+    assert client.get("/api/v1/whoami").status_code == 200
+    with landing.state.db.tx() as s:
+        s.get(ApiToken, new["id"]).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    assert client.get("/api/v1/whoami").status_code == 401
+    own_id = landing.tokens["council_a"][6:18]
+    assert landing.api("council_a").delete(f"/api/v1/tokens/{own_id}").status_code == 200
+    assert landing.api("council_a").get("/api/v1/whoami").status_code == 401
+    council_b = landing.browser("council_b")
+    admin = landing.browser("admin")
+    admin.post(
+        f"/admin/users/{landing.user_ids['council_b']}/active", data={"active": "0", "csrf_token": admin.csrf}
+    )
+    assert landing.api("council_b").get("/api/v1/whoami").status_code == 401
+    assert council_b.get("/api/v1/whoami").status_code == 401

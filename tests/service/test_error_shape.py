@@ -91,6 +91,10 @@ def test_error_shape_413_gzip_over_its_own_limit(landing_factory):
     assert "compressed" in body["errors"][0]["message"]
 
 
+def test_error_shape_431_request_head_too_large(landing):
+    assert_error_shape(landing.client.get("/healthz", headers={"X-Padding": "a" * 20_000}), 431)
+
+
 def test_error_shape_415_upload_content_type(landing):
     response = landing.api("council_a").post(
         "/api/v1/submissions", content=b"a,b\r\n", headers={"Content-Type": "application/json"}

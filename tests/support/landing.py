@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,19 +63,22 @@ class Landing:
         return c
 
     def browser(self, user: str) -> TestClient:
-        """A client signed in through the log-in form (session cookie); `.csrf` holds its CSRF token."""
-        c = TestClient(self.app, base_url="https://testserver")
-        login(c, user)
-        with self.state.db.tx() as s:
-            from ascld.landing.models import WebSession
+        """A client with a web session for `user` (cookie); `.csrf` holds the session's CSRF token.
 
-            row = (
-                s.query(WebSession)
-                .filter_by(user_id=self.user_ids[user])
-                .order_by(WebSession.created_at.desc())
-                .first()
-            )
-            c.csrf = row.csrf_token  # type: ignore[attr-defined]
+        The session is opened as the log-in form opens it (`auth.start_session`), without the form's Argon2
+        check, which tests/service/test_auth.py covers.
+        """
+        from ascld.landing.auth import start_session
+        from ascld.landing.models import User, WebSession
+
+        c = TestClient(self.app, base_url="https://testserver")
+        with self.state.db.tx() as s:
+            cookie = start_session(s, s.get(User, self.user_ids[user]), self.config.settings, "testclient")
+        with self.state.db.tx() as s:
+            from ascld.landing.auth import sha256_hex
+
+            c.csrf = s.get(WebSession, sha256_hex(cookie)).csrf_token  # type: ignore[attr-defined]
+        c.cookies.set("ascld_session", cookie)
         return c
 
     def run_jobs(self) -> int:
@@ -93,19 +97,17 @@ def login(client: TestClient, user: str, password: str = PASSWORD) -> object:
     )
 
 
-def seed(db: Database, password_hash: str, with_tokens: bool = True) -> tuple[dict[str, str], dict[str, int]]:
+def seed(
+    db: Database, password_hash: str, accounts: Mapping[str, tuple[str, str | None]] = ACCOUNTS
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Councils, accounts (PASSWORD's hash) and one API token each: (name -> token, name -> user id)."""
     tokens: dict[str, str] = {}
     ids: dict[str, int] = {}
-    settings = Settings()
     with db.tx() as s:
-        s.add_all(
-            [
-                Council(la_code=LA_A, name="Council A", created_at=utcnow()),
-                Council(la_code=LA_B, name="Council B", created_at=utcnow()),
-            ]
-        )
+        for la in sorted({la for _, la in accounts.values() if la}):
+            s.add(Council(la_code=la, name=f"Council {la}", created_at=utcnow()))
         s.flush()
-        for name, (role, la) in ACCOUNTS.items():
+        for name, (role, la) in accounts.items():
             user = User(
                 username=name,
                 password_hash=password_hash,
@@ -118,8 +120,7 @@ def seed(db: Database, password_hash: str, with_tokens: bool = True) -> tuple[di
             s.add(user)
             s.flush()
             ids[name] = user.id
-            if with_tokens:
-                _, tokens[name] = create_token(s, user, "tests", settings)
+            _, tokens[name] = create_token(s, user, "tests", Settings())
     return tokens, ids
 
 

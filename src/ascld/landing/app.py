@@ -34,6 +34,7 @@ from ascld.landing.worker import Worker
 log = logging.getLogger(__name__)
 
 UPLOAD_PATHS = frozenset({"/api/v1/submissions", "/upload"})
+MAX_HEAD_BYTES = 16 * 1024
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
@@ -58,9 +59,9 @@ def _json_error(status: int, message: str, hint: str, headers: dict[str, str] | 
     )
 
 
-class BodyLimit:
-    """Refuse request bodies over the limit for their path: early from Content-Length, else as bytes
-    arrive."""
+class RequestLimits:
+    """Refuse oversized requests before handling them: request heads over `MAX_HEAD_BYTES` (431), bodies over
+    the limit for their path, early from Content-Length, else as the bytes arrive (413)."""
 
     def __init__(self, app: ASGIApp, state: LandingState) -> None:
         self.app, self.state = app, state
@@ -70,12 +71,17 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         settings = self.state.config.settings
+        if sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > MAX_HEAD_BYTES:
+            await _json_error(
+                431,
+                "the request's headers are too large.",
+                "Send fewer or shorter headers.",
+                {"Connection": "close"},
+            )(scope, receive, send)
+            return
         is_upload = scope["path"] in UPLOAD_PATHS and scope["method"] == "POST"
-        limit = (
-            settings.max_upload_bytes + (1024 * 1024 if is_upload else 0)
-            if is_upload
-            else settings.max_form_bytes
-        )
+        # Multipart framing around the file may add a little to the file's own limit.
+        limit = settings.max_upload_bytes + 1024 * 1024 if is_upload else settings.max_form_bytes
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             if not length.isdigit():
@@ -275,6 +281,6 @@ def create_app(config: LandingConfig, *, check_schema: bool = True) -> FastAPI:
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    app.add_middleware(BodyLimit, state=state)
+    app.add_middleware(RequestLimits, state=state)
     app.add_middleware(SecurityHeaders, hsts=config.settings.cookie_secure)
     return app

@@ -48,8 +48,9 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 # One answer for every refused log-in: it never says whether the user name exists.
-LOGIN_REFUSED = "the user name or password is not right, or the account is locked. Try again, or ask your " \
-    "administrator."
+LOGIN_REFUSED = (
+    "the user name or password is not right, or the account is locked. Try again, or ask your administrator."
+)
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,9 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str, settings: Settings, ip: str | None) \
-        -> User | None:
+def authenticate(
+    session: Session, username: str, password: str, settings: Settings, ip: str | None
+) -> User | None:
     """Check a user name and password, recording a failure (and the lock-out count) in `session`.
 
     Returns:

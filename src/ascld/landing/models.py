@@ -128,6 +128,7 @@ class Submission(Base):
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     row_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     problem_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    error_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     valid_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
     period_end: Mapped[str | None] = mapped_column(String(10), nullable=True)
     summary_json: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -41,6 +41,7 @@ class CheckResult:
     exit_code: int
     row_count: int | None
     problem_count: int
+    error_count: int
     valid_rate: float | None
     period_end: str | None
     first_problems: list[dict[str, Any]]
@@ -64,28 +65,100 @@ def problem_dict(problem: Any) -> dict[str, Any]:
 
 
 def check_return(
-    path: Path, *, la_code: str, report_dir: Path, max_problems: int, display_name: str | None = None
+    path: Path,
+    *,
+    la_code: str,
+    report_dir: Path,
+    max_problems: int,
+    temp_dir: Path,
+    display_name: str | None = None,
 ) -> CheckResult:
-    """Run the validator on a received file and write its report into `report_dir`."""
+    """Run the validator on a received file, apply the council rule, write the report into `report_dir`.
+
+    Args:
+        path: the received file (plaintext, in the process's temporary folder).
+        la_code: the submitter's council: a file stating another LA code is refused (check L001).
+        report_dir: where summary.json, problems.csv and report.html go.
+        max_problems: how many problems to keep for the API answer and the page (the report lists more).
+        temp_dir: where the validator may write working files (the process's temporary folder).
+        display_name: the uploaded file's (cleaned) name, shown in the problems instead of the temporary one.
+    """
     from ascld.quality import validate_return
 
-    result = validate_return(path)
+    result = validate_return(path, temp_dir=str(temp_dir))
+    summary = result.summary
+    file_la = summary.get("la_code")
+    if result.usable and file_la is not None and str(file_la).strip() != la_code:
+        _refuse_other_council(result, str(file_la).strip(), la_code)
     result.write_outputs(report_dir)
-    summary = dict(result.summary) if isinstance(result.summary, dict) else {}
-    problems = list(result.problems)
-    usable = bool(result.usable)
-    exit_code = int(result.exit_code)
-    first = [problem_dict(p) for p in problems[:max_problems]]
+    first = [problem_dict(p) for p in result.problems[:max_problems]]
+    if display_name:
+        for p in first:
+            p["file"] = display_name
+    totals = summary.get("totals", {})
+    stated = summary.get("stated_period") or {}
     return CheckResult(
-        usable=usable,
-        exit_code=exit_code,
-        row_count=_int(summary.get("rows")),
-        problem_count=len(problems),
-        valid_rate=_float(summary.get("valid_rate")),
-        period_end=summary.get("period_end"),
+        usable=bool(result.usable),
+        exit_code=int(result.exit_code),
+        row_count=result.row_count,
+        problem_count=int(totals.get("problems", len(result.problems))),
+        error_count=int(totals.get("errors", 0)),
+        valid_rate=passed_rate(summary.get("fields") or []),
+        period_end=stated.get("end"),
         first_problems=first,
         report_written=True,
-        summary=summary,
+        # The database keeps the headline figures; the full summary (listing, per-field counts) stays on disk.
+        summary={k: v for k, v in summary.items() if k not in ("problems", "fields", "events_by_month")},
+    )
+
+
+def passed_rate(fields: list[dict[str, Any]]) -> float | None:
+    """Share of checked values that passed.
+
+    Counted over the cells whose field applies to the row (any status but "Not applicable"); passed means
+    validity "Passed: Valid" or "Passed: Blank (Not Mandatory)" (validity code 0 or more).
+    """
+    checked = passed = 0
+    for f in fields:
+        for c in f.get("counts", []):
+            if c.get("status_code") == 0:
+                continue
+            checked += int(c["count"])
+            passed += int(c["count"]) if int(c.get("validity_code", -1)) >= 0 else 0
+    return passed / checked if checked else None
+
+
+def _refuse_other_council(result: Any, file_la: str, own_la: str) -> None:
+    """Mark a validation result refused because the file is another council's (L001)."""
+    from ascld.quality import Problem
+
+    problem = Problem(
+        file=result.file,
+        row=None,
+        field="LA_Code",
+        check_id=LA_MISMATCH_CHECK,
+        severity="error",
+        message=f"the file states LA code {file_la}, but your account submits for LA code {own_la}",
+        hint="Upload your own council's return; if the LA code is wrong, correct it and "
+        "validate the file again",
+    )
+    result.problems.insert(0, problem)
+    result.usable, result.exit_code = False, 2
+    summary = result.summary
+    summary.update({"usable": False, "exit_code": 2, "reason": str(problem)})
+    summary.setdefault("problems", []).insert(0, problem.to_dict())
+    totals = summary.setdefault("totals", {})
+    totals["problems"] = int(totals.get("problems", 0)) + 1
+    totals["errors"] = int(totals.get("errors", 0)) + 1
+    summary.setdefault("problem_counts", []).insert(
+        0,
+        {
+            "check_id": LA_MISMATCH_CHECK,
+            "severity": "error",
+            "count": 1,
+            "rows": 0,
+            "description": "The landing service takes a return only from the council it is for.",
+        },
     )
 
 
@@ -126,11 +199,3 @@ def purge_national(national_dir: Path, *, sha256: str) -> int:
         fsync_dir(entry.parent)
         store.recover()
     return record.row_count
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) else None
-
-
-def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None

@@ -17,6 +17,7 @@ are kept for display only (cleaned); paths are always made from ids the service 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -25,7 +26,9 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,6 +255,25 @@ class Lander:
         self.config, self.db, self.tmp = config, db, tmp
         for folder in (config.raw_dir, config.reports_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._inflight: dict[tuple[str, str], list] = {}  # key -> [lock, waiting + running]
+        self._inflight_guard = threading.Lock()
+
+    @contextlib.contextmanager
+    def _one_at_a_time(self, key: tuple[str, str]) -> Iterator[None]:
+        """Uploads of the same bytes for the same council wait for each other in this process, so a client's
+        retry does not check a large file a second time while the first attempt is still being checked.
+        (Across processes the database's unique constraint decides.)"""
+        with self._inflight_guard:
+            entry = self._inflight.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._inflight_guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._inflight[key]
 
     def receiver(self, declared_sha256: str | None = None, declared_size: int | None = None) -> Receiver:
         return Receiver(self.tmp.new_path("upload"), self.config.settings, declared_sha256, declared_size)
@@ -262,25 +284,40 @@ class Lander:
 
     def land(self, received: ReceivedFile, la_code: str, actor: Actor, name: str | None) -> LandingOutcome:
         """Check, store and record one received file for `la_code`. Always removes the temporary file."""
+        try:
+            with self._one_at_a_time((la_code, received.sha256)):
+                return self._land(received, la_code, actor, name)
+        finally:
+            received.path.unlink(missing_ok=True)
+
+    def _land(self, received: ReceivedFile, la_code: str, actor: Actor, name: str | None) -> LandingOutcome:
         settings = self.config.settings
-        report_tmp: Path | None = None
+        work: Path | None = None
         try:
             existing = self.existing(la_code, received.sha256)
             if existing is not None:
                 return self.land_duplicate(existing, actor)
             sub_id = secrets.token_hex(16)
-            report_tmp = self.tmp.new_path("report")
+            work = self.tmp.new_path("land")
+            work.mkdir(mode=0o700)
+            # A neutral name for the validator (it names the file in its report); never the uploaded name.
+            plain = work / ("return.csv.gz" if received.gzip else "return.csv")
+            os.rename(received.path, plain)
+            report_tmp = work / "report"
             report_tmp.mkdir(mode=0o700)
+            shown = display_name(name)
             check = steps.check_return(
-                received.path,
+                plain,
                 la_code=la_code,
                 report_dir=report_tmp,
                 max_problems=settings.max_problems_listed,
+                temp_dir=work,
+                display_name=shown,
             )
             raw_target = self.config.raw_dir / f"{sub_id}.enc"
             if check.usable:
-                encrypt_file(received.path, raw_target, self.config.store_key)
-            received.path.unlink(missing_ok=True)
+                encrypt_file(plain, raw_target, self.config.store_key)
+            plain.unlink()
             report_target = self.config.reports_dir / sub_id
             if check.report_written:
                 os.replace(report_tmp, report_target)
@@ -291,13 +328,14 @@ class Lander:
                 sha256=received.sha256,
                 size_bytes=received.size,
                 gzip=received.gzip,
-                display_name=display_name(name),
+                display_name=shown,
                 status=ACCEPTED if check.usable else REFUSED,
                 uploaded_by=actor.user_id,
                 created_at=utcnow(),
                 exit_code=check.exit_code,
                 row_count=check.row_count,
                 problem_count=check.problem_count,
+                error_count=check.error_count,
                 valid_rate=check.valid_rate,
                 period_end=check.period_end,
                 summary_json=json.dumps(check.stored_summary()),
@@ -322,6 +360,7 @@ class Lander:
                             "bytes": received.size,
                             "rows": check.row_count,
                             "problems": check.problem_count,
+                            "errors": check.error_count,
                             "exit_code": check.exit_code,
                         },
                     )
@@ -336,8 +375,8 @@ class Lander:
             return LandingOutcome(sub, False, check.first_problems)
         finally:
             received.path.unlink(missing_ok=True)
-            if report_tmp is not None:
-                shutil.rmtree(report_tmp, ignore_errors=True)
+            if work is not None:
+                shutil.rmtree(work, ignore_errors=True)
 
     def land_duplicate(self, sub: Submission, actor: Actor) -> LandingOutcome:
         """The answer to bytes that have already landed for this council: the existing submission, audited."""

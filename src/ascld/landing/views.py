@@ -72,6 +72,7 @@ def submission_json(request: Request, sub: Submission) -> dict[str, Any]:
         "exit_code": sub.exit_code,
         "rows": sub.row_count,
         "problems": sub.problem_count,
+        "errors": sub.error_count,
         "valid_rate": sub.valid_rate,
         "period_end": sub.period_end,
         "ingested_at": iso(sub.ingested_at),
@@ -106,6 +107,7 @@ def report_json(config: LandingConfig, sub: Submission) -> dict[str, Any]:
         "summary": summary,
         "first_problems": stored.get("first_problems", []),
         "problem_count": sub.problem_count,
+        "error_count": sub.error_count,
         "rows": sub.row_count,
         "valid_rate": sub.valid_rate,
         "exit_code": sub.exit_code,
@@ -242,14 +244,18 @@ def overview_rows(session: Session) -> list[dict[str, Any]]:
                     "period_end": sub.period_end,
                     "rows": sub.row_count,
                     "problems": sub.problem_count,
+                    "errors": sub.error_count,
                     "valid_rate": sub.valid_rate,
-                    "problems_per_1000_rows": round(1000 * sub.problem_count / sub.row_count, 2)
-                    if sub.row_count and sub.problem_count is not None
-                    else None,
+                    "errors_per_1000_rows": per_thousand(sub.error_count, sub.row_count),
+                    "problems_per_1000_rows": per_thousand(sub.problem_count, sub.row_count),
                 },
             }
         )
     return rows
+
+
+def per_thousand(count: int | None, rows: int | None) -> float | None:
+    return round(1000 * count / rows, 2) if rows and count is not None else None
 
 
 def national_rows(session: Session) -> list[dict[str, Any]]:

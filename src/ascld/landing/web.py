@@ -8,7 +8,6 @@ token (the log-in form a token of its own, paired with a short-lived cookie).
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -146,8 +145,15 @@ def login(
             token = start_session(s, user, state.config.settings, client_ip(request))
     if user is None:
         fresh = secrets.token_urlsafe(32)
-        response = render(request, "login.html", None, status=401, csrf_token=fresh, next=safe_next(next),
-                          error=LOGIN_REFUSED[0].upper() + LOGIN_REFUSED[1:])
+        response = render(
+            request,
+            "login.html",
+            None,
+            status=401,
+            csrf_token=fresh,
+            next=safe_next(next),
+            error=LOGIN_REFUSED[0].upper() + LOGIN_REFUSED[1:],
+        )
         set_cookie(request, response, LOGIN_CSRF_COOKIE, fresh, 3600)
         return response
     target = safe_next(next)
@@ -313,19 +319,34 @@ def submission_page(
         new=bool(new),
         duplicate=bool(duplicate),
         summary_items=_summary_items(report["summary"]),
+        checks=list((report["summary"] or {}).get("problem_counts") or []),
         files=list(views.REPORT_FILES) if sub.has_report else [],
     )
 
 
 def _summary_items(summary: Any) -> list[tuple[str, str]]:
-    """The validator summary's top-level scalar entries, for a plain table."""
+    """The headline lines of the validator's summary (docs/dq-summary.schema.json), for a plain table."""
     if not isinstance(summary, dict):
         return []
-    return [
-        (str(k).replace("_", " "), v if isinstance(v, str) else json.dumps(v))
-        for k, v in summary.items()
-        if isinstance(v, str | int | float | bool) or v is None
+
+    def period(p: Any) -> str | None:
+        return (
+            f"{p['start']} to {p['end']}" if isinstance(p, dict) and p.get("start") and p.get("end") else None
+        )
+
+    totals = summary.get("totals") or {}
+    items = [
+        ("Reporting period stated in the file", period(summary.get("stated_period"))),
+        ("Period the data cover (national method)", period(summary.get("derived_period"))),
+        ("Errors", totals.get("errors")),
+        ("Warnings", totals.get("warnings")),
+        ("Rows with errors", totals.get("rows_with_errors")),
+        ("Rows with warnings", totals.get("rows_with_warnings")),
+        ("Specification", (summary.get("spec") or {}).get("label")),
+        ("Checked by", f"ascld {(summary.get('tool') or {}).get('version', '')}".strip()),
+        ("Why it was refused", summary.get("reason")),
     ]
+    return [(k, f"{v:,}" if isinstance(v, int) else str(v)) for k, v in items if v not in (None, "", "ascld")]
 
 
 @router.get("/submissions/{sub_id}/files/{name}")

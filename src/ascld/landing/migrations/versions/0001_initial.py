@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("exit_code", sa.Integer, nullable=True),
         sa.Column("row_count", sa.BigInteger, nullable=True),
         sa.Column("problem_count", sa.BigInteger, nullable=True),
+        sa.Column("error_count", sa.BigInteger, nullable=True),
         sa.Column("valid_rate", sa.Float, nullable=True),
         sa.Column("period_end", sa.String(10), nullable=True),
         sa.Column("summary_json", sa.Text, nullable=True),
