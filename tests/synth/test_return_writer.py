@@ -9,6 +9,8 @@ import gzip
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ascld.returns import ReturnWriter, write_return
 from ascld.spec import load_spec
@@ -85,3 +87,27 @@ def test_newline_option_and_cells_path(tmp_path):
         writer.write_cells(["x"] * len(spec.columns))
     data = _read(tmp_path / "r.csv")
     assert b"\r" not in data and data.count(b"\n") == 2
+
+
+def test_formula_error_names_the_row_even_after_many_rows(tmp_path, monkeypatch):
+    import ascld.returns.writer as writer_module
+
+    monkeypatch.setattr(writer_module, "CHUNK", 200)  # force several chunks
+    rows = [{"Event_Description": f"row {i}"} for i in range(50)]
+    rows.append({"Event_Description": "@SUM(1,1)"})
+    with pytest.raises(ValueError, match=r"row 52, field Event_Description"):
+        write_return(rows, tmp_path / "r.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet=st.sampled_from('ab ,"\r\n-é£'), max_size=6), min_size=50,
+                         max_size=50), min_size=1, max_size=5))
+def test_quoting_matches_the_csv_module(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("q") / "r.csv"
+    with ReturnWriter(path, check_formulas=False) as writer:
+        for cells in rows:
+            writer.write_cells(cells)
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows([load_spec().headers, *rows])
+    assert path.read_bytes() == expected.getvalue().encode("cp1252")

@@ -9,11 +9,13 @@ from ascld.returns.writer import (
     format_decimal,
     format_value,
     is_formula_like,
+    quote_cell,
     write_return,
 )
 
 __all__ = [
     "ReturnFile", "TransportError", "open_return",
     "ReturnWriter", "WrittenReturn", "file_sha256", "format_date", "format_decimal", "format_value",
-    "is_formula_like", "write_return",
+    "is_formula_like", "quote_cell",
+    "write_return",
 ]

@@ -44,6 +44,18 @@ ENCODING = "cp1252"  # Windows-1252: what councils' Excel-era tooling writes and
 TWO_PLACES = decimal.Decimal("0.01")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 _FORMULA_START = ("=", "+", "-", "@")
+# A cell that may start with a formula character: at a line start or after a comma, maybe inside quotes.
+_FORMULA_HINT = re.compile(r'[,\n]"?[=+\-@]')
+CHUNK = 1 << 20  # characters buffered before encoding and writing
+QUOTE_CACHE = 200_000  # distinct cell values remembered with their quoted form
+
+
+def quote_cell(text: str) -> str:
+    """A cell as csv.QUOTE_MINIMAL writes it: in double quotes (inner quotes doubled) when it holds a comma, a
+    double quote or a line break."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 Value = str | dt.date | decimal.Decimal | int | float | None
 
@@ -164,9 +176,13 @@ class ReturnWriter:
         self._sink: IO[bytes] = self._raw
         if self._gzip:
             self._sink = gzip_module.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
-        self._text = io.TextIOWrapper(self._sink, encoding=ENCODING, errors="strict", newline="")
-        self._csv = csv.writer(self._text, lineterminator=self._newline, quoting=csv.QUOTE_MINIMAL)
-        self._csv.writerow(self.spec.headers)
+        # Lines are built in memory and encoded a chunk at a time; memory stays bounded by the chunk size.
+        # Cells are quoted exactly as csv.QUOTE_MINIMAL does, through a cache (return values repeat a lot).
+        self._lines: list[str] = []
+        self._size = 0
+        self._quoted: dict[str, str] = {"": ""}
+        self._flushed_rows = 0
+        self._write_line(self.spec.headers)
         return self
 
     def write_row(self, row: Mapping[str, Value]) -> None:
@@ -181,36 +197,104 @@ class ReturnWriter:
 
     def write_cells(self, cells: Sequence[str]) -> None:
         """Write one row of already formatted text cells, in submission order."""
-        if self._check and [c for c in cells if c and c[0] in "=+-@"]:
-            for i, text in enumerate(cells):
-                if text and is_formula_like(text):
-                    raise ValueError(
-                        f"row {self.rows + 2}, field {self.columns[i]}: a value starting with {text[0]!r} "
-                        "would run as a spreadsheet formula. Remove the leading character."
-                    )
-        self._csv.writerow(cells)
+        self._write_line(cells)
         self.rows += 1
+        if self._size > CHUNK:
+            self._flush()
+
+    def write_line(self, line: str) -> None:
+        """Write one row given as its cells already quoted (`quote_cell`) and joined with commas, for hot
+        paths that build lines from cached parts. The formula and encoding checks still apply."""
+        self._lines.append(line)
+        self._size += len(line)
+        self.rows += 1
+        if self._size > CHUNK:
+            self._flush()
 
     def write_raw_cells(self, cells: Sequence[str]) -> None:
-        """Write a row of any length without checks (for deliberately malformed test files only)."""
-        self._csv.writerow(cells)
-        self.rows += 1
+        """Write a row of any length (deliberately malformed test files; use with check_formulas=False)."""
+        self.write_cells(cells)
+
+    def _write_line(self, cells: Sequence[str]) -> None:
+        quoted = self._quoted
+        try:
+            line = ",".join([quoted[c] for c in cells])
+        except KeyError:
+            if len(quoted) > QUOTE_CACHE:
+                quoted.clear()
+                quoted[""] = ""
+            for c in cells:
+                if c not in quoted:
+                    if not isinstance(c, str):
+                        raise TypeError(f"cells must be text, not {type(c).__name__}") from None
+                    quoted[c] = quote_cell(c)
+            line = ",".join([quoted[c] for c in cells])
+        self._lines.append(line)
+        self._size += len(line)
+
+    def _flush(self) -> None:
+        if not self._lines:
+            return
+        self._lines.append("")
+        text = self._newline.join(self._lines)
+        self._lines = []
+        self._size = 0
+        if self._check:
+            self._check_formulas(text)
+        self._sink.write(text.encode(ENCODING, errors="strict"))
+        self._flushed_rows = self.rows
+
+    def _check_formulas(self, text: str) -> None:
+        """Raise if a cell of the chunk would run as a formula (only lines with a candidate are parsed)."""
+        if text.lstrip('"')[:1] in ("=", "+", "-", "@"):
+            self._find_formula(text)
+        if "=" in text or "+" in text or "@" in text:
+            candidates = [m.start() for m in _FORMULA_HINT.finditer(text)]
+        else:  # the usual case: only '-' can start a cell, so look for it after a delimiter
+            candidates = []
+            for pattern in (",-", '\n-', ',"-', '\n"-'):
+                at = text.find(pattern)
+                while at >= 0:
+                    candidates.append(at)
+                    at = text.find(pattern, at + 1)
+        for at in candidates:
+            begin = text.rfind("\n", 0, at + 1) + 1
+            end = text.find("\n", at + 1)
+            line = text[begin:] if end < 0 else text[begin:end]
+            if any(value and is_formula_like(value) for cells in csv.reader([line]) for value in cells):
+                self._find_formula(text)  # exact row and field (a quoted value may span lines)
+
+    def _find_formula(self, text: str) -> None:
+        # Spreadsheet row of the chunk's first line: the header (row 1) opens the first chunk.
+        first = self._flushed_rows + 2 if self._flushed_rows else 1
+        for offset, cells in enumerate(csv.reader(io.StringIO(text, newline=""))):
+            for i, value in enumerate(cells):
+                if value and is_formula_like(value):
+                    column = self.columns[i] if i < len(self.columns) else f"column {i + 1}"
+                    raise ValueError(
+                        f"row {first + offset}, field {column}: a value starting with {value[0]!r} "
+                        "would run as a spreadsheet formula. Remove the leading character."
+                    )
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._raw is not None and self._tmp is not None
+        ok = exc_type is None
         try:
-            self._text.flush()
-            self._text.detach()
-            if self._gzip:
-                self._sink.close()
-            self._raw.flush()
-            os.fsync(self._raw.fileno())
+            if ok:
+                self._flush()
+                if self._gzip:
+                    self._sink.close()
+                self._raw.flush()
+                os.fsync(self._raw.fileno())
+        except BaseException:
+            ok = False
+            raise
         finally:
             self._raw.close()
-        if exc_type is None:
-            os.replace(self._tmp, self.path)
-        else:
-            os.unlink(self._tmp)
+            if ok:
+                os.replace(self._tmp, self.path)
+            else:
+                os.unlink(self._tmp)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

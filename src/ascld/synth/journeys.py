@@ -345,6 +345,11 @@ class Journeys:
         """End an open line (day None: it stays open at the snapshot)."""
         if day is None:
             return
+        if day < line.start:  # the package ended before this line began: it never happened
+            line.end = line.cms_end = None
+            line.outcome = None
+            line.status = "CANCELLED"
+            return
         line.end = line.cms_end = day
         line.outcome = outcome
         line.status = "ENDED"
