@@ -94,9 +94,11 @@ def one(table: pa.Table, **where: Any) -> dict[str, Any]:
 
 
 def figures(table: pa.Table, measure: str, **where: Any) -> dict[str, tuple]:
-    """group -> (numerator, denominator, value as text) for a measure."""
+    """group -> (numerator, denominator, value as text) for a measure (the excluded-count rows left out)."""
     out = {}
     for r in pick(table, measure=measure, **where):
+        if r["breakdown"] == "Count" and "breakdown" not in where:
+            continue
         value = None if r["value"] is None else repr(r["value"])
         out[r["group"]] = (r["numerator"], r["denominator"], value)
     return out
@@ -105,13 +107,14 @@ def figures(table: pa.Table, measure: str, **where: Any) -> dict[str, tuple]:
 def steps(rows: Iterable[Mapping[str, Any]], period=PERIOD, con=None):
     """(connection, prepared main table, person details) for calling the step functions directly."""
     from ascld.engine import connect
-    from ascld.measures.ascof.common import ReportingPeriod, prepare_main_table
+    from ascld.measures.ascof.common import ReportingPeriod, engine_stage, prepare_main_table
     from ascld.measures.ascof.inputs import table_on
     from ascld.measures.ascof.person_details import build_person_details
 
     con = con or connect("duckdb")
-    main = prepare_main_table(table_on(con, main_table(rows), "main"))
-    return con, main, build_person_details(main, ReportingPeriod.of(*period))
+    stage = engine_stage(con)  # materialised, as the pipeline does: small queries compile and plan fast
+    main = stage(prepare_main_table(table_on(con, main_table(rows), "main")), "main")
+    return con, main, stage(build_person_details(main, ReportingPeriod.of(*period)), "person_details")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""ASCOF common framework: periods, SQL Server semantics, inputs, reference data, SQL emission, synthetic files."""
+"""ASCOF common framework: periods, SQL Server semantics, inputs, reference data, SQL, synthetic files."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ from ascld.measures.ascof.common import (
     ci_eq,
     ci_in,
     ci_like,
+    ci_ne,
     ci_not_in,
     ci_not_like,
-    ci_ne,
     days_between,
     prepare_main_table,
     proxy_birth_date,
@@ -42,7 +42,7 @@ from ascld.measures.ascof.reference import load_reference
 from ascld.measures.ascof.synthetic import synthetic_la_lookup_rows, synthetic_population_rows
 from ascld.measures.output import MEASURE_COLUMNS
 
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Periods (ascof.md §0.2)
 
 
@@ -74,7 +74,7 @@ def test_period_rejects_end_before_start():
         ReportingPeriod.of("2025-04-01", "2025-03-31")
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # SQL Server semantics on an engine
 
 
@@ -163,7 +163,7 @@ def test_main_table_missing_columns_are_all_listed():
     assert "`Der_Birth_Year`, `LA_Name`" in str(err.value)
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Rounding
 
 
@@ -175,7 +175,7 @@ def test_rounding_is_half_away_from_zero_in_decimals():
     assert rate(1, 16, 100, 1) == Decimal("6.3")
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Inputs
 
 
@@ -271,7 +271,7 @@ def test_discharges_without_area_need_an_lsoa_lookup():
         run([], measures=["2D"], discharges=spells)
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Reference data and shipped files
 
 
@@ -308,7 +308,7 @@ def test_tidy_output_has_the_shared_layout():
     assert set(result.measures.column("disclosure_flag").to_pylist()) == {""}
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # SQL emission
 
 

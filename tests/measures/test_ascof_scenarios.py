@@ -1,4 +1,4 @@
-"""scenarios.md Part B (ASCOF, Release 2): every scenario as a test, with the expected figures of the document."""
+"""scenarios.md Part B (ASCOF, Release 2): every scenario as a test, expecting the document's figures."""
 
 from __future__ import annotations
 
@@ -113,8 +113,9 @@ def test_a_pd_1_latest_accommodation_status(variant, status, group):
 def test_a_2e_1_all_clients():
     result = run(scenario_2e_1(), measures=["2E"])
     m = result.measures
-    young = "The proportion of people aged 18-64 who receive long-term support who live in their home or with family (%)"
-    old = "The proportion of people aged 65+ who receive long-term support who live in their home or with family (%)"
+    ending = "who receive long-term support who live in their home or with family (%)"
+    young = f"The proportion of people aged 18-64 {ending}"
+    old = f"The proportion of people aged 65+ {ending}"
     assert figures(m, "ASCOF 2E", description=young) == {
         "Male": (1, 1, "100.0"),
         "Female": (1, 1, "100.0"),
