@@ -243,3 +243,40 @@ def test_reads_only_registered_imports_of_an_ingest_store(tmp_path):
     result = build_main_tables(tmp_path / "store", params, hash_inputs=False)
     assert result.row_counts["store"] == len(rows)
     assert result.row_counts["reporting_periods"] == 1
+
+
+def test_spec_overlay_completes_a_mapping_table(tmp_path):
+    from test_main_tables_scenarios import mt7_records
+
+    store = write_store(tmp_path / "store", mt7_records())
+    overlay = tmp_path / "overlay.csv"
+    overlay.write_text(
+        "list,value,r1_value\nrequest_route_of_access,Discharge from hospital,Discharge from Hospital\n",
+        encoding="utf-8",
+    )
+    args = [
+        "national",
+        "build",
+        "--store",
+        str(store),
+        "--as-of",
+        "2025-05-05",
+        "--period",
+        "2024-04-01:2025-03-31",
+        "--mode",
+        "single",
+    ]
+    routes = {}
+    for name, extra in (("plain", []), ("overlaid", ["--spec-overlay", str(overlay)])):
+        out = tmp_path / name
+        result = CliRunner().invoke(cli, [*args, "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        table = pq.read_table(out / "CLD_240401_250331_SingleSubmissions.parquet").to_pylist()
+        routes[name] = {
+            r["Request_Route_of_Access_Cleaned"] for r in table if r["Der_NHS_LA_Combined_Person_ID"] == "Y"
+        }
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        assert ("overlay.csv" in manifest["spec_version"]) is (name == "overlaid")
+    # The spec's list has no Release 2 values, so by default the raw value is kept; the overlay completes the
+    # list, and a value outside it becomes invalid.
+    assert routes == {"plain": {"Community / Other route"}, "overlaid": {"Invalid and not mapped"}}

@@ -79,6 +79,10 @@ def _period(text: str) -> tuple[date, date]:
     help="Scratch folder for DuckDB's database and spill files (large stores).",
 )
 @click.option("--no-hash", is_flag=True, help="Do not record SHA-256 hashes of the store files.")
+@click.option(
+    "--spec-overlay", type=click.Path(exists=True, dir_okay=False), envvar="ASCLD_SPEC_OVERLAY",
+    help="CSV of official list values (columns list,value[,r1_value]) that completes the mapping tables.",
+)
 def build_cmd(
     store: str | None,
     as_of: str,
@@ -92,6 +96,7 @@ def build_cmd(
     unmapped: str,
     work_dir: str | None,
     no_hash: bool,
+    spec_overlay: str | None,
 ) -> None:
     """Build a national main table (single or joined submissions) from the national store.
 
@@ -100,7 +105,9 @@ def build_cmd(
     step removed and why).
     """
     from ascld.national.main_tables import BuildParams, build_main_tables, write_sql
+    from ascld.spec import load_spec
 
+    spec = load_spec(spec_overlay)
     start, end = _period(period)
     params = BuildParams(
         mode=mode,
@@ -114,7 +121,7 @@ def build_cmd(
         if not emit_sql:
             raise UsageError("--sql-only needs at least one --emit-sql DIALECT.")
         for dialect in emit_sql:
-            paths = write_sql(f"{out_dir}/sql/{dialect}", dialect, params)
+            paths = write_sql(f"{out_dir}/sql/{dialect}", dialect, params, spec=spec)
             click.echo(f"wrote {len(paths)} {dialect} files to {out_dir}/sql/{dialect}")
         return
     if not store:
@@ -127,6 +134,7 @@ def build_cmd(
         work_dir=work_dir,
         hash_inputs=not no_hash,
         emit_sql=emit_sql,
+        spec=spec,
     )
     for step in result.steps:
         removed = sum(step.removed.values())
