@@ -1,6 +1,7 @@
 """Write the corpus of unusable return files the validator must refuse with exit code 2 and a one-line reason.
 
-Seeded and deterministic: the same seed writes the same bytes. Each file's expected transport check is listed in
+Seeded and deterministic: the same seed writes the same bytes. Each file's expected transport check is listed
+in
 `expected.csv` beside the files (name,check_id,what). The tests build the corpus in a temporary folder with
 `make_bad_files`; run this script to look at the files yourself:
 
@@ -22,7 +23,9 @@ from ascld.quality.sample import SampleGenerator
 from ascld.spec import load_spec
 
 
-def _csv_bytes(header: list[str], rows: list[list[str]], *, delimiter: str = ",", encoding: str = "cp1252") -> bytes:
+def _csv_bytes(
+    header: list[str], rows: list[list[str]], *, delimiter: str = ",", encoding: str = "cp1252"
+) -> bytes:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(header)
@@ -59,8 +62,12 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
     add("utf16_le_no_bom.csv", good.decode("cp1252").encode("utf-16-le"), "T004", "UTF-16 without BOM")
     utf8_rows = with_cell(3, "First_Name", "Zoë Siân")
     add("utf8_accents.csv", _csv_bytes(header, utf8_rows, encoding="utf-8"), "T005", "UTF-8 accented letters")
-    add("undefined_cp1252_byte.csv", good.replace(b"Home care", b"Home\x81care", 1) if b"Home care" in good
-        else good + b"\x81\r\n", "T004", "byte 0x81, undefined in Windows-1252")
+    add(
+        "undefined_cp1252_byte.csv",
+        good.replace(b"Home care", b"Home\x81care", 1) if b"Home care" in good else good + b"\x81\r\n",
+        "T004",
+        "byte 0x81, undefined in Windows-1252",
+    )
     junk = bytes(rng.getrandbits(8) for _ in range(4096))
     add("binary_junk.csv", junk, "T002", "random bytes")
     add("nul_in_text.csv", good[:400] + b"\x00" + good[400:], "T002", "a NUL byte inside text")
@@ -69,13 +76,22 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
         zf.writestr("[Content_Types].xml", "<Types/>")
         zf.writestr("xl/workbook.xml", "<workbook/>")
     add("excel_workbook.csv", zbuf.getvalue(), "T002", "an .xlsx workbook renamed .csv")
-    add("excel_97.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(rng.getrandbits(8) for _ in range(512)), "T002",
-        "an Excel 97-2003 workbook")
+    add(
+        "excel_97.csv",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(rng.getrandbits(8) for _ in range(512)),
+        "T002",
+        "an Excel 97-2003 workbook",
+    )
     add("document.pdf.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "T002", "a PDF")
-    gz = gzip.compress(good)
+    gz = gzip.compress(good, mtime=0)
     add("truncated.csv.gz", gz[: len(gz) // 2], "T006", "gzip cut in half")
-    add("corrupt.csv.gz", gz[:10] + bytes(rng.getrandbits(8) for _ in range(300)), "T006", "gzip header, garbage")
-    add("empty_inside.csv.gz", gzip.compress(b""), "T001", "gzip of nothing")
+    add(
+        "corrupt.csv.gz",
+        gz[:10] + bytes(rng.getrandbits(8) for _ in range(300)),
+        "T006",
+        "gzip header, garbage",
+    )
+    add("empty_inside.csv.gz", gzip.compress(b"", mtime=0), "T001", "gzip of nothing")
     add("bzip2.csv.bz2", bz2.compress(good), "T002", "bzip2, not gzip")
     short = [list(r) for r in rows]
     short[5] = short[5][:-3]
@@ -85,34 +101,85 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
     add("ragged_long_row.csv", _csv_bytes(header, long), "T009", "a row with a value too many")
     trailing = [list(r) for r in rows]
     trailing[8] = trailing[8] + [""]
-    add("ragged_trailing_comma.csv", _csv_bytes(header, trailing), "T009", "one row ending with an extra empty value")
+    add(
+        "ragged_trailing_comma.csv",
+        _csv_bytes(header, trailing),
+        "T009",
+        "one row ending with an extra empty value",
+    )
     lines = good.split(b"\r\n")
     lines[4] = lines[4].replace(b",", b',"', 1)
     add("unclosed_quote.csv", b"\r\n".join(lines[:6]) + b"\r\n", "T010", "a quote that never closes")
-    add("huge_single_field.csv", _csv_bytes(header, with_cell(2, "Event_Description", "x" * 2_000_000)), "T011",
-        "a 2 MB value")
-    add("formula_equals.csv", _csv_bytes(header, with_cell(4, "Event_Description", '=HYPERLINK("http://x","y")')),
-        "T012", "a value starting =")
-    add("formula_plus.csv", _csv_bytes(header, with_cell(1, "Event_Reference", "+441234567890")), "T012",
-        "a value starting +")
-    add("formula_at.csv", _csv_bytes(header, with_cell(6, "Event_Description", "@SUM(A1:A2)")), "T012",
-        "a value starting @")
-    add("formula_minus_text.csv", _csv_bytes(header, with_cell(2, "Event_Description", "-cmd|' /C calc'!A0")),
-        "T012", "a value starting - that is not a number")
-    add("semicolon_delimited.csv", _csv_bytes(header, rows, delimiter=";"), "T015", "semicolons between values")
+    add(
+        "huge_single_field.csv",
+        _csv_bytes(header, with_cell(2, "Event_Description", "x" * 2_000_000)),
+        "T011",
+        "a 2 MB value",
+    )
+    add(
+        "formula_equals.csv",
+        _csv_bytes(header, with_cell(4, "Event_Description", '=HYPERLINK("http://x","y")')),
+        "T012",
+        "a value starting =",
+    )
+    add(
+        "formula_plus.csv",
+        _csv_bytes(header, with_cell(1, "Event_Reference", "+441234567890")),
+        "T012",
+        "a value starting +",
+    )
+    add(
+        "formula_at.csv",
+        _csv_bytes(header, with_cell(6, "Event_Description", "@SUM(A1:A2)")),
+        "T012",
+        "a value starting @",
+    )
+    add(
+        "formula_minus_text.csv",
+        _csv_bytes(header, with_cell(2, "Event_Description", "-cmd|' /C calc'!A0")),
+        "T012",
+        "a value starting - that is not a number",
+    )
+    add(
+        "semicolon_delimited.csv",
+        _csv_bytes(header, rows, delimiter=";"),
+        "T015",
+        "semicolons between values",
+    )
     add("tab_delimited.csv", _csv_bytes(header, rows, delimiter="\t"), "T015", "tabs between values")
-    add("header_national_names.csv", _csv_bytes(list(spec.columns), rows), "T007",
-        "national column names (underscores) as headers")
-    add("header_lower_case.csv", _csv_bytes([h.lower() for h in header], rows), "T007", "headers in lower case")
-    add("header_missing_colon.csv", _csv_bytes([h.replace(":", "") for h in header], rows), "T007",
-        "'Request Route of Access' without its colon")
+    add(
+        "header_national_names.csv",
+        _csv_bytes(list(spec.columns), rows),
+        "T007",
+        "national column names (underscores) as headers",
+    )
+    add(
+        "header_lower_case.csv",
+        _csv_bytes([h.lower() for h in header], rows),
+        "T007",
+        "headers in lower case",
+    )
+    add(
+        "header_missing_colon.csv",
+        _csv_bytes([h.replace(":", "") for h in header], rows),
+        "T007",
+        "'Request Route of Access' without its colon",
+    )
     swapped = list(header)
     swapped[1], swapped[2] = swapped[2], swapped[1]
     add("header_reordered.csv", _csv_bytes(swapped, rows), "T007", "two columns swapped")
-    add("header_missing_column.csv", _csv_bytes(header[:-1], [r[:-1] for r in rows]), "T007",
-        "the last column left out")
-    add("header_trailing_empty_columns.csv", _csv_bytes(header + ["", ""], [r + ["", ""] for r in rows]), "T007",
-        "empty columns after the last one")
+    add(
+        "header_missing_column.csv",
+        _csv_bytes(header[:-1], [r[:-1] for r in rows]),
+        "T007",
+        "the last column left out",
+    )
+    add(
+        "header_trailing_empty_columns.csv",
+        _csv_bytes(header + ["", ""], [r + ["", ""] for r in rows]),
+        "T007",
+        "empty columns after the last one",
+    )
     two_la = with_cell(3, "LA_Code", "902")
     add("two_la_codes.csv", _csv_bytes(header, two_la), "T013", "two LA codes")
     two_periods = with_cell(3, "Reporting_Period_End_Date", "31/12/2025")

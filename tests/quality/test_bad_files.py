@@ -1,5 +1,8 @@
-"""The bad-file corpus (scripts/make_bad_files.py): every file is refused with exit code 2 and a clear one-line
-reason naming its transport check, never a traceback, through the library, the CLI runner and a real process."""
+"""The bad-file corpus (scripts/make_bad_files.py).
+
+Every file is refused with exit code 2 and a clear one-line reason naming its transport check, never a
+traceback: through the library, the CLI runner and a real process.
+"""
 
 from __future__ import annotations
 
@@ -74,12 +77,26 @@ def test_cli_gives_one_line_reason_and_exit_2(corpus, name):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("name", ["empty.csv", "binary_junk.csv", "truncated.csv.gz", "utf16_le_bom.csv",
-                                  "ragged_long_row.csv", "formula_equals.csv", "huge_single_field.csv"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "empty.csv",
+        "binary_junk.csv",
+        "truncated.csv.gz",
+        "utf16_le_bom.csv",
+        "ragged_long_row.csv",
+        "formula_equals.csv",
+        "huge_single_field.csv",
+    ],
+)
 def test_real_process_exit_2_without_traceback(corpus, name):
     folder, expected = corpus
-    proc = subprocess.run([sys.executable, "-c", "from ascld.cli import main; main()", "validate", str(folder / name)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from ascld.cli import main; main()", "validate", str(folder / name)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert f"[{expected[name][0]}]" in proc.stdout.splitlines()[0]

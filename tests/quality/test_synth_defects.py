@@ -43,9 +43,14 @@ def test_every_manifest_kind_has_an_expected_check():
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
-    config = SynthConfig(seed=11, councils=2, people_per_council=500, quarters=2,
-                         outputs=frozenset({"returns", "transport"}),
-                         defect_rates=dict.fromkeys(ROW_DEFECT_KINDS, 0.008))
+    config = SynthConfig(
+        seed=11,
+        councils=2,
+        people_per_council=500,
+        quarters=2,
+        outputs=frozenset({"returns", "transport"}),
+        defect_rates=dict.fromkeys(ROW_DEFECT_KINDS, 0.008),
+    )
     generate(config, out)
     manifest: dict[str, list[dict[str, str]]] = collections.defaultdict(list)
     with open(out / "defects.csv", encoding="utf-8", newline="") as fh:
@@ -53,9 +58,14 @@ def run(tmp_path_factory):
             manifest[row["file"]].append(row)
     with open(out / "submissions.csv", encoding="utf-8", newline="") as fh:
         imported = {r["file"]: dt.date.fromisoformat(r["import_date"][:10]) for r in csv.DictReader(fh)}
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.csv") if p.parent.parent.name in
-                   ("returns", "transport"))
-    results = {f: validate_return(out / f, submission_date=imported.get(f), max_problems=1_000_000) for f in files}
+    files = sorted(
+        p.relative_to(out).as_posix()
+        for p in out.rglob("*.csv")
+        if p.parent.parent.name in ("returns", "transport")
+    )
+    results = {
+        f: validate_return(out / f, submission_date=imported.get(f), max_problems=1_000_000) for f in files
+    }
     return manifest, results
 
 

@@ -41,17 +41,21 @@ def _su(g: SampleGenerator, event: str, **kw) -> dict[str, str]:
     return _row(g, client_type="Service user", event_type=event, **kw)
 
 
-def one(fn: Callable[[dict[str, str]], None], event: str = "Request", **kw) -> Callable[[SampleGenerator], Rows]:
+def one(
+    fn: Callable[[dict[str, str]], None], event: str = "Request", **kw
+) -> Callable[[SampleGenerator], Rows]:
     def build(g: SampleGenerator) -> Rows:
         r = _su(g, event, **kw)
         fn(r)
         return [r]
+
     return build
 
 
 def setter(**values: str) -> Callable[[dict[str, str]], None]:
     def fn(r: dict[str, str]) -> None:
         r.update(values)
+
     return fn
 
 
@@ -64,17 +68,24 @@ def carer_with_links(count_value: str, links: int) -> Callable[[SampleGenerator]
     def build(g: SampleGenerator) -> Rows:
         a, b = _su(g, "Request"), _su(g, "Request")
         carer = _row(g, client_type="Unpaid carer known by association")
-        carer.update({"Adult_1_Linked_Person_ID": a["LA_Person_Unique_Identifier"],
-                      "Adult_2_Linked_Person_ID": b["LA_Person_Unique_Identifier"] if links > 1 else "",
-                      "No_of_adults_being_cared_for": count_value})
+        carer.update(
+            {
+                "Adult_1_Linked_Person_ID": a["LA_Person_Unique_Identifier"],
+                "Adult_2_Linked_Person_ID": b["LA_Person_Unique_Identifier"] if links > 1 else "",
+                "No_of_adults_being_cared_for": count_value,
+            }
+        )
         return [a, b, carer]
+
     return build
 
 
 def association_without_links(g: SampleGenerator) -> Rows:
     a = _su(g, "Request")
     carer = _row(g, client_type="Unpaid carer known by association")
-    carer.update({"Adult_1_Linked_Person_ID": "", "Adult_2_Linked_Person_ID": "", "Adult_3_Linked_Person_ID": ""})
+    carer.update(
+        {"Adult_1_Linked_Person_ID": "", "Adult_2_Linked_Person_ID": "", "Adult_3_Linked_Person_ID": ""}
+    )
     return [a, carer]
 
 
@@ -103,7 +114,9 @@ def duplicate_event(g: SampleGenerator) -> Rows:
 def person_conflict(g: SampleGenerator) -> Rows:
     r = _su(g, "Request")
     again = _su(g, "Review")
-    again.update({k: r[k] for k in ("LA_Person_Unique_Identifier", "NHS_Number", "Date_of_Birth", "Postcode")})
+    again.update(
+        {k: r[k] for k in ("LA_Person_Unique_Identifier", "NHS_Number", "Date_of_Birth", "Postcode")}
+    )
     again["Gender"] = "Female" if r["Gender"] == "Male" else "Male"
     return [r, again]
 
@@ -121,8 +134,12 @@ SCENARIOS = [
     Scenario("C002", one(setter(Ethnicity="Martian")), 0, "Ethnicity"),
     Scenario("C003", one(setter(Ethnicity="WHITE: IRISH")), 0, "Ethnicity"),
     Scenario("C004", one(setter(Ethnicity="White - Irish")), 0, "Ethnicity"),
-    Scenario("C005", one(setter(Accommodation_Status="Unknown: Presumed at home")), 0, "Accommodation_Status"),
-    Scenario("C006", one(setter(Request_Route_of_Access="Self-referral portal")), 0, "Request_Route_of_Access"),
+    Scenario(
+        "C005", one(setter(Accommodation_Status="Unknown: Presumed at home")), 0, "Accommodation_Status"
+    ),
+    Scenario(
+        "C006", one(setter(Request_Route_of_Access="Self-referral portal")), 0, "Request_Route_of_Access"
+    ),
     Scenario("C007", one(setter(Event_Start_Date="2025-01-02")), 0, "Event_Start_Date"),
     Scenario("C008", one(setter(Event_Start_Date="31/02/2025")), 0, "Event_Start_Date"),
     Scenario("C009", one(setter(Event_Start_Date="01/01/1850")), 0, "Event_Start_Date"),
@@ -135,32 +152,74 @@ SCENARIOS = [
     Scenario("C016", one(wrong_check_digit), 0, "NHS_Number"),
     Scenario("C018", one(setter(Postcode="NOT A PC")), 0, "Postcode"),
     Scenario("C019", one(setter(GP_Practice_Code="X1")), 0, "GP_Practice_Code"),
-    Scenario("C020", one(setter(Provider_CQC_Location_ID="CQC123"), "Service"), 0, "Provider_CQC_Location_ID"),
+    Scenario(
+        "C020", one(setter(Provider_CQC_Location_ID="CQC123"), "Service"), 0, "Provider_CQC_Location_ID"
+    ),
     Scenario("C022", one(setter(Service_Type="Long term support: Community"), "Review"), 0, "Service_Type"),
     Scenario("C030", one(request_dates(dt.date(2025, 3, 10), dt.date(2025, 3, 2))), 0, "Event_End_Date"),
-    Scenario("C031", one(setter(Event_Start_Date="15/10/2025", Event_End_Date=""), "Service",
-                         open_service=True), 0, "Event_Start_Date"),
-    Scenario("C032", one(request_dates(dt.date(2024, 8, 1), dt.date(2024, 9, 1)), "Assessment"), 0,
-             "Event_End_Date"),
-    Scenario("C033", one(setter(Event_Start_Date="01/01/2023", Event_End_Date="01/09/2024"), "Service"), 0,
-             "Event_End_Date"),
-    Scenario("C034", one(setter(Event_Start_Date="01/01/2024", Event_End_Date="01/10/2025"), "Service"), 0,
-             "Event_End_Date"),
-    Scenario("C036", one(request_dates(dt.date(2025, 3, 10), dt.date(2025, 3, 20), Date_of_Death="01/03/2025")),
-             0, "Event_Start_Date"),
-    Scenario("C037", one(request_dates(dt.date(2025, 3, 10), dt.date(2025, 3, 20), Date_of_Death="15/03/2025")),
-             0, "Event_End_Date"),
+    Scenario(
+        "C031",
+        one(setter(Event_Start_Date="15/10/2025", Event_End_Date=""), "Service", open_service=True),
+        0,
+        "Event_Start_Date",
+    ),
+    Scenario(
+        "C032",
+        one(request_dates(dt.date(2024, 8, 1), dt.date(2024, 9, 1)), "Assessment"),
+        0,
+        "Event_End_Date",
+    ),
+    Scenario(
+        "C033",
+        one(setter(Event_Start_Date="01/01/2023", Event_End_Date="01/09/2024"), "Service"),
+        0,
+        "Event_End_Date",
+    ),
+    Scenario(
+        "C034",
+        one(setter(Event_Start_Date="01/01/2024", Event_End_Date="01/10/2025"), "Service"),
+        0,
+        "Event_End_Date",
+    ),
+    Scenario(
+        "C036",
+        one(request_dates(dt.date(2025, 3, 10), dt.date(2025, 3, 20), Date_of_Death="01/03/2025")),
+        0,
+        "Event_Start_Date",
+    ),
+    Scenario(
+        "C037",
+        one(request_dates(dt.date(2025, 3, 10), dt.date(2025, 3, 20), Date_of_Death="15/03/2025")),
+        0,
+        "Event_End_Date",
+    ),
     Scenario("C038", one(setter(Date_of_Death="01/01/1930", Date_of_Birth="01/01/1940")), 0, "Date_of_Death"),
-    Scenario("C039", one(request_dates(dt.date(2025, 3, 10), dt.date(2025, 3, 20), Date_of_Birth="11/03/2025")),
-             0, "Date_of_Birth"),
+    Scenario(
+        "C039",
+        one(request_dates(dt.date(2025, 3, 10), dt.date(2025, 3, 20), Date_of_Birth="11/03/2025")),
+        0,
+        "Date_of_Birth",
+    ),
     Scenario("C040", one(setter(Date_of_Birth=DOB_16)), 0, "Date_of_Birth"),
     Scenario("C041", one(setter(Date_of_Birth="01/01/1901")), 0, "Date_of_Birth"),
     Scenario("C042", one(setter(Date_of_Death="20/10/2025")), 0, "Date_of_Death"),
     Scenario("C043", one(setter(Date_of_Death="01/11/2025")), 0, "Date_of_Death"),
     Scenario("C044", association_without_links, 1, "Adult_1_Linked_Person_ID"),
-    Scenario("C045", one(setter(Delivery_Mechanism="Direct payment", Service_Type="Long term support: Prison",
-                                Unit_Cost="100.00", Cost_Frequency_Unit_Type="Weekly", Planned_units_per_week="1.00"),
-                         "Service"), 0, "Delivery_Mechanism"),
+    Scenario(
+        "C045",
+        one(
+            setter(
+                Delivery_Mechanism="Direct payment",
+                Service_Type="Long term support: Prison",
+                Unit_Cost="100.00",
+                Cost_Frequency_Unit_Type="Weekly",
+                Planned_units_per_week="1.00",
+            ),
+            "Service",
+        ),
+        0,
+        "Delivery_Mechanism",
+    ),
     Scenario("C046", carer_with_links("1", 2), 2, "No_of_adults_being_cared_for"),
     Scenario("X001", duplicate, 1, ""),
     Scenario("X002", duplicate_event, 1, ""),
@@ -168,7 +227,8 @@ SCENARIOS = [
     Scenario("X004", linked_to_nobody, 1, "Adult_1_Linked_Person_ID"),
     Scenario("X005", reused_reference, 1, "Event_Reference"),
 ]
-# Checks tested elsewhere: transport (tests/returns, bad-file corpus), file level and quarter on quarter below.
+# Checks tested elsewhere: transport (tests/returns, bad-file corpus), file level and quarter on quarter
+# below.
 FILE_LEVEL = {"C017", "C021", "C035", "C047", "P001"}
 COMPARE = {"Q001", "Q002", "Q003", "Q004", "Q005", "Q006", "Q007"}
 
@@ -207,10 +267,18 @@ def test_check_finds_its_scenario(shared, scenario):
     result, where = shared
     first, length = where[scenario.check_id]
     expected = (first + scenario.offset, scenario.field, scenario.check_id)
-    assert expected in found(result), [str(p) for p in result.problems if first <= (p.row or 0) < first + length]
+    assert expected in found(result), [
+        str(p) for p in result.problems if first <= (p.row or 0) < first + length
+    ]
     # No other failure on the scenario's rows.
-    other = [str(p) for p in result.problems if p.severity == "error" and first <= (p.row or 0) < first + length
-             and (p.row, p.field, p.check_id) != expected and p.check_id not in scenario.also]
+    other = [
+        str(p)
+        for p in result.problems
+        if p.severity == "error"
+        and first <= (p.row or 0) < first + length
+        and (p.row, p.field, p.check_id) != expected
+        and p.check_id not in scenario.also
+    ]
     assert not other
 
 
@@ -221,12 +289,15 @@ def test_mandatory_field_blank_becomes_chk_minus_one(tmp_path, gen):
     result = validate_rows(tmp_path, rows, dq_out=tmp_path / "dq.parquet")
     assert {(3, "Ethnicity", "C001"), (4, "Ethnicity", "C001")} <= found(result)
     import duckdb
-    codes = duckdb.sql(f"SELECT __row, cond_Ethnicity, chk_Ethnicity FROM '{tmp_path / 'dq.parquet'}' ORDER BY 1"
-                       ).fetchall()
+
+    codes = duckdb.sql(
+        f"SELECT __row, cond_Ethnicity, chk_Ethnicity FROM '{tmp_path / 'dq.parquet'}' ORDER BY 1"
+    ).fetchall()
     assert codes == [(2, 2, 1), (3, 2, -1), (4, 2, -1)]
 
 
-# --- file-level checks ----------------------------------------------------------------------------------------
+# --- file-level checks
+# ----------------------------------------------------------------------------------------
 
 
 def test_c017_counts_test_range_numbers_once_for_the_file(tmp_path, gen):
@@ -261,8 +332,10 @@ def test_c035_period_ends_before_it_starts(tmp_path, gen):
 
 
 def test_c047_period_not_twelve_months_to_a_quarter_end(tmp_path, gen):
-    rows = [gen.row(client_type="Service user", event_type="Service", new_person=True, open_service=True)
-            for _ in range(2)]
+    rows = [
+        gen.row(client_type="Service user", event_type="Service", new_person=True, open_service=True)
+        for _ in range(2)
+    ]
     for r in rows:
         r["Reporting_Period_Start_Date"] = "01/01/2025"
         r["Reporting_Period_End_Date"] = "15/09/2025"

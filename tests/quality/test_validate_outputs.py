@@ -18,8 +18,15 @@ from ascld.quality.sample import write_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "dq-summary.schema.json").read_text(encoding="utf-8"))
-TYPES = {"object": dict, "array": list, "string": str, "integer": int, "boolean": bool, "null": type(None),
-         "number": (int, float)}
+TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "boolean": bool,
+    "null": type(None),
+    "number": (int, float),
+}
 
 
 def check_schema(value, schema, path="$"):
@@ -33,7 +40,9 @@ def check_schema(value, schema, path="$"):
         assert value in schema["enum"], (path, value)
     if "type" in schema:
         types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        ok = any(isinstance(value, TYPES[t]) and not (t == "integer" and isinstance(value, bool)) for t in types)
+        ok = any(
+            isinstance(value, TYPES[t]) and not (t == "integer" and isinstance(value, bool)) for t in types
+        )
         assert ok, (path, value, types)
     if isinstance(value, dict):
         for key in schema.get("required", []):
@@ -119,14 +128,25 @@ def test_no_identifying_value_in_any_output(tmp_path, gen):
     rows = _broken_rows(gen)
     sensitive = set()
     for r in rows:
-        for column in ("NHS_Number", "LA_Person_Unique_Identifier", "Date_of_Birth", "Postcode", "First_Name",
-                       "Last_Name", "Date_of_Death", "Adult_1_Linked_Person_ID"):
+        for column in (
+            "NHS_Number",
+            "LA_Person_Unique_Identifier",
+            "Date_of_Birth",
+            "Postcode",
+            "First_Name",
+            "Last_Name",
+            "Date_of_Death",
+            "Adult_1_Linked_Person_ID",
+        ):
             if r[column].strip():
                 sensitive.add(r[column])
     path = write_rows(tmp_path / "r.csv", rows)
     out = tmp_path / "out"
-    cli_text = CliRunner().invoke(cli, ["validate", str(path), "--submission-date", SUBMITTED.isoformat(),
-                                        "--out", str(out)]).output
+    cli_text = (
+        CliRunner()
+        .invoke(cli, ["validate", str(path), "--submission-date", SUBMITTED.isoformat(), "--out", str(out)])
+        .output
+    )
     cli_json = CliRunner().invoke(cli, ["validate", str(path), "--format", "json"]).output
     cli_csv = CliRunner().invoke(cli, ["validate", str(path), "--format", "csv"]).output
     texts = {"stdout": cli_text, "json": cli_json, "csv": cli_csv}

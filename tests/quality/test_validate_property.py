@@ -1,4 +1,7 @@
-"""Property tests: clean synthetic rows pass with no failure; one mutated field gives exactly that field's failure."""
+"""Property tests.
+
+Clean synthetic rows pass with no failure; one mutated field gives exactly that field's failure.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +17,11 @@ from ascld.quality.sqlgen import evaluate_status, is_blank
 from ascld.spec import load_spec
 
 SPEC = load_spec()
-PROPERTY = settings(max_examples=20, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+PROPERTY = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 @PROPERTY
@@ -35,11 +41,8 @@ def _mutations(row: dict[str, str], column: str) -> list[tuple[str, str]]:
     status = evaluate_status(SPEC.status_rules[column], row_lookup(SPEC, row))
     if is_blank(value):
         return []
-    if status == 2 and column not in ("Client_Type", "Event_Type"):
-        # Blanking a mandatory field; Client_Type and Event_Type drive other statuses and are covered below.
-        candidates = [("", "C001")]
-    else:
-        candidates = []
+    # Blanking a mandatory field; Client_Type and Event_Type drive other statuses and are covered below.
+    candidates = [("", "C001")] if status == 2 and column not in ("Client_Type", "Event_Type") else []
     if f.defined_list:
         lst = SPEC.lists[f.defined_list]
         up = value.upper()

@@ -1,10 +1,12 @@
 """The SQL the validator runs agrees with the Python rules it restates (hypothesis).
 
-The scan compiles the status conditions, the blank rule, the list lookups, the date rule, the NHS modulus-11 and
+The scan compiles the status conditions, the blank rule, the list lookups, the date rule, the NHS modulus-11
+and
 the postcode format to DuckDB SQL; each test here draws values and compares the SQL result with the Python
 reference (`Condition.evaluate`, `check_date`, `check_nhs_number`, `check_postcode`, ...).
 
-Alphabets are ASCII (plus a few white-space characters): DuckDB's lower()/upper() and Python's casefold()/upper()
+Alphabets are ASCII (plus a few white-space characters): DuckDB's lower()/upper() and Python's
+casefold()/upper()
 differ on some non-ASCII letters (ß), which no list value or code uses.
 """
 
@@ -55,22 +57,39 @@ COLUMNS = ("A", "B", "C")
 literal = st.sampled_from(["x", "X ", "abc", "a%", "%b%", "_", "it's", "Service user", "planned%"])
 leaf = st.one_of(
     st.builds(lambda c, p: Presence(c, p), st.sampled_from(COLUMNS), st.booleans()),
-    st.builds(lambda c, op, vals: Compare(c, op, tuple(vals)), st.sampled_from(COLUMNS),
-              st.sampled_from(["=", "!=", "in", "not in"]), st.lists(literal, min_size=1, max_size=3)),
-    st.builds(lambda c, op, v: Compare(c, op, (v,)), st.sampled_from(COLUMNS),
-              st.sampled_from(["like", "not like"]), literal),
-    st.builds(lambda lo, hi: Compare("N", "between", (float(lo), float(hi))), st.integers(0, 50),
-              st.integers(0, 80)),
+    st.builds(
+        lambda c, op, vals: Compare(c, op, tuple(vals)),
+        st.sampled_from(COLUMNS),
+        st.sampled_from(["=", "!=", "in", "not in"]),
+        st.lists(literal, min_size=1, max_size=3),
+    ),
+    st.builds(
+        lambda c, op, v: Compare(c, op, (v,)),
+        st.sampled_from(COLUMNS),
+        st.sampled_from(["like", "not like"]),
+        literal,
+    ),
+    st.builds(
+        lambda lo, hi: Compare("N", "between", (float(lo), float(hi))), st.integers(0, 50), st.integers(0, 80)
+    ),
 )
 conditions = st.recursive(
     leaf,
-    lambda inner: st.one_of(st.builds(Not, inner),
-                            st.builds(lambda op, parts: BoolOp(op, tuple(parts)), st.sampled_from(["and", "or"]),
-                                      st.lists(inner, min_size=2, max_size=3))),
+    lambda inner: st.one_of(
+        st.builds(Not, inner),
+        st.builds(
+            lambda op, parts: BoolOp(op, tuple(parts)),
+            st.sampled_from(["and", "or"]),
+            st.lists(inner, min_size=2, max_size=3),
+        ),
+    ),
     max_leaves=6,
 )
-lookup_value = st.one_of(st.none(), st.just(INVALID), st.sampled_from(["x", "X", "abc", "abcd", "b", "it's",
-                                                                      "service user", "planned", " x"]))
+lookup_value = st.one_of(
+    st.none(),
+    st.just(INVALID),
+    st.sampled_from(["x", "X", "abc", "abcd", "b", "it's", "service user", "planned", " x"]),
+)
 
 
 def compiled_result(cond: Condition, values: dict[str, object]):
@@ -89,8 +108,13 @@ def compiled_result(cond: Condition, values: dict[str, object]):
 
 
 @SETTINGS
-@given(cond=conditions, a=lookup_value, b=lookup_value, c=lookup_value,
-       n=st.one_of(st.none(), st.integers(0, 90)))
+@given(
+    cond=conditions,
+    a=lookup_value,
+    b=lookup_value,
+    c=lookup_value,
+    n=st.one_of(st.none(), st.integers(0, 90)),
+)
 def test_compiled_condition_agrees_with_evaluate(cond, a, b, c, n):
     values = {"A": a, "B": b, "C": c, "N": None if n is None else float(n)}
     assert compiled_result(cond, values) == cond.evaluate(values.get)
@@ -123,7 +147,8 @@ def test_status_case_agrees_with_evaluate_status(column, data):
     assert CON.execute(f"SELECT {sql}").fetchone()[0] == evaluate_status(rules, values.get)
 
 
-# --- values ---------------------------------------------------------------------------------------------------
+# --- values
+# ---------------------------------------------------------------------------------------------------
 
 blankish = st.sampled_from(["", " ", "\t", "NULL", " null ", "Null", "NULLS", "N", "  x", "\xa0"])
 
@@ -135,8 +160,9 @@ def test_blank_sql_agrees_with_is_blank(raw):
 
 
 def mutate(value: str):
-    return st.sampled_from([value, value.upper(), value.lower(), f" {value}", f"{value}  ", value.swapcase(),
-                            f"{value}\t"])
+    return st.sampled_from(
+        [value, value.upper(), value.lower(), f" {value}", f"{value}  ", value.swapcase(), f"{value}\t"]
+    )
 
 
 LISTS = sorted(SPEC.lists)
@@ -166,9 +192,23 @@ def test_list_class_sql_agrees_with_python(name, raw):
 dates = st.one_of(
     st.dates().map(lambda d: d.strftime("%d/%m/%Y") if d.year >= 1000 else d.isoformat()),
     st.tuples(st.integers(0, 39), st.integers(0, 19), st.integers(1800, 2200)).map(
-        lambda t: f"{t[0]:02d}/{t[1]:02d}/{t[2]}"),
-    st.sampled_from(["01/07/25", "1/7/2025", " 01/07/2025", "01/07/2025 00:00", "2025-07-01", "01-07-2025",
-                     "29/02/2024", "29/02/2023", "31/04/2025", "00/01/2025", "01/13/2025"]),
+        lambda t: f"{t[0]:02d}/{t[1]:02d}/{t[2]}"
+    ),
+    st.sampled_from(
+        [
+            "01/07/25",
+            "1/7/2025",
+            " 01/07/2025",
+            "01/07/2025 00:00",
+            "2025-07-01",
+            "01-07-2025",
+            "29/02/2024",
+            "29/02/2023",
+            "31/04/2025",
+            "00/01/2025",
+            "01/13/2025",
+        ]
+    ),
     TEXT,
 )
 
@@ -183,17 +223,42 @@ def test_date_sql_agrees_with_the_python_rule(raw):
 @given(raw=dates)
 def test_date_rules_classify_as_check_date(raw):
     problem = check_date(raw).problem
-    for rule, expect in (("date_format", "format"), ("date_year_range", "year_range"), ("date_real", "impossible")):
-        sql = ck.CELL_RULES[rule](ck.CellContext(ck.checks_by_id()[
-            {"date_format": "C007", "date_year_range": "C009", "date_real": "C008"}[rule]], "Event_Start_Date", SPEC))
-        got = CON.execute(f"SELECT {sql.replace(chr(34) + 'Event_Start_Date' + chr(34), '$1')}", [raw]).fetchone()[0]
+    for rule, expect in (
+        ("date_format", "format"),
+        ("date_year_range", "year_range"),
+        ("date_real", "impossible"),
+    ):
+        sql = ck.CELL_RULES[rule](
+            ck.CellContext(
+                ck.checks_by_id()[
+                    {"date_format": "C007", "date_year_range": "C009", "date_real": "C008"}[rule]
+                ],
+                "Event_Start_Date",
+                SPEC,
+            )
+        )
+        got = CON.execute(
+            f"SELECT {sql.replace(chr(34) + 'Event_Start_Date' + chr(34), '$1')}", [raw]
+        ).fetchone()[0]
         assert bool(got) == (problem == expect), (rule, raw, problem)
 
 
 nhs_numbers = st.one_of(
     st.text(alphabet="0123456789", min_size=10, max_size=10),
-    st.sampled_from(["0000000000", "9999999999", "1234567890", "0123456789", "999 000 0018", "999-000-0018",
-                     " 9990000018\t", "99900000", "99900000181", "999000001a"]),
+    st.sampled_from(
+        [
+            "0000000000",
+            "9999999999",
+            "1234567890",
+            "0123456789",
+            "999 000 0018",
+            "999-000-0018",
+            " 9990000018\t",
+            "99900000",
+            "99900000181",
+            "999000001a",
+        ]
+    ),
     st.text(alphabet="0123456789 -", max_size=13),
 )
 
@@ -203,18 +268,43 @@ nhs_numbers = st.one_of(
 def test_nhs_sql_agrees_with_check_nhs_number(raw):
     expected = check_nhs_number(raw)
     norm = ck.nhs_normalised_sql("$1")
-    row = CON.execute(f"""
-        SELECT {ck.nhs_format(None).replace(ck.NHS, f'({norm})')},
-               {ck.nhs_placeholder(None).replace(ck.NHS, f'({norm})')},
-               {ck.nhs_check_digit(None).replace(ck.NHS, f'({norm})')}""", [raw]).fetchone()
+    row = CON.execute(
+        f"""
+        SELECT {ck.nhs_format(None).replace(ck.NHS, f"({norm})")},
+               {ck.nhs_placeholder(None).replace(ck.NHS, f"({norm})")},
+               {ck.nhs_check_digit(None).replace(ck.NHS, f"({norm})")}""",
+        [raw],
+    ).fetchone()
     assert (bool(row[0]), bool(row[1]), bool(row[2])) == (
-        expected.problem == "format", expected.problem == "placeholder", expected.problem == "check_digit")
+        expected.problem == "format",
+        expected.problem == "placeholder",
+        expected.problem == "check_digit",
+    )
 
 
 postcodes = st.one_of(
     st.text(alphabet="ABDEGHJLNPQRSTUWXYZ0123456789 ", min_size=5, max_size=9),
-    st.sampled_from(["SW1A 1AA", "sw1a1aa", "ZZ99 3VZ", "zz993wz", "GIR 0AA", "N/K", "Q1 1AA", "AB1", "12345",
-                     " LS1 4AP ", "LS1\t4AP", "M1 1AE", "EC1A 1BB", "W1A 0AX", "B33 8TH", "CR2 6XH", "DN55 1PT"]),
+    st.sampled_from(
+        [
+            "SW1A 1AA",
+            "sw1a1aa",
+            "ZZ99 3VZ",
+            "zz993wz",
+            "GIR 0AA",
+            "N/K",
+            "Q1 1AA",
+            "AB1",
+            "12345",
+            " LS1 4AP ",
+            "LS1\t4AP",
+            "M1 1AE",
+            "EC1A 1BB",
+            "W1A 0AX",
+            "B33 8TH",
+            "CR2 6XH",
+            "DN55 1PT",
+        ]
+    ),
 )
 
 
@@ -226,9 +316,28 @@ def test_postcode_sql_agrees_with_check_postcode(raw):
 
 
 numbers = st.one_of(
-    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-10**6, max_value=10**6).map(str),
-    st.sampled_from(["12.50", "12.5", "12.", ".5", "-0.00", "1,234.50", "£12", "1e3", "12.505", "-12.50", " 12",
-                     "", "0", "-1", "1.0"]),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**6), max_value=10**6).map(
+        str
+    ),
+    st.sampled_from(
+        [
+            "12.50",
+            "12.5",
+            "12.",
+            ".5",
+            "-0.00",
+            "1,234.50",
+            "£12",
+            "1e3",
+            "12.505",
+            "-12.50",
+            " 12",
+            "",
+            "0",
+            "-1",
+            "1.0",
+        ]
+    ),
 )
 
 
@@ -243,8 +352,9 @@ def test_value_ok_is_false_whenever_a_value_rule_fails(column, raw):
     for c in rules:
         sql = ck.cell_sql(c, column, SPEC).replace(f'"{column}"', "$1")
         fired.append(bool(CON.execute(f"SELECT {sql}", [raw]).fetchone()[0]))
-    ok = CON.execute(f"SELECT {ck.value_ok_sql(field).replace(chr(34) + column + chr(34), '$1')}",
-                     [raw]).fetchone()[0]
+    ok = CON.execute(
+        f"SELECT {ck.value_ok_sql(field).replace(chr(34) + column + chr(34), '$1')}", [raw]
+    ).fetchone()[0]
     if any(fired):
         assert not ok, (raw, [c.id for c, f in zip(rules, fired, strict=True) if f])
 
@@ -254,13 +364,21 @@ def test_value_ok_is_false_whenever_a_value_rule_fails(column, raw):
 def test_decimal_rules_match_numeric_18_2(raw):
     from decimal import Decimal, InvalidOperation
 
-    sql = {rule: ck.CELL_RULES[rule](ck.CellContext(ck.checks_by_id()[cid], "Unit_Cost", SPEC)).replace(
-        '"Unit_Cost"', "$1") for rule, cid in (("number_format", "C010"), ("decimal_places", "C011"),
-                                                ("not_negative", "C012"))}
+    sql = {
+        rule: ck.CELL_RULES[rule](ck.CellContext(ck.checks_by_id()[cid], "Unit_Cost", SPEC)).replace(
+            '"Unit_Cost"', "$1"
+        )
+        for rule, cid in (("number_format", "C010"), ("decimal_places", "C011"), ("not_negative", "C012"))
+    }
     got = {k: bool(CON.execute(f"SELECT {v}", [raw]).fetchone()[0]) for k, v in sql.items()}
     plain = raw.replace("-", "", 1) if raw.startswith("-") else raw
-    is_number = bool(plain) and plain.replace(".", "", 1).isdigit() and plain.count(".") <= 1 and \
-        len(plain.split(".")[0]) <= 16 and raw.strip() == raw
+    is_number = (
+        bool(plain)
+        and plain.replace(".", "", 1).isdigit()
+        and plain.count(".") <= 1
+        and len(plain.split(".")[0]) <= 16
+        and raw.strip() == raw
+    )
     assert got["number_format"] == (not is_number)
     if is_number:
         try:
@@ -279,21 +397,31 @@ def _fires(column: str, raw: str) -> tuple[bool, list[str]]:
     def bind(sql: str) -> str:
         sql = sql.replace(ck.NHS, f"({ck.nhs_normalised_sql('$1')})").replace(f'"{column}"', "$1")
         if lst is not None:
-            sql = sql.replace(ck.list_class(column), f"({ck.list_class_sql(column, lst, SPEC)})".replace(
-                f'"{column}"', "$1"))
+            sql = sql.replace(
+                ck.list_class(column),
+                f"({ck.list_class_sql(column, lst, SPEC)})".replace(f'"{column}"', "$1"),
+            )
         return sql.replace(ck.dte(column), f"({date_sql('$1')})")
 
     rules = [c for c in ck.load_checks() if c.rule in ck.VALUE_RULES and column in c.columns(SPEC)]
-    fired = [c.id for c in rules if CON.execute(f"SELECT {bind(ck.cell_sql(c, column, SPEC))}", [raw]).fetchone()[0]]
+    fired = [
+        c.id
+        for c in rules
+        if CON.execute(f"SELECT {bind(ck.cell_sql(c, column, SPEC))}", [raw]).fetchone()[0]
+    ]
     ok = CON.execute(f"SELECT {bind(ck.value_ok_sql(field))}", [raw]).fetchone()[0]
     return bool(ok), fired
 
 
 @SETTINGS
-@given(column=st.sampled_from(["NHS_Number", "Postcode", "Ethnicity", "Gender", "Event_Start_Date"]),
-       data=st.data())
+@given(
+    column=st.sampled_from(["NHS_Number", "Postcode", "Ethnicity", "Gender", "Event_Start_Date"]),
+    data=st.data(),
+)
 def test_value_ok_on_identity_list_and_date_fields(column, data):
-    pool = {"NHS_Number": nhs_numbers, "Postcode": postcodes, "Event_Start_Date": dates}.get(column, list_values)
+    pool = {"NHS_Number": nhs_numbers, "Postcode": postcodes, "Event_Start_Date": dates}.get(
+        column, list_values
+    )
     raw = data.draw(pool)
     if is_blank(raw):
         return

@@ -18,8 +18,14 @@ def fmt(d: dt.date) -> str:
     return d.strftime("%d/%m/%Y")
 
 
-def validate_rows(tmp_path: Path, rows: Iterable[Mapping[str, str]], name: str = "r.csv", *,
-                  submission_date: dt.date = SUBMITTED, **options) -> ValidationResult:
+def validate_rows(
+    tmp_path: Path,
+    rows: Iterable[Mapping[str, str]],
+    name: str = "r.csv",
+    *,
+    submission_date: dt.date = SUBMITTED,
+    **options,
+) -> ValidationResult:
     path = write_rows(tmp_path / name, rows)
     options.setdefault("max_problems", 100_000)
     return validate_return(path, submission_date=submission_date, **options)

@@ -79,7 +79,7 @@ def test_line_breaks_inside_quotes_keep_one_row(tmp_path, rows, spec):
     con = duckdb.connect()
     with open_return(path) as ret:
         ret.to_duckdb(con, "t")
-    assert con.execute('SELECT __row FROM t WHERE "Ethnicity" = \'Martian\'').fetchone()[0] == 5
+    assert con.execute("SELECT __row FROM t WHERE \"Ethnicity\" = 'Martian'").fetchone()[0] == 5
     from ascld.quality import validate_return
 
     result = validate_return(path)

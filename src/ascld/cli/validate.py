@@ -27,41 +27,87 @@ def _text(result: ValidationResult) -> None:
         click.echo(str(p))
     listing = s["listing"]
     if listing["not_listed"]:
-        click.echo(f"... and {listing['not_listed']:,} more problems on {listing['rows_not_listed']:,} further rows "
-                   f"not listed (--max-problems {listing['max_problems']}); every problem is in problems.csv.")
+        click.echo(
+            f"... and {listing['not_listed']:,} more problems on {listing['rows_not_listed']:,} further rows "
+            f"not listed (--max-problems {listing['max_problems']}); every problem is in problems.csv."
+        )
     t = s["totals"]
     verdict = "FAILED" if result.exit_code == 1 else "passed"
-    click.echo(f"{result.file}: {verdict}: {result.row_count:,} rows, {t['errors']:,} failures on "
-               f"{t['rows_with_errors']:,} rows, {t['warnings']:,} warnings (specification {s['spec']['label']}).")
+    click.echo(
+        f"{result.file}: {verdict}: {result.row_count:,} rows, {t['errors']:,} failures on "
+        f"{t['rows_with_errors']:,} rows, {t['warnings']:,} warnings (specification {s['spec']['label']})."
+    )
 
 
 def _csv(result: ValidationResult) -> None:
     writer = csv.writer(sys.stdout)
     writer.writerow(["file", "row", "field", "check_id", "severity", "message", "hint"])
     for p in result.problems:
-        writer.writerow([p.file, "" if p.row is None else p.row, p.field, p.check_id, p.severity, p.message, p.hint])
+        writer.writerow(
+            [p.file, "" if p.row is None else p.row, p.field, p.check_id, p.severity, p.message, p.hint]
+        )
 
 
 @click.command("validate")
 @click.argument("return_file", metavar="RETURN", type=click.Path(dir_okay=False))
-@click.option("--previous", type=click.Path(dir_okay=False), help="The previous quarter's return, to compare with.")
-@click.option("--spec-overlay", type=click.Path(exists=True, dir_okay=False), envvar="ASCLD_SPEC_OVERLAY",
-              help="CSV of official list values (columns list,value[,r1_value]) that completes or replaces ours.")
-@click.option("--report", "report", type=click.Path(dir_okay=False),
-              help="Write the HTML data-quality report here (summary.json and problems.csv go beside it).")
-@click.option("--out", "out", type=click.Path(file_okay=False),
-              help="Write summary.json, problems.csv and report.html into this folder.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="How to print the result: text lines, the JSON summary, or the problems as CSV.")
-@click.option("--max-problems", type=click.IntRange(min=0), default=1000, show_default=True,
-              envvar="ASCLD_MAX_PROBLEMS", help="How many problems to list; every problem is still counted.")
-@click.option("--submission-date", type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]),
-              help="Date the return is submitted (default today): later dates are flagged.")
-@click.option("--dq-out", type=click.Path(dir_okay=False),
-              help="Also write the per-row field status and validity codes (cond_/chk_) as Parquet.")
-def validate_command(return_file: str, previous: str | None, spec_overlay: str | None, report: str | None,
-                     out: str | None, fmt: str, max_problems: int, submission_date: object,
-                     dq_out: str | None) -> None:
+@click.option(
+    "--previous", type=click.Path(dir_okay=False), help="The previous quarter's return, to compare with."
+)
+@click.option(
+    "--spec-overlay",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="ASCLD_SPEC_OVERLAY",
+    help="CSV of official list values (columns list,value[,r1_value]) that completes or replaces ours.",
+)
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(dir_okay=False),
+    help="Write the HTML data-quality report here (summary.json and problems.csv go beside it).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    help="Write summary.json, problems.csv and report.html into this folder.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How to print the result: text lines, the JSON summary, or the problems as CSV.",
+)
+@click.option(
+    "--max-problems",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    envvar="ASCLD_MAX_PROBLEMS",
+    help="How many problems to list; every problem is still counted.",
+)
+@click.option(
+    "--submission-date",
+    type=click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"]),
+    help="Date the return is submitted (default today): later dates are flagged.",
+)
+@click.option(
+    "--dq-out",
+    type=click.Path(dir_okay=False),
+    help="Also write the per-row field status and validity codes (cond_/chk_) as Parquet.",
+)
+def validate_command(
+    return_file: str,
+    previous: str | None,
+    spec_overlay: str | None,
+    report: str | None,
+    out: str | None,
+    fmt: str,
+    max_problems: int,
+    submission_date: object,
+    dq_out: str | None,
+) -> None:
     """Check a CLD return (CSV or CSV.gz, Windows-1252) before submitting it.
 
     Runs the landing service's transport checks, the national field status and validity model on every row and
@@ -75,8 +121,14 @@ def validate_command(return_file: str, previous: str | None, spec_overlay: str |
         raise click.UsageError(f"{return_file}: no such file. Check the path and try again.")
     spec = load_spec(spec_overlay)
     sub: date | None = submission_date.date() if submission_date else None  # type: ignore[attr-defined]
-    result = validate_return(return_file, previous=previous, spec=spec, max_problems=max_problems,
-                             submission_date=sub, dq_out=dq_out)
+    result = validate_return(
+        return_file,
+        previous=previous,
+        spec=spec,
+        max_problems=max_problems,
+        submission_date=sub,
+        dq_out=dq_out,
+    )
     if fmt == "json":
         click.echo(json.dumps(result.summary, indent=2, default=str))
     elif fmt == "csv":

@@ -1,8 +1,10 @@
 """The validator's checks: rule *types* as small functions, rule *instances* as rows of `data/checks.csv`.
 
-Each row of `checks.csv` names a check (`id`), the field or fields it looks at (`field`: a national column name,
+Each row of `checks.csv` names a check (`id`), the field or fields it looks at (`field`: a national column
+name,
 several separated by `;`, or a group: `@all`, `@list`, `@date`, `@decimal`, `@integer`, `@number`), the rule
-type (`rule`) with its parameters (`params`, `key=value;key=value`), its severity, the national validity code it
+type (`rule`) with its parameters (`params`, `key=value;key=value`), its severity, the national validity code
+it
 gives a failing cell (`validity`: -1 blank mandatory, -2 format, -3 not in the list, -4 impossible or out of
 range, -5 inconsistent with another field, -6 outside the reporting period, -7 Release 1), and the message and
 hint shown to the council (`{value}`, `{suggestion}`, `{detail}`, `{list}` are filled in; values of sensitive
@@ -13,12 +15,14 @@ DuckDB query over the file (see `ascld.quality.validate`) and may use, for a col
 
 * `"X"` the value as submitted (VARCHAR), `"b__X"` blank (empty, white space or NULL text);
 * `"d__X"` the date of a date field (NULL unless valid), `"cv__X"` the folded Release 2 value of a list field;
-* `"lc__X"` the list class of a list field (0 valid, 1 not in a complete list, 2 case or spaces only, 3 Release 1,
+* `"lc__X"` the list class of a list field (0 valid, 1 not in a complete list, 2 case or spaces only, 3
+Release 1,
   4 processing-only value, 5 unverified);
 * `"cond__X"` the field status code (2/1/0/-1); `nhs__` the NHS number with spaces and hyphens removed;
 * `submission_date` (a DATE literal supplied by the caller).
 
-Set, file and comparison rule types (duplicates, conflicts, derived period, quarter on quarter) are SQL queries
+Set, file and comparison rule types (duplicates, conflicts, derived period, quarter on quarter) are SQL
+queries
 in `ascld.quality.crossrow`; transport rules are implemented by `ascld.returns.reader`.
 """
 
@@ -130,11 +134,20 @@ def load_checks() -> tuple[Check, ...]:
         rows = list(csv.DictReader(fh))
     out = []
     for r in rows:
-        out.append(Check(
-            id=r["id"], field=r["field"], rule=r["rule"], params=_params(r["params"]), severity=r["severity"],
-            validity=int(r["validity"]) if r["validity"] else None, message=r["message"], hint=r["hint"],
-            description=r["description"], source=r["source"],
-        ))
+        out.append(
+            Check(
+                id=r["id"],
+                field=r["field"],
+                rule=r["rule"],
+                params=_params(r["params"]),
+                severity=r["severity"],
+                validity=int(r["validity"]) if r["validity"] else None,
+                message=r["message"],
+                hint=r["hint"],
+                description=r["description"],
+                source=r["source"],
+            )
+        )
     return tuple(out)
 
 
@@ -171,13 +184,18 @@ def list_class(name: str) -> str:
 
 def age_sql(born: str, on: str) -> str:
     """Whole years from `born` to `on` (calendar age), NULL if either is NULL."""
-    return (f"(year({on}) - year({born}) - CASE WHEN month({on}) * 100 + day({on}) < month({born}) * 100 + "
-            f"day({born}) THEN 1 ELSE 0 END)")
+    return (
+        f"(year({on}) - year({born}) - CASE WHEN month({on}) * 100 + day({on}) < month({born}) * 100 + "
+        f"day({born}) THEN 1 ELSE 0 END)"
+    )
 
 
 def national_age_sql(born: str, on: str) -> str:
-    """Age as national processing derives it (`Der_Age_Reporting_Period_End_Date`): whole days / 365.25, floored
-    (methodology/main-tables.md §0). The status rules' `age_at_period_end` uses it, as the synthetic data do."""
+    """Age as national processing derives it (`Der_Age_Reporting_Period_End_Date`).
+
+    Whole days divided by 365.25, floored (methodology/main-tables.md §0). The status rules'
+    `age_at_period_end` uses it, as the synthetic data do.
+    """
     return f"floor(date_diff('day', {born}, {on}) / 365.25)"
 
 
@@ -221,7 +239,8 @@ def cell_rule(name: str) -> Callable[[CellRule], CellRule]:
     return register
 
 
-# --- list values ---------------------------------------------------------------------------------------------
+# --- list values
+# ---------------------------------------------------------------------------------------------
 
 
 @cell_rule("not_in_list")
@@ -268,8 +287,15 @@ def list_classes(lst: DefinedList, spec: Spec) -> dict[str, object]:
     fold_r2 = {fold(v): v for v in lst.r2_values}
     fold_r1m = {fold(v): v for v in r1x if fold(v) not in fold_r2}
     fold_r1u = {fold(v): v for v in r1u if fold(v) not in fold_r2 and fold(v) not in fold_r1m}
-    return {"r2": sorted(r2), "r1x": r1x, "r1u": r1u, "dv": dv, "fold_r2": fold_r2, "fold_r1m": fold_r1m,
-            "fold_r1u": fold_r1u}
+    return {
+        "r2": sorted(r2),
+        "r1x": r1x,
+        "r1u": r1u,
+        "dv": dv,
+        "fold_r2": fold_r2,
+        "fold_r1m": fold_r1m,
+        "fold_r1u": fold_r1u,
+    }
 
 
 def classify_list_value(value: str, lst: DefinedList, spec: Spec) -> int:
@@ -303,19 +329,22 @@ def _in(expr: str, values: list[str] | dict[str, str]) -> str:
 def list_class_sql(column: str, lst: DefinedList, spec: Spec, blank_expr: str | None = None) -> str:
     """SQL for the list class of a value (see `classify_list_value`); NULL when blank."""
     from ascld.quality.sqlgen import blank_sql
+
     s = list_classes(lst, spec)
     raw = col(column)
     key = f"lower({strip_sql(raw)})"
     rest = LIST_CLASS["not_in_list"] if lst.complete else LIST_CLASS["unverified"]
-    return (f"CASE WHEN {blank_expr or blank_sql(raw)} THEN NULL "
-            f"WHEN {_in(raw, s['r2'])} THEN 0 "  # type: ignore[arg-type]
-            f"WHEN {_in(raw, s['r1x'])} THEN {LIST_CLASS['release1']} "  # type: ignore[arg-type]
-            f"WHEN {_in(raw, s['r1u'])} THEN {LIST_CLASS['unverified']} "  # type: ignore[arg-type]
-            f"WHEN {_in(raw, s['dv'])} THEN {LIST_CLASS['processing']} "  # type: ignore[arg-type]
-            f"WHEN {_in(key, s['fold_r2'])} THEN {LIST_CLASS['case']} "  # type: ignore[arg-type]
-            f"WHEN {_in(key, s['fold_r1m'])} THEN {LIST_CLASS['release1']} "  # type: ignore[arg-type]
-            f"WHEN {_in(key, s['fold_r1u'])} THEN {LIST_CLASS['case']} "  # type: ignore[arg-type]
-            f"ELSE {rest} END")
+    return (
+        f"CASE WHEN {blank_expr or blank_sql(raw)} THEN NULL "
+        f"WHEN {_in(raw, s['r2'])} THEN 0 "  # type: ignore[arg-type]
+        f"WHEN {_in(raw, s['r1x'])} THEN {LIST_CLASS['release1']} "  # type: ignore[arg-type]
+        f"WHEN {_in(raw, s['r1u'])} THEN {LIST_CLASS['unverified']} "  # type: ignore[arg-type]
+        f"WHEN {_in(raw, s['dv'])} THEN {LIST_CLASS['processing']} "  # type: ignore[arg-type]
+        f"WHEN {_in(key, s['fold_r2'])} THEN {LIST_CLASS['case']} "  # type: ignore[arg-type]
+        f"WHEN {_in(key, s['fold_r1m'])} THEN {LIST_CLASS['release1']} "  # type: ignore[arg-type]
+        f"WHEN {_in(key, s['fold_r1u'])} THEN {LIST_CLASS['case']} "  # type: ignore[arg-type]
+        f"ELSE {rest} END"
+    )
 
 
 def list_suggestion(value: str, lst: DefinedList, spec: Spec) -> str | None:
@@ -334,7 +363,8 @@ def list_suggestion(value: str, lst: DefinedList, spec: Spec) -> str | None:
     return None
 
 
-# --- dates ---------------------------------------------------------------------------------------------------
+# --- dates
+# ---------------------------------------------------------------------------------------------------
 
 
 def _year(raw: str) -> str:
@@ -351,18 +381,23 @@ def date_format(ctx: CellContext) -> str:
 def date_year_range(ctx: CellContext) -> str:
     """In the format but with a year outside the sensible range (params min, max)."""
     low, high = int(ctx.param("min", str(MIN_YEAR))), int(ctx.param("max", str(MAX_YEAR)))
-    return (f"(regexp_full_match({ctx.value}, '{FORMAT_REGEX}') AND "
-            f"{_year(ctx.value)} NOT BETWEEN {low} AND {high})")
+    return (
+        f"(regexp_full_match({ctx.value}, '{FORMAT_REGEX}') AND "
+        f"{_year(ctx.value)} NOT BETWEEN {low} AND {high})"
+    )
 
 
 @cell_rule("date_real")
 def date_real(ctx: CellContext) -> str:
     """In the format, year in range, but not a real calendar date (31/02/2024)."""
-    return (f"(regexp_full_match({ctx.value}, '{FORMAT_REGEX}') AND {_year(ctx.value)} BETWEEN {MIN_YEAR} AND "
-            f"{MAX_YEAR} AND TRY_STRPTIME({ctx.value}, '%d/%m/%Y') IS NULL)")
+    return (
+        f"(regexp_full_match({ctx.value}, '{FORMAT_REGEX}') AND {_year(ctx.value)} BETWEEN {MIN_YEAR} AND "
+        f"{MAX_YEAR} AND TRY_STRPTIME({ctx.value}, '%d/%m/%Y') IS NULL)"
+    )
 
 
-# --- numbers -------------------------------------------------------------------------------------------------
+# --- numbers
+# -------------------------------------------------------------------------------------------------
 
 NUMBER_REGEX = r"-?([0-9]{1,16}(\.[0-9]*)?|\.[0-9]+)"
 INTEGER_REGEX = r"-?[0-9]{1,18}"
@@ -378,8 +413,10 @@ def number_format(ctx: CellContext) -> str:
 def decimal_places(ctx: CellContext) -> str:
     """A number with more decimal places than `max`."""
     places = int(ctx.param("max", "2"))
-    return (f"(regexp_full_match({ctx.value}, '{NUMBER_REGEX}') AND "
-            f"regexp_matches({ctx.value}, '\\.[0-9]{{{places + 1},}}$'))")
+    return (
+        f"(regexp_full_match({ctx.value}, '{NUMBER_REGEX}') AND "
+        f"regexp_matches({ctx.value}, '\\.[0-9]{{{places + 1},}}$'))"
+    )
 
 
 @cell_rule("whole_number")
@@ -396,7 +433,8 @@ def not_negative(ctx: CellContext) -> str:
     return f"(regexp_full_match({ctx.value}, '{ok}'){extra} AND TRY_CAST({ctx.value} AS DOUBLE) < 0)"
 
 
-# --- identity ------------------------------------------------------------------------------------------------
+# --- identity
+# ------------------------------------------------------------------------------------------------
 
 NHS = quote_ident("nhs__")
 
@@ -432,8 +470,10 @@ def nhs_placeholder(ctx: CellContext) -> str:
 @cell_rule("nhs_check_digit")
 def nhs_check_digit(ctx: CellContext) -> str:
     """Ten digits, not a placeholder, but the modulus-11 check digit is wrong."""
-    return (f"(regexp_full_match({NHS}, '[0-9]{{10}}') AND NOT {_in(NHS, sorted(PLACEHOLDERS))} "
-            f"AND NOT {nhs_check_digit_ok_sql(NHS)})")
+    return (
+        f"(regexp_full_match({NHS}, '[0-9]{{10}}') AND NOT {_in(NHS, sorted(PLACEHOLDERS))} "
+        f"AND NOT {nhs_check_digit_ok_sql(NHS)})"
+    )
 
 
 @cell_rule("nhs_test_range")
@@ -478,7 +518,8 @@ def pattern(ctx: CellContext) -> str:
     return f"(NOT {blank(ctx.column)} AND NOT regexp_full_match({ctx.value}, {quote_str(regex)}))"
 
 
-# --- status --------------------------------------------------------------------------------------------------
+# --- status
+# --------------------------------------------------------------------------------------------------
 
 
 @cell_rule("mandatory")
@@ -493,7 +534,8 @@ def not_applicable(ctx: CellContext) -> str:
     return f"(NOT {blank(ctx.column)} AND {status(ctx.column)} = 0)"
 
 
-# --- dates and logic -----------------------------------------------------------------------------------------
+# --- dates and logic
+# -----------------------------------------------------------------------------------------
 
 START, END, DEATH, BIRTH = "Event_Start_Date", "Event_End_Date", "Date_of_Death", "Date_of_Birth"
 PSTART, PEND = "Reporting_Period_Start_Date", "Reporting_Period_End_Date"
@@ -515,8 +557,7 @@ def start_after_period_end(ctx: CellContext) -> str:
 def not_ended_in_period(ctx: CellContext) -> str:
     """A request, assessment or review whose end date is outside the reporting period."""
     types = [fold(t) for t in ctx.param("event_types").split("|")]
-    return (f"({_in(cv('Event_Type'), types)} AND ({dte(END)} < {dte(PSTART)} OR "
-            f"{dte(END)} > {dte(PEND)}))")
+    return f"({_in(cv('Event_Type'), types)} AND ({dte(END)} < {dte(PSTART)} OR {dte(END)} > {dte(PEND)}))"
 
 
 @cell_rule("service_ended_before_period")
@@ -597,28 +638,49 @@ def association_without_link(ctx: CellContext) -> str:
 @cell_rule("direct_payment_in_prison")
 def direct_payment_in_prison(ctx: CellContext) -> str:
     """A direct payment for a person in prison (service type or accommodation)."""
-    return (f"({cv('Delivery_Mechanism')} = 'direct payment' AND ({cv('Service_Type')} LIKE '%prison%' OR "
-            f"{cv('Accommodation_Status')} LIKE 'prison%'))")
+    return (
+        f"({cv('Delivery_Mechanism')} = 'direct payment' AND ({cv('Service_Type')} LIKE '%prison%' OR "
+        f"{cv('Accommodation_Status')} LIKE 'prison%'))"
+    )
 
 
 def linked_count_sql() -> str:
-    return " + ".join(f"CASE WHEN {blank(f'Adult_{i}_Linked_Person_ID')} THEN 0 ELSE 1 END" for i in (1, 2, 3))
+    return " + ".join(
+        f"CASE WHEN {blank(f'Adult_{i}_Linked_Person_ID')} THEN 0 ELSE 1 END" for i in (1, 2, 3)
+    )
 
 
 @cell_rule("fewer_adults_than_links")
 def fewer_adults_than_links(ctx: CellContext) -> str:
     """No. of adults being cared for is below the number of linked person IDs."""
-    return (f"(regexp_full_match({ctx.value}, '{INTEGER_REGEX}') AND TRY_CAST({ctx.value} AS DOUBLE) >= 0 AND "
-            f"TRY_CAST({ctx.value} AS DOUBLE) < ({linked_count_sql()}))")
+    return (
+        f"(regexp_full_match({ctx.value}, '{INTEGER_REGEX}') AND TRY_CAST({ctx.value} AS DOUBLE) >= 0 AND "
+        f"TRY_CAST({ctx.value} AS DOUBLE) < ({linked_count_sql()}))"
+    )
 
 
-# Rule types that look only at the cell's own value. `value_ok_sql` is true exactly when none of them fails, so
+# Rule types that look only at the cell's own value. `value_ok_sql` is true exactly when none of them fails,
+# so
 # the scan runs them only on the few cells that are not ok.
-VALUE_RULES = frozenset({
-    "not_in_list", "list_case", "release1", "processing_value", "date_format", "date_year_range", "date_real",
-    "number_format", "decimal_places", "whole_number", "not_negative", "nhs_format", "nhs_placeholder",
-    "nhs_check_digit", "postcode_format",
-})
+VALUE_RULES = frozenset(
+    {
+        "not_in_list",
+        "list_case",
+        "release1",
+        "processing_value",
+        "date_format",
+        "date_year_range",
+        "date_real",
+        "number_format",
+        "decimal_places",
+        "whole_number",
+        "not_negative",
+        "nhs_format",
+        "nhs_placeholder",
+        "nhs_check_digit",
+        "postcode_format",
+    }
+)
 
 
 def value_ok_sql(f: Field) -> str | None:
@@ -633,8 +695,10 @@ def value_ok_sql(f: Field) -> str | None:
     if f.type == "integer":
         return f"regexp_full_match({raw}, '[0-9]{{1,18}}')"
     if f.column == "NHS_Number":
-        return (f"(regexp_full_match({NHS}, '[0-9]{{10}}') AND NOT {_in(NHS, sorted(PLACEHOLDERS))} AND "
-                f"{nhs_check_digit_ok_sql(NHS)})")
+        return (
+            f"(regexp_full_match({NHS}, '[0-9]{{10}}') AND NOT {_in(NHS, sorted(PLACEHOLDERS))} AND "
+            f"{nhs_check_digit_ok_sql(NHS)})"
+        )
     if f.column == "Postcode":
         return postcode_valid_sql(raw)
     return None

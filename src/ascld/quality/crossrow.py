@@ -26,32 +26,43 @@ def _seq(spec_columns: tuple[str, ...], column: str) -> int:
 
 def duplicate_rows(con: Any, dq: str, check: Check) -> None:
     """X001: every extra copy of an exact duplicate row, pointing at the first copy."""
-    _insert(con, f"""
+    _insert(
+        con,
+        f"""
         SELECT row, 0, '', '{check.id}', NULL, NULL, CAST(first_row AS VARCHAR) FROM (
             SELECT rowid + 2 AS row, min(rowid + 2) OVER (PARTITION BY k_row) AS first_row FROM {dq}
             WHERE k_row IN (SELECT k_row FROM {dq} GROUP BY k_row HAVING count(*) > 1)
-        ) WHERE row > first_row""")
+        ) WHERE row > first_row""",
+    )
 
 
 def duplicate_events(con: Any, dq: str, check: Check) -> None:
     """X002: rows repeating an event under the national unique-event key, exact copies aside."""
-    _insert(con, f"""
+    _insert(
+        con,
+        f"""
         WITH g AS (SELECT k_event FROM {dq} WHERE k_event IS NOT NULL GROUP BY k_event
                    HAVING min(k_row) <> max(k_row)),
         r AS (SELECT k_event, k_row, min(rowid + 2) AS row FROM {dq}
               WHERE k_event IN (SELECT k_event FROM g) GROUP BY k_event, k_row),
         x AS (SELECT row, min(row) OVER (PARTITION BY k_event) AS first_row FROM r)
-        SELECT row, 0, '', '{check.id}', NULL, NULL, CAST(first_row AS VARCHAR) FROM x WHERE row > first_row""")
+        SELECT row, 0, '', '{check.id}', NULL, NULL, CAST(first_row AS VARCHAR) FROM x WHERE row >
+        first_row""",
+    )
 
 
 _PERSON_VALUES = {"Date_of_Birth": "k_dob", "Gender": "gender", "NHS_Number": "k_nhs"}
 
 
-def person_conflicts(con: Any, dq: str, check: Check, columns: tuple[str, ...], spec_columns: tuple[str, ...]) -> None:
+def person_conflicts(
+    con: Any, dq: str, check: Check, columns: tuple[str, ...], spec_columns: tuple[str, ...]
+) -> None:
     """X003: one LA person ID with different values of a person field; once per person and field."""
     for column in columns:
         val = _PERSON_VALUES[column]
-        _insert(con, f"""
+        _insert(
+            con,
+            f"""
             WITH p AS (SELECT k_person FROM {dq} WHERE k_person IS NOT NULL AND {val} IS NOT NULL
                        GROUP BY k_person HAVING min({val}) <> max({val})),
             r AS (SELECT rowid + 2 AS row, k_person, {val} AS val FROM {dq}
@@ -59,35 +70,44 @@ def person_conflicts(con: Any, dq: str, check: Check, columns: tuple[str, ...], 
             f AS (SELECT k_person, arg_min(val, row) AS v0, count(DISTINCT val) AS n FROM r GROUP BY k_person)
             SELECT min(r.row), {_seq(spec_columns, column)}, '{column}', '{check.id}', NULL, NULL,
                    CAST(f.n AS VARCHAR)
-            FROM r JOIN f USING (k_person) WHERE r.val <> f.v0 GROUP BY r.k_person, f.n""")
+            FROM r JOIN f USING (k_person) WHERE r.val <> f.v0 GROUP BY r.k_person, f.n""",
+        )
 
 
-def linked_people_missing(con: Any, dq: str, check: Check, columns: tuple[str, ...],
-                          spec_columns: tuple[str, ...]) -> None:
+def linked_people_missing(
+    con: Any, dq: str, check: Check, columns: tuple[str, ...], spec_columns: tuple[str, ...]
+) -> None:
     """X004: linked person IDs that are not the LA person ID of any service-user row in the file."""
     for column in columns:
         key = f"k_l{column.split('_')[1]}"
-        _insert(con, f"""
+        _insert(
+            con,
+            f"""
             SELECT d.rowid + 2, {_seq(spec_columns, column)}, '{column}', '{check.id}', NULL, NULL, NULL
             FROM {dq} d ANTI JOIN (SELECT DISTINCT k_person FROM {dq}
                                    WHERE ctype = 'service user' AND k_person IS NOT NULL) s
               ON d.{key} = s.k_person
-            WHERE d.{key} IS NOT NULL""")
+            WHERE d.{key} IS NOT NULL""",
+        )
 
 
 def event_references_reused(con: Any, dq: str, check: Check, spec_columns: tuple[str, ...]) -> None:
     """X005: one event reference on rows describing different events."""
-    _insert(con, f"""
+    _insert(
+        con,
+        f"""
         WITH g AS (SELECT k_ref FROM {dq} WHERE k_ref IS NOT NULL AND k_event IS NOT NULL GROUP BY k_ref
                    HAVING min(k_event) <> max(k_event)),
         r AS (SELECT rowid + 2 AS row, k_ref, k_event FROM {dq} WHERE k_ref IN (SELECT k_ref FROM g)),
         f AS (SELECT k_ref, arg_min(k_event, row) AS e0, min(row) AS first_row FROM r GROUP BY k_ref)
-        SELECT r.row, {_seq(spec_columns, 'Event_Reference')}, 'Event_Reference', '{check.id}', NULL, NULL,
+        SELECT r.row, {_seq(spec_columns, "Event_Reference")}, 'Event_Reference', '{check.id}', NULL, NULL,
                CAST(f.first_row AS VARCHAR)
-        FROM r JOIN f USING (k_ref) WHERE r.k_event <> f.e0""")
+        FROM r JOIN f USING (k_ref) WHERE r.k_event <> f.e0""",
+    )
 
 
-# --- periods ---------------------------------------------------------------------------------------------------
+# --- periods
+# ---------------------------------------------------------------------------------------------------
 
 
 def month_end(d: date) -> date:
@@ -105,7 +125,8 @@ def derived_period(con: Any, dq: str, submission: date) -> dict[str, Any]:
     """The period the data cover, as DHSC derives it (methodology/main-tables.md §2).
 
     Months are the end months of events that ended before the month of loading (the submission date stands for
-    the import date). With 100 or more such events a month counts when it holds at least 2% of them and at most
+    the import date). With 100 or more such events a month counts when it holds at least 2% of them and at
+    most
     one event type fewer than the month with the most types; with fewer, every month counts. The period runs
     from the first day of the first month that counts to the last day of the last.
     """
@@ -121,8 +142,10 @@ def derived_period(con: Any, dq: str, submission: date) -> dict[str, Any]:
     return {
         "start": included[0] if included else None,
         "end": month_end(included[-1]) if included else None,
-        "months": [{"month": m.strftime("%Y-%m"), "events": int(n), "event_types": int(t), "included": bool(inc)}
-                   for m, n, t, inc in months],
+        "months": [
+            {"month": m.strftime("%Y-%m"), "events": int(n), "event_types": int(t), "included": bool(inc)}
+            for m, n, t, inc in months
+        ],
         "eligible_events": int(sum(n for _, n, _, _ in months)),
     }
 
@@ -146,17 +169,28 @@ def period_shape_detail(start: date, end: date) -> str | None:
     return "; ".join(reasons) or None
 
 
-def file_problem(con: Any, check: Check, detail: str, *, field: str = "", seq: int = 0,
-                 row: int | None = None) -> None:
-    con.execute(f"INSERT INTO {PROBLEMS} ({PROBLEM_COLUMNS}) VALUES (?, ?, ?, ?, NULL, NULL, ?)",
-                [row, seq, field, check.id, detail])
+def file_problem(
+    con: Any, check: Check, detail: str, *, field: str = "", seq: int = 0, row: int | None = None
+) -> None:
+    con.execute(
+        f"INSERT INTO {PROBLEMS} ({PROBLEM_COLUMNS}) VALUES (?, ?, ?, ?, NULL, NULL, ?)",
+        [row, seq, field, check.id, detail],
+    )
 
 
-# --- quarter on quarter ------------------------------------------------------------------------------------------
+# --- quarter on quarter
+# ------------------------------------------------------------------------------------------
 
 
-def compare_returns(con: Any, cur: str, prev: str, checks: dict[str, Check], spec_columns: tuple[str, ...],
-                    *, previous_name: str) -> dict[str, Any]:
+def compare_returns(
+    con: Any,
+    cur: str,
+    prev: str,
+    checks: dict[str, Check],
+    spec_columns: tuple[str, ...],
+    *,
+    previous_name: str,
+) -> dict[str, Any]:
     """The quarter-on-quarter checks (Q001-Q006); returns the comparison block of the summary."""
     (c_rs, c_re), (p_rs, p_re) = stated_period(con, cur), stated_period(con, prev)
     counts = con.execute(f"""
@@ -186,12 +220,15 @@ def compare_returns(con: Any, cur: str, prev: str, checks: dict[str, Check], spe
         file_problem(con, checks["Q001"], f"{disappeared} (e.g. rows {ex} of {previous_name})")
 
     # Q002: service start dates reset to 1 April when the same service started earlier in the previous return.
-    _insert(con, f"""
-        SELECT c.rowid + 2, {_seq(spec_columns, 'Event_Start_Date')}, 'Event_Start_Date', 'Q002', NULL, NULL,
+    _insert(
+        con,
+        f"""
+        SELECT c.rowid + 2, {_seq(spec_columns, "Event_Start_Date")}, 'Event_Start_Date', 'Q002', NULL, NULL,
                strftime(c.d_start, '%d/%m/%Y')
         FROM {cur} c WHERE c.k_svc IS NOT NULL AND month(c.d_start) = 4 AND day(c.d_start) = 1
           AND EXISTS (SELECT 1 FROM {prev} p WHERE p.k_svc = c.k_svc AND p.d_start < c.d_start)
-          AND NOT EXISTS (SELECT 1 FROM {prev} p WHERE p.k_svc = c.k_svc AND p.d_start = c.d_start)""")
+          AND NOT EXISTS (SELECT 1 FROM {prev} p WHERE p.k_svc = c.k_svc AND p.d_start = c.d_start)""",
+    )
 
     # Q003: services open at the end of the previous return that are missing now (same person and service).
     missing_open = con.execute(f"""
@@ -204,13 +241,16 @@ def compare_returns(con: Any, cur: str, prev: str, checks: dict[str, Check], spe
 
     # Q004: person details that changed since the previous return (once per person and field).
     for column, val in _PERSON_VALUES.items():
-        _insert(con, f"""
+        _insert(
+            con,
+            f"""
             WITH pv AS (SELECT k_person, arg_min({val}, rowid) AS v FROM {prev}
                         WHERE k_person IS NOT NULL AND {val} IS NOT NULL GROUP BY k_person),
             cv AS (SELECT k_person, min(rowid + 2) AS row, arg_min({val}, rowid) AS v FROM {cur}
                    WHERE k_person IS NOT NULL AND {val} IS NOT NULL GROUP BY k_person)
             SELECT cv.row, {_seq(spec_columns, column)}, '{column}', 'Q004', NULL, NULL, NULL
-            FROM cv JOIN pv USING (k_person) WHERE cv.v <> pv.v""")
+            FROM cv JOIN pv USING (k_person) WHERE cv.v <> pv.v""",
+        )
 
     # Q005: rows per event type changed by more than the threshold.
     limit = float(checks["Q005"].params.get("max_change", "0.25"))
@@ -220,8 +260,13 @@ def compare_returns(con: Any, cur: str, prev: str, checks: dict[str, Check], spe
         by_type.append({"event_type": label, "current": int(now), "previous": int(before)})
         if before and abs(now - before) / before > limit:
             change = round(100 * (now - before) / before)
-            file_problem(con, checks["Q005"], f"{label}: {now:,} rows now against {before:,} in the previous "
-                         f"return ({change:+d}%)", field="Event_Type", seq=_seq(spec_columns, "Event_Type"))
+            file_problem(
+                con,
+                checks["Q005"],
+                f"{label}: {now:,} rows now against {before:,} in the previous return ({change:+d}%)",
+                field="Event_Type",
+                seq=_seq(spec_columns, "Event_Type"),
+            )
 
     # Q006: a suspected partial (top-up) file.
     ratio = float(checks["Q006"].params.get("min_ratio", "0.5"))
@@ -236,7 +281,8 @@ def compare_returns(con: Any, cur: str, prev: str, checks: dict[str, Check], spe
 
     return {
         "previous_file": previous_name,
-        "current_rows": int(n_cur), "previous_rows": int(n_prev),
+        "current_rows": int(n_cur),
+        "previous_rows": int(n_prev),
         "current_period": [c_rs.isoformat() if c_rs else None, c_re.isoformat() if c_re else None],
         "previous_period": [p_rs.isoformat() if p_rs else None, p_re.isoformat() if p_re else None],
         "rows_by_event_type": by_type,

@@ -1,9 +1,12 @@
 """The project's own rule for dates in a return, in Python and in SQL.
 
-A date is valid when it is written exactly `dd/mm/yyyy`: two digits for the day, two for the month, four for the
+A date is valid when it is written exactly `dd/mm/yyyy`: two digits for the day, two for the month, four for
+the
 year, separated by `/`, with nothing before or after (no spaces, no time part), and it is a real calendar date
-with a year from 1900 to 2099. Single-digit days or months (`1/7/2025`) are **not** accepted: the specification
-says dd/mm/yyyy and engines disagree on looser forms (DuckDB reads `01/07/25` as the year 25 and ignores spaces),
+with a year from 1900 to 2099. Single-digit days or months (`1/7/2025`) are **not** accepted: the
+specification
+says dd/mm/yyyy and engines disagree on looser forms (DuckDB reads `01/07/25` as the year 25 and ignores
+spaces),
 so the rule is stated here once and compiled to SQL.
 
 Examples:
@@ -41,7 +44,9 @@ _HINTS = tuple((kind, re.compile(p, re.DOTALL)) for kind, p in HINT_PATTERNS)
 class DateCheck:
     value: date | None
     problem: str | None  # None | 'format' | 'impossible' | 'year_range'
-    hint_kind: str | None = None  # for 'format': spaces | time | two_digit_year | single_digit | iso | separator | other
+    hint_kind: str | None = (
+        None  # for 'format': spaces | time | two_digit_year | single_digit | iso | separator | other
+    )
 
 
 def check_date(raw: str) -> DateCheck:
@@ -69,21 +74,28 @@ def parse_date(raw: str | None) -> date | None:
 
 def date_sql(raw: str) -> str:
     """SQL giving the DATE for a valid value of `raw` and NULL otherwise (the same rule as `parse_date`)."""
-    return (f"CASE WHEN regexp_full_match({raw}, '{FORMAT_REGEX}') THEN "
-            f"CASE WHEN TRY_CAST(substr({raw}, 7, 4) AS INTEGER) BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
-            f"THEN TRY_STRPTIME({raw}, '%d/%m/%Y')::DATE END END")
+    return (
+        f"CASE WHEN regexp_full_match({raw}, '{FORMAT_REGEX}') THEN "
+        f"CASE WHEN TRY_CAST(substr({raw}, 7, 4) AS INTEGER) BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
+        f"THEN TRY_STRPTIME({raw}, '%d/%m/%Y')::DATE END END"
+    )
 
 
 def date_problem_sql(raw: str) -> str:
     """SQL giving 'format', 'impossible', 'year_range' or NULL for a non-blank value of `raw`."""
-    return (f"CASE WHEN NOT regexp_full_match({raw}, '{FORMAT_REGEX}') THEN 'format' "
-            f"WHEN TRY_CAST(substr({raw}, 7, 4) AS INTEGER) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN 'year_range' "
-            f"WHEN TRY_STRPTIME({raw}, '%d/%m/%Y') IS NULL THEN 'impossible' "
-            f"END")
+    return (
+        f"CASE WHEN NOT regexp_full_match({raw}, '{FORMAT_REGEX}') THEN 'format' "
+        f"WHEN TRY_CAST(substr({raw}, 7, 4) AS INTEGER) NOT BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
+        "THEN 'year_range' "
+        f"WHEN TRY_STRPTIME({raw}, '%d/%m/%Y') IS NULL THEN 'impossible' "
+        f"END"
+    )
 
 
 def date_hint_sql(raw: str) -> str:
     """SQL naming why a value is not in the dd/mm/yyyy format (the hint kinds of `check_date`)."""
-    whens = " ".join(f"WHEN regexp_full_match({raw}, '{p.replace(chr(39), chr(39) * 2)}', 's') THEN '{k}'"
-                     for k, p in HINT_PATTERNS)
+    whens = " ".join(
+        f"WHEN regexp_full_match({raw}, '{p.replace(chr(39), chr(39) * 2)}', 's') THEN '{k}'"
+        for k, p in HINT_PATTERNS
+    )
     return f"CASE {whens} ELSE 'other' END"

@@ -19,13 +19,15 @@ class Problem:
         field: the national column name (e.g. `Event_End_Date`), or "" when no one field is at fault.
         check_id: the check that found it (`docs/validate.md` lists them).
         severity: "error" (a failure: the file should not be submitted as it is) or "warning".
-        message: what is wrong. Never holds an identifying value (NHS number, name, date of birth, postcode...).
+        message: what is wrong. Never holds an identifying value (NHS number, name, date of birth,
+        postcode...).
         hint: what to do about it.
 
     Examples:
         >>> str(Problem("q1.csv", 214, "Event_End_Date", "C008", "error", '"31/02/2024" is not a real date',
         ...             "Use a real calendar date"))
-        'q1.csv, row 214, field Event_End_Date: "31/02/2024" is not a real date. Use a real calendar date. [C008]'
+        'q1.csv, row 214, field Event_End_Date: "31/02/2024" is not a real date. Use a real calendar date.
+        [C008]'
     """
 
     file: str

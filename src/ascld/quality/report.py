@@ -36,8 +36,10 @@ def validity_chart(fields: Sequence[Mapping[str, Any]], width: int = 900) -> str
         return ""
     label_w, bar_w, row_h = 260, width - 260 - 70, 16
     height = row_h * len(fields) + 40
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="Validity by field">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="Validity by field">'
+    ]
     for i, f in enumerate(fields):
         y = 10 + i * row_h
         totals: dict[str, int] = defaultdict(int)
@@ -45,32 +47,45 @@ def validity_chart(fields: Sequence[Mapping[str, Any]], width: int = 900) -> str
             totals[c["validity"]] += c["count"]
         total = sum(totals.values()) or 1
         failed = sum(n for k, n in totals.items() if k.startswith("Failed"))
-        parts.append(f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end" font-size="11">{_esc(f["header"])}'
-                     f'</text>')
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end" font-size="11">{_esc(f["header"])}'
+            f"</text>"
+        )
         x = float(label_w)
         for label, colour in VALIDITY_COLOURS.items():
             n = totals.get(label, 0)
             if not n:
                 continue
             w = bar_w * n / total
-            parts.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{max(w, 0.5):.1f}" height="{row_h - 4}" '
-                         f'fill="{colour}"><title>{_esc(f["header"])}: {_esc(label)} {n:,}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y + 2}" width="{max(w, 0.5):.1f}" height="{row_h - 4}" '
+                f'fill="{colour}"><title>{_esc(f["header"])}: {_esc(label)} {n:,}</title></rect>'
+            )
             x += w
         if failed:
-            parts.append(f'<text x="{label_w + bar_w + 6}" y="{y + 11}" font-size="11" fill="#c62828">'
-                         f'{failed:,}</text>')
+            parts.append(
+                f'<text x="{label_w + bar_w + 6}" y="{y + 11}" font-size="11" fill="#c62828">'
+                f"{failed:,}</text>"
+            )
     y = 10 + len(fields) * row_h + 12
     x = 10
     for label, colour in VALIDITY_COLOURS.items():
-        parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{x + 14}" y="{y + 9}" font-size="11">{_esc(label)}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{x + 14}" y="{y + 9}" font-size="11">{_esc(label)}</text>'
+        )
         x += 14 + int(6.2 * len(label)) + 14
     parts.append("</svg>")
     return "".join(parts)
 
 
-def events_chart(events: Sequence[Mapping[str, Any]], months_info: Sequence[Mapping[str, Any]] | None,
-                 stated: Mapping[str, Any] | None, width: int = 900, height: int = 260) -> str:
+def events_chart(
+    events: Sequence[Mapping[str, Any]],
+    months_info: Sequence[Mapping[str, Any]] | None,
+    stated: Mapping[str, Any] | None,
+    width: int = 900,
+    height: int = 260,
+) -> str:
     """Vertical stacked bars of events ending per month, by event type; months the national method would
     leave out of the derived period are drawn faded."""
     if not events:
@@ -84,11 +99,13 @@ def events_chart(events: Sequence[Mapping[str, Any]], months_info: Sequence[Mapp
     left, bottom, plot_h = 50, 40, height - 70
     step = (width - left - 10) / len(months)
     bar = max(step * 0.8, 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="Events by month">',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" stroke="#999"/>',
-             f'<text x="{left - 6}" y="{height - bottom - plot_h + 4}" text-anchor="end" font-size="10">'
-             f'{top:,}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="Events by month">',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" stroke="#999"/>',
+        f'<text x="{left - 6}" y="{height - bottom - plot_h + 4}" text-anchor="end" font-size="10">'
+        f"{top:,}</text>",
+    ]
     stated_start = (stated or {}).get("start") or ""
     stated_end = (stated or {}).get("end") or ""
     for i, m in enumerate(months):
@@ -100,20 +117,30 @@ def events_chart(events: Sequence[Mapping[str, Any]], months_info: Sequence[Mapp
             h = plot_h * n / top
             y -= h
             colour = EVENT_COLOURS.get(etype, OTHER_COLOUR)
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}" '
-                         f'opacity="{0.35 if faded else 1}"><title>{m} {_esc(etype)}: {n:,}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}" '
+                f'opacity="{0.35 if faded else 1}"><title>{m} {_esc(etype)}: {n:,}</title></rect>'
+            )
         if len(months) <= 40 or i % max(1, len(months) // 20) == 0:
-            parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 12}" font-size="9" '
-                         f'text-anchor="middle">{m[2:]}</text>')
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 12}" font-size="9" '
+                f'text-anchor="middle">{m[2:]}</text>'
+            )
         if not in_stated:
-            parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 24}" font-size="9" '
-                         f'text-anchor="middle" fill="#c62828">out</text>')
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 24}" font-size="9" '
+                f'text-anchor="middle" fill="#c62828">out</text>'
+            )
     x = left
     for etype, colour in EVENT_COLOURS.items():
-        parts.append(f'<rect x="{x}" y="{height - 14}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{x + 14}" y="{height - 5}" font-size="11">{etype}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{height - 14}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{x + 14}" y="{height - 5}" font-size="11">{etype}</text>'
+        )
         x += 100
-    parts.append(f'<text x="{x}" y="{height - 5}" font-size="11">faded: month outside the derived period</text>')
+    parts.append(
+        f'<text x="{x}" y="{height - 5}" font-size="11">faded: month outside the derived period</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -126,28 +153,37 @@ def comparison_chart(rows: Sequence[Mapping[str, Any]], width: int = 600, height
     left, bottom, plot_h = 50, 40, height - 70
     step = (width - left - 10) / len(rows)
     bar = step * 0.35
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="Rows by event type, this return and the previous one">',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" stroke="#999"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="Rows by event type, this return and the previous one">',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 5}" y2="{height - bottom}" stroke="#999"/>',
+    ]
     for i, r in enumerate(rows):
         x = left + i * step + step * 0.1
         for j, (key, colour) in enumerate((("previous", "#90a4ae"), ("current", "#1565c0"))):
             h = plot_h * r[key] / top
-            parts.append(f'<rect x="{x + j * bar:.1f}" y="{height - bottom - h:.1f}" width="{bar:.1f}" '
-                         f'height="{h:.1f}" fill="{colour}"><title>{_esc(r["event_type"])} {key}: '
-                         f'{r[key]:,}</title></rect>')
-        parts.append(f'<text x="{x + bar:.1f}" y="{height - bottom + 14}" font-size="11" text-anchor="middle">'
-                     f'{_esc(r["event_type"])}</text>')
-    parts.append(f'<rect x="{left}" y="{height - 14}" width="10" height="10" fill="#90a4ae"/>'
-                 f'<text x="{left + 14}" y="{height - 5}" font-size="11">previous return</text>'
-                 f'<rect x="{left + 130}" y="{height - 14}" width="10" height="10" fill="#1565c0"/>'
-                 f'<text x="{left + 144}" y="{height - 5}" font-size="11">this return</text>')
+            parts.append(
+                f'<rect x="{x + j * bar:.1f}" y="{height - bottom - h:.1f}" width="{bar:.1f}" '
+                f'height="{h:.1f}" fill="{colour}"><title>{_esc(r["event_type"])} {key}: '
+                f"{r[key]:,}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{x + bar:.1f}" y="{height - bottom + 14}" font-size="11" text-anchor="middle">'
+            f"{_esc(r['event_type'])}</text>"
+        )
+    parts.append(
+        f'<rect x="{left}" y="{height - 14}" width="10" height="10" fill="#90a4ae"/>'
+        f'<text x="{left + 14}" y="{height - 5}" font-size="11">previous return</text>'
+        f'<rect x="{left + 130}" y="{height - 14}" width="10" height="10" fill="#1565c0"/>'
+        f'<text x="{left + 144}" y="{height - 5}" font-size="11">this return</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
 
 _TEMPLATE = jinja2.Environment(
-    loader=jinja2.PackageLoader("ascld.quality", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
+    loader=jinja2.PackageLoader("ascld.quality", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
     undefined=jinja2.StrictUndefined,
 )
 
@@ -156,11 +192,16 @@ def render_report(summary: Mapping[str, Any]) -> str:
     """The HTML report for a JSON summary (`ValidationResult.summary`)."""
     charts = {
         "validity": validity_chart(summary.get("fields") or []),
-        "events": events_chart(summary.get("events_by_month") or [],
-                               (summary.get("derived_period") or {}).get("months"), summary.get("stated_period")),
+        "events": events_chart(
+            summary.get("events_by_month") or [],
+            (summary.get("derived_period") or {}).get("months"),
+            summary.get("stated_period"),
+        ),
         "comparison": comparison_chart((summary.get("comparison") or {}).get("rows_by_event_type") or []),
     }
     return _TEMPLATE.get_template("report.html.j2").render(
-        s=summary, charts={k: markupsafe.Markup(v) for k, v in charts.items()},
-        problems=(summary.get("problems") or [])[:MAX_HTML_PROBLEMS], max_html=MAX_HTML_PROBLEMS,
+        s=summary,
+        charts={k: markupsafe.Markup(v) for k, v in charts.items()},
+        problems=(summary.get("problems") or [])[:MAX_HTML_PROBLEMS],
+        max_html=MAX_HTML_PROBLEMS,
     )

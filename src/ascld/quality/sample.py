@@ -1,8 +1,10 @@
 """A small, seeded generator of clean CLD return rows, for the validator's tests, benchmark and demo.
 
-This is not the synthetic world of `ascld.synth` (people, journeys, case-management systems); it only makes rows
+This is not the synthetic world of `ascld.synth` (people, journeys, case-management systems); it only makes
+rows
 that satisfy every check the validator runs, so tests can mutate one field and see exactly one problem. Values
-come from the specification (Release 2 lists), statuses from the specification's status rules, NHS numbers from
+come from the specification (Release 2 lists), statuses from the specification's status rules, NHS numbers
+from
 the test range (999...), and postcodes in valid formats. Nothing here resembles a real person.
 
 Examples:
@@ -32,23 +34,48 @@ from ascld.spec.model import Spec
 DEFAULT_PERIOD_END = date(2025, 9, 30)
 _FIRST = ("Alex", "Sam", "Jo", "Chris", "Pat", "Robin", "Zoë", "Siân", "Renée", "Kim", "Lee", "Ash")
 _LAST = ("Smith", "Jones", "Brontë", "Taylor", "Brown", "O'Neil", "Williams", "Davies", "Evans", "Núñez")
-_DESCRIPTIONS = ("Home care package", "Care Act assessment", "Annual review", "Contact via front door",
-                 "Residential placement", "Equipment and adaptations", "Carer support conversation")
+_DESCRIPTIONS = (
+    "Home care package",
+    "Care Act assessment",
+    "Annual review",
+    "Contact via front door",
+    "Residential placement",
+    "Equipment and adaptations",
+    "Carer support conversation",
+)
 _AREAS = ("LS", "M", "B", "SW", "N", "BS", "YO", "NE", "L", "S")
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 _PREFERRED = {
-    # Values a clean row uses where a list has no confirmed Release 2 values (they are reported as unverified).
+    # Values a clean row uses where a list has no confirmed Release 2 values (they are reported as
+    # unverified).
     "request_route_of_access": "Community / Other route",
     "method_of_assessment": "Service user only",
     "method_of_review": "Service user only",
 }
-_KEEP = frozenset({"Date_of_Death", "Adult_1_Linked_Person_ID", "Adult_2_Linked_Person_ID",
-                   "No_of_adults_being_cared_for", "Event_Reference"})
-_FIELDS_THAT_DRIVE_STATUS = frozenset({
-    "Client_Type", "Event_Type", "Assessment_Type", "Date_of_Death", "Review_Reason", "Delivery_Mechanism",
-    "Service_Type", "Service_Component", "Primary_Support_Reason", "Date_of_Birth",
-    "Reporting_Period_End_Date",
-})
+_KEEP = frozenset(
+    {
+        "Date_of_Death",
+        "Adult_1_Linked_Person_ID",
+        "Adult_2_Linked_Person_ID",
+        "No_of_adults_being_cared_for",
+        "Event_Reference",
+    }
+)
+_FIELDS_THAT_DRIVE_STATUS = frozenset(
+    {
+        "Client_Type",
+        "Event_Type",
+        "Assessment_Type",
+        "Date_of_Death",
+        "Review_Reason",
+        "Delivery_Mechanism",
+        "Service_Type",
+        "Service_Component",
+        "Primary_Support_Reason",
+        "Date_of_Birth",
+        "Reporting_Period_End_Date",
+    }
+)
 
 
 def fmt(d: date) -> str:
@@ -83,8 +110,10 @@ class _Person:
 def _postcode(rng: random.Random) -> str:
     if rng.random() < 0.02:
         return "ZZ99 3VZ"
-    return (f"{rng.choice(_AREAS)}{rng.randint(1, 9)} {rng.randint(0, 9)}"
-            f"{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}")
+    return (
+        f"{rng.choice(_AREAS)}{rng.randint(1, 9)} {rng.randint(0, 9)}"
+        f"{rng.choice(_INWARD_LETTERS)}{rng.choice(_INWARD_LETTERS)}"
+    )
 
 
 def _age_on(dob: date, on: date) -> int:
@@ -94,8 +123,15 @@ def _age_on(dob: date, on: date) -> int:
 class SampleGenerator:
     """Makes clean rows for one council and one rolling 12-month period."""
 
-    def __init__(self, spec: Spec | None = None, *, seed: int = 0, la_code: str = "901",
-                 period_end: date = DEFAULT_PERIOD_END, people: int | None = None):
+    def __init__(
+        self,
+        spec: Spec | None = None,
+        *,
+        seed: int = 0,
+        la_code: str = "901",
+        period_end: date = DEFAULT_PERIOD_END,
+        people: int | None = None,
+    ):
         self.spec = spec or load_spec()
         self.rng = random.Random(seed)
         self.la_code = la_code
@@ -106,11 +142,19 @@ class SampleGenerator:
         self._people: list[_Person] = []
         self._service_user_ids: list[str] = []
         self._ref = seed * 10_000_000
-        self._drivers = sorted({c for rules in self.spec.status_rules.values() for r in rules
-                                for c in r.condition.columns()})
+        self._drivers = sorted(
+            {c for rules in self.spec.status_rules.values() for r in rules for c in r.condition.columns()}
+        )
         self._status_memo: dict[tuple[object, ...], list[int]] = {}
-        self._thresholds = sorted({float(v) for rules in self.spec.status_rules.values() for r in rules
-                                   for c, v in literals(r.condition) if isinstance(v, float)})
+        self._thresholds = sorted(
+            {
+                float(v)
+                for rules in self.spec.status_rules.values()
+                for r in rules
+                for c, v in literals(r.condition)
+                if isinstance(v, float)
+            }
+        )
 
     def _key_part(self, column: str, value: object) -> object:
         """What a driver value contributes to the status memo key (numbers only by threshold)."""
@@ -145,13 +189,22 @@ class SampleGenerator:
         if rng.random() < 0.02:
             dod = self.period_end - timedelta(days=rng.randint(0, 90))
         return _Person(
-            pid=f"P{len(self._people) + 1:07d}", nhs=nhs, dob=dob, gender=rng.choice(("Male", "Female")),
-            ethnicity=self._value("ethnicity"), postcode=_postcode(rng), first=rng.choice(_FIRST),
-            last=rng.choice(_LAST), gp=f"{rng.choice('ABCDEFGHJKLMNPY')}{rng.randint(0, 99999):05d}",
-            accommodation=rng.choice([v for v in self.spec.lists["accommodation_status"].r2_values
-                                      if "Prison" not in v]),
-            dod=dod, psr=rng.choice([v for v in self.spec.lists["primary_support_reason"].r2_values
-                                     if v != "Unknown"]),
+            pid=f"P{len(self._people) + 1:07d}",
+            nhs=nhs,
+            dob=dob,
+            gender=rng.choice(("Male", "Female")),
+            ethnicity=self._value("ethnicity"),
+            postcode=_postcode(rng),
+            first=rng.choice(_FIRST),
+            last=rng.choice(_LAST),
+            gp=f"{rng.choice('ABCDEFGHJKLMNPY')}{rng.randint(0, 99999):05d}",
+            accommodation=rng.choice(
+                [v for v in self.spec.lists["accommodation_status"].r2_values if "Prison" not in v]
+            ),
+            dod=dod,
+            psr=rng.choice(
+                [v for v in self.spec.lists["primary_support_reason"].r2_values if v != "Unknown"]
+            ),
         )
 
     def _new_person_added(self) -> _Person:
@@ -168,8 +221,9 @@ class SampleGenerator:
         self._people.append(person)
         return person
 
-    def _event_dates(self, event_type: str, person: _Person,
-                     open_service: bool | None = None) -> tuple[date, date | None]:
+    def _event_dates(
+        self, event_type: str, person: _Person, open_service: bool | None = None
+    ) -> tuple[date, date | None]:
         rng, rs, re_ = self.rng, self.period_start, self.period_end
         last_day = min(re_, person.dod) if person.dod else re_
         span = (last_day - rs).days
@@ -184,8 +238,14 @@ class SampleGenerator:
         end = rs + timedelta(days=rng.randint(0, span))
         return end - timedelta(days=rng.randint(0, 60)), end
 
-    def row(self, *, client_type: str | None = None, event_type: str | None = None,
-            new_person: bool = False, open_service: bool | None = None) -> dict[str, str]:
+    def row(
+        self,
+        *,
+        client_type: str | None = None,
+        event_type: str | None = None,
+        new_person: bool = False,
+        open_service: bool | None = None,
+    ) -> dict[str, str]:
         """One clean row, keyed by national column name.
 
         Args:
@@ -202,67 +262,94 @@ class SampleGenerator:
         elif client_type != "Service user" and not others:
             raise ValueError("make a service-user row first: carers link to service users")
         row = {f.column: "" for f in spec.fields}
-        row.update({
-            "LA_Code": self.la_code, "Reporting_Period_Start_Date": fmt(self.period_start),
-            "Reporting_Period_End_Date": fmt(self.period_end), "NHS_Number": person.nhs,
-            "LA_Person_Unique_Identifier": person.pid, "First_Name": person.first, "Last_Name": person.last,
-            "GP_Practice_Code": person.gp, "Gender": person.gender, "Ethnicity": person.ethnicity,
-            "Date_of_Birth": fmt(person.dob), "Date_of_Death": fmt(person.dod) if person.dod else "",
-            "Client_Type": client_type, "Primary_Support_Reason": person.psr, "Postcode": person.postcode,
-            "Accommodation_Status": person.accommodation, "Employment_Status": self._value("employment_status"),
-            "Has_Unpaid_Carer": self._value("has_unpaid_carer"),
-            "Autism_Spectrum_Disorder_ASD": self._value("autism_spectrum_disorder_asd"),
-            "Visual_Impairment": self._value("visual_impairment"),
-            "Hearing_Impairment": self._value("hearing_impairment"), "Dementia": self._value("dementia"),
-            "Client_Funding_Status": self._value("client_funding_status"),
-        })
+        row.update(
+            {
+                "LA_Code": self.la_code,
+                "Reporting_Period_Start_Date": fmt(self.period_start),
+                "Reporting_Period_End_Date": fmt(self.period_end),
+                "NHS_Number": person.nhs,
+                "LA_Person_Unique_Identifier": person.pid,
+                "First_Name": person.first,
+                "Last_Name": person.last,
+                "GP_Practice_Code": person.gp,
+                "Gender": person.gender,
+                "Ethnicity": person.ethnicity,
+                "Date_of_Birth": fmt(person.dob),
+                "Date_of_Death": fmt(person.dod) if person.dod else "",
+                "Client_Type": client_type,
+                "Primary_Support_Reason": person.psr,
+                "Postcode": person.postcode,
+                "Accommodation_Status": person.accommodation,
+                "Employment_Status": self._value("employment_status"),
+                "Has_Unpaid_Carer": self._value("has_unpaid_carer"),
+                "Autism_Spectrum_Disorder_ASD": self._value("autism_spectrum_disorder_asd"),
+                "Visual_Impairment": self._value("visual_impairment"),
+                "Hearing_Impairment": self._value("hearing_impairment"),
+                "Dementia": self._value("dementia"),
+                "Client_Funding_Status": self._value("client_funding_status"),
+            }
+        )
         if client_type == "Service user":
             self._service_user_ids.append(person.pid)
         if client_type != "Unpaid carer known by association":
             if event_type is None:
                 event_type = rng.choices(spec.lists["event_type"].r2_values, weights=(30, 25, 30, 15))[0]
             start, end = self._event_dates(event_type, person, open_service)
-            row.update({
-                "Event_Type": event_type, "Event_Reference": f"E{self._next_ref():09d}",
-                "Event_Start_Date": fmt(start), "Event_End_Date": fmt(end) if end else "",
-                "Event_Description": rng.choice(_DESCRIPTIONS),
-                "Event_Outcome": ("Continuation of support or services" if end is None
-                                  else self._value("event_outcome")),
-            })
+            row.update(
+                {
+                    "Event_Type": event_type,
+                    "Event_Reference": f"E{self._next_ref():09d}",
+                    "Event_Start_Date": fmt(start),
+                    "Event_End_Date": fmt(end) if end else "",
+                    "Event_Description": rng.choice(_DESCRIPTIONS),
+                    "Event_Outcome": (
+                        "Continuation of support or services" if end is None else self._value("event_outcome")
+                    ),
+                }
+            )
             if event_type == "Request":
                 row["Request_Route_of_Access"] = self._value("request_route_of_access")
             elif event_type == "Assessment":
-                row.update({
-                    "Assessment_Type": self._value("assessment_type"),
-                    "Eligible_Needs_Identified": self._value("eligible_needs_identified"),
-                    "Method_of_Assessment": self._value("method_of_assessment"),
-                })
+                row.update(
+                    {
+                        "Assessment_Type": self._value("assessment_type"),
+                        "Eligible_Needs_Identified": self._value("eligible_needs_identified"),
+                        "Method_of_Assessment": self._value("method_of_assessment"),
+                    }
+                )
             elif event_type == "Review":
-                row.update({
-                    "Review_Reason": self._value("review_reason"),
-                    "Review_Outcomes_Achieved": self._value("review_outcomes_achieved"),
-                    "Method_of_Review": self._value("method_of_review"),
-                })
+                row.update(
+                    {
+                        "Review_Reason": self._value("review_reason"),
+                        "Review_Outcomes_Achieved": self._value("review_outcomes_achieved"),
+                        "Method_of_Review": self._value("method_of_review"),
+                    }
+                )
             else:
-                row.update({
-                    "Service_Type": rng.choice([v for v in spec.lists["service_type"].r2_values
-                                                if "Prison" not in v]),
-                    "Service_Component": self._value("service_component"),
-                    "Delivery_Mechanism": self._value("delivery_mechanism"),
-                    "Provider_CQC_Location_ID": f"1-{rng.randint(10**8, 10**9 - 1)}",
-                    "Provider_CQC_Location_Name": "Sunrise Care Ltd",
-                    "Unit_Cost": f"{rng.randint(500, 150000) / 100:.2f}",
-                    "Cost_Frequency_Unit_Type": self._value("cost_frequency_unit_type"),
-                    "Planned_units_per_week": f"{rng.randint(1, 4000) / 100:.2f}",
-                })
+                row.update(
+                    {
+                        "Service_Type": rng.choice(
+                            [v for v in spec.lists["service_type"].r2_values if "Prison" not in v]
+                        ),
+                        "Service_Component": self._value("service_component"),
+                        "Delivery_Mechanism": self._value("delivery_mechanism"),
+                        "Provider_CQC_Location_ID": f"1-{rng.randint(10**8, 10**9 - 1)}",
+                        "Provider_CQC_Location_Name": "Sunrise Care Ltd",
+                        "Unit_Cost": f"{rng.randint(500, 150000) / 100:.2f}",
+                        "Cost_Frequency_Unit_Type": self._value("cost_frequency_unit_type"),
+                        "Planned_units_per_week": f"{rng.randint(1, 4000) / 100:.2f}",
+                    }
+                )
         if client_type != "Service user":
             linked = rng.sample(others, k=min(len(others), rng.randint(1, 2)))
-            row.update({
-                "Total_Hrs_Caring_per_week": self._value("total_hrs_caring_per_week"),
-                "No_of_adults_being_cared_for": str(len(linked) + rng.randint(0, 1)),
-                "Adult_1_Linked_Person_ID": linked[0] if linked else "",
-                "Adult_2_Linked_Person_ID": linked[1] if len(linked) > 1 else "",
-            })
+            row.update(
+                {
+                    "Total_Hrs_Caring_per_week": self._value("total_hrs_caring_per_week"),
+                    "No_of_adults_being_cared_for": str(len(linked) + rng.randint(0, 1)),
+                    "Adult_1_Linked_Person_ID": linked[0] if linked else "",
+                    "Adult_2_Linked_Person_ID": linked[1] if len(linked) > 1 else "",
+                }
+            )
         return self._apply_status(row)
 
     def _apply_status(self, row: dict[str, str]) -> dict[str, str]:
@@ -274,8 +361,12 @@ class SampleGenerator:
             statuses = [evaluate_status(self.spec.status_rules[f.column], lookup) for f in self.spec.fields]
             self._status_memo[key] = statuses
         for f, status in zip(self.spec.fields, statuses, strict=True):
-            if status == 0 or (status == 1 and f.column not in _FIELDS_THAT_DRIVE_STATUS and f.column not in _KEEP
-                  and self.rng.random() < 0.1):
+            if status == 0 or (
+                status == 1
+                and f.column not in _FIELDS_THAT_DRIVE_STATUS
+                and f.column not in _KEEP
+                and self.rng.random() < 0.1
+            ):
                 row[f.column] = ""
         return row
 
@@ -287,7 +378,10 @@ _LOOKUP_CACHE: dict[tuple[int, str, str | None], object] = {}
 
 
 def row_lookup(spec: Spec, row: Mapping[str, str]):  # noqa: ANN201 - a lookup callable for Condition.evaluate
-    """The Condition lookup for one row: Release 2 values folded, None for blank, INVALID when unrecognised."""
+    """The Condition lookup for one row.
+
+    Release 2 values folded, None for blank, INVALID when unrecognised (as the scan's SQL computes them).
+    """
     from ascld.quality.dates import parse_date
 
     def lookup(column: str) -> object:
@@ -308,13 +402,22 @@ def row_lookup(spec: Spec, row: Mapping[str, str]):  # noqa: ANN201 - a lookup c
     return lookup
 
 
-def sample_rows(n: int, *, seed: int = 0, spec: Spec | None = None, **options: object) -> list[dict[str, str]]:
+def sample_rows(
+    n: int, *, seed: int = 0, spec: Spec | None = None, **options: object
+) -> list[dict[str, str]]:
     """`n` clean rows keyed by national column name (see `SampleGenerator`)."""
     return SampleGenerator(spec, seed=seed, **options).rows(n)  # type: ignore[arg-type]
 
 
-def write_rows(path: str | Path, rows: Iterable[Mapping[str, str]], *, spec: Spec | None = None,
-               compress: bool | None = None, encoding: str = "cp1252", header: Sequence[str] | None = None) -> Path:
+def write_rows(
+    path: str | Path,
+    rows: Iterable[Mapping[str, str]],
+    *,
+    spec: Spec | None = None,
+    compress: bool | None = None,
+    encoding: str = "cp1252",
+    header: Sequence[str] | None = None,
+) -> Path:
     """Write rows as a return file: spec headers, CRLF line ends, Windows-1252, gzip if the name ends .gz."""
     spec = spec or load_spec()
     path = Path(path)
@@ -326,13 +429,20 @@ def write_rows(path: str | Path, rows: Iterable[Mapping[str, str]], *, spec: Spe
         writer.writerow([r.get(c, "") for c in spec.columns])
     data = buffer.getvalue().encode(encoding)
     if compress:
-        data = gzip.compress(data, compresslevel=1)
+        data = gzip.compress(data, compresslevel=1, mtime=0)
     path.write_bytes(data)
     return path
 
 
-def write_sample_return(path: str | Path, n: int, *, seed: int = 0, spec: Spec | None = None,
-                        chunk_rows: int = 50_000, **options: object) -> Path:
+def write_sample_return(
+    path: str | Path,
+    n: int,
+    *,
+    seed: int = 0,
+    spec: Spec | None = None,
+    chunk_rows: int = 50_000,
+    **options: object,
+) -> Path:
     """Write an `n`-row clean return in chunks, so large benchmark files need little memory."""
     spec = spec or load_spec()
     gen = SampleGenerator(spec, seed=seed, **options)  # type: ignore[arg-type]

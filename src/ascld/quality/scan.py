@@ -10,7 +10,8 @@ file, in four layers:
    `w_X`, the value of a failing non-sensitive cell (`v_X`), details for messages, and hashed keys for the
    checks across rows.
 
-The table is created with `CREATE TABLE ... AS`, which keeps file order, so `rowid + 2` is the spreadsheet row.
+The table is created with `CREATE TABLE ... AS`, which keeps file order, so `rowid + 2` is the spreadsheet
+row.
 No value of a sensitive field is stored: identifiers appear only as 64-bit hashes.
 """
 
@@ -99,14 +100,19 @@ def _detail_sql(check: Check, column: str, spec: Spec) -> str | None:
     texts = detail_texts()
     if check.rule == "date_format":
         whens = " ".join(
-            f"WHEN {quote_str(key)} THEN {quote_str(text)}" for (cid, key), text in texts.items() if cid == check.id
+            f"WHEN {quote_str(key)} THEN {quote_str(text)}"
+            for (cid, key), text in texts.items()
+            if cid == check.id
         )
         return f"CASE {date_hint_sql(col(column))} {whens} END"
     if check.rule == "not_ended_in_period":
         return f"{cv('Event_Type')}"
     if check.rule == "dob_implausible":
-        return (f"CASE WHEN {dte('Date_of_Birth')} > {dte('Reporting_Period_End_Date')} THEN "
-                f"{quote_str(texts[(check.id, 'after_period')])} ELSE {quote_str(texts[(check.id, 'too_old')])} END")
+        return (
+            f"CASE WHEN {dte('Date_of_Birth')} > {dte('Reporting_Period_End_Date')} THEN "
+            f"{quote_str(texts[(check.id, 'after_period')])} "
+            f"ELSE {quote_str(texts[(check.id, 'too_old')])} END"
+        )
     if check.rule == "after_submission":
         return "strftime(submission_date, '%d/%m/%Y')"
     if check.rule == "fewer_adults_than_links":
@@ -131,8 +137,11 @@ def _present_sql(column: str) -> str:
 
 def person_key_sql() -> str:
     """The person key of the national unique-event key: NHS number if given, else LA code + LA person ID."""
-    return (f"CASE WHEN NOT {blank('NHS_Number')} THEN 'N' || nhs__ ELSE 'L' || coalesce(trim({col('LA_Code')}), '') "
-            f"|| '_' || coalesce(trim({col('LA_Person_Unique_Identifier')}), '') END")
+    return (
+        f"CASE WHEN NOT {blank('NHS_Number')} THEN 'N' || nhs__ "
+        f"ELSE 'L' || coalesce(trim({col('LA_Code')}), '') "
+        f"|| '_' || coalesce(trim({col('LA_Person_Unique_Identifier')}), '') END"
+    )
 
 
 def corrected_end_sql() -> str:
@@ -147,8 +156,12 @@ def event_key_sql() -> str:
     start = f"coalesce(CAST({dte('Event_Start_Date')} AS VARCHAR), trim({col('Event_Start_Date')}))"
     end = f"coalesce(CAST({corrected_end_sql()} AS VARCHAR), trim({col('Event_End_Date')}))"
     parts = [
-        f"trim({col('LA_Code')})", start, f"CASE WHEN {et} = 'service' THEN NULL ELSE {end} END",
-        f"{col('Client_Type')}", person_key_sql(), f"{col('Event_Type')}",
+        f"trim({col('LA_Code')})",
+        start,
+        f"CASE WHEN {et} = 'service' THEN NULL ELSE {end} END",
+        f"{col('Client_Type')}",
+        person_key_sql(),
+        f"{col('Event_Type')}",
         f"CASE WHEN {et} = 'request' THEN {col('Request_Route_of_Access')} END",
         f"CASE WHEN {et} = 'assessment' THEN {col('Assessment_Type')} END",
         f"CASE WHEN {et} = 'service' THEN {col('Service_Type')} END",
@@ -176,8 +189,10 @@ def chk_sql(fl: FieldLayout, table: str = "") -> str:
     """SQL for the national validity code (chk_X) of one field from its packed code."""
     f_ = decode_sql(fl.column, "f", table)
     whens = " ".join(f"WHEN {i} THEN {e.validity}" for i, e in enumerate(fl.errors, start=1))
-    return (f"CAST(CASE {f_} WHEN 0 THEN CASE WHEN {decode_sql(fl.column, 'blank', table)} = 1 THEN 0 ELSE 1 END "
-            f"{whens} END AS TINYINT)")
+    return (
+        f"CAST(CASE {f_} WHEN 0 THEN CASE WHEN {decode_sql(fl.column, 'blank', table)} = 1 THEN 0 ELSE 1 END "
+        f"{whens} END AS TINYINT)"
+    )
 
 
 def _cell_kind(code: str) -> str:
@@ -185,21 +200,28 @@ def _cell_kind(code: str) -> str:
     from ascld.quality.sqlgen import WS_CLASS
 
     # Most values start with a digit or a letter other than N/n, which can begin neither a blank value (white
-    # space, the text NULL) nor a formula (= + - @): string comparison on the first bytes settles those cheaply.
-    return (f"CAST(CASE WHEN {code} IS NULL OR {code} = '' THEN 1 "
-            f"WHEN ({code} >= '0' AND {code} < '=') OR ({code} >= 'A' AND {code} < 'N') OR "
-            f"({code} >= 'O' AND {code} < 'n') THEN 0 "
-            f"WHEN regexp_full_match({code}, '{WS_CLASS}*(?i:null)?{WS_CLASS}*') THEN 1 "
-            f"WHEN {formula_sql(code)} THEN 2 ELSE 0 END AS UTINYINT)")
+    # space, the text NULL) nor a formula (= + - @): string comparison on the first bytes settles those
+    # cheaply.
+    return (
+        f"CAST(CASE WHEN {code} IS NULL OR {code} = '' THEN 1 "
+        f"WHEN ({code} >= '0' AND {code} < '=') OR ({code} >= 'A' AND {code} < 'N') OR "
+        f"({code} >= 'O' AND {code} < 'n') THEN 0 "
+        f"WHEN regexp_full_match({code}, '{WS_CLASS}*(?i:null)?{WS_CLASS}*') THEN 1 "
+        f"WHEN {formula_sql(code)} THEN 2 ELSE 0 END AS UTINYINT)"
+    )
 
 
 def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_date: date) -> str:
     """The SELECT that computes every stored column for a return read by `source_sql` (a read_csv call)."""
     value_sql = _value_sql(spec)
-    needs_cv = set(ck.CV_COLUMNS) | {c for rules in spec.status_rules.values() for r in rules
-                                     for c in r.condition.columns()}
-    l0 = ["*", f"DATE '{submission_date.isoformat()}' AS submission_date",
-          f"{ck.nhs_normalised_sql(col('NHS_Number'))} AS nhs__"]
+    needs_cv = set(ck.CV_COLUMNS) | {
+        c for rules in spec.status_rules.values() for r in rules for c in r.condition.columns()
+    }
+    l0 = [
+        "*",
+        f"DATE '{submission_date.isoformat()}' AS submission_date",
+        f"{ck.nhs_normalised_sql(col('NHS_Number'))} AS nhs__",
+    ]
     l0 += [f"{_cell_kind(col(c))} AS {quote_ident('e__' + c)}" for c in spec.columns]
     l1 = ["*"]
     for f in spec.fields:
@@ -213,16 +235,23 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
             l1.append(f"{ck.list_class_sql(c, lst, spec, is_blank)} AS {list_class(c)}")
         if f.type == "date":
             l1.append(f"{date_sql(col(c))} AS {dte(c)}")
-    l2 = ["*"] + [f"CAST({status_case(spec.status_rules[f.column], value_sql, _present_sql)} AS TINYINT) "
-                  f"AS {status(f.column)}" for f in spec.fields]
+    l2 = ["*"] + [
+        f"CAST({status_case(spec.status_rules[f.column], value_sql, _present_sql)} AS TINYINT) "
+        f"AS {status(f.column)}"
+        for f in spec.fields
+    ]
     l3 = ["*"]
     for fl in layout.fields:
         c = fl.column
         numbered = list(enumerate(fl.errors, start=1))
-        value = " ".join(f"WHEN {cell_sql(chk, c, spec)} THEN {i}" for i, chk in numbered
-                         if chk.rule in ck.VALUE_RULES)
-        cross = " ".join(f"WHEN {cell_sql(chk, c, spec)} THEN {i}" for i, chk in numbered
-                         if chk.rule != "mandatory" and chk.rule not in ck.VALUE_RULES)
+        value = " ".join(
+            f"WHEN {cell_sql(chk, c, spec)} THEN {i}" for i, chk in numbered if chk.rule in ck.VALUE_RULES
+        )
+        cross = " ".join(
+            f"WHEN {cell_sql(chk, c, spec)} THEN {i}"
+            for i, chk in numbered
+            if chk.rule != "mandatory" and chk.rule not in ck.VALUE_RULES
+        )
         ok = ck.value_ok_sql(spec.field(c))
         cross_case = f"CASE {cross} ELSE 0 END" if cross else "0"
         if value and ok:
@@ -231,19 +260,25 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
             body = f"ELSE CASE {value} {cross} ELSE 0 END"
         else:
             body = f"ELSE {cross_case}"
-        l3.append(f"CAST(CASE WHEN {blank(c)} THEN CASE WHEN {status(c)} = 2 THEN 1 ELSE 0 END {body} END "
-                  f"AS UTINYINT) AS {quote_ident('f__' + c)}")
+        l3.append(
+            f"CAST(CASE WHEN {blank(c)} THEN CASE WHEN {status(c)} = 2 THEN 1 ELSE 0 END {body} END "
+            f"AS UTINYINT) AS {quote_ident('f__' + c)}"
+        )
         if fl.warnings:
-            bits = " + ".join(f"CASE WHEN {cell_sql(chk, c, spec)} THEN {1 << i} ELSE 0 END"
-                              for i, chk in enumerate(fl.warnings))
+            bits = " + ".join(
+                f"CASE WHEN {cell_sql(chk, c, spec)} THEN {1 << i} ELSE 0 END"
+                for i, chk in enumerate(fl.warnings)
+            )
             l3.append(f"CAST({bits} AS UTINYINT) AS {quote_ident('wb__' + c)}")
     l4 = []
     for fl in layout.fields:
         c = fl.column
         f_ = quote_ident("f__" + c)
         wb = quote_ident("wb__" + c) if fl.warnings else "0"
-        l4.append(f"CAST({f_} + {wb} * {1 << W_SHIFT} + CAST({blank(c)} AS INTEGER) * {1 << BLANK_SHIFT} + "
-                  f"({status(c)} + 1) * {1 << COND_SHIFT} AS USMALLINT) AS {quote_ident('code_' + c)}")
+        l4.append(
+            f"CAST({f_} + {wb} * {1 << W_SHIFT} + CAST({blank(c)} AS INTEGER) * {1 << BLANK_SHIFT} + "
+            f"({status(c)} + 1) * {1 << COND_SHIFT} AS USMALLINT) AS {quote_ident('code_' + c)}"
+        )
         if value_shown(spec, c):
             cond = f"{f_} > 0" + (f" OR {wb} > 0" if fl.warnings else "")
             l4.append(f"CASE WHEN {cond} THEN left({col(c)}, 80) END AS {quote_ident('v_' + c)}")
@@ -259,26 +294,35 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
     all_cols = [col(c) for c in spec.columns]
     et = cv("Event_Type")
     l4 += [
-        f"CASE WHEN NOT {blank('LA_Person_Unique_Identifier')} THEN hash(trim({col('LA_Person_Unique_Identifier')})) "
+        f"CASE WHEN NOT {blank('LA_Person_Unique_Identifier')} "
+        f"THEN hash(trim({col('LA_Person_Unique_Identifier')})) "
         "END AS k_person",
         "CASE WHEN regexp_full_match(nhs__, '[0-9]{10}') THEN hash(nhs__) END AS k_nhs",
         f"CASE WHEN {dte('Date_of_Birth')} IS NOT NULL THEN hash({dte('Date_of_Birth')}) END AS k_dob",
         f"CASE WHEN NOT {blank('Gender')} THEN lower(trim({col('Gender')})) END AS gender",
         f"CASE WHEN NOT {blank('LA_Code')} THEN trim({col('LA_Code')}) END AS la",
-        f"{dte('Reporting_Period_Start_Date')} AS rs", f"{dte('Reporting_Period_End_Date')} AS re",
-        f"{cv('Client_Type')} AS ctype", f"{et} AS etype",
-        f"{dte('Event_Start_Date')} AS d_start", f"{dte('Event_End_Date')} AS d_end",
+        f"{dte('Reporting_Period_Start_Date')} AS rs",
+        f"{dte('Reporting_Period_End_Date')} AS re",
+        f"{cv('Client_Type')} AS ctype",
+        f"{et} AS etype",
+        f"{dte('Event_Start_Date')} AS d_start",
+        f"{dte('Event_End_Date')} AS d_end",
         f"{dte('Date_of_Death')} AS d_death",
         f"{event_key_sql()} AS k_event",
         f"hash({', '.join(all_cols)}) AS k_row",
         f"CASE WHEN NOT {blank('Event_Reference')} THEN hash(trim({col('Event_Reference')})) END AS k_ref",
-        *[f"CASE WHEN NOT {blank(f'Adult_{i}_Linked_Person_ID')} THEN "
-          f"hash(trim({col(f'Adult_{i}_Linked_Person_ID')})) END AS k_l{i}" for i in (1, 2, 3)],
+        *[
+            f"CASE WHEN NOT {blank(f'Adult_{i}_Linked_Person_ID')} THEN "
+            f"hash(trim({col(f'Adult_{i}_Linked_Person_ID')})) END AS k_l{i}"
+            for i in (1, 2, 3)
+        ],
         f"CASE WHEN {et} = 'service' THEN hash({person_key_sql()}, {col('Service_Type')}, "
         f"{col('Service_Component')}) END AS k_svc",
         f"coalesce({nhs_test}, FALSE) AS nhs_test",
         f"({any_formula}) AS has_formula",
         f"CAST({ragged_sql(spec.columns)} AS UTINYINT) AS ragged",
     ]
-    return (f"SELECT {', '.join(l4)} FROM (SELECT {', '.join(l3)} FROM (SELECT {', '.join(l2)} FROM "
-            f"(SELECT {', '.join(l1)} FROM (SELECT {', '.join(l0)} FROM {source_sql}))))")
+    return (
+        f"SELECT {', '.join(l4)} FROM (SELECT {', '.join(l3)} FROM (SELECT {', '.join(l2)} FROM "
+        f"(SELECT {', '.join(l1)} FROM (SELECT {', '.join(l0)} FROM {source_sql}))))"
+    )

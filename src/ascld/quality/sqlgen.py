@@ -1,11 +1,14 @@
 """Compile the specification's rules to DuckDB SQL, so the per-row x per-field work runs inside DuckDB.
 
-The status conditions (`ascld.spec.conditions`) use three-valued logic: a comparison on a blank or unrecognised
+The status conditions (`ascld.spec.conditions`) use three-valued logic: a comparison on a blank or
+unrecognised
 value is *unknown*, and `and`/`or`/`not` follow Kleene's rules. SQL's NULL logic is exactly Kleene's, so a
-condition compiles to a boolean SQL expression that is NULL where `Condition.evaluate` returns None. The compiler
+condition compiles to a boolean SQL expression that is NULL where `Condition.evaluate` returns None. The
+compiler
 needs, for every column a condition names, two SQL expressions:
 
-* the *comparison value*: the row's value mapped to Release 2 and case-folded (`lower`), NULL when the field is
+* the *comparison value*: the row's value mapped to Release 2 and case-folded (`lower`), NULL when the field
+is
   blank **or** holds a value that is not recognised (the `INVALID` of the Python evaluator);
 * the *presence* test: true when the field is not blank (an unrecognised value is present).
 
@@ -59,7 +62,8 @@ def compile_condition(
 
     Args:
         cond: a condition from `ascld.spec.parse_condition`.
-        value_sql: column name -> SQL for its comparison value (folded Release 2 text, or a number for computed
+        value_sql: column name -> SQL for its comparison value (folded Release 2 text, or a number for
+        computed
             columns such as `age_at_period_end`), NULL when blank or unrecognised.
         present_sql: column name -> SQL that is true when the field is not blank.
 
@@ -68,7 +72,8 @@ def compile_condition(
 
     Examples:
         >>> from ascld.spec import parse_condition
-        >>> compile_condition(parse_condition("Event_Type = 'Service'"), lambda c: f"cv_{c}", lambda c: f"p_{c}")
+        >>> compile_condition(parse_condition("Event_Type = 'Service'"), lambda c: f"cv_{c}", lambda c:
+        f"p_{c}")
         "(cv_Event_Type = 'service')"
     """
     if isinstance(cond, Always):
@@ -89,8 +94,11 @@ def compile_condition(
             return f"(CAST(TRY_CAST({value} AS DOUBLE) AS DOUBLE) BETWEEN {low!r} AND {high!r})"
         literals = ", ".join(quote_str(fold(str(v))) for v in cond.values)
         if cond.op in ("=", "in"):
-            return f"({value} = {quote_str(fold(str(cond.values[0])))})" if len(cond.values) == 1 and cond.op == "=" \
+            return (
+                f"({value} = {quote_str(fold(str(cond.values[0])))})"
+                if len(cond.values) == 1 and cond.op == "="
                 else f"({value} IN ({literals}))"
+            )
         if cond.op in ("!=", "not in"):
             return f"({value} NOT IN ({literals}))"
         if cond.op in ("like", "not like"):
@@ -101,11 +109,13 @@ def compile_condition(
     raise TypeError(f"cannot compile condition {cond!r}")
 
 
-def status_case(rules: Sequence[StatusRule], value_sql: Callable[[str], str],
-                present_sql: Callable[[str], str]) -> str:
+def status_case(
+    rules: Sequence[StatusRule], value_sql: Callable[[str], str], present_sql: Callable[[str], str]
+) -> str:
     """The field-status code (2/1/0/-1) of one field as a SQL CASE over its ordered rules.
 
-    The first rule whose condition is true decides the status; a rule whose condition is unknown before any rule
+    The first rule whose condition is true decides the status; a rule whose condition is unknown before any
+    rule
     has matched makes the status Undetermined (-1), the national code for "the fields that drive this one are
     missing or invalid". No matching rule also gives Undetermined.
     """
@@ -122,7 +132,10 @@ def status_case(rules: Sequence[StatusRule], value_sql: Callable[[str], str],
 
 
 def evaluate_status(rules: Sequence[StatusRule], lookup: Callable[[str], object]) -> int:
-    """The Python reference for `status_case`: status code for one row (used by tests and the sample generator)."""
+    """The Python reference for `status_case`: the status code of one row.
+
+    Used by tests and the sample generator.
+    """
     for rule in rules:
         result = rule.condition.evaluate(lookup)
         if result is None:
@@ -137,7 +150,8 @@ def list_lookup_sql(raw: str, lst: DefinedList, blank: str | None = None) -> str
 
     Matching ignores case and trailing spaces (`DefinedList.to_r2`). A blank value is NULL; `blank` is SQL
     already computing that (default: `blank_sql(raw)`). A value matching nothing is NULL (unknown)
-    for a complete list; for a list the specification marks incomplete it is kept (trimmed, folded), because it
+    for a complete list; for a list the specification marks incomplete it is kept (trimmed, folded), because
+    it
     may well be a Release 2 value we do not know yet and the status rules (e.g. `Assessment_Type like
     'Financial%'`) should still see it.
     """
@@ -193,16 +207,21 @@ def is_blank(raw: str | None) -> bool:
 
 def blank_sql(raw: str) -> str:
     """SQL for `is_blank`."""
-    # Nearly every value starts with a character that cannot begin a blank one: test the first character before
+    # Nearly every value starts with a character that cannot begin a blank one: test the first character
+    # before
     # running the regular expression.
-    # (String comparison is by bytes: `< '!'` catches ASCII white space and the empty string, `>= chr(128)` any
+    # (String comparison is by bytes: `< '!'` catches ASCII white space and the empty string, `>= chr(128)`
+    # any
     # non-ASCII first character, including the Unicode spaces.)
-    return (f"(CASE WHEN {raw} IS NULL THEN TRUE WHEN {raw} < '!' OR ({raw} >= 'N' AND {raw} < 'O') OR "
-            f"({raw} >= 'n' AND {raw} < 'o') OR {raw} >= chr(128) THEN "
-            f"regexp_full_match({raw}, '{WS_CLASS}*(?i:null)?{WS_CLASS}*') ELSE FALSE END)")
+    return (
+        f"(CASE WHEN {raw} IS NULL THEN TRUE WHEN {raw} < '!' OR ({raw} >= 'N' AND {raw} < 'O') OR "
+        f"({raw} >= 'n' AND {raw} < 'o') OR {raw} >= chr(128) THEN "
+        f"regexp_full_match({raw}, '{WS_CLASS}*(?i:null)?{WS_CLASS}*') ELSE FALSE END)"
+    )
 
 
-def status_sql_for(spec: Spec, column: str, value_sql: Callable[[str], str],
-                   present_sql: Callable[[str], str]) -> str:
+def status_sql_for(
+    spec: Spec, column: str, value_sql: Callable[[str], str], present_sql: Callable[[str], str]
+) -> str:
     """The status CASE for one column of the spec."""
     return status_case(spec.status_rules[column], value_sql, present_sql)

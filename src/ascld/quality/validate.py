@@ -1,9 +1,13 @@
 """`validate_return`: the pre-submission validator, the same checks the landing service runs on receipt.
 
-Steps: transport checks (`ascld.returns.reader`), one DuckDB pass over every row and field (`ascld.quality.scan`),
-then checks across rows, for the whole file and against a previous return (`ascld.quality.crossrow`), each as SQL
-over the scanned table. Every problem is counted; the listing in the result is capped at `max_problems` and the
-full list is written to problems.csv. DuckDB works in a temporary database on disk with a memory limit, so memory
+Steps: transport checks (`ascld.returns.reader`), one DuckDB pass over every row and field
+(`ascld.quality.scan`),
+then checks across rows, for the whole file and against a previous return (`ascld.quality.crossrow`), each as
+SQL
+over the scanned table. Every problem is counted; the listing in the result is capped at `max_problems` and
+the
+full list is written to problems.csv. DuckDB works in a temporary database on disk with a memory limit, so
+memory
 use does not grow with the file.
 """
 
@@ -106,7 +110,9 @@ class ValidationResult:
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         written = {"summary.json": out / "summary.json", "problems.csv": out / "problems.csv"}
-        written["summary.json"].write_text(json.dumps(self.summary, indent=2, default=str) + "\n", encoding="utf-8")
+        written["summary.json"].write_text(
+            json.dumps(self.summary, indent=2, default=str) + "\n", encoding="utf-8"
+        )
         if self._problems_csv and self._problems_csv.exists():
             shutil.copyfile(self._problems_csv, written["problems.csv"])
         else:
@@ -132,8 +138,12 @@ def write_problems_csv(path: Path, problems: Sequence[Problem]) -> None:
 
 def _connect(workdir: str) -> Any:
     memory = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
-    con = connect("duckdb", path=Path(workdir) / "dq.duckdb", memory_limit=memory,
-                  temp_directory=str(Path(workdir) / "spill"))
+    con = connect(
+        "duckdb",
+        path=Path(workdir) / "dq.duckdb",
+        memory_limit=memory,
+        temp_directory=str(Path(workdir) / "spill"),
+    )
     raw = con.con
     # DuckDB turns long IN lists into joins, which for hundreds of small lists costs far more than comparing.
     raw.execute("SET disabled_optimizers = 'in_clause'")
@@ -142,55 +152,82 @@ def _connect(workdir: str) -> Any:
 
 
 def _register_reference(con: Any, spec: Spec, layout: ScanLayout, checks: Sequence[Check]) -> None:
-    con.execute(f"CREATE OR REPLACE TABLE {crossrow.PROBLEMS} (row BIGINT, seq INTEGER, field VARCHAR, "
-                "check_id VARCHAR, value VARCHAR, suggestion VARCHAR, detail VARCHAR)")
-    con.execute("CREATE OR REPLACE TABLE __ascld_checks (check_id VARCHAR, severity VARCHAR, message VARCHAR, "
-                "hint VARCHAR, ord INTEGER)")
-    con.executemany("INSERT INTO __ascld_checks VALUES (?, ?, ?, ?, ?)",
-                    [[c.id, c.severity, c.message, c.hint, i] for i, c in enumerate(checks)])
-    con.execute("CREATE OR REPLACE TABLE __ascld_fields (field VARCHAR, header VARCHAR, sensitive BOOLEAN, "
-                "list VARCHAR)")
-    con.executemany("INSERT INTO __ascld_fields VALUES (?, ?, ?, ?)",
-                    [[f.column, f.name, f.sensitive, f.defined_list or ""] for f in spec.fields])
+    con.execute(
+        f"CREATE OR REPLACE TABLE {crossrow.PROBLEMS} (row BIGINT, seq INTEGER, field VARCHAR, "
+        "check_id VARCHAR, value VARCHAR, suggestion VARCHAR, detail VARCHAR)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE __ascld_checks (check_id VARCHAR, severity VARCHAR, message VARCHAR, "
+        "hint VARCHAR, ord INTEGER)"
+    )
+    con.executemany(
+        "INSERT INTO __ascld_checks VALUES (?, ?, ?, ?, ?)",
+        [[c.id, c.severity, c.message, c.hint, i] for i, c in enumerate(checks)],
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE __ascld_fields (field VARCHAR, header VARCHAR, sensitive BOOLEAN, "
+        "list VARCHAR)"
+    )
+    con.executemany(
+        "INSERT INTO __ascld_fields VALUES (?, ?, ?, ?)",
+        [[f.column, f.name, f.sensitive, f.defined_list or ""] for f in spec.fields],
+    )
 
 
-def _scan(con: Any, ret: ReturnFile, table: str, spec: Spec, layout: ScanLayout, submission: date) -> list[Problem]:
+def _scan(
+    con: Any, ret: ReturnFile, table: str, spec: Spec, layout: ScanLayout, submission: date
+) -> list[Problem]:
     """Run the scan into `table`; returns the problems of rows DuckDB could not split (T009-T011)."""
     rejects = ret.new_rejects_name()
-    ret.execute_read(con, lambda parallel: (
-        f"CREATE OR REPLACE TABLE {table} AS "
-        f"{build_scan_sql(spec, layout, ret.read_csv_sql(rejects, parallel=parallel), submission)}"))
+    ret.execute_read(
+        con,
+        lambda parallel: (
+            f"CREATE OR REPLACE TABLE {table} AS "
+            f"{build_scan_sql(spec, layout, ret.read_csv_sql(rejects, parallel=parallel), submission)}"
+        ),
+    )
     problems = ret.rejected_rows(con, rejects)
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
     if con.execute(f"SELECT bool_or(ragged > 0) FROM {table}").fetchone()[0]:
-        problems += ragged_problems(con, table, ret.name, len(spec.columns), row_sql="rowid + 2",
-                                    where="ragged > 0", kind="ragged")
+        problems += ragged_problems(
+            con, table, ret.name, len(spec.columns), row_sql="rowid + 2", where="ragged > 0", kind="ragged"
+        )
     return sorted(problems, key=lambda p: p.row or 0)
 
 
 def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows: int) -> list[Problem]:
-    """T008 (no rows), T012 (formula values, located by a second read only when the scan saw one), T013, T014."""
+    """T008 (no rows), T012 (formula values), T013 and T014.
+
+    Formula values are located by a second read, only when the scan saw one.
+    """
     from ascld.returns.reader import formula_sql, loaded_transport_problems  # noqa: F401 - documented pair
 
     if n_rows == 0:
         return loaded_transport_problems(con, table, ret.name, spec.columns, 0)
     problems: list[Problem] = []
     if con.execute(f"SELECT bool_or(has_formula) FROM {table}").fetchone()[0]:
-        con.execute("CREATE OR REPLACE TEMP TABLE __ascld_formula AS SELECT "
-                    + ", ".join(f"{formula_sql(quote_ident(c))} AS {quote_ident(c)}" for c in spec.columns)
-                    + f" FROM {ret.read_csv_sql()}")
-        union = " UNION ALL ".join(f"SELECT rowid + 2 AS row, {i} AS pos FROM __ascld_formula WHERE "
-                                   f"{quote_ident(c)}" for i, c in enumerate(spec.columns))
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __ascld_formula AS SELECT "
+            + ", ".join(f"{formula_sql(quote_ident(c))} AS {quote_ident(c)}" for c in spec.columns)
+            + f" FROM {ret.read_csv_sql()}"
+        )
+        union = " UNION ALL ".join(
+            f"SELECT rowid + 2 AS row, {i} AS pos FROM __ascld_formula WHERE {quote_ident(c)}"
+            for i, c in enumerate(spec.columns)
+        )
         hits = con.execute(f"SELECT row, pos FROM ({union}) ORDER BY row, pos LIMIT 1000").fetchall()
         problems += [formula_problem(ret.name, int(r), spec.columns[p]) for r, p in hits]
     n_la, n_periods = con.execute(
-        f"SELECT count(DISTINCT la), count(DISTINCT (rs, re)) FILTER (WHERE rs IS NOT NULL AND re IS NOT NULL) "
-        f"FROM {table}").fetchone()
+        f"SELECT count(DISTINCT la), "
+        f"count(DISTINCT (rs, re)) FILTER (WHERE rs IS NOT NULL AND re IS NOT NULL) "
+        f"FROM {table}"
+    ).fetchone()
     problems += period_la_problems(ret.name, int(n_la), int(n_periods))
     return problems
 
 
-# --- problems ------------------------------------------------------------------------------------------------
+# --- problems
+# ------------------------------------------------------------------------------------------------
 
 
 def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None:
@@ -205,33 +242,44 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
         parts = []
         for i, chk in enumerate(fl.errors, start=1):
             detail = quote_ident(fl.details[chk.id]) if chk.id in fl.details else "NULL"
-            parts.append(f"SELECT row, '{chk.id}' AS check_id, value, {detail} AS detail FROM cand "
-                         f"WHERE (code & 15) = {i}")
+            parts.append(
+                f"SELECT row, '{chk.id}' AS check_id, value, {detail} AS detail FROM cand "
+                f"WHERE (code & 15) = {i}"
+            )
         for bit, chk in enumerate(fl.warnings):
             detail = quote_ident(fl.details[chk.id]) if chk.id in fl.details else "NULL"
-            parts.append(f"SELECT row, '{chk.id}', value, {detail} FROM cand WHERE (code & 15) = 0 AND "
-                         f"((code >> 4) & {1 << bit}) <> 0")
+            parts.append(
+                f"SELECT row, '{chk.id}', value, {detail} FROM cand WHERE (code & 15) = 0 AND "
+                f"((code >> 4) & {1 << bit}) <> 0"
+            )
         for chk in na_checks:
             if c in chk.columns(spec):
                 parts.append(f"SELECT row, '{chk.id}', NULL, NULL FROM cand WHERE (code >> 12) = 2")
         details = ", ".join(quote_ident(d) for d in fl.details.values())
         con.execute(f"""
             INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, suggestion, detail)
-            WITH cand AS (SELECT rowid + 2 AS row, {code} AS code, {value} AS value{', ' + details if details else ''}
+            WITH cand AS (SELECT rowid + 2 AS row, {code} AS code, {value} AS value{
+            ", " + details if details else ""
+        }
                           FROM {table} WHERE {interesting})
-            SELECT row, {fl.seq}, '{c}', check_id, value, NULL, detail FROM ({' UNION ALL '.join(parts)})""")
+            SELECT row, {fl.seq}, '{c}', check_id, value, NULL, detail FROM ({" UNION ALL ".join(parts)})""")
     # Warnings that repeat one value on many rows are listed once per field and value (checks.csv: aggregate).
     for chk in (c for c in load_checks() if c.params.get("aggregate") == "value"):
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE __ascld_agg AS SELECT min(row) AS row, seq, field, value, count(*) AS n
+            CREATE OR REPLACE TEMP TABLE __ascld_agg AS SELECT min(row) AS row, seq, field, value, count(*) AS
+            n
             FROM {crossrow.PROBLEMS} WHERE check_id = '{chk.id}' GROUP BY seq, field, value""")
         con.execute(f"DELETE FROM {crossrow.PROBLEMS} WHERE check_id = '{chk.id}'")
-        con.execute(f"INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, detail) SELECT row, seq, "
-                    f"field, '{chk.id}', value, format('{{:,}}', n) FROM __ascld_agg")
+        con.execute(
+            f"INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, detail) SELECT row, seq, "
+            f"field, '{chk.id}', value, format('{{:,}}', n) FROM __ascld_agg"
+        )
     # Suggestions for case variants and Release 1 values: worked out once per distinct value, not per row.
     wanted = ", ".join(quote_str(c.id) for c in by_id.values() if c.rule in ("list_case", "release1"))
-    pairs = con.execute(f"SELECT DISTINCT field, check_id, value FROM {crossrow.PROBLEMS} "
-                        f"WHERE check_id IN ({wanted}) AND value IS NOT NULL").fetchall()
+    pairs = con.execute(
+        f"SELECT DISTINCT field, check_id, value FROM {crossrow.PROBLEMS} "
+        f"WHERE check_id IN ({wanted}) AND value IS NOT NULL"
+    ).fetchall()
     texts = detail_texts()
     rows = []
     for column, cid, value in pairs:
@@ -245,27 +293,35 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
             detail = texts[(cid, key)].replace("{suggestion}", suggestion or "").replace("{list}", lst.name)
         rows.append([column, cid, value, suggestion, detail])
     if rows:
-        con.execute("CREATE OR REPLACE TEMP TABLE __ascld_sugg (field VARCHAR, check_id VARCHAR, value VARCHAR, "
-                    "suggestion VARCHAR, detail VARCHAR)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __ascld_sugg (field VARCHAR, check_id VARCHAR, value VARCHAR, "
+            "suggestion VARCHAR, detail VARCHAR)"
+        )
         con.executemany("INSERT INTO __ascld_sugg VALUES (?, ?, ?, ?, ?)", rows)
-        con.execute(f"UPDATE {crossrow.PROBLEMS} p SET suggestion = s.suggestion, detail = coalesce(s.detail, "
-                    "p.detail) FROM __ascld_sugg s WHERE p.field = s.field AND p.check_id = s.check_id AND "
-                    "p.value = s.value")
+        con.execute(
+            f"UPDATE {crossrow.PROBLEMS} p SET suggestion = s.suggestion, detail = coalesce(s.detail, "
+            "p.detail) FROM __ascld_sugg s WHERE p.field = s.field AND p.check_id = s.check_id AND "
+            "p.value = s.value"
+        )
 
 
 def _rendered_sql(file_name: str) -> str:
     """Problems with their messages and hints filled in (values shown only for fields that allow it)."""
-    value = ("CASE WHEN p.value IS NOT NULL THEN '\"' || p.value || '\"' WHEN f.sensitive THEN "
-             "'the value (N/A - PID)' ELSE 'the value' END")
+    value = (
+        "CASE WHEN p.value IS NOT NULL THEN '\"' || p.value || '\"' WHEN f.sensitive THEN "
+        "'the value (N/A - PID)' ELSE 'the value' END"
+    )
 
     def fill(text: str) -> str:
-        return (f"replace(replace(replace(replace({text}, '{{value}}', {value}), '{{suggestion}}', "
-                f"coalesce(p.suggestion, '')), '{{detail}}', coalesce(p.detail, '')), '{{list}}', "
-                f"coalesce(f.list, ''))")
+        return (
+            f"replace(replace(replace(replace({text}, '{{value}}', {value}), '{{suggestion}}', "
+            f"coalesce(p.suggestion, '')), '{{detail}}', coalesce(p.detail, '')), '{{list}}', "
+            f"coalesce(f.list, ''))"
+        )
 
     return f"""
         SELECT {quote_str(file_name)} AS file, p.row, p.field, p.check_id, c.severity,
-               {fill('c.message')} AS message, {fill('c.hint')} AS hint, p.seq, c.ord
+               {fill("c.message")} AS message, {fill("c.hint")} AS hint, p.seq, c.ord
         FROM {crossrow.PROBLEMS} p JOIN __ascld_checks c USING (check_id)
         LEFT JOIN __ascld_fields f ON f.field = p.field"""
 
@@ -274,8 +330,18 @@ _ORDER = "ORDER BY row NULLS FIRST, seq, ord"
 
 
 def _problem_objects(rows: Sequence[Sequence[Any]]) -> list[Problem]:
-    return [Problem(file=r[0], row=None if r[1] is None else int(r[1]), field=r[2] or "", check_id=r[3],
-                    severity=r[4], message=r[5], hint=r[6]) for r in rows]
+    return [
+        Problem(
+            file=r[0],
+            row=None if r[1] is None else int(r[1]),
+            field=r[2] or "",
+            check_id=r[3],
+            severity=r[4],
+            message=r[5],
+            hint=r[6],
+        )
+        for r in rows
+    ]
 
 
 # --- summary ------------------------------------------------------------------------------------------------
@@ -283,8 +349,11 @@ def _problem_objects(rows: Sequence[Sequence[Any]]) -> list[Problem]:
 
 def _field_counts(con: Any, table: str, spec: Spec, layout: ScanLayout) -> list[dict[str, Any]]:
     """Counts by field x status x validity, from one pass over the packed codes."""
-    hist = con.execute("SELECT " + ", ".join(f"histogram({quote_ident('code_' + f.column)})"
-                                             for f in layout.fields) + f" FROM {table}").fetchone()
+    hist = con.execute(
+        "SELECT "
+        + ", ".join(f"histogram({quote_ident('code_' + f.column)})" for f in layout.fields)
+        + f" FROM {table}"
+    ).fetchone()
     out = []
     for fl, h in zip(layout.fields, hist, strict=True):
         combos: dict[tuple[int, int], int] = {}
@@ -292,18 +361,30 @@ def _field_counts(con: Any, table: str, spec: Spec, layout: ScanLayout) -> list[
             f_, blank, cond = code & 15, (code >> 12) & 1, ((code >> 13) & 3) - 1
             chk = fl.errors[f_ - 1].validity if f_ else (0 if blank else 1)
             combos[(cond, chk)] = combos.get((cond, chk), 0) + int(n)
-        out.append({
-            "field": fl.column, "header": spec.field(fl.column).name,
-            "counts": [{"status_code": s, "status": _STATUS_BY_CODE[s], "validity_code": v,
-                        "validity": VALIDITY_LABELS[v], "count": n}
-                       for (s, v), n in sorted(combos.items(), key=lambda kv: (-kv[0][0], -kv[0][1]))],
-        })
+        out.append(
+            {
+                "field": fl.column,
+                "header": spec.field(fl.column).name,
+                "counts": [
+                    {
+                        "status_code": s,
+                        "status": _STATUS_BY_CODE[s],
+                        "validity_code": v,
+                        "validity": VALIDITY_LABELS[v],
+                        "count": n,
+                    }
+                    for (s, v), n in sorted(combos.items(), key=lambda kv: (-kv[0][0], -kv[0][1]))
+                ],
+            }
+        )
     return out
 
 
 def _events_by_month(con: Any, table: str) -> list[dict[str, Any]]:
-    rows = con.execute(f"SELECT strftime(date_trunc('month', d_end), '%Y-%m') AS m, coalesce(etype, ''), count(*) "
-                       f"FROM {table} WHERE d_end IS NOT NULL GROUP BY ALL ORDER BY 1, 2").fetchall()
+    rows = con.execute(
+        f"SELECT strftime(date_trunc('month', d_end), '%Y-%m') AS m, coalesce(etype, ''), count(*) "
+        f"FROM {table} WHERE d_end IS NOT NULL GROUP BY ALL ORDER BY 1, 2"
+    ).fetchall()
     return [{"month": m, "event_type": (e or "").capitalize(), "events": int(n)} for m, e, n in rows]
 
 
@@ -315,45 +396,92 @@ def _base_summary(name: str, spec: Spec, submission: date, ret: ReturnFile | Non
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "ascld", "version": __version__},
-        "file": {"name": name, "size_bytes": size, "compression": ret.compression if ret else None,
-                 "encoding": ret.encoding if ret else None},
+        "file": {
+            "name": name,
+            "size_bytes": size,
+            "compression": ret.compression if ret else None,
+            "encoding": ret.encoding if ret else None,
+        },
         "spec": {"version": spec.version, "overlay": spec.overlay, "label": spec.version_label},
         "submission_date": submission.isoformat(),
     }
 
 
-def _totals(problems: Sequence[Problem] | None, counts: Sequence[Mapping[str, Any]], rows_err: int,
-            rows_warn: int) -> dict[str, int]:
+def _totals(
+    problems: Sequence[Problem] | None, counts: Sequence[Mapping[str, Any]], rows_err: int, rows_warn: int
+) -> dict[str, int]:
     errors = sum(c["count"] for c in counts if c["severity"] == "error")
     warnings = sum(c["count"] for c in counts if c["severity"] == "warning")
-    return {"problems": errors + warnings, "errors": errors, "warnings": warnings, "rows_with_errors": rows_err,
-            "rows_with_warnings": rows_warn}
+    return {
+        "problems": errors + warnings,
+        "errors": errors,
+        "warnings": warnings,
+        "rows_with_errors": rows_err,
+        "rows_with_warnings": rows_warn,
+    }
 
 
-def _unusable(name: str, spec: Spec, submission: date, problems: list[Problem], ret: ReturnFile | None,
-              size: int | None, row_count: int | None, max_problems: int) -> ValidationResult:
+def _unusable(
+    name: str,
+    spec: Spec,
+    submission: date,
+    problems: list[Problem],
+    ret: ReturnFile | None,
+    size: int | None,
+    row_count: int | None,
+    max_problems: int,
+) -> ValidationResult:
     counts: dict[tuple[str, str], list[int]] = {}
     for p in problems:
         entry = counts.setdefault((p.check_id, p.severity), [0, 0])
         entry[0] += 1
     by_id = checks_by_id()
-    problem_counts = [{"check_id": cid, "severity": sev, "description": by_id[cid].description if cid in by_id
-                       else "", "count": n, "rows": len({p.row for p in problems if p.check_id == cid and p.row})}
-                      for (cid, sev), (n, _) in sorted(counts.items())]
+    problem_counts = [
+        {
+            "check_id": cid,
+            "severity": sev,
+            "description": by_id[cid].description if cid in by_id else "",
+            "count": n,
+            "rows": len({p.row for p in problems if p.check_id == cid and p.row}),
+        }
+        for (cid, sev), (n, _) in sorted(counts.items())
+    ]
     listed = problems[:max_problems]
     summary = _base_summary(name, spec, submission, ret, size)
-    summary.update({
-        "usable": False, "exit_code": 2, "row_count": row_count, "la_code": None,
-        "stated_period": None, "derived_period": None,
-        "totals": _totals(problems, problem_counts, len({p.row for p in problems if p.severity == "error"}), 0),
-        "problem_counts": problem_counts, "fields": [], "events_by_month": [], "comparison": None,
-        "listing": {"max_problems": max_problems, "listed": len(listed), "not_listed": len(problems) - len(listed),
-                    "rows_not_listed": len({p.row for p in problems[max_problems:]} - {p.row for p in listed})},
-        "problems": [p.to_dict() for p in listed],
-        "reason": str(problems[0]) if problems else "the file cannot be read",
-    })
-    return ValidationResult(file=name, usable=False, exit_code=2, row_count=row_count, problems=listed,
-                            problem_counts=problem_counts, summary=summary)
+    summary.update(
+        {
+            "usable": False,
+            "exit_code": 2,
+            "row_count": row_count,
+            "la_code": None,
+            "stated_period": None,
+            "derived_period": None,
+            "totals": _totals(
+                problems, problem_counts, len({p.row for p in problems if p.severity == "error"}), 0
+            ),
+            "problem_counts": problem_counts,
+            "fields": [],
+            "events_by_month": [],
+            "comparison": None,
+            "listing": {
+                "max_problems": max_problems,
+                "listed": len(listed),
+                "not_listed": len(problems) - len(listed),
+                "rows_not_listed": len({p.row for p in problems[max_problems:]} - {p.row for p in listed}),
+            },
+            "problems": [p.to_dict() for p in listed],
+            "reason": str(problems[0]) if problems else "the file cannot be read",
+        }
+    )
+    return ValidationResult(
+        file=name,
+        usable=False,
+        exit_code=2,
+        row_count=row_count,
+        problems=listed,
+        problem_counts=problem_counts,
+        summary=summary,
+    )
 
 
 # --- the validator -----------------------------------------------------------------------------------------
@@ -375,9 +503,16 @@ class _Timer:
             log.debug("step %s: %.3f s", name, self.steps[name])
 
 
-def validate_return(source: str | Path, *, previous: str | Path | None = None, spec: Spec | None = None,
-                    max_problems: int = 1000, submission_date: date | None = None,
-                    dq_out: str | Path | None = None, temp_dir: str | None = None) -> ValidationResult:
+def validate_return(
+    source: str | Path,
+    *,
+    previous: str | Path | None = None,
+    spec: Spec | None = None,
+    max_problems: int = 1000,
+    submission_date: date | None = None,
+    dq_out: str | Path | None = None,
+    temp_dir: str | None = None,
+) -> ValidationResult:
     """Check a CLD return as the landing service does, before it is submitted.
 
     Args:
@@ -424,7 +559,9 @@ def validate_return(source: str | Path, *, previous: str | Path | None = None, s
             with timer.step("open"):
                 ret = open_return(path, spec=spec, temp_dir=workdir)
         except TransportError as exc:
-            return _unusable(name, spec, submission, exc.problems, None, path.stat().st_size, None, max_problems)
+            return _unusable(
+                name, spec, submission, exc.problems, None, path.stat().st_size, None, max_problems
+            )
         con = _connect(workdir)
         _register_reference(con, spec, layout, checks)
         table = "dq"
@@ -450,24 +587,43 @@ def validate_return(source: str | Path, *, previous: str | Path | None = None, s
         crossrow.event_references_reused(con, table, by_id["X005"], cols)
         n_test = con.execute(f"SELECT count(*) FROM {table} WHERE nhs_test").fetchone()[0]
         if n_test:
-            crossrow.file_problem(con, by_id["C017"], f"{n_test:,}", field="NHS_Number",
-                                  seq=cols.index("NHS_Number") + 1)
+            crossrow.file_problem(
+                con, by_id["C017"], f"{n_test:,}", field="NHS_Number", seq=cols.index("NHS_Number") + 1
+            )
         start, end = crossrow.stated_period(con, table)
         if start and end and end >= start:
             shape = crossrow.period_shape_detail(start, end)
             if shape:
-                crossrow.file_problem(con, by_id["C047"], shape, field="Reporting_Period_End_Date",
-                                      seq=cols.index("Reporting_Period_End_Date") + 1)
+                crossrow.file_problem(
+                    con,
+                    by_id["C047"],
+                    shape,
+                    field="Reporting_Period_End_Date",
+                    seq=cols.index("Reporting_Period_End_Date") + 1,
+                )
         derived = crossrow.derived_period(con, table, submission)
-        if start and end and derived["start"] and (derived["start"] > start.replace(day=1)
-                                                   or derived["end"] < end):
-            crossrow.file_problem(con, by_id["P001"], (
-                f"runs {crossrow._fmt(start)} to {crossrow._fmt(end)}, but the data cover "
-                f"{crossrow._fmt(derived['start'])} to {crossrow._fmt(derived['end'])} as the national method "
-                "derives the period"))
+        if (
+            start
+            and end
+            and derived["start"]
+            and (derived["start"] > start.replace(day=1) or derived["end"] < end)
+        ):
+            crossrow.file_problem(
+                con,
+                by_id["P001"],
+                (
+                    f"runs {crossrow._fmt(start)} to {crossrow._fmt(end)}, but the data cover "
+                    f"{crossrow._fmt(derived['start'])} to {crossrow._fmt(derived['end'])} "
+                    "as the national method "
+                    "derives the period"
+                ),
+            )
         for problem in ret.warnings:
-            con.execute(f"INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, detail) VALUES (?, 0, '', ?, ?)",
-                        [problem.row, problem.check_id, problem.message])
+            con.execute(
+                f"INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, detail) "
+                "VALUES (?, 0, '', ?, ?)",
+                [problem.row, problem.check_id, problem.message],
+            )
         cross.__exit__(None, None, None)
         comparison = None
         if previous is not None:
@@ -479,11 +635,22 @@ def validate_return(source: str | Path, *, previous: str | Path | None = None, s
         outputs.__enter__()
         rendered = _rendered_sql(name)
         counts_rows = con.execute(f"""
-            SELECT check_id, severity, count(*), count(DISTINCT row) FROM ({rendered}) GROUP BY ALL""").fetchall()
+            SELECT check_id, severity, count(*), count(DISTINCT row) FROM ({rendered}) GROUP BY
+            ALL""").fetchall()
         order = {c.id: i for i, c in enumerate(checks)}
         problem_counts = sorted(
-            ({"check_id": cid, "severity": sev, "description": by_id[cid].description, "count": int(n),
-              "rows": int(r)} for cid, sev, n, r in counts_rows), key=lambda d: order[d["check_id"]])
+            (
+                {
+                    "check_id": cid,
+                    "severity": sev,
+                    "description": by_id[cid].description,
+                    "count": int(n),
+                    "rows": int(r),
+                }
+                for cid, sev, n, r in counts_rows
+            ),
+            key=lambda d: order[d["check_id"]],
+        )
         rows_err, rows_warn = con.execute(f"""
             SELECT count(DISTINCT row) FILTER (WHERE severity = 'error'),
                    count(DISTINCT row) FILTER (WHERE severity = 'warning') FROM ({rendered})""").fetchone()
@@ -492,14 +659,18 @@ def validate_return(source: str | Path, *, previous: str | Path | None = None, s
         total = sum(c["count"] for c in problem_counts)
         rows_not_listed = 0
         if total > len(problems):
-            rows_not_listed = int(con.execute(f"""
+            rows_not_listed = int(
+                con.execute(f"""
                 WITH ranked AS (SELECT row, row_number() OVER ({_ORDER}) AS k FROM ({rendered}))
                 SELECT count(DISTINCT row) FROM ranked WHERE k > {int(max_problems)} AND row IS NOT NULL
                   AND row NOT IN (SELECT row FROM ranked WHERE k <= {int(max_problems)} AND row IS NOT NULL)
-            """).fetchone()[0])
+            """).fetchone()[0]
+            )
         problems_csv = Path(workdir) / "problems.csv"
-        con.execute(f"COPY (SELECT file, row, field, check_id, severity, message, hint FROM ({rendered}) {_ORDER}) "
-                    f"TO {quote_str(str(problems_csv))} (HEADER, DELIMITER ',')")
+        con.execute(
+            f"COPY (SELECT file, row, field, check_id, severity, message, hint FROM ({rendered}) {_ORDER}) "
+            f"TO {quote_str(str(problems_csv))} (HEADER, DELIMITER ',')"
+        )
         if dq_out:
             _write_dq_parquet(con, table, layout, Path(dq_out))
 
@@ -507,26 +678,48 @@ def validate_return(source: str | Path, *, previous: str | Path | None = None, s
         errors = sum(c["count"] for c in problem_counts if c["severity"] == "error")
         exit_code = 1 if errors else 0
         summary = _base_summary(name, spec, submission, ret, ret.size_bytes)
-        summary.update({
-            "usable": True, "exit_code": exit_code, "row_count": n_rows, "la_code": la,
-            "stated_period": {"start": _iso(start), "end": _iso(end)},
-            "derived_period": {"start": _iso(derived["start"]), "end": _iso(derived["end"]),
-                               "eligible_events": derived["eligible_events"], "months": derived["months"]},
-            "totals": _totals(None, problem_counts, int(rows_err), int(rows_warn)),
-            "problem_counts": problem_counts,
-            "fields": _field_counts(con, table, spec, layout),
-            "events_by_month": _events_by_month(con, table),
-            "comparison": comparison,
-            "listing": {"max_problems": max_problems, "listed": len(problems), "not_listed": total - len(problems),
-                        "rows_not_listed": rows_not_listed},
-            "problems": [p.to_dict() for p in problems],
-            "reason": None,
-        })
+        summary.update(
+            {
+                "usable": True,
+                "exit_code": exit_code,
+                "row_count": n_rows,
+                "la_code": la,
+                "stated_period": {"start": _iso(start), "end": _iso(end)},
+                "derived_period": {
+                    "start": _iso(derived["start"]),
+                    "end": _iso(derived["end"]),
+                    "eligible_events": derived["eligible_events"],
+                    "months": derived["months"],
+                },
+                "totals": _totals(None, problem_counts, int(rows_err), int(rows_warn)),
+                "problem_counts": problem_counts,
+                "fields": _field_counts(con, table, spec, layout),
+                "events_by_month": _events_by_month(con, table),
+                "comparison": comparison,
+                "listing": {
+                    "max_problems": max_problems,
+                    "listed": len(problems),
+                    "not_listed": total - len(problems),
+                    "rows_not_listed": rows_not_listed,
+                },
+                "problems": [p.to_dict() for p in problems],
+                "reason": None,
+            }
+        )
         outputs.__exit__(None, None, None)
         keep_workdir = True
-        return ValidationResult(file=name, usable=True, exit_code=exit_code, row_count=n_rows, problems=problems,
-                                problem_counts=problem_counts, summary=summary, timings=timer.steps,
-                                _problems_csv=problems_csv, _workdir=workdir)
+        return ValidationResult(
+            file=name,
+            usable=True,
+            exit_code=exit_code,
+            row_count=n_rows,
+            problems=problems,
+            problem_counts=problem_counts,
+            summary=summary,
+            timings=timer.steps,
+            _problems_csv=problems_csv,
+            _workdir=workdir,
+        )
     finally:
         if con is not None:
             con.close()
@@ -542,8 +735,16 @@ def validate_return(source: str | Path, *, previous: str | Path | None = None, s
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _compare(con: Any, previous: Path, spec: Spec, layout: ScanLayout, submission: date, workdir: str,
-             by_id: Mapping[str, Check], table: str) -> dict[str, Any] | None:
+def _compare(
+    con: Any,
+    previous: Path,
+    spec: Spec,
+    layout: ScanLayout,
+    submission: date,
+    workdir: str,
+    by_id: Mapping[str, Check],
+    table: str,
+) -> dict[str, Any] | None:
     """Scan the previous return and run the quarter-on-quarter checks; Q007 when it cannot be read."""
     if not previous.exists():
         raise UsageError(f"{previous}: no such file (the --previous return). Check the path and try again.")
@@ -557,7 +758,9 @@ def _compare(con: Any, previous: Path, spec: Spec, layout: ScanLayout, submissio
         if rejected:
             crossrow.file_problem(con, by_id["Q007"], rejected[0].message)
             return None
-        return crossrow.compare_returns(con, table, "dq_prev", dict(by_id), spec.columns, previous_name=prev.name)
+        return crossrow.compare_returns(
+            con, table, "dq_prev", dict(by_id), spec.columns, previous_name=prev.name
+        )
     finally:
         prev.close()
 
@@ -569,5 +772,7 @@ def _write_dq_parquet(con: Any, table: str, layout: ScanLayout, path: Path) -> N
     for fl in layout.fields:
         cols.append(f"{decode_sql(fl.column, 'cond')} AS {quote_ident('cond_' + fl.column)}")
         cols.append(f"{chk_sql(fl)} AS {quote_ident('chk_' + fl.column)}")
-    con.execute(f"COPY (SELECT {', '.join(cols)} FROM {table} ORDER BY rowid) TO {quote_str(str(path))} "
-                "(FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT {', '.join(cols)} FROM {table} ORDER BY rowid) TO {quote_str(str(path))} "
+        "(FORMAT parquet)"
+    )

@@ -10,16 +10,20 @@ A return is accepted for checking when it is
   suggestion: underscores for spaces, case, a missing colon ...);
 * split into rows that all have as many values as the header, with closed quotes and no line over 1 MiB;
 
-and, once loaded (`ReturnFile.to_duckdb` or the validator), when it has at least one data row, no value starting
+and, once loaded (`ReturnFile.to_duckdb` or the validator), when it has at least one data row, no value
+starting
 `=`, `+`, `-` or `@` (spreadsheet formula injection) unless it is a negative number, and one LA code and one
 stated reporting period throughout.
 
-DuckDB has no Windows-1252 reader, so a file with any non-ASCII byte is transcoded to UTF-8 into a temporary file
-in blocks (gzip files are decompressed the same way); a plain ASCII file is read where it is. Memory use does not
+DuckDB has no Windows-1252 reader, so a file with any non-ASCII byte is transcoded to UTF-8 into a temporary
+file
+in blocks (gzip files are decompressed the same way); a plain ASCII file is read where it is. Memory use does
+not
 grow with the file.
 
 Row numbers are counted as a spreadsheet shows them: the header is row 1 and the first data row is row 2; a
-value with a line break inside quotes stays on one row. Empty lines are skipped (a spreadsheet would show them as
+value with a line break inside quotes stays on one row. Empty lines are skipped (a spreadsheet would show them
+as
 empty rows), and are reported (T016) so the numbering difference is never silent.
 
 Examples:
@@ -67,6 +71,8 @@ def ragged_sql(columns: Sequence[str]) -> str:
     """1 when a row read by `ReturnFile.read_csv_sql` has too few values, 2 too many, else 0."""
     last = '"' + columns[-1] + '"'
     return f"CASE WHEN {last} IS NULL THEN 1 WHEN {EXTRA_COLUMN} IS NOT NULL THEN 2 ELSE 0 END"
+
+
 # Bytes Windows-1252 leaves undefined; Python's cp1252 codec refuses them, as the landing service does.
 CP1252_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -94,10 +100,12 @@ class TransportError(UnusableInput):
         super().__init__(str(first) + more)
 
 
-def _problem(file: str, check_id: str, message: str, hint: str, *, row: int | None = None,
-             field: str = "") -> Problem:
-    return Problem(file=file, row=row, field=field, check_id=check_id, severity="error", message=message,
-                   hint=hint)
+def _problem(
+    file: str, check_id: str, message: str, hint: str, *, row: int | None = None, field: str = ""
+) -> Problem:
+    return Problem(
+        file=file, row=row, field=field, check_id=check_id, severity="error", message=message, hint=hint
+    )
 
 
 @dataclass
@@ -130,23 +138,30 @@ class ReturnFile:
     _scan_count: int = field(default=0, repr=False)
 
     def read_csv_sql(self, rejects: str | None = None, *, parallel: bool | None = None) -> str:
-        """The DuckDB `read_csv(...)` call for the data rows, every column as VARCHAR named by national column.
+        """The DuckDB `read_csv(...)` call for the data rows.
+
+        Every column is VARCHAR, named by national column name.
 
         Empty values are read as '' (not NULL), and one more column, `__extra`, is declared with NULL padding:
         DuckDB silently drops *empty* surplus values ("a,b,c,,"), so a row is ragged exactly when its last
         column is NULL (too few values) or `__extra` is not NULL (too many); `ragged_sql` tests that.
 
         Args:
-            rejects: when given, rows DuckDB cannot split are skipped and recorded in a table of this name (and
+            rejects: when given, rows DuckDB cannot split are skipped and recorded in a table of this name
+            (and
                 `<name>_scan`) instead of stopping the read; `rejected_rows` turns them into problems.
         """
         cols = ", ".join(f"'{c}': 'VARCHAR'" for c in (*self.columns, EXTRA_COLUMN))
         path = str(self.data_path).replace("'", "''")
-        opts = (f"header=true, auto_detect=false, delim=',', quote='\"', escape='\"', strict_mode=true, "
-                f"null_padding=true, nullstr='{NO_NULL}', max_line_size={MAX_LINE_BYTES}, columns={{{cols}}}")
+        opts = (
+            f"header=true, auto_detect=false, delim=',', quote='\"', escape='\"', strict_mode=true, "
+            f"null_padding=true, nullstr='{NO_NULL}', max_line_size={MAX_LINE_BYTES}, columns={{{cols}}}"
+        )
         if rejects:
-            opts += (f", ignore_errors=true, store_rejects=true, rejects_table='{rejects}', "
-                     f"rejects_scan='{rejects}_scan'")
+            opts += (
+                f", ignore_errors=true, store_rejects=true, rejects_table='{rejects}', "
+                f"rejects_scan='{rejects}_scan'"
+            )
         if parallel is None:
             parallel = self.parallel
         if not parallel:
@@ -180,12 +195,20 @@ class ReturnFile:
         total = con.execute(f"SELECT count(*) FROM {rejects}").fetchone()[0]
         out = [_reject_problem(self.name, int(line), kind, len(self.columns)) for line, kind, _ in rows]
         if total > len(out):
-            out.append(_problem(self.name, "T009", f"{total - len(out)} more rows could not be read as CSV",
-                                "Fix the rows listed above, then check the file again"))
+            out.append(
+                _problem(
+                    self.name,
+                    "T009",
+                    f"{total - len(out)} more rows could not be read as CSV",
+                    "Fix the rows listed above, then check the file again",
+                )
+            )
         return out
 
     def to_duckdb(self, con: Any, table_name: str, *, check: bool = True) -> int:
-        """Load the data rows into DuckDB as table `table_name`: TEXT columns named by national column name, plus
+        """Load the data rows into DuckDB as table `table_name`.
+
+        TEXT columns named by national column name, plus
         `__row` (the spreadsheet row number; the header is row 1).
 
         Args:
@@ -203,20 +226,27 @@ class ReturnFile:
         raw = getattr(con, "con", con)
         rejects = self.new_rejects_name()
         tmp = f"__ascld_load_{abs(hash(table_name))}"
-        self.execute_read(raw, lambda parallel: (
-            f"CREATE OR REPLACE TEMP TABLE {tmp} AS SELECT *, {self.ragged_sql()} AS __ragged "
-            f"FROM {self.read_csv_sql(rejects, parallel=parallel)}"))
+        self.execute_read(
+            raw,
+            lambda parallel: (
+                f"CREATE OR REPLACE TEMP TABLE {tmp} AS SELECT *, {self.ragged_sql()} AS __ragged "
+                f"FROM {self.read_csv_sql(rejects, parallel=parallel)}"
+            ),
+        )
         problems = self.rejected_rows(raw, rejects)
         raw.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
-        problems += ragged_problems(raw, tmp, self.name, len(self.columns), row_sql="rowid + 2",
-                                    where="__ragged > 0", kind="__ragged")
+        problems += ragged_problems(
+            raw, tmp, self.name, len(self.columns), row_sql="rowid + 2", where="__ragged > 0", kind="__ragged"
+        )
         if problems:
             raw.execute(f"DROP TABLE {tmp}")
             raise TransportError(sorted(problems, key=lambda p: p.row or 0))
         # Blank values are NULL in the loaded table, as in any database copy of the return.
-        cols = ", ".join(f"nullif(\"{c}\", '') AS \"{c}\"" for c in self.columns)
-        raw.execute(f'CREATE OR REPLACE TABLE "{table_name}" AS SELECT CAST(rowid + 2 AS BIGINT) AS __row, '
-                    f"{cols} FROM {tmp}")
+        cols = ", ".join(f'nullif("{c}", \'\') AS "{c}"' for c in self.columns)
+        raw.execute(
+            f'CREATE OR REPLACE TABLE "{table_name}" AS SELECT CAST(rowid + 2 AS BIGINT) AS __row, '
+            f"{cols} FROM {tmp}"
+        )
         raw.execute(f"DROP TABLE {tmp}")
         n = raw.execute(f'SELECT count(*) FROM "{table_name}"').fetchone()[0]
         if check:
@@ -238,28 +268,46 @@ class ReturnFile:
         self.close()
 
 
-def ragged_problems(con: Any, table: str, name: str, n_columns: int, *, row_sql: str, where: str, kind: str,
-                    limit: int = 1000) -> list[Problem]:
+def ragged_problems(
+    con: Any, table: str, name: str, n_columns: int, *, row_sql: str, where: str, kind: str, limit: int = 1000
+) -> list[Problem]:
     """T009 problems for rows with too few or too many values, from a table holding the ragged code."""
-    rows = con.execute(f"SELECT {row_sql}, {kind} FROM {table} WHERE {where} ORDER BY 1 LIMIT {int(limit)}"
-                       ).fetchall()
-    return [_reject_problem(name, int(r), "MISSING COLUMNS" if k == 1 else "TOO MANY COLUMNS", n_columns)
-            for r, k in rows]
+    rows = con.execute(
+        f"SELECT {row_sql}, {kind} FROM {table} WHERE {where} ORDER BY 1 LIMIT {int(limit)}"
+    ).fetchall()
+    return [
+        _reject_problem(name, int(r), "MISSING COLUMNS" if k == 1 else "TOO MANY COLUMNS", n_columns)
+        for r, k in rows
+    ]
 
 
 def _reject_problem(name: str, line: int, kind: str, n_columns: int) -> Problem:
     if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
         fewer = kind == "MISSING COLUMNS"
-        return _problem(name, "T009",
-                        f"the row has {'fewer' if fewer else 'more'} values than the {n_columns} columns of the "
-                        f"header", "Make every row have exactly one value per column (commas inside a value must "
-                        "be in double quotes)", row=line)
+        return _problem(
+            name,
+            "T009",
+            f"the row has {'fewer' if fewer else 'more'} values than the {n_columns} columns of the header",
+            "Make every row have exactly one value per column (commas inside a value must "
+            "be in double quotes)",
+            row=line,
+        )
     if kind == "LINE SIZE OVER MAXIMUM":
-        return _problem(name, "T011", f"the row is longer than {MAX_LINE_BYTES // (1 << 20)} MiB",
-                        "Check for a value that runs on (often an unclosed double quote) and shorten it", row=line)
-    return _problem(name, "T010", "the row is not valid CSV (a double quote is not closed, or text follows a "
-                    "closing quote)", "Put each value that contains commas, quotes or line breaks in double "
-                    "quotes, and double any quote inside it", row=line)
+        return _problem(
+            name,
+            "T011",
+            f"the row is longer than {MAX_LINE_BYTES // (1 << 20)} MiB",
+            "Check for a value that runs on (often an unclosed double quote) and shorten it",
+            row=line,
+        )
+    return _problem(
+        name,
+        "T010",
+        "the row is not valid CSV (a double quote is not closed, or text follows a closing quote)",
+        "Put each value that contains commas, quotes or line breaks in double "
+        "quotes, and double any quote inside it",
+        row=line,
+    )
 
 
 # --- byte-level checks -------------------------------------------------------------------------------------
@@ -298,7 +346,7 @@ _UNDEFINED = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in sorted(CP
 
 
 class _Transcoder:
-    """Checks content chunk by chunk and writes a UTF-8 copy once (and only if) the content is not plain ASCII.
+    """Checks content chunk by chunk; writes a UTF-8 copy once (and only if) the content is not plain ASCII.
 
     Every step is a C-level bytes operation (isascii, find, one regex search, decode/encode), so a chunk costs
     about as much as reading it.
@@ -306,7 +354,9 @@ class _Transcoder:
 
     def __init__(self, out_path: Path | None, source: Path | None):
         self.out_path = out_path  # where a copy goes; None: decide lazily for plain files
-        self.source = source  # plain files: the ASCII prefix is copied from here when the first non-ASCII appears
+        self.source = (
+            source  # plain files: the ASCII prefix is copied from here when the first non-ASCII appears
+        )
         self.out: Any = open(out_path, "wb") if (out_path and source is None) else None  # noqa: SIM115
         self.scan = _Scan()
         self.offset = 0
@@ -402,8 +452,16 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
     """Byte-level checks; returns (compression, encoding, data path, temp dir, scan facts)."""
     size = path.stat().st_size
     if size == 0:
-        raise TransportError([_problem(name, "T001", "the file is empty (0 bytes)",
-                                       "Export the return again; the file should start with the header row")])
+        raise TransportError(
+            [
+                _problem(
+                    name,
+                    "T001",
+                    "the file is empty (0 bytes)",
+                    "Export the return again; the file should start with the header row",
+                )
+            ]
+        )
     with open(path, "rb") as fh:
         head = fh.read(64)
     compressed = head.startswith(GZIP_MAGIC)
@@ -414,16 +472,42 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
             head = b""
     what = _kind_of(head)
     if what:
-        raise TransportError([_problem(name, "T002", f"the file is {what}, not a CSV file",
-                                       "Save the return as CSV (comma-separated values), optionally gzip-compressed")])
+        raise TransportError(
+            [
+                _problem(
+                    name,
+                    "T002",
+                    f"the file is {what}, not a CSV file",
+                    "Save the return as CSV (comma-separated values), optionally gzip-compressed",
+                )
+            ]
+        )
     if head.startswith(codecs.BOM_UTF8):
-        raise TransportError([_problem(name, "T003", "the file starts with a UTF-8 byte-order mark",
-                                       "Save it as CSV in Windows-1252 (in Excel: 'CSV (Comma delimited)', not "
-                                       "'CSV UTF-8')", row=1)])
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (len(head) > 3 and (
-            head[1:2] == b"\x00" and head[3:4] == b"\x00" or head[0:1] == b"\x00" and head[2:3] == b"\x00")):
-        raise TransportError([_problem(name, "T004", "the file is encoded as UTF-16 (Unicode), not Windows-1252",
-                                       "Save it as CSV in Windows-1252 ('CSV (Comma delimited)')")])
+        raise TransportError(
+            [
+                _problem(
+                    name,
+                    "T003",
+                    "the file starts with a UTF-8 byte-order mark",
+                    "Save it as CSV in Windows-1252 (in Excel: 'CSV (Comma delimited)', not 'CSV UTF-8')",
+                    row=1,
+                )
+            ]
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        len(head) > 3
+        and (head[1:2] == b"\x00" and head[3:4] == b"\x00" or head[0:1] == b"\x00" and head[2:3] == b"\x00")
+    ):
+        raise TransportError(
+            [
+                _problem(
+                    name,
+                    "T004",
+                    "the file is encoded as UTF-16 (Unicode), not Windows-1252",
+                    "Save it as CSV in Windows-1252 ('CSV (Comma delimited)')",
+                )
+            ]
+        )
     tmpdir = tempfile.mkdtemp(prefix="ascld-return-", dir=temp_dir)
     copy = Path(tmpdir) / "data.csv"
     # gzip content is always written out decompressed; a plain file only when it is not ASCII.
@@ -437,10 +521,21 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
                     break
             coder.finish()
         except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
-            what = "is truncated (it ends before the end of the compressed data)" if isinstance(exc, EOFError) \
+            what = (
+                "is truncated (it ends before the end of the compressed data)"
+                if isinstance(exc, EOFError)
                 else "is not a valid gzip file (the compressed data are damaged)"
-            raise TransportError([_problem(name, "T006", f"the file {what}", "Compress the CSV again (or send it "
-                                           "uncompressed) and check it arrived whole")]) from None
+            )
+            raise TransportError(
+                [
+                    _problem(
+                        name,
+                        "T006",
+                        f"the file {what}",
+                        "Compress the CSV again (or send it uncompressed) and check it arrived whole",
+                    )
+                ]
+            ) from None
         finally:
             coder.close()
         scan = coder.scan
@@ -448,22 +543,54 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
             kind, offset = fatal
             line = _line_of(path, compressed, offset)
             if kind == "binary":
-                raise TransportError([_problem(name, "T002", f"the file holds binary data (a NUL byte on line "
-                                               f"{line}), so it is not a CSV text file",
-                                               "Export the return again as CSV text")])
-            raise TransportError([_problem(name, "T004", f"line {line} holds a byte that Windows-1252 does not "
-                                           "define, so the file is not in the Windows-1252 encoding",
-                                           "Save the file as CSV in Windows-1252 ('CSV (Comma delimited)'), "
-                                           "or remove the stray character")])
+                raise TransportError(
+                    [
+                        _problem(
+                            name,
+                            "T002",
+                            f"the file holds binary data (a NUL byte on line "
+                            f"{line}), so it is not a CSV text file",
+                            "Export the return again as CSV text",
+                        )
+                    ]
+                )
+            raise TransportError(
+                [
+                    _problem(
+                        name,
+                        "T004",
+                        f"line {line} holds a byte that Windows-1252 does not "
+                        "define, so the file is not in the Windows-1252 encoding",
+                        "Save the file as CSV in Windows-1252 ('CSV (Comma delimited)'), "
+                        "or remove the stray character",
+                    )
+                ]
+            )
         if scan.non_ascii and scan.utf8:
             line = _line_of(path, compressed, scan.first_non_ascii_offset or 0)
-            raise TransportError([_problem(name, "T005", f"the file is encoded as UTF-8 (accented letters first "
-                                           f"on line {line}), not Windows-1252, so they would be read as other "
-                                           "characters", "Save the file as CSV in Windows-1252 ('CSV (Comma "
-                                           "delimited)', not 'CSV UTF-8')")])
+            raise TransportError(
+                [
+                    _problem(
+                        name,
+                        "T005",
+                        f"the file is encoded as UTF-8 (accented letters first "
+                        f"on line {line}), not Windows-1252, so they would be read as other "
+                        "characters",
+                        "Save the file as CSV in Windows-1252 ('CSV (Comma delimited)', not 'CSV UTF-8')",
+                    )
+                ]
+            )
         if coder.offset == 0:
-            raise TransportError([_problem(name, "T001", "the compressed file holds no data",
-                                           "Export the return again; the file should start with the header row")])
+            raise TransportError(
+                [
+                    _problem(
+                        name,
+                        "T001",
+                        "the compressed file holds no data",
+                        "Export the return again; the file should start with the header row",
+                    )
+                ]
+            )
     except TransportError:
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise
@@ -474,7 +601,8 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
     return "none", encoding, path, None, scan
 
 
-# --- header --------------------------------------------------------------------------------------------------
+# --- header
+# --------------------------------------------------------------------------------------------------
 
 
 def _key(header: str) -> str:
@@ -493,9 +621,9 @@ def _near_miss(given: str, expected: str) -> str:
         reasons.append("a missing colon")
     if "(" in expected and "(" not in g:
         reasons.append("missing brackets")
-    if g.casefold() == expected.casefold() or g.replace("_", " ").casefold() == expected.casefold():
-        if g != expected and g.replace("_", " ") != expected:
-            reasons.append("different capital letters")
+    same_letters = expected.casefold() in (g.casefold(), g.replace("_", " ").casefold())
+    if same_letters and expected not in (g, g.replace("_", " ")):
+        reasons.append("different capital letters")
     if not reasons:
         reasons.append("different spelling")
     return ", ".join(reasons)
@@ -514,15 +642,28 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
     if len(got) == 1:
         for delim, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
             if got[0].count(delim) >= 3:
-                return [_problem(name, "T015", f"the values are separated by {label}, not commas",
-                                 "Save the file as CSV with commas between values ('CSV (Comma delimited)')",
-                                 row=1)]
+                return [
+                    _problem(
+                        name,
+                        "T015",
+                        f"the values are separated by {label}, not commas",
+                        "Save the file as CSV with commas between values ('CSV (Comma delimited)')",
+                        row=1,
+                    )
+                ]
     problems: list[Problem] = []
     while got and got[-1].strip() == "" and len(got) > len(expected):
         got.pop()
         if not problems:
-            problems.append(_problem(name, "T007", "the header ends with empty column names",
-                                     "Delete the empty columns after the last column", row=1))
+            problems.append(
+                _problem(
+                    name,
+                    "T007",
+                    "the header ends with empty column names",
+                    "Delete the empty columns after the last column",
+                    row=1,
+                )
+            )
     by_key = {_key(h): h for h in expected}
     positions = {h: i for i, h in enumerate(expected)}
     seen_expected: set[str] = set()
@@ -540,43 +681,102 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
                 match = None
         if match is not None and match == want:
             seen_expected.add(match)
-            problems.append(_problem(name, "T007", f"column {i + 1} is headed '{_shown(g)}' instead of "
-                                     f"'{want}' ({_near_miss(g, want)})", f"Rename it to '{want}' exactly",
-                                     row=1, field=col))
+            problems.append(
+                _problem(
+                    name,
+                    "T007",
+                    f"column {i + 1} is headed '{_shown(g)}' instead of '{want}' ({_near_miss(g, want)})",
+                    f"Rename it to '{want}' exactly",
+                    row=1,
+                    field=col,
+                )
+            )
         elif match is not None:
             seen_expected.add(match)
-            problems.append(_problem(name, "T007", f"column {i + 1} is '{_shown(g)}', which belongs in column "
-                                     f"{positions[match] + 1}" + (f"; column {i + 1} should be '{want}'" if want
-                                                                  else ""),
-                                     "Put the columns in the specification's order (ascld spec fields)",
-                                     row=1, field=col))
+            problems.append(
+                _problem(
+                    name,
+                    "T007",
+                    f"column {i + 1} is '{_shown(g)}', which belongs in column "
+                    f"{positions[match] + 1}" + (f"; column {i + 1} should be '{want}'" if want else ""),
+                    "Put the columns in the specification's order (ascld spec fields)",
+                    row=1,
+                    field=col,
+                )
+            )
         elif want is None:
-            problems.append(_problem(name, "T007", f"column {i + 1} ('{_shown(g)}') is not a CLD column",
-                                     "Delete columns that are not in the specification", row=1))
+            problems.append(
+                _problem(
+                    name,
+                    "T007",
+                    f"column {i + 1} ('{_shown(g)}') is not a CLD column",
+                    "Delete columns that are not in the specification",
+                    row=1,
+                )
+            )
         else:
-            problems.append(_problem(name, "T007", f"column {i + 1} is headed '{_shown(g)}'; the specification "
-                                     f"has '{want}' there", f"Rename it to '{want}' or put the columns in the "
-                                     "specification's order (ascld spec fields)", row=1, field=col))
-    for h in expected[len(got):]:
+            problems.append(
+                _problem(
+                    name,
+                    "T007",
+                    f"column {i + 1} is headed '{_shown(g)}'; the specification has '{want}' there",
+                    f"Rename it to '{want}' or put the columns in the "
+                    "specification's order (ascld spec fields)",
+                    row=1,
+                    field=col,
+                )
+            )
+    for h in expected[len(got) :]:
         if h not in seen_expected:
-            problems.append(_problem(name, "T007", f"the column '{h}' is missing",
-                                     "Add it in its place; leave its values blank if you have none", row=1,
-                                     field=spec.field(h).column))
-    return problems or [_problem(name, "T007", "the header does not match the specification",
-                                 "Use the header row shown by `ascld spec fields`", row=1)]
+            problems.append(
+                _problem(
+                    name,
+                    "T007",
+                    f"the column '{h}' is missing",
+                    "Add it in its place; leave its values blank if you have none",
+                    row=1,
+                    field=spec.field(h).column,
+                )
+            )
+    return problems or [
+        _problem(
+            name,
+            "T007",
+            "the header does not match the specification",
+            "Use the header row shown by `ascld spec fields`",
+            row=1,
+        )
+    ]
 
 
 def _read_header(data_path: Path, name: str) -> list[str]:
     with open(data_path, encoding="utf-8", newline="") as fh:
         text = fh.read(MAX_LINE_BYTES)
     if not text.strip():
-        raise TransportError([_problem(name, "T001", "the file holds only empty lines",
-                                       "Export the return again; the file should start with the header row")])
+        raise TransportError(
+            [
+                _problem(
+                    name,
+                    "T001",
+                    "the file holds only empty lines",
+                    "Export the return again; the file should start with the header row",
+                )
+            ]
+        )
     try:
         return next(csv.reader(io.StringIO(text)))
     except (csv.Error, StopIteration):
-        raise TransportError([_problem(name, "T007", "the header row cannot be read as CSV",
-                                       "Use the header row shown by `ascld spec fields`", row=1)]) from None
+        raise TransportError(
+            [
+                _problem(
+                    name,
+                    "T007",
+                    "the header row cannot be read as CSV",
+                    "Use the header row shown by `ascld spec fields`",
+                    row=1,
+                )
+            ]
+        ) from None
 
 
 def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | None = None) -> ReturnFile:
@@ -617,44 +817,76 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
     warnings = []
     if scan.blank_line_offset is not None:
         line = _line_of(path, compression == "gzip", scan.blank_line_offset)
-        warnings.append(Problem(file=name, row=line, field="", check_id="T016", severity="warning",
-                                message=f"line {line} is empty; empty lines are skipped, so row numbers after it "
-                                        "are one less per empty line than a spreadsheet shows",
-                                hint="Delete empty lines"))
-    ret = ReturnFile(path=path, name=name, compression=compression, encoding=encoding, header=tuple(header),
-                     columns=spec.columns, data_path=data_path, size_bytes=path.stat().st_size,
-                     warnings=warnings, _tmpdir=tmpdir)
+        warnings.append(
+            Problem(
+                file=name,
+                row=line,
+                field="",
+                check_id="T016",
+                severity="warning",
+                message=f"line {line} is empty; empty lines are skipped, so row numbers after it "
+                "are one less per empty line than a spreadsheet shows",
+                hint="Delete empty lines",
+            )
+        )
+    ret = ReturnFile(
+        path=path,
+        name=name,
+        compression=compression,
+        encoding=encoding,
+        header=tuple(header),
+        columns=spec.columns,
+        data_path=data_path,
+        size_bytes=path.stat().st_size,
+        warnings=warnings,
+        _tmpdir=tmpdir,
+    )
     if tmpdir:
         # A caller that never closes the file still gets its temporary copy removed.
         weakref.finalize(ret, shutil.rmtree, tmpdir, True)
     return ret
 
 
-# --- checks on loaded values ---------------------------------------------------------------------------------
+# --- checks on loaded values
+# ---------------------------------------------------------------------------------
 
 FORMULA_REGEX = r"^[=+\-@]"
 NEGATIVE_NUMBER_REGEX = r"^-[0-9]+(\.[0-9]+)?$"
 
 
 def formula_sql(col: str) -> str:
-    """SQL true when a value would be read as a spreadsheet formula (T012): it starts with = + - or @ and is not
+    """SQL true when a value would be read as a spreadsheet formula (T012).
+
+    It starts with = + - or @ and is not
     a negative number."""
     # Test the first character before any regular expression: almost no value starts with one of the four.
-    return (f"(CASE WHEN ascii({col}) IN (61, 43, 45, 64) THEN NOT regexp_full_match({col}, "
-            f"'{NEGATIVE_NUMBER_REGEX[1:-1]}') ELSE FALSE END)")
+    return (
+        f"(CASE WHEN ascii({col}) IN (61, 43, 45, 64) THEN NOT regexp_full_match({col}, "
+        f"'{NEGATIVE_NUMBER_REGEX[1:-1]}') ELSE FALSE END)"
+    )
 
 
-def loaded_transport_problems(con: Any, table: str, name: str, columns: Sequence[str], n_rows: int,
-                              *, limit: int = 1000) -> list[Problem]:
-    """The transport checks that need the loaded rows: no data rows (T008), formula values (T012), more than one
+def loaded_transport_problems(
+    con: Any, table: str, name: str, columns: Sequence[str], n_rows: int, *, limit: int = 1000
+) -> list[Problem]:
+    """The transport checks that need the loaded rows.
+
+    No data rows (T008), formula values (T012), more than one
     LA code (T013) or stated reporting period (T014)."""
     if n_rows == 0:
-        return [_problem(name, "T008", "the file has a header but no data rows",
-                         "Export the return again with its rows")]
+        return [
+            _problem(
+                name,
+                "T008",
+                "the file has a header but no data rows",
+                "Export the return again with its rows",
+            )
+        ]
     problems: list[Problem] = []
     union = " UNION ALL ".join(
         f"SELECT __row, {i} AS pos FROM {table} WHERE {formula_sql(chr(34) + c + chr(34))}"
-        for i, c in enumerate(columns))
+        for i, c in enumerate(columns)
+    )
     hits = con.execute(f"SELECT __row, pos FROM ({union}) ORDER BY __row, pos LIMIT {int(limit)}").fetchall()
     problems += [formula_problem(name, int(r), columns[p]) for r, p in hits]
     problems += single_value_problems(con, table, name)
@@ -662,9 +894,15 @@ def loaded_transport_problems(con: Any, table: str, name: str, columns: Sequence
 
 
 def formula_problem(name: str, row: int, column: str) -> Problem:
-    return _problem(name, "T012", "the value starts with =, +, - or @ and is not a negative number, so a "
-                    "spreadsheet would run it as a formula", "Remove the leading character, or start the text "
-                    "another way", row=row, field=column)
+    return _problem(
+        name,
+        "T012",
+        "the value starts with =, +, - or @ and is not a negative number, so a "
+        "spreadsheet would run it as a formula",
+        "Remove the leading character, or start the text another way",
+        row=row,
+        field=column,
+    )
 
 
 def single_value_problems(con: Any, table: str, name: str) -> list[Problem]:
@@ -673,10 +911,10 @@ def single_value_problems(con: Any, table: str, name: str) -> list[Problem]:
 
     la, periods = con.execute(
         f'SELECT count(DISTINCT trim("LA_Code")) FILTER (WHERE trim("LA_Code") <> \'\'), '
-        f'count(DISTINCT ({date_sql(chr(34) + "Reporting_Period_Start_Date" + chr(34))}, '
-        f'{date_sql(chr(34) + "Reporting_Period_End_Date" + chr(34))})) FILTER (WHERE '
-        f'{date_sql(chr(34) + "Reporting_Period_Start_Date" + chr(34))} IS NOT NULL AND '
-        f'{date_sql(chr(34) + "Reporting_Period_End_Date" + chr(34))} IS NOT NULL) FROM {table}'
+        f"count(DISTINCT ({date_sql(chr(34) + 'Reporting_Period_Start_Date' + chr(34))}, "
+        f"{date_sql(chr(34) + 'Reporting_Period_End_Date' + chr(34))})) FILTER (WHERE "
+        f"{date_sql(chr(34) + 'Reporting_Period_Start_Date' + chr(34))} IS NOT NULL AND "
+        f"{date_sql(chr(34) + 'Reporting_Period_End_Date' + chr(34))} IS NOT NULL) FROM {table}"
     ).fetchone()
     return period_la_problems(name, int(la or 0), int(periods or 0))
 
@@ -684,12 +922,25 @@ def single_value_problems(con: Any, table: str, name: str) -> list[Problem]:
 def period_la_problems(name: str, n_la: int, n_periods: int) -> list[Problem]:
     out = []
     if n_la > 1:
-        out.append(_problem(name, "T013", f"the file holds {n_la} different LA codes",
-                            "Send one file per council, with the same LA Code on every row", field="LA_Code"))
+        out.append(
+            _problem(
+                name,
+                "T013",
+                f"the file holds {n_la} different LA codes",
+                "Send one file per council, with the same LA Code on every row",
+                field="LA_Code",
+            )
+        )
     if n_periods > 1:
-        out.append(_problem(name, "T014", f"the file states {n_periods} different reporting periods",
-                            "Give every row the same Reporting Period Start Date and End Date",
-                            field="Reporting_Period_End_Date"))
+        out.append(
+            _problem(
+                name,
+                "T014",
+                f"the file states {n_periods} different reporting periods",
+                "Give every row the same Reporting Period Start Date and End Date",
+                field="Reporting_Period_End_Date",
+            )
+        )
     return out
 
 
