@@ -77,6 +77,24 @@ REAL_NAMES = {
     "westwood", "eastwood", "oakwood", "kirkby", "dunstable", "pendle", "rossendale",
     "fairfield", "greenham", "highbridge", "moorgate", "southgate", "northgate", "eastgate", "westgate",
     "sedgemoor", "fylde", "wyre", "ribble", "craven", "harrogate", "selby", "ryedale", "hambleton",
+    # lower-tier district councils whose names the syllables could produce
+    "ashfield", "rushcliffe", "rushmoor", "elmbridge", "charnwood", "broxtowe", "gedling", "mansfield",
+    "bassetlaw", "erewash", "bolsover", "harborough", "tamworth", "lichfield", "bromsgrove", "redditch",
+    "wychavon", "malvern", "rugby", "warwick", "stratford", "tewkesbury", "cheltenham", "stroud", "cotswold",
+    "cherwell", "swale", "dartford", "gravesham", "sevenoaks", "tonbridge", "maidstone", "canterbury",
+    "dover",
+    "thanet", "hastings", "rother", "wealden", "lewes", "eastbourne", "adur", "arun", "chichester", "crawley",
+    "horsham", "worthing", "epsom", "guildford", "runnymede", "spelthorne", "tandridge", "waverley", "woking",
+    "basingstoke", "fareham", "gosport", "hart", "havant", "eastleigh", "winchester", "watford", "hertsmere",
+    "broxbourne", "dacorum", "stevenage", "harlow", "uttlesford", "braintree", "chelmsford", "maldon",
+    "rochford", "basildon", "brentwood", "colchester", "tendring", "babergh", "ipswich", "breckland",
+    "broadland", "norwich", "fenland", "boston", "lincoln", "corby", "kettering", "wellingborough",
+    "daventry",
+    "allerdale", "carlisle", "copeland", "barrow", "burnley", "chorley", "hyndburn", "lancaster", "preston",
+    "richmondshire", "scarborough", "mendip", "taunton", "exeter", "teignbridge", "torridge", "wyre forest",
+    "moorlands", "cannock", "greenwood", "oadby", "wigston",
+    "blaby", "melton", "hinckley", "nuneaton", "bedworth", "stafford", "welwyn", "hatfield", "southwold",
+    "kingsbridge", "moorside",
 }
 # Real UK postcode areas (and non-geographic ones); synthetic areas avoid all of them.
 REAL_AREAS = set(
