@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from ascld.identity.nhs_number import make_nhs_number
 from ascld.identity.postcodes import LOOKUP_COLUMNS
@@ -191,3 +193,50 @@ def run_ingest_job(store_dir: str, work_dir: str, sha: str, n_people: str = "30"
         sha256=sha, load_file_name=f"{sha}.csv", index=index,
     )
     print(status, record.import_id, record.row_count)
+
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def needles_of(people: list[Person]) -> set[str]:
+    """Every form of every identifier of these people that a leak could take (upper case)."""
+    needles: set[str] = set()
+    for p in people:
+        needles |= {p.nhs, f"{p.nhs[:3]} {p.nhs[3:6]} {p.nhs[6:]}", p.first, p.last, p.postcode,
+                    p.postcode.replace(" ", ""), p.la_pid, *dob_formats(p.dob), *p.last.split("-")}
+    return {n.upper() for n in needles if n}
+
+
+def scan_store(root: Path, needles: set[str], dobs: set[dt.date]) -> list[str]:
+    """Every place in a store folder where an input identifier shows: each distinct value of each column of
+    each Parquet file under data/, and the register's JSON, checked against every needle.
+
+    A pseudonym is 64 lower-case hex digits: upper-cased, it holds only 0-9 and A-F, so it can contain a
+    needle only if the needle is itself made of those characters (an NHS number, a digits-only date). Random
+    hex holds such short runs by chance, so a pseudonym is checked to be exactly hex and not itself a needle;
+    integers are checked for equality; every other value (codes, dates, names, text) is searched for every
+    needle as a substring. Dates of death equal to a date of birth are reported too.
+    """
+    found = []
+    for f in sorted((root / "data").rglob("*.parquet")):
+        table = pq.read_table(f)
+        for name in table.column_names:
+            for v in table.column(name).unique().to_pylist():
+                if v is None:
+                    continue
+                if isinstance(v, dt.datetime):
+                    v = v.date()
+                if isinstance(v, dt.date):
+                    if name == "Date_of_Death" and v in dobs:
+                        found.append(f"{f.parent.name}/{f.name}:{name}")
+                    v = v.isoformat()
+                text = str(v).upper()
+                if isinstance(v, int | float) or HEX64.match(str(v)):
+                    hit = text in needles
+                else:
+                    hit = any(n in text for n in needles)
+                if hit:
+                    found.append(f"{f.parent.name}/{f.name}:{name}")
+    register = " ".join(p.read_text() for p in (root / "_imports").glob("*.json")).upper()
+    found += [f"register:{n[:2]}.." for n in needles if not re.fullmatch(r"[0-9A-F]+", n) and n in register]
+    return sorted(set(found))

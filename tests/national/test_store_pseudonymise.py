@@ -49,44 +49,8 @@ def rows_of(store):
     return con
 
 
-def scan_store_for_identifiers(root, people) -> list[str]:
-    """Every place in a store folder where an input identifier shows: each column of each Parquet file under
-    data/ is scanned for each NHS number (plain and spaced), name, date of birth (in common formats), postcode
-    (spaced and compact) and LA person ID, and the register's JSON too.
-
-    A pseudonym column holds 64 hex digits; random hex contains short runs of digits and of the letters a-f by
-    chance, so inside such a value only needles with a character outside [0-9A-F] are searched, and the value
-    itself must not equal any needle (a hex value can hide nothing else). Every other value is searched for
-    every needle. The fixture's names all contain letters beyond a-f.
-    """
-    needles: set[str] = set()
-    for p in people:
-        needles |= {p.nhs, f"{p.nhs[:3]} {p.nhs[3:6]} {p.nhs[6:]}", p.first, p.last, p.postcode,
-                    p.postcode.replace(" ", ""), p.la_pid, *fx.dob_formats(p.dob), *p.last.split("-")}
-    needles = {n.upper() for n in needles}
-    non_hex = {n for n in needles if not re.fullmatch(r"[0-9A-F]+", n)}
-    dobs = {p.dob for p in people}
-    found = []
-    for f in sorted((root / "data").rglob("*.parquet")):
-        table = pq.read_table(f)
-        for name in table.column_names:
-            for v in table.column(name).to_pylist():
-                if v is None or name == "Der_Birth_Year" or name.startswith("Der_Age"):
-                    continue  # small integers, not identifiers
-                if isinstance(v, dt.datetime):
-                    v = v.date()
-                if isinstance(v, dt.date):
-                    if name == "Date_of_Death" and v in dobs:
-                        found.append(f"{f.name}:{name}")
-                    v = v.isoformat()
-                text = str(v).upper()
-                hex_value = HEX64.match(str(v)) is not None
-                hits = [n for n in (non_hex if hex_value else needles) if n in text]
-                if hits or text in needles:
-                    found.append(f"{f.parent.name}/{f.name}:{name}")
-    register = " ".join(p.read_text() for p in (root / "_imports").glob("*.json")).upper()
-    found += [f"register:{n[:2]}.." for n in non_hex if n in register]
-    return found
+def scan_store_for_identifiers(root, people):
+    return fx.scan_store(root, fx.needles_of(people), {p.dob for p in people})
 
 
 def test_no_identifier_from_the_inputs_anywhere_in_the_store(world):
