@@ -203,3 +203,10 @@ def test_cli_ingest_killed_part_way_then_rerun(files):
     assert done.returncode == 0, done.stderr
     assert [r.row_count for r in NationalStore(store).imports()] == [24]
     assert list((store / "_tmp").iterdir()) == []
+
+
+def test_each_file_can_have_its_own_import_date(files):
+    store = NationalStore(files["tmp"] / "store")
+    dates = {files["a"].name: "2025-04-20T09:00:00", files["b"].name: "2025-07-21"}
+    ingest_files([files["a"], files["b"]], store, key=KEY, import_date=lambda p: dates[p.name])
+    assert [r.import_date for r in store.imports()] == ["2025-04-20T09:00:00.000", "2025-07-21T00:00:00.000"]

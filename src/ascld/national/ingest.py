@@ -568,7 +568,7 @@ def ingest_files(
     *,
     key: PseudoKey | None = None,
     key_file: str | Path | None = None,
-    import_date: dt.datetime | dt.date | str | None = None,
+    import_date: dt.datetime | dt.date | str | Callable[[Path], Any] | None = None,
     index: str | Path | DemographicIndex | None = None,
     postcodes: str | Path | PostcodeLookup | None = None,
     la_names: Mapping[str, str] | None = None,
@@ -586,8 +586,9 @@ def ingest_files(
         store: the national store folder (created if absent).
         key: the pseudonymisation key; default `load_key(key_file)` (ASCLD_PSEUDO_KEY or a key file).
         key_file: a key file; refused when it lies inside the store (keys never sit beside the data).
-        import_date: `ImportDate` for every file (default: now); a date means midnight. It is also the
-            submission date the validator judges future dates against.
+        import_date: `ImportDate` for every file (default: now; a date means midnight), or a function giving
+            each file's (e.g. a submissions register). It is also the submission date the validator judges
+            future dates against.
         index: demographic index file (CSV/Parquet) or object; None skips tracing.
         postcodes: postcode lookup file or object; None uses the bundled synthetic lookup.
         la_names: LA code -> council name (`LA_Name`); a code with no name keeps the code as its name.
@@ -619,7 +620,7 @@ def ingest_files(
         raise UsageError(f"no such file: {', '.join(missing)}")
     idx = index if isinstance(index, DemographicIndex) or index is None else load_demographic_index(index)
     pcs = postcodes if isinstance(postcodes, PostcodeLookup) else load_postcode_lookup(postcodes)
-    when = _as_import_datetime(import_date)
+    fixed = None if callable(import_date) else _as_import_datetime(import_date)
 
     report = IngestReport()
     ibis_con = connect("duckdb")
@@ -641,6 +642,7 @@ def ingest_files(
                     st.check_key(pseudo.key_fingerprint)
                     if refs is None:  # load the references once, for every file of the run
                         refs = register_references(con, idx, pcs)
+                    when = fixed or _as_import_datetime(import_date(path))  # type: ignore[operator]
                     outcome = _ingest_one(
                         path, sha, st, con, pseudo, when, refs, idx, pcs, la_names, report_dir
                     )
