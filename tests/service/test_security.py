@@ -132,7 +132,7 @@ def test_content_security_policy_has_no_external_sources(landing, path):
     assert not re.search(r"https?:|\*|data:.*script", csp)
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
 
 
 def test_pages_load_nothing_from_other_sites(landing):

@@ -211,7 +211,7 @@ def _run(config: LandingConfig, host: str, port: int, log_level: str) -> None:
 
     from ascld.landing.app import create_app
 
-    app = create_app(config)
+    app = create_app(config, own_process=True)
     click.echo(
         f"ascld landing service on http://{host}:{port} (database {_shown_url(config.db_url)}, "
         f"store {config.store_dir})",

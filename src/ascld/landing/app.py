@@ -10,6 +10,7 @@ framing, no sniffing, no referrer, no caching of pages).
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -154,7 +155,7 @@ class SecurityHeaders:
                     b"content-security-policy": CSP.encode(),
                     b"x-content-type-options": b"nosniff",
                     b"x-frame-options": b"DENY",
-                    b"referrer-policy": b"no-referrer",
+                    b"referrer-policy": b"same-origin",
                     b"cross-origin-opener-policy": b"same-origin",
                     b"cross-origin-resource-policy": b"same-origin",
                     b"permissions-policy": b"camera=(), microphone=(), geolocation=(), interest-cohort=()",
@@ -185,12 +186,14 @@ def _error_response(request: Request, error: ApiError) -> Response:
     return web.render(request, "error.html", principal, status=error.status, error=error)
 
 
-def create_app(config: LandingConfig, *, check_schema: bool = True) -> FastAPI:
+def create_app(config: LandingConfig, *, own_process: bool = False) -> FastAPI:
     """The landing service application for `config`.
 
     Args:
         config: database URL, store folder and key, national store, settings.
-        check_schema: refuse to start when the database is not at the newest migration.
+        own_process: the app has the process to itself (`ascld serve`): Python's default temporary folder
+            then becomes the process's private folder in the store, so whatever the validator or the national
+            ingest write there is removed with it after a crash.
 
     Raises:
         UsageError: (at start-up) the database schema is missing or old; run `ascld serve --init` or
@@ -200,7 +203,7 @@ def create_app(config: LandingConfig, *, check_schema: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if check_schema and not schema_is_current(state.db):
+        if not schema_is_current(state.db):
             from ascld.errors import UsageError
 
             raise UsageError(
@@ -211,6 +214,9 @@ def create_app(config: LandingConfig, *, check_schema: bool = True) -> FastAPI:
         if removed:
             log.warning("removed %d temporary folder(s) left by a stopped process", removed)
         state.tmp = ProcessTmp(config.tmp_dir)
+        previous_tempdir = tempfile.tempdir
+        if own_process:
+            tempfile.tempdir = str(state.tmp.path)
         state.lander = Lander(config, state.db, state.tmp)
         state.worker = Worker(config, state.db, state.tmp)
         state.worker.start()
@@ -218,6 +224,7 @@ def create_app(config: LandingConfig, *, check_schema: bool = True) -> FastAPI:
             yield
         finally:
             state.worker.stop()
+            tempfile.tempdir = previous_tempdir
             state.tmp.close()
             state.db.dispose()
 
