@@ -1,0 +1,139 @@
+"""The scope rules: the data file is well formed and each rule type does what its row says."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Column, Date, Integer, MetaData, Table, bindparam, create_engine, insert, select
+
+from ascld.extract import scope as sc
+from ascld.spec import load_spec
+
+D = dt.date
+
+
+def test_rules_are_well_formed_and_agree_with_the_spec() -> None:
+    rules = sc.load_scope_rules()
+    assert len({r.id for r in rules}) == len(rules)
+    assert {r.rule for r in rules} == set(sc.RULE_TYPES)
+    assert all(r.description and r.source for r in rules)
+    sc.check_rules_against_spec(load_spec())
+    for event_type in load_spec().list_for("Event_Type").r2_values:
+        scope = sc.event_scope(event_type)
+        assert scope.excluded_statuses() <= scope.statuses
+        assert "cancelled" in scope.excluded_statuses()
+
+
+def test_only_services_may_stay_open() -> None:
+    assert [
+        t for t in ("Request", "Assessment", "Service", "Review") if sc.event_scope(t).open_end_allowed
+    ] == ["Service"]
+
+
+PERIOD = (D(2025, 4, 1), D(2026, 3, 31))
+
+
+@pytest.mark.parametrize(
+    ("event_type", "start", "end", "included"),
+    [
+        ("Request", D(2025, 1, 1), D(2025, 4, 1), True),  # started before, completed on the first day
+        ("Request", D(2026, 3, 31), D(2026, 3, 31), True),
+        ("Request", D(2025, 1, 1), D(2025, 3, 31), False),  # completed the day before
+        ("Request", D(2026, 3, 1), D(2026, 4, 1), False),  # completed after the period
+        ("Request", D(2026, 3, 1), None, False),  # open
+        ("Review", D(2025, 6, 1), D(2025, 6, 2), True),
+        ("Service", D(2020, 1, 1), None, True),  # open, started long before
+        ("Service", D(2020, 1, 1), D(2025, 4, 1), True),  # ended on the first day
+        ("Service", D(2020, 1, 1), D(2025, 3, 31), False),  # ended the day before
+        ("Service", D(2026, 3, 31), None, True),  # started on the last day
+        ("Service", D(2026, 4, 1), None, False),  # starts after
+        ("Service", D(2026, 1, 1), D(2026, 12, 1), True),  # ends after: written open
+    ],
+)
+def test_scope_filter_on_a_database(event_type, start, end, included) -> None:
+    meta = MetaData()
+    events = Table(
+        "events",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("start_date", Date),
+        Column("end_date", Date),
+    )
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(events), [{"id": 1, "start_date": start, "end_date": end}])
+        where = sc.scope_filter(
+            sc.event_scope(event_type),
+            events.c.start_date,
+            events.c.end_date,
+            bindparam("ps", PERIOD[0], type_=Date),
+            bindparam("pe", PERIOD[1], type_=Date),
+        )
+        found = conn.execute(select(events.c.id).where(where)).scalars().all()
+    assert (found == [1]) is included
+
+
+def test_service_as_at_period_end() -> None:
+    assert sc.service_as_at(None, PERIOD[1]) == (None, True)
+    assert sc.service_as_at(D(2026, 4, 1), PERIOD[1]) == (None, True)
+    assert sc.service_as_at(D(2026, 3, 31), PERIOD[1]) == (D(2026, 3, 31), False)
+
+
+def test_cost_as_at() -> None:
+    costs = [(D(2024, 1, 10), "10.00"), (D(2025, 4, 1), "10.40"), (D(2026, 4, 1), "10.80")]
+    pe = PERIOD[1]
+    assert sc.cost_as_at(costs, None, pe) == "10.40"  # open: in force at the period end
+    assert sc.cost_as_at(costs, D(2025, 3, 31), pe) == "10.00"  # ended: in force on the end date
+    assert sc.cost_as_at(costs, D(2025, 4, 1), pe) == "10.40"
+    assert sc.cost_as_at(costs[2:], None, pe) == "10.80"  # none in force yet: the earliest
+    assert sc.cost_as_at([], None, pe) is None
+
+
+def test_address_as_at() -> None:
+    rows = [
+        (1, D(2010, 1, 1), D(2024, 5, 1), "A"),
+        (1, D(2024, 5, 2), None, "B"),
+        (1, D(2026, 5, 1), None, "C"),
+    ]
+    assert sc.pick_as_at(rows, 1, D(2026, 3, 31), 2)[3] == "B"
+    assert sc.pick_as_at(rows, 1, D(2020, 3, 31), 2)[3] == "A"
+    assert sc.pick_as_at(rows, 1, D(2000, 1, 1), 2)[3] == "A"  # none started: the earliest
+    # A history whose later-recorded address starts earlier and is the one still current.
+    odd = [(1, D(2021, 1, 11), None, "current"), (1, D(2022, 2, 28), D(2022, 2, 28), "one day")]
+    assert sc.pick_as_at(odd, 1, D(2026, 3, 31), 2)[3] == "current"
+    # Ended with nothing after it: still the last address known.
+    assert sc.pick_as_at([(1, D(2020, 1, 1), D(2021, 1, 1), "X")], 1, D(2026, 3, 31), 2)[3] == "X"
+    assert sc.pick_as_at([], 1, D(2026, 3, 31), 2) is None
+
+
+def test_death_as_at() -> None:
+    assert sc.death_as_at(D(2026, 3, 31), PERIOD[1]) == D(2026, 3, 31)
+    assert sc.death_as_at(D(2026, 4, 1), PERIOD[1]) is None
+
+
+def test_not_applicable_person_fields_come_from_the_status_rules() -> None:
+    spec = load_spec()
+    carer = sc.not_applicable_person_fields(spec, "Unpaid carer")
+    assert carer == {
+        "Autism_Spectrum_Disorder_ASD",
+        "Visual_Impairment",
+        "Hearing_Impairment",
+        "Dementia",
+        "Client_Funding_Status",
+    }
+    assert sc.not_applicable_person_fields(spec, "Unpaid carer known by association") == carer
+    assert sc.not_applicable_person_fields(spec, "Service user") == frozenset()
+
+
+def test_carer_block() -> None:
+    links = [
+        (7, D(2024, 1, 1), 3, True, "P3"),
+        (7, D(2024, 2, 1), 1, False, "P1"),  # cared-for person with no Service user row: counted, not linked
+        (7, D(2024, 3, 1), 3, True, "P3"),  # the same person again: counted once
+        (7, D(2024, 4, 1), 4, True, "P4"),
+        (7, D(2024, 5, 1), 5, True, "P5"),
+        (7, D(2024, 6, 1), 6, True, "P6"),
+    ]
+    assert sc.carer_block(links, 3) == sc.CarerBlock(5, ("P3", "P4", "P5"))
