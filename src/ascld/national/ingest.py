@@ -458,7 +458,7 @@ def ingest_table(
     if isinstance(index, DemographicIndex):
         index = index.register(con, INDEX_TABLE)
     traced = index is not None
-    if traced:
+    if index is not None:
         trace_people(con, "__ascld_pd", index, "__ascld_traced")
     _nhs_pseudonyms(con, pseudonymiser, traced)
     _person_id_pseudonyms(con, table, have, pseudonymiser)
@@ -642,7 +642,7 @@ def ingest_files(
                     st.check_key(pseudo.key_fingerprint)
                     if refs is None:  # load the references once, for every file of the run
                         refs = register_references(con, idx, pcs)
-                    when = fixed or _as_import_datetime(import_date(path))  # type: ignore[operator]
+                    when = fixed or _as_import_datetime(import_date(path))  # type: ignore[misc,operator]
                     outcome = _ingest_one(
                         path, sha, st, con, pseudo, when, refs, idx, pcs, la_names, report_dir
                     )
