@@ -62,7 +62,9 @@ def test_unknown_column_and_formula_are_refused_and_nothing_is_left_behind(tmp_p
     with pytest.raises(ValueError, match="formula"):
         write_return([{"Event_Description": "=HYPERLINK(1)"}], tmp_path / "r.csv")
     assert list(tmp_path.iterdir()) == []
-    written = write_return([{"Unit_Cost": "-45.50"}], tmp_path / "r.csv")  # a negative number is not a formula
+    written = write_return(
+        [{"Unit_Cost": "-45.50"}], tmp_path / "r.csv"
+    )  # a negative number is not a formula
     assert written.rows == 1
 
 
@@ -101,13 +103,20 @@ def test_formula_error_names_the_row_even_after_many_rows(tmp_path, monkeypatch)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.lists(st.text(alphabet=st.sampled_from('ab ,"\r\n-é£'), max_size=6), min_size=50,
-                         max_size=50), min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.lists(st.text(alphabet=st.sampled_from('ab ,"\r\n-é£'), max_size=6), min_size=50, max_size=50),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_quoting_matches_the_csv_module(tmp_path_factory, rows):
     path = tmp_path_factory.mktemp("q") / "r.csv"
     with ReturnWriter(path, check_formulas=False) as writer:
         for cells in rows:
             writer.write_cells(cells)
     expected = io.StringIO()
-    csv.writer(expected, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows([load_spec().headers, *rows])
+    csv.writer(expected, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(
+        [load_spec().headers, *rows]
+    )
     assert path.read_bytes() == expected.getvalue().encode("cp1252")

@@ -60,7 +60,7 @@ def _age_pmf(low: int, high: int, peak: float, spread: float, floor: float) -> t
 
 AGES_65, P_65 = _age_pmf(65, 104, 85.0, 8.0, 0.02)  # older clients cluster in their 80s
 AGES_18, P_18 = _age_pmf(18, 64, 58.0, 16.0, 0.15)  # working-age clients skew towards their 50s
-SHARE_65_PLUS = 0.60  # of all identities; service users end near 65%, carers near 35% (see world.py)
+SHARE_65_PLUS = 0.72  # of all identities; service users end near 65%, carers near 35% (see world.py)
 
 
 @functools.cache

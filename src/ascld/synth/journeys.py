@@ -691,7 +691,7 @@ class Journeys:
             setting = (
                 "PRIS-LT" if self.prison else self.pick("setting", "lts_65_plus" if older else "lts_18_64")
             )
-            if setting == "COMM-LT" and self.death - s < 365 and self.r.random() < 0.35:
+            if setting == "COMM-LT" and self.death - s < 365 and self.r.random() < 0.2:
                 setting = "NUR-LT" if self.r.random() < 0.5 else "RES-LT"
         agreement, lines = self.open_package(p, setting, s)
         t = s
@@ -740,7 +740,7 @@ class Journeys:
         community = setting == "COMM-LT"
         return {
             "hospital": (0.35 if older else 0.15) if community else 0.4 if setting != "PRIS-LT" else 0.05,
-            "care_home": (0.09 if older else 0.01) if community else (0.04 if setting == "RES-LT" else 0.0),
+            "care_home": (0.06 if older else 0.01) if community else (0.04 if setting == "RES-LT" else 0.0),
             "change": 0.15 if community else 0.0,
             "NFA-MOVED": 0.012,
             "NFA-NHS": 0.03 if setting == "NUR-LT" else 0.004,

@@ -51,9 +51,9 @@ from ascld.synth.config import TRANSPORT_DEFECT_KINDS, SynthConfig
 from ascld.synth.defects import Defect, Defects
 from ascld.synth.identities import identity_capacity
 from ascld.synth.model import CouncilWorld
-from ascld.synth.reference import Council, load_councils, load_reference
+from ascld.synth.reference import Council, load_reference
 from ascld.synth.returns import ReturnBuilder, Row
-from ascld.synth.world import build_council, council_seed, people_in, total_people
+from ascld.synth.world import build_council, council_seed, people_in, select_councils, total_people
 
 SUBMISSION_COLUMNS = (
     "file",
@@ -160,20 +160,6 @@ class SynthResult:
     files: int
     seconds: float
     peak_rss_bytes: int
-
-
-def select_councils(config: SynthConfig) -> list[Council]:
-    """The councils a config asks for (the first n of councils.csv, or the listed LA codes)."""
-    councils = load_councils()
-    if isinstance(config.councils, int):
-        if not 1 <= config.councils <= len(councils):
-            raise UsageError(f"councils must be between 1 and {len(councils)}")
-        return list(councils[: config.councils])
-    by_code = {c.la_code: c for c in councils}
-    unknown = [code for code in config.councils if code not in by_code]
-    if unknown:
-        raise UsageError(f"unknown LA codes: {', '.join(unknown)}; see ascld/synth/data/councils.csv")
-    return [by_code[code] for code in config.councils]
 
 
 def _iso(ordinal: int | None) -> str | None:

@@ -7,12 +7,14 @@ so councils can be built in any order or in parallel. Randomness comes from gene
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import random
 
 import numpy as np
 
+from ascld.errors import UsageError
 from ascld.synth.config import SynthConfig
 from ascld.synth.identities import DECOY_EVERY, IdentityView
 from ascld.synth.journeys import NEVER, YEAR, Journeys, Picker, sus_sex
@@ -30,7 +32,7 @@ from ascld.synth.reference import Council, load_councils, load_reference
 
 # Share of people who are unpaid carers, by age band, so that service users are about 65% aged 65+ and carers
 # about 35% (SALT LTS001a; Census 2021 unpaid carers).
-CARER_SHARE = {False: 0.34, True: 0.14}
+CARER_SHARE = {False: 0.40, True: 0.12}
 KBA_SHARE = 0.4  # of carers: known only by association
 EXISTING_SHARE = (
     0.15  # of service users: already in long-term support when the simulation starts (keeps volumes steady)
@@ -107,6 +109,44 @@ def _offsets(people_per_council: int) -> dict[str, int]:
     return out
 
 
+def select_councils(config: SynthConfig) -> list[Council]:
+    """The councils a config asks for (the first n of councils.csv, or the listed LA codes)."""
+    councils = load_councils()
+    if isinstance(config.councils, int):
+        if not 1 <= config.councils <= len(councils):
+            raise UsageError(f"councils must be between 1 and {len(councils)}")
+        return list(councils[: config.councils])
+    by_code = {c.la_code: c for c in councils}
+    unknown = [code for code in config.councils if code not in by_code]
+    if unknown:
+        raise UsageError(f"unknown LA codes: {', '.join(unknown)}; see ascld/synth/data/councils.csv")
+    return [by_code[code] for code in config.councils]
+
+
+class _Holders:
+    """Which council holds each global person index, and which councils a run generates."""
+
+    def __init__(self, config: SynthConfig) -> None:
+        offsets = _offsets(config.people_per_council)
+        self.codes = [c.la_code for c in load_councils()]
+        self.starts = [offsets[code] for code in self.codes]
+        self.total = offsets["_total"]
+        self.selected = {c.la_code for c in select_councils(config)}
+
+    def council_at(self, global_index: int) -> str:
+        return self.codes[bisect.bisect_right(self.starts, global_index) - 1]
+
+    def register_writer(self, key: int, capacity: int) -> str | None:
+        """The council that writes an identity's register row: the first council of the run holding it."""
+        g = key
+        while g < self.total:
+            code = self.council_at(g)
+            if code in self.selected:
+                return code
+            g += capacity
+        return None
+
+
 def total_people(config: SynthConfig) -> int:
     """People in all 153 councils at this scale (whether or not the run generates them all)."""
     return _offsets(config.people_per_council)["_total"]
@@ -126,6 +166,15 @@ def draw_behaviour(config: SynthConfig, rng: random.Random) -> Behaviour:
     b.resubmit = rng.choice((0.05, 0.1, 0.2, 0.3))
     b.topup = rng.choice((0.0, 0.0, 0.05, 0.1))
     return b
+
+
+def _council_rng(config: SynthConfig, council: Council) -> random.Random:
+    return random.Random(int(council_seed(config, council, 2).generate_state(1)[0]))
+
+
+def council_behaviour(config: SynthConfig, council: Council) -> Behaviour:
+    """The behaviour a council will have in a run, without building it (to pick councils for a test)."""
+    return draw_behaviour(config, _council_rng(config, council))
 
 
 def _person_ids(style: str, n: int, rng: np.random.Generator) -> list[str]:
@@ -199,8 +248,7 @@ def build_council(config: SynthConfig, council: Council) -> CouncilWorld:
     """
     ref = load_reference()
     np_rng = np.random.default_rng(council_seed(config, council, 1))
-    py_seed = int(council_seed(config, council, 2).generate_state(1)[0])
-    rng = random.Random(py_seed)
+    rng = _council_rng(config, council)
     behaviour = draw_behaviour(config, rng)
     t0 = config.sim_start.toordinal()
     te = config.sim_end.toordinal()
@@ -536,9 +584,12 @@ def _register(
     """Register rows this council writes: identities it holds first, plus namesake decoys."""
     ref = load_reference()
     out = []
+    holders = _Holders(config)
     for p in people:
-        if offset + p.pid >= ids.capacity:
-            continue  # a second holder: the first council writes the register row
+        g = offset + p.pid
+        shared = g >= ids.capacity or g + ids.capacity < holders.total  # another council holds it too
+        if shared and holders.register_writer(p.identity, ids.capacity) != council.la_code:
+            continue  # another council of the run writes the register row
         attrs, k = ids.attrs(p.identity)
         postcode = p.addresses[-1].postcode
         if attrs["moved"][k]:
@@ -575,4 +626,4 @@ def date_of(ordinal: int) -> dt.date:
     return dt.date.fromordinal(ordinal)
 
 
-__all__ = ["build_council", "people_in", "total_people", "sus_sex"]
+__all__ = ["build_council", "council_behaviour", "people_in", "total_people", "sus_sex"]

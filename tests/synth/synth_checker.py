@@ -1,9 +1,9 @@
 """An independent, deliberately plain checker of CLD return files, used to test the generator.
 
-It is written from the specification (spec README §3-§6 and the spec tables), not from the generator's code,
-and reports every problem as (row, field, kind) with the defect-manifest kinds. The tests require that it finds
-exactly the defects the manifest lists, so a generator that leaks an unlisted problem, or lists a defect it did
-not make, fails.
+It is written from the specification (spec README §3-§6 and the spec tables), not from the generator's
+code, and reports every problem as (row, field, kind) with the defect-manifest kinds. The tests require that
+it finds exactly the defects the manifest lists, so a generator that leaks an unlisted problem, or lists a
+defect it did not make, fails.
 """
 
 from __future__ import annotations
@@ -26,11 +26,27 @@ NUMBER_ANY = re.compile(r"^-?\d+(\.\d+)?$")
 GP_CODE = re.compile(r"^[A-Z]\d{5}$")
 CQC_ID = re.compile(r"^1-\d+$")
 EVENT_FIELDS = (
-    "Event_Type", "Event_Reference", "Event_Start_Date", "Event_End_Date", "Event_Description", "Event_Outcome",
-    "Request_Route_of_Access", "Assessment_Type", "Eligible_Needs_Identified", "Method_of_Assessment",
-    "Service_Type", "Service_Component", "Delivery_Mechanism", "Provider_CQC_Location_Name",
-    "Provider_CQC_Location_ID", "Review_Reason", "Review_Outcomes_Achieved", "Method_of_Review", "Unit_Cost",
-    "Cost_Frequency_Unit_Type", "Planned_units_per_week",
+    "Event_Type",
+    "Event_Reference",
+    "Event_Start_Date",
+    "Event_End_Date",
+    "Event_Description",
+    "Event_Outcome",
+    "Request_Route_of_Access",
+    "Assessment_Type",
+    "Eligible_Needs_Identified",
+    "Method_of_Assessment",
+    "Service_Type",
+    "Service_Component",
+    "Delivery_Mechanism",
+    "Provider_CQC_Location_Name",
+    "Provider_CQC_Location_ID",
+    "Review_Reason",
+    "Review_Outcomes_Achieved",
+    "Method_of_Review",
+    "Unit_Cost",
+    "Cost_Frequency_Unit_Type",
+    "Planned_units_per_week",
 )
 
 
@@ -159,8 +175,14 @@ class Checker:
                     add((n, column, "missing_mandatory"))
                 if status == "not_applicable" and value:
                     f.other.append((n, column, "populated although not applicable"))
-            for column in ("Event_Start_Date", "Event_End_Date", "Date_of_Birth", "Date_of_Death",
-                           "Reporting_Period_Start_Date", "Reporting_Period_End_Date"):
+            for column in (
+                "Event_Start_Date",
+                "Event_End_Date",
+                "Date_of_Birth",
+                "Date_of_Death",
+                "Reporting_Period_Start_Date",
+                "Reporting_Period_End_Date",
+            ):
                 value = row[column]
                 if value and parse_date(value) is None:
                     add((n, column, "impossible_date" if DATE.match(value) else "bad_date_format"))
@@ -186,8 +208,16 @@ class Checker:
                 f.other.append((n, "No_of_adults_being_cared_for", "not a whole number"))
             self._cross(f, n, row, ps, pe, service_users, references)
 
-    def _cross(self, f: Findings, n: int, row: dict[str, str], ps: dt.date, pe: dt.date, service_users: set[str],
-               references: Counter[str]) -> None:
+    def _cross(
+        self,
+        f: Findings,
+        n: int,
+        row: dict[str, str],
+        ps: dt.date,
+        pe: dt.date,
+        service_users: set[str],
+        references: Counter[str],
+    ) -> None:
         other = f.other
         start = parse_date(row["Event_Start_Date"])
         end = parse_date(row["Event_End_Date"])
@@ -199,8 +229,11 @@ class Checker:
                 other.append((n, "", "event fields on a known-by-association row"))
             if not row["Adult_1_Linked_Person_ID"]:
                 other.append((n, "Adult_1_Linked_Person_ID", "no linked person"))
-        linked = [row[c] for c in ("Adult_1_Linked_Person_ID", "Adult_2_Linked_Person_ID", "Adult_3_Linked_Person_ID")
-                  if row[c]]
+        linked = [
+            row[c]
+            for c in ("Adult_1_Linked_Person_ID", "Adult_2_Linked_Person_ID", "Adult_3_Linked_Person_ID")
+            if row[c]
+        ]
         for pid in linked:
             if pid not in service_users:
                 other.append((n, "", "linked person is not a service user in the file"))
@@ -211,8 +244,9 @@ class Checker:
             if any(d != row for d in duplicates):
                 other.append((n, "Event_Reference", "reference reused by a different row"))
         if row["Delivery_Mechanism"] == "Direct payment" and (
-                row["Service_Type"] == "Long term support: Prison"
-                or row["Accommodation_Status"] == "Prison, young offenders institution or detention centre"):
+            row["Service_Type"] == "Long term support: Prison"
+            or row["Accommodation_Status"] == "Prison, young offenders institution or detention centre"
+        ):
             other.append((n, "Delivery_Mechanism", "direct payment in prison"))
         if start and end and end < start:
             f.problems.add((n, "Event_End_Date", "end_before_start"))
@@ -232,16 +266,24 @@ class Checker:
                 other.append((n, "", "service not active in the period"))
             if end is not None and end > pe:
                 other.append((n, "", "end date after the period end"))
-        elif row["Event_End_Date"] and end is not None:
-            if not (ps <= end <= pe) or start > pe:
-                other.append((n, "", "event not completed in the period"))
+        elif row["Event_End_Date"] and end is not None and (not (ps <= end <= pe) or start > pe):
+            other.append((n, "", "event not completed in the period"))
         if end is None and event != "Service" and not row["Event_End_Date"]:
             other.append((n, "Event_End_Date", "non-service event without an end date"))
         outcome_ok = self._list_check("Event_Outcome", row["Event_Outcome"]) is None
-        if event == "Service" and not row["Event_End_Date"] and outcome_ok and row["Event_Outcome"] not in (
-                "Continuation of support or services", ""):
+        if (
+            event == "Service"
+            and not row["Event_End_Date"]
+            and outcome_ok
+            and row["Event_Outcome"] not in ("Continuation of support or services", "")
+        ):
             other.append((n, "Event_Outcome", "open service without the continuation outcome"))
 
 
 def manifest_for(defects: Iterable[dict[str, str]], file: str) -> set[tuple[int, str, str]]:
     return {(int(d["row"]), d["field"], d["kind"]) for d in defects if d["file"] == file}
+
+
+def read_csv(path, encoding: str = "utf-8") -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    with open(path, encoding=encoding, newline="") as fh:
+        return list(csv.DictReader(fh))
