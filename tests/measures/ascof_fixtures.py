@@ -114,7 +114,8 @@ def steps(rows: Iterable[Mapping[str, Any]], period=PERIOD, con=None):
     con = con or connect("duckdb")
     stage = engine_stage(con)  # materialised, as the pipeline does: small queries compile and plan fast
     main = stage(prepare_main_table(table_on(con, main_table(rows), "main")), "main")
-    return con, main, stage(build_person_details(main, ReportingPeriod.of(*period)), "person_details")
+    pd = build_person_details(main, ReportingPeriod.of(*period), stage=stage)
+    return con, main, stage(pd, "person_details")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -518,3 +519,239 @@ def discharges_table(rows: list[dict]) -> pa.Table:
 
     schema = pa.schema(list({**DISCHARGE_COLUMNS, **DISCHARGE_OPTIONAL}.items()))
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+# --------------------------------------------------------------------------------------------------
+# A seeded synthetic multi-council store (for engine comparisons): varied, messy, never real.
+
+COUNCILS = (
+    ("318", "Testshire", "E08000016"),
+    ("503", "Northwold", "E06000201"),
+    ("704", "Eastmere", "E09000301"),
+)
+_REFS = ("2024-03-31", "2024-06-30", "2024-12-31", "2025-03-31", "2025-06-30")
+_OUTCOMES = (
+    "NFA: Support ended as planned",
+    "NFA: Other",
+    "Progress to support planning or services",
+    "Progress to assessment, review or reassessment",
+    "NFA: Information and advice or signposting",
+    "Admitted to hospital",
+    "NFA: Deceased",
+    "NFA: Support declined",
+    "Continuation of support or services",
+    "nfa: other ",
+    "Invalid and not mapped",
+    None,
+)
+_LTS = (
+    COMMUNITY,
+    COMMUNITY,
+    RESIDENTIAL,
+    NURSING,
+    "Long term support: Prison",
+    "LONG TERM SUPPORT: COMMUNITY",
+)
+_COMPONENTS = (
+    "Home support or domiciliary care",
+    "Direct payment",
+    "Day support",
+    "Long term residential care",
+    "Long term nursing care",
+    "Short term residential care",
+    "Shared Lives",
+    "Extra care housing",
+    "Community supported living",
+    "Equipment",
+    None,
+)
+_MECHANISMS = (
+    "Direct payment",
+    "CASSR managed personal budget",
+    "CASSR commissioned support",
+    "direct payment",
+    None,
+)
+_ACCOMMODATION = (
+    "Owner occupier or shared ownership scheme",
+    "Tenant: Private landlord",
+    "Registered care home",
+    "Unknown",
+    "Invalid and not mapped",
+    None,
+    "Settled mainstream housing with family or friends",
+)
+_PSR = (
+    "Learning disability support",
+    "Physical support: Personal care support",
+    "Mental health support",
+    None,
+)
+
+
+def synthetic_store(seed: int = 20250630, people_per_council: int = 40) -> tuple[pa.Table, pa.Table]:
+    """A main table for three councils and matching hospital discharge spells from a seeded generator."""
+    import random
+
+    r = random.Random(seed)
+    base = dt.date(2023, 4, 1)
+
+    def day(lo: int, hi: int) -> dt.date:
+        return base + dt.timedelta(days=r.randint(lo, hi))
+
+    rows: list[dict] = []
+    spells: list[dict] = []
+    for la, name, area in COUNCILS:
+        for i in range(people_per_council):
+            pid = f"P{la}{i:03d}" if r.random() > 0.05 else f"P318{i:03d}"  # a few people in two councils
+            y = r.choice([None] + list(range(1925, 2009)))
+            birth = None if y is None else f"{y}-{r.randint(1, 12):02d}"
+            person = {
+                "LA_Code": la,
+                "LA_Name": name,
+                "Gender_Cleaned": r.choice(("Male", "Female", "female", "Unknown", None)),
+                "Accommodation_Status_Cleaned": r.choice(_ACCOMMODATION),
+                "Primary_Support_Reason_Cleaned": r.choice(_PSR),
+                "Date_of_Death": day(300, 800) if r.random() < 0.1 else None,
+                "LA_Person_Unique_Identifier": f"L{la}{i}",
+            }
+            t = r.randint(0, 600)
+            for _ in range(r.randint(1, 5)):
+                kind = r.random()
+                ref = r.choice(_REFS)
+                start = day(t, t + 20)
+                length = r.randint(0, 60)
+                end = None if r.random() < 0.15 else start + dt.timedelta(days=length)
+                common = {
+                    **person,
+                    **born(birth),
+                    "Der_NHS_LA_Combined_Person_ID": pid,
+                    "Ref_Period_End_Date": ref,
+                }
+                if kind < 0.35:
+                    rows.append(
+                        stmax(
+                            pid,
+                            start.isoformat(),
+                            end and end.isoformat(),
+                            r.choice(_OUTCOMES),
+                            birth,
+                            **{k: v for k, v in common.items() if k != "Der_NHS_LA_Combined_Person_ID"},
+                        )
+                    )
+                    if r.random() < 0.6 and y is not None:
+                        dis = start - dt.timedelta(days=r.randint(-3, 9))
+                        spells.append(
+                            spell(
+                                pid,
+                                f"S{la}{i}{len(spells)}",
+                                (dis - dt.timedelta(days=r.randint(1, 20))).isoformat(),
+                                dis.isoformat(),
+                                birth,
+                                r.choice("1290"),
+                                Discharge_Destination=r.choice(("19", "19", "79", None)),
+                                Treatment_Function_Code=r.choice(("300", "300", "650", "710")),
+                                Der_Management_Type=r.choice(("EM", "NE", "EL")),
+                                UTLA_Code_2023=area if r.random() < 0.9 else "E06000999",
+                            )
+                        )
+                elif kind < 0.65:
+                    rows.append(
+                        service(
+                            pid,
+                            r.choice(_LTS),
+                            start.isoformat(),
+                            end and end.isoformat(),
+                            birth,
+                            Service_Component_Cleaned=r.choice(_COMPONENTS),
+                            Delivery_Mechanism_Cleaned=r.choice(_MECHANISMS),
+                            Event_Outcome_Cleaned=r.choice(_OUTCOMES),
+                            **{
+                                k: v
+                                for k, v in common.items()
+                                if k
+                                not in ("Der_NHS_LA_Combined_Person_ID", "Der_Birth_Year", "Der_Birth_Month")
+                            },
+                        )
+                    )
+                elif kind < 0.85:
+                    rows.append(
+                        event(
+                            pid,
+                            r.choice(("Request", "Assessment", "Review")),
+                            start.isoformat(),
+                            (end or start).isoformat(),
+                            r.choice(_OUTCOMES),
+                            birth,
+                            **{
+                                k: v
+                                for k, v in common.items()
+                                if k
+                                not in ("Der_NHS_LA_Combined_Person_ID", "Der_Birth_Year", "Der_Birth_Month")
+                            },
+                        )
+                    )
+                else:
+                    carer_rows = {
+                        k: v
+                        for k, v in common.items()
+                        if k not in ("Der_NHS_LA_Combined_Person_ID", "Der_Birth_Year", "Der_Birth_Month")
+                    }
+                    carer_rows["Client_Type_Cleaned"] = r.choice(("Unpaid carer", "unpaid CARER"))
+                    carer_rows["Adult_1_Linked_Person_ID"] = f"L{la}{r.randint(0, people_per_council)}"
+                    rows.append(
+                        service(
+                            f"C{pid}",
+                            "Unpaid carer support: Direct to unpaid carer",
+                            start.isoformat(),
+                            (end or start).isoformat(),
+                            birth,
+                            Delivery_Mechanism_Cleaned=r.choice(_MECHANISMS),
+                            Service_Component_Cleaned=r.choice(
+                                ("Other unpaid carer support", "Direct payment", None)
+                            ),
+                            **carer_rows,
+                        )
+                    )
+                t += r.randint(0, 120)
+            if r.random() < 0.3 and y is not None:  # readmissions and unlinked discharges
+                a = day(t, t + 60)
+                spells.append(
+                    spell(
+                        pid,
+                        f"R{la}{i}",
+                        a.isoformat(),
+                        (a + dt.timedelta(days=4)).isoformat(),
+                        birth,
+                        "2",
+                        Der_Management_Type=r.choice(("EM", "ne")),
+                        UTLA_Code_2023=area,
+                    )
+                )
+    return main_table(rows), discharges_table(spells)
+
+
+def synthetic_store_inputs() -> dict[str, pa.Table]:
+    """The LA lookup and populations for the councils of `synthetic_store`."""
+    lookup = pa.table(
+        {
+            "LA_Code": [c[0] for c in COUNCILS],
+            "LA_Name": [c[1] for c in COUNCILS],
+            "LA_Area_Code": [c[2] for c in COUNCILS],
+            "Region": ["R"] * len(COUNCILS),
+        }
+    )
+    pop_rows = [
+        (area, name, "Local Authority", "All", band, value)
+        for (_, name, area), (a, b) in zip(
+            COUNCILS, ((180000, 40000), (90000, 25000), (250000, 33333)), strict=True
+        )
+        for band, value in (("18 to 64", a), ("65 and above", b))
+    ]
+    population = pa.table(
+        {
+            k: [r[i] for r in pop_rows]
+            for i, k in enumerate(("Code", "Name", "Geography", "Gender", "Age_Band", "Population"))
+        }
+    )
+    return {"la_lookup": lookup, "populations": population}

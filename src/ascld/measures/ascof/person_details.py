@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 from ascld.measures.ascof.common import (
     PERSON,
     ReportingPeriod,
+    Stage,
     age_band,
     age_years,
     asc_nulls_first,
@@ -28,6 +29,7 @@ from ascld.measures.ascof.common import (
     has_unpaid_carer_cleaned,
     invalid_value,
     join_on,
+    no_stage,
     open_end_date,
     proxy_birth_date,
 )
@@ -256,7 +258,9 @@ def _people_with_unpaid_carer(cld: ir.Table, period: ReportingPeriod) -> ir.Tabl
     return hit.select(ids.LA_Code, ids[PERSON]).distinct()
 
 
-def build_person_details(main: ir.Table, period: ReportingPeriod, *, sorted_concat: bool = True) -> ir.Table:
+def build_person_details(
+    main: ir.Table, period: ReportingPeriod, *, sorted_concat: bool = True, stage: Stage = no_stage
+) -> ir.Table:
     """Build the latest person details table (ascof.md §0.4) as an Ibis expression.
 
     Args:
@@ -264,12 +268,13 @@ def build_person_details(main: ir.Table, period: ReportingPeriod, *, sorted_conc
         period: the *latest* reporting period of the run.
         sorted_concat: list a person's LA identifiers in sorted order (the same on every engine); False uses a
             plain string aggregate (`STRING_AGG` in T-SQL, which has no array functions), in no fixed order.
+        stage: materialises intermediate tables (the prepared rows and the latest values).
 
     Returns:
         One row per (LA_Code, Der_NHS_LA_Combined_Person_ID) with `PERSON_DETAILS_COLUMNS`.
     """
     inv = invalid_value()
-    cld = _cld(main)
+    cld = stage(_cld(main), "pd_cld")
 
     def unknown_if(col: str, values: tuple[str, ...]) -> Any:
         return lambda t: ibis.cases((ci_in(t[col], values), ibis.literal(UNKNOWN)), else_=t[col])
@@ -320,7 +325,7 @@ def build_person_details(main: ir.Table, period: ReportingPeriod, *, sorted_conc
             UNKNOWN,
         ),
     }
-    latest = _latest_attributes(cld, attributes, _birth_and_death_ranks)
+    latest = stage(_latest_attributes(cld, attributes, _birth_and_death_ranks), "pd_latest")
 
     # LA_Person_Unique_Identifier_Latest: the generic order plus the number of rows with that identifier.
     ids = cld.mutate(value=id_value(cld))

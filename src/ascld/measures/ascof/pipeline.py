@@ -474,7 +474,7 @@ def run_ascof(
     person_details = run_step(
         "ascof person details",
         engine_name,
-        lambda: stage(build_person_details(main, periods.latest), "person_details"),
+        lambda: stage(build_person_details(main, periods.latest, stage=stage), "person_details"),
     )
 
     population = None
