@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ascld.errors import SpecError, UsageError
-from ascld.measures.output import MEASURE_COLUMNS, round_half_away
+from ascld.measures.output import MEASURE_COLUMNS, percentage, round_half_away
 
 RULES_FILE = Path(__file__).resolve().parent / "data" / "disclosure_rules.csv"
 RULE_COLUMNS = ("rule_id", "applies_to", "scope", "measure", "action", "parameters", "source", "rationale")
@@ -303,7 +303,7 @@ def apply_disclosure_control(table: Any, rules: DisclosureRules | None = None) -
     frame = _to_frame(table)
     published: dict[str, list[Any]] = {"numerator": [], "denominator": [], "value": [], "disclosure_flag": []}
     for record in frame.to_dict("records"):
-        national = _is_missing(record["la_code"])
+        national = _is_missing(record["la_code"]) or record["la_code"] == ""
         measure = record["measure"]
         numerator, num_suppressed = _protect_count(record["numerator"], national=national, rules=rules)
         if rules.denominator_published(measure) or _is_missing(record["denominator"]):
@@ -322,8 +322,11 @@ def apply_disclosure_control(table: Any, rules: DisclosureRules | None = None) -
             value = None if _is_missing(record["value"]) else record["value"]
         else:
             scale, places = rules.value_rule(measure)
-            exact = Decimal(scale) * Decimal(int(numerator)) / Decimal(str(denominator))
-            value = float(round_half_away(exact, places))
+            if scale == 100:
+                value = float(percentage(int(numerator), int(denominator), places))
+            else:
+                exact = Decimal(scale) * Decimal(int(numerator)) / Decimal(str(denominator))
+                value = float(round_half_away(exact, places))
         published["numerator"].append(numerator)
         published["denominator"].append(denominator)
         published["value"].append(value)

@@ -239,7 +239,7 @@ def build_ascof_2a(ctx: SaltContext) -> ir.Table:
     mapped = final.FINAL_OUTCOME_MAPPED
     in_den = in_ci(mapped, reference.values("ascof2a_r1_denominator"))
     in_num = in_ci(mapped, reference.values("ascof2a_r1_numerator"))
-    counted = final.group_by(la_code=final.LA_Code.cast("string")).aggregate(
+    counted = final.group_by(la_code=final.LA_Code.cast("string").fill_null(tidy.NULL_LABEL)).aggregate(
         numerator=ibis.cases((in_num, 1), else_=0).sum().cast("int64"),
         denominator=ibis.cases((in_den, 1), else_=0).sum().cast("int64"),
     )

@@ -69,7 +69,9 @@ def cells(
             group = group + SEPARATOR + label
     else:
         group = ibis.literal(TOTAL)
-    keyed = rows.mutate(__group=group, __la=ibis.null("string") if national else rows.LA_Code.cast("string"))
+    # A council row must never look national: a NULL council code (mandatory in CLD) is written `(null)`.
+    council = rows.LA_Code.cast("string").fill_null(NULL_LABEL)
+    keyed = rows.mutate(__group=group, __la=ibis.null("string") if national else council)
     numerator = keyed[distinct].nunique() if distinct else keyed.count()
     counted = keyed.group_by(["__la", "__group"]).aggregate(numerator=numerator.cast("int64"))
     return counted.select(
