@@ -70,7 +70,6 @@ KEY_COLUMNS: dict[str, dict[str, bool]] = {
     "service_costs": {"person_key": True, "event_key": True, "effective_from": True, "unit_cost": True},
     "carer_links": {"carer_key": True, "cared_for_key": True, "start_date": True, "end_date": True},
 }
-DATE_KEYS = frozenset({"start_date", "end_date", "effective_from"})
 REQUIRED_FIELDS = {
     "people": ("LA_Person_Unique_Identifier",),
     **{name: ("Event_Start_Date", "Event_End_Date") for name in EVENT_SECTIONS},
