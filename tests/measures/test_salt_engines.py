@@ -32,6 +32,7 @@ def test_synthetic_store_exercises_every_measure(on_duckdb):
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_duckdb_and_spark_give_identical_outputs(store, on_duckdb, spark_backend):  # noqa: F811
     on_spark = compute_salt(store, period=PERIOD, engine=spark_backend)
     pd.testing.assert_frame_equal(on_duckdb, on_spark, check_exact=True)
@@ -44,6 +45,7 @@ def _check_sql(sql: dict[str, str]) -> None:
     assert "DENSE_RANK" in sql["SALT STS001"].upper() and "LAG(" in sql["SALT STS001"].upper()
 
 
+@pytest.mark.slow
 def test_every_table_emits_t_sql():
     sql = salt_sql(period=PERIOD, dialect="mssql")
     _check_sql(sql)

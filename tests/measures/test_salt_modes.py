@@ -35,6 +35,7 @@ def test_council_mode_reproduces_the_sts001_scenario():
     assert set(result.la_name) == {"Council 318", "England"}
 
 
+@pytest.mark.slow
 def test_council_mode_equals_national_mode_for_that_council():
     la = "101"
     store = synthetic_store()
