@@ -77,3 +77,29 @@ def test_rate_is_rounded_half_away_from_zero():
     m = run(rows, measures=["2BC"], populations=POPULATION_2BC).measures
     assert figures(m, "ASCOF 2C")["65 and above"] == (3, 50000, "6.0")
     assert figures(m, "ASCOF 2B")["18 to 64"] == (0, 200000, "0.0")
+
+
+def test_bcf_extract_shows_small_counts_as_zero_and_adds_the_region():
+    rows = [admission(p, "2024-06-01", "1950-01") for p in ("A", "B")]
+    (bcf,) = run(rows, measures=["2BC"], populations=POPULATION_2BC).bcf_2c.to_pylist()
+    assert (bcf["numerator"], bcf["numerator_suppressed"], bcf["denominator_suppressed"], bcf["region"]) == (
+        2,
+        0,
+        50000,
+        "Yorkshire and The Humber",
+    )
+
+
+def test_bcf_extract_leaves_out_the_first_cld_year():
+    result = run([], period=("2023-04-01", "2024-03-31"), measures=["2BC"], populations=POPULATION_2BC)
+    assert result.bcf_2c.num_rows == 0
+    assert result.measures.num_rows == 2
+
+
+def test_qa_checks_are_zero_on_a_clean_run():
+    from ascof_fixtures import scenario_2bc_1
+
+    from ascld.measures.ascof import ascof_qa_checks
+
+    result = run(scenario_2bc_1(), measures=["2BC", "2A", "2E", "3D"], populations=POPULATION_2BC)
+    assert set(ascof_qa_checks(result).values()) == {0}

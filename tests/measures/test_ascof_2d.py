@@ -183,3 +183,22 @@ def test_two_periods_run_with_the_lag_and_no_eomonth():
     }
     # The only discharge (10 May 2024) falls in the earlier 2D period only.
     assert part2 == {"1 Jul 24 - 30 Jun 25": (None, None), "1 Apr 24 - 30 Mar 25": (1, 1)}
+
+
+def test_a_discharge_linked_to_reablement_in_two_councils_counts_twice_and_qa_reports_it():
+    from ascld.measures.ascof import ascof_qa_checks
+
+    lookup = pa.concat_tables(
+        [
+            LA_LOOKUP,
+            pa.table(
+                {"LA_Code": ["999"], "LA_Name": ["Other"], "LA_Area_Code": ["E06000999"], "Region": ["R"]}
+            ),
+        ]
+    )
+    cld = [reablement(), reablement(LA_Code="999", LA_Name="Other")]
+    res = result(cld, [spell("H1", "A1", "2024-05-01", "2024-05-10", "1944-01", "2")], la_lookup=lookup)
+    assert total(res, la_code=None) == (2, 1, 200.0)  # ascof.md §4.5 caveat
+    qa = ascof_qa_checks(res)
+    assert qa["2D Reablement_Count > Discharges"] >= 1
+    assert qa["Rows where Num > Denom"] == 0

@@ -18,7 +18,7 @@ from ascld.measures.ascof.inputs import (
     synthetic_population_path,
 )
 from ascld.measures.ascof.person_details import PERSON_DETAILS_COLUMNS, build_person_details
-from ascld.measures.ascof.pipeline import AscofResult, compute_ascof, run_ascof
+from ascld.measures.ascof.pipeline import AscofResult, ascof_qa_checks, compute_ascof, run_ascof
 from ascld.measures.ascof.sql import ascof_sql
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "AscofResult",
     "ReportingPeriod",
     "ascof_periods",
+    "ascof_qa_checks",
     "ascof_sql",
     "build_person_details",
     "compute_ascof",

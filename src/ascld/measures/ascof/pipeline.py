@@ -86,6 +86,7 @@ class AscofResult:
         disaggregated_2a: `ASCOF_2A_Disaggregated` (clusters by LA, band, sequel type, final outcome, flags).
         part1_2d: 2D part 1 with the Died, Readmitted and Entered_LT_ResNurs counts.
         venn_2d: 2D clusters by combination of outcomes.
+        bcf_2c: the Better Care Fund extract of 2C (`LA_PBI_ASCOF_2C_BCF`, ascof.md §0.3).
         periods: the periods that were run.
         skipped: measures not run and why (e.g. 2D without discharge spells).
     """
@@ -94,6 +95,7 @@ class AscofResult:
     disaggregated_2a: pa.Table
     part1_2d: pa.Table
     venn_2d: pa.Table
+    bcf_2c: pa.Table
     periods: AscofPeriods
     skipped: tuple[str, ...] = field(default=())
 
@@ -414,6 +416,66 @@ def _assemble_2d(
 
 
 # --------------------------------------------------------------------------------------------------
+# Extracts and QA (ascof.md §0.3)
+
+
+def bcf_2c_extract(measures: pa.Table, las: Sequence[dict[str, Any]]) -> pa.Table:
+    """`LA_PBI_ASCOF_2C_BCF`: the 2C rows with numerators and denominators below 6 shown as 0, the council's
+    region, and the first CLD year (`1 Apr 23 - 31 Mar 24`) left out."""
+    ref = load_reference()
+    below = ref.int_parameter("bcf_suppress_below")
+    excluded = ref.parameter("bcf_excluded_period")
+    region = {la["LA_Code"]: la.get("Region") for la in las}
+    out = []
+    for r in measures.to_pylist():
+        if r["measure"] != ref.measures["2C"].measure or r["reporting_period"] == excluded:
+            continue
+        out.append(
+            {
+                **r,
+                "numerator_suppressed": 0 if (r["numerator"] or 0) < below else r["numerator"],
+                "denominator_suppressed": 0 if (r["denominator"] or 0) < below else r["denominator"],
+                "region": region.get(r["la_code"]),
+            }
+        )
+    schema = MEASURE_SCHEMA.append(pa.field("numerator_suppressed", pa.int64()))
+    schema = schema.append(pa.field("denominator_suppressed", pa.int64())).append(
+        pa.field("region", pa.string())
+    )
+    return pa.Table.from_pylist(out, schema=schema)
+
+
+QA_GROUPS = ("Male", "Female", "65 and above", "18 to 64", "Total")
+
+
+def _greater(a: int | None, b: int | None) -> bool:
+    return a is not None and b is not None and a > b
+
+
+def ascof_qa_checks(result: AscofResult) -> dict[str, int]:
+    """The QA counts DHSC runs after assembly (ascof.md §0.3); every count should be 0.
+
+    The first four look at the published table (`LA_PBI_ASCOF`: 2A, 2B, 2C, 2E, 2E LD and 3D, without the
+    excluded/unknown counts), the last three at 2D.
+    """
+    rows = result.measures.to_pylist()
+    published = [r for r in rows if r["breakdown"] != "Count" and not r["measure"].startswith("ASCOF 2D")]
+    part1 = result.part1_2d.to_pylist()
+    part2 = [r for r in rows if r["measure"] == "ASCOF 2D Part 2"]
+    return {
+        "Rows where Num > Denom": sum(_greater(r["numerator"], r["denominator"]) for r in published),
+        "Rows where Outcome > 100": sum(
+            r["measure"] not in ("ASCOF 2B", "ASCOF 2C") and (r["value"] or 0) > 100 for r in published
+        ),
+        "Group contains wrong info": sum(r["group"] not in QA_GROUPS for r in published),
+        "Measure contains wrong info": sum(not r["measure"].startswith("ASCOF") for r in published),
+        "2D Numerator > Denominator": sum(_greater(r["Numerator"], r["Denominator"]) for r in part1),
+        "2D Outcome_Percent > 100": sum((r["Outcome_Percent"] or 0) > 100 for r in part1),
+        "2D Reablement_Count > Discharges": sum(_greater(r["numerator"], r["denominator"]) for r in part2),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
 # Public entry points
 
 
@@ -546,8 +608,10 @@ def run_ascof(
             )
             rows.extend(out.rows)
 
+    measures_table = _sorted_table(rows)
     return AscofResult(
-        measures=_sorted_table(rows),
+        measures=measures_table,
+        bcf_2c=bcf_2c_extract(measures_table, las),
         disaggregated_2a=pa.Table.from_pylist(disagg_rows, schema=_DISAGG_SCHEMA),
         part1_2d=pa.Table.from_pylist(part1_detail, schema=_PART1_SCHEMA),
         venn_2d=pa.Table.from_pylist(venn_detail, schema=_VENN_SCHEMA),
