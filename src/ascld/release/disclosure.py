@@ -110,9 +110,9 @@ class DisclosureRules:
         candidates = [r for r in self.rules if r.applies_to == "values" and r.action == "recompute"]
         specific = [r for r in candidates if r.measure == measure]
         general = [r for r in candidates if r.measure == ANY_MEASURE]
-        chosen = (specific or general or [None])[0]
-        if chosen is None:
+        if not (specific or general):
             return 100, 1
+        chosen = (specific or general)[0]
         return int(chosen.parameters.get("scale", "100")), int(chosen.parameters.get("places", "1"))
 
     def denominator_published(self, measure: str) -> bool:
@@ -265,8 +265,11 @@ def _protect_count(value: Any, *, national: bool, rules: DisclosureRules) -> tup
         if low <= count <= high:
             return symbol, True
     base = rules.rounding_base
-    rounds = base is not None and _in_scope(rules.rounding_scope, national)
-    if rounds and not (national and rules.national_unrounded):
+    if (
+        base is not None
+        and _in_scope(rules.rounding_scope, national)
+        and not (national and rules.national_unrounded)
+    ):
         count = int(round_half_away(Decimal(count) / Decimal(base), 0) * base)
     return count, False
 
@@ -322,8 +325,9 @@ def apply_disclosure_control(table: Any, rules: DisclosureRules | None = None) -
             value = None if _is_missing(record["value"]) else record["value"]
         else:
             scale, places = rules.value_rule(measure)
-            if scale == 100:
-                value = float(percentage(int(numerator), int(denominator), places))
+            shown = percentage(int(numerator), int(denominator), places) if scale == 100 else None
+            if shown is not None:
+                value = float(shown)
             else:
                 exact = Decimal(scale) * Decimal(int(numerator)) / Decimal(str(denominator))
                 value = float(round_half_away(exact, places))

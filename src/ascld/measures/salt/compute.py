@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from types import MappingProxyType
@@ -128,10 +129,11 @@ def compute_salt(
         ),
     )
     names = run_step("SALT council names", name, lambda: materialize(tidy.la_names(ctx.raw)))
-    frames = [
-        run_step(m, name, lambda m=m: backend.execute(tidy.finish(BUILDERS[m](ctx), ctx, names)))
-        for m in chosen
-    ]
+
+    def run_measure(measure: str) -> Any:
+        return backend.execute(tidy.finish(BUILDERS[measure](ctx), ctx, names))
+
+    frames = [run_step(m, name, functools.partial(run_measure, m)) for m in chosen]
     non_empty = [f for f in frames if len(f)]
     out = pd.concat(non_empty, ignore_index=True) if non_empty else frames[0].iloc[0:0]
     return normalise(out, order=chosen)

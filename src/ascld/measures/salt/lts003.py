@@ -73,7 +73,7 @@ def support_provided(t: ir.Table) -> ir.StringValue:
 def age_band(t: ir.Table) -> ir.StringValue:
     """Optional carer age bands at PE (the dummy date of birth gives `Unknown`)."""
     dummy = reference.parameter_date("dummy_dob")
-    cases = []
+    cases: list[tuple[ir.BooleanValue, str]] = []
     for row in reference.read_table("lts003_age_bands"):
         low, high = row["min_age"], row["max_age"]
         if not low and not high:
