@@ -209,3 +209,32 @@ def test_person_keys_of_different_types_are_explained(synth_sqlite, mapping_text
             validate=False,
         )
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.postgres
+def test_unmapped_code_on_postgres_stops_with_nothing_written(synth_postgres, tmp_path) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(synth_postgres.url)
+    dsn = f"host={url.host} port={url.port} user={url.username} password={url.password} dbname={url.database}"
+    start, end = synth_postgres.periods[-1]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        people = [r[0] for r in conn.execute(REQUEST_PEOPLE.replace("?", "%s"), (start, end))]
+        before = conn.execute(
+            "SELECT client_id, gender_code FROM client WHERE client_id = ANY(%s)", (people,)
+        ).fetchall()
+        conn.execute("UPDATE client SET gender_code = 'X9' WHERE client_id = ANY(%s)", (people,))
+    try:
+        out = tmp_path / "out"
+        out.mkdir()
+        with pytest.raises(ExtractProblems) as caught:
+            extract_return(
+                synth_postgres.url, example_mapping_path(), start, end, out / "r.csv", validate=False
+            )
+        assert [(u.field, u.code, u.count) for u in caught.value.unmapped] == [("Gender", "X9", len(people))]
+        assert list(out.iterdir()) == []
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for client_id, gender in before:
+                conn.execute("UPDATE client SET gender_code = %s WHERE client_id = %s", (gender, client_id))
