@@ -118,6 +118,7 @@ def peak_rss_mb() -> float:
 
 
 def phase_baseline(db: Path) -> dict[str, float]:
+    """A bare SELECT * of every table the mapping reads, streamed through SQLAlchemy."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(f"sqlite:///{db}")
@@ -136,6 +137,7 @@ def phase_baseline(db: Path) -> dict[str, float]:
 
 
 def phase_extract(db: Path, start: str, end: str, out: Path) -> dict[str, float]:
+    """The extract over the whole simulated history, without the validator."""
     from ascld.extract import example_mapping_path, extract_return
 
     cpu = time.process_time()
@@ -174,6 +176,7 @@ def _run_phase(argv: list[str]) -> None:
 
 
 def main() -> None:
+    """Build the sources, run each phase in its own process, print the figures and write the JSON."""
     if len(sys.argv) > 1 and sys.argv[1] == "--phase":
         _run_phase(sys.argv[2:])
         return

@@ -127,6 +127,7 @@ class LineDict(dict):  # type: ignore[type-arg]
         self.lines: dict[str, int] = {}
 
     def line_of(self, key: str) -> int:
+        """The line of a key (the mapping's own line for a missing key)."""
         return self.lines.get(key, self.line)
 
 
@@ -282,6 +283,7 @@ class ExtractMapping:
 
     @property
     def file(self) -> str:
+        """The mapping's file name, as messages give it."""
         return self.path.name
 
     def value_map(self, section: str, column: str) -> ValueMap | None:
@@ -290,11 +292,13 @@ class ExtractMapping:
         return own or self.values.get(column)
 
     def default(self, section: str, column: str) -> Default | None:
+        """The default in force for a field in a section (the section's own, else the top-level one)."""
         own = self.sections[section].defaults.get(column) if section in self.sections else None
         return own or self.defaults.get(column)
 
     @property
     def event_sections(self) -> list[Section]:
+        """The event sections present, in request, assessment, service, review order."""
         return [self.sections[name] for name in EVENT_SECTIONS if name in self.sections]
 
 

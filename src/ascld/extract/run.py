@@ -114,6 +114,7 @@ class UnmappedCode:
     what: str
 
     def message(self, file: str) -> str:
+        """The problem as one line: mapping file and line, what is wrong, what to do."""
         code = self.code if len(self.code) <= 40 else self.code[:37] + "..."
         unit = "people" if self.section in ("people", "addresses") else "records"
         if self.what == "status":
@@ -388,6 +389,7 @@ class _Extractor:
         return out
 
     def unmapped_code(self, section: str, field_: str, value: Any, what: str, line: int) -> None:
+        """Count a local code that has no mapping (and stop writing)."""
         code = "(blank)" if value is None else value.strip() if isinstance(value, str) else str(value)
         key = (section, field_, code, what)
         if key in self.unmapped or len(self.unmapped) < 10_000:
@@ -396,6 +398,8 @@ class _Extractor:
         self.stopped = True
 
     def map_code(self, d: dict[Any, str], value: Any, section: str, field_: str) -> str:
+        """The cell for a code the map does not hold as given: tried again without surrounding spaces,
+        else counted as unmapped (the cell is left blank; nothing will be written)."""
         key = value.strip() if isinstance(value, str) else str(value)
         hit = d.get(key)
         if hit is not None:
@@ -407,6 +411,8 @@ class _Extractor:
         return ""
 
     def text_cell(self, value: Any, field_: str) -> str:
+        """A free-text cell: stripped, checked for Windows-1252 and formula starts (problems noted by field
+        for the row being built), quoted for the line when needed."""
         text_ = (value if type(value) is str else str(value)).strip()
         if not text_.isascii() and not cp1252_ok(text_):
             if self.transliterate:
@@ -572,6 +578,8 @@ class _Extractor:
 
     # ------------------------------------------------------------------ the run
     def run(self, open_writer: Callable[[str], ReturnWriter]) -> None:
+        """Read the merged streams person by person and write every row (or only count, once a problem
+        means nothing will be written)."""
         stmts = self.stmts
         m = self.mapping
         file = m.file

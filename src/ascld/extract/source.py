@@ -128,6 +128,7 @@ class _Query:
     by_lower: dict[str, str]  # lower-case name -> name
 
     def has(self, name: str) -> bool:
+        """Whether the query returns a column (any case)."""
         return name in self.by_lower
 
     def subquery(self, alias: str) -> Any:
@@ -155,6 +156,7 @@ class SourcePlan:
             raise MappingError(self.problems)
 
     def problem(self, line: int, message: str, hint: str) -> None:
+        """Record a problem at a mapping line."""
         self.problems.append(MappingProblem(self.mapping.file, line, message, hint))
 
     def _probe(self, engine: Engine, section: Section) -> _Query | None:
@@ -367,6 +369,8 @@ class Statements:
         return stmt, [n.lower() for n in names]
 
     def event_filters(self, q: _Query, sub: Any) -> list[ColumnElement[bool]]:
+        """The WHERE conditions of an event query: the scope rule's dates, statuses left out, and the
+        codes listed under out_of_scope."""
         s = q.section
         scope = sc.event_scope(s.event_type or "")
         c = {n.lower(): sub.c[n] for n in q.names}
@@ -401,14 +405,17 @@ class Statements:
         return or_(*conds) if conds else false()
 
     def people(self) -> tuple[Any, list[str]]:
+        """Every person, by person key."""
         return self._ordered(self.plan.queries["people"], "p", "person_key", ["person_key"])
 
     def addresses(self) -> tuple[Any, list[str]]:
+        """Every address, by person key and start date."""
         return self._ordered(
             self.plan.queries["addresses"], "a", "person_key", ["person_key", "start_date", "address_key"]
         )
 
     def costs(self) -> tuple[Any, list[str]]:
+        """Every unit cost, by person key, service and effective date."""
         return self._ordered(
             self.plan.queries["service_costs"],
             "k",
@@ -417,6 +424,7 @@ class Statements:
         )
 
     def events(self, name: str) -> tuple[Any, list[str]]:
+        """An event section's records in scope, by person key, start date and record key."""
         q = self.plan.queries[name]
         sub = q.subquery("e")
         names = [q.by_lower["person_key"]] + [n for n in q.names if n.lower() != "person_key"]
@@ -527,6 +535,7 @@ class PersonStream:
 
     @property
     def done(self) -> bool:
+        """Whether every row has been handed out."""
         return self.key is AFTER
 
     def _count(self, group: Iterator[Sequence[Any]]) -> None:
@@ -582,6 +591,8 @@ class PersonStream:
 def read_rows(
     conn: Connection, stmt: Any, name: str, file: str, line: int, chunk: int
 ) -> Iterator[Sequence[Any]]:
+    """Rows of a statement, fetched `chunk` at a time (server-side cursor where the driver has one);
+    a database error becomes one line naming the mapping section and line."""
     try:
         result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
         for part in result.partitions():
