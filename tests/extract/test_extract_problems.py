@@ -238,3 +238,62 @@ def test_unmapped_code_on_postgres_stops_with_nothing_written(synth_postgres, tm
         with psycopg.connect(dsn, autocommit=True) as conn:
             for client_id, gender in before:
                 conn.execute("UPDATE client SET gender_code = %s WHERE client_id = %s", (gender, client_id))
+
+
+@pytest.mark.postgres
+def test_query_failing_while_reading_leaves_no_file(synth_postgres, mapping_text, tmp_path) -> None:
+    """The probe passes (it reads no rows); the error comes when the records are read."""
+    from ascld.errors import AscldError
+
+    start, end = synth_postgres.periods[-1]
+    text = mapping_text.replace(
+        "r.review_id                                 AS event_key,",
+        "r.review_id / (r.review_id % 50)            AS event_key,",
+    )
+    assert text != mapping_text
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(
+        AscldError,
+        match=r"line \d+: the reviews query failed while reading the source: "
+        r"division by zero\. Nothing was written\.",
+    ):
+        extract_return(
+            synth_postgres.url, write_mapping(tmp_path, text), start, end, out / "r.csv", validate=False
+        )
+    assert list(out.iterdir()) == []
+
+
+def test_failure_after_rows_were_written_leaves_no_file(
+    synth_sqlite, cms_copy, tmp_path, monkeypatch
+) -> None:
+    """A late person's date of birth is not a date: rows were already going to the writer when it is met.
+    The message names the query and column, never the value."""
+    import ascld.extract.run as run
+    from ascld.errors import UsageError
+
+    period = synth_sqlite.periods[-1]
+    last = _in_period(
+        cms_copy, REQUEST_PEOPLE.replace("ORDER BY client_id", "ORDER BY client_id DESC"), period
+    )[0]
+    _update(cms_copy, "UPDATE client SET date_of_birth = '31/12/1950' WHERE client_id = ?", last)
+    entered: list[int] = []
+
+    class SpyWriter(run.ReturnWriter):
+        def write_line(self, line: str) -> None:
+            entered.append(1)
+            super().write_line(line)
+
+        def write_cells(self, cells) -> None:
+            entered.append(1)
+            super().write_cells(cells)
+
+    monkeypatch.setattr(run, "ReturnWriter", SpyWriter)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(
+        UsageError, match="the people query's date_of_birth column holds text that is not an ISO"
+    ):
+        extract_return(sqlite_url(cms_copy), example_mapping_path(), *period, out / "r.csv", validate=False)
+    assert len(entered) > 100, "the failure should come after rows were written"
+    assert list(out.iterdir()) == []
