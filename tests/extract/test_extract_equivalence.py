@@ -134,7 +134,11 @@ def test_cell_by_cell_writing_gives_the_same_file(synth_sqlite, tmp_path: Path, 
     import ascld.extract.run as run
 
     start, end = synth_sqlite.periods[-1]
-    fast = extract_return(synth_sqlite.url, example_mapping_path(), start, end, tmp_path / "a.csv", validate=False)
+    fast = extract_return(
+        synth_sqlite.url, example_mapping_path(), start, end, tmp_path / "a.csv", validate=False
+    )
     monkeypatch.setattr(run, "_quote_cell", None)
-    slow = extract_return(synth_sqlite.url, example_mapping_path(), start, end, tmp_path / "b.csv", validate=False)
+    slow = extract_return(
+        synth_sqlite.url, example_mapping_path(), start, end, tmp_path / "b.csv", validate=False
+    )
     assert slow.path.read_bytes() == fast.path.read_bytes()
