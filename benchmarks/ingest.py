@@ -153,15 +153,17 @@ def make_single(work: Path, rows: int) -> tuple[Path, Path]:
     return path, index
 
 
-def make_national(work: Path, people_per_council: int, quarters: int) -> tuple[list[Path], dict, Path, Path]:
+def make_national(
+    work: Path, councils: int, people_per_council: int, quarters: int
+) -> tuple[list[Path], dict, Path, Path]:
     """The synthetic national set: returns in submission order, their import dates, the index, LA names."""
     from ascld.synth.config import SynthConfig
     from ascld.synth.runner import generate
 
-    out = work / f"national_{people_per_council}_{quarters}"
+    out = work / f"national_{councils}_{people_per_council}_{quarters}"
     if not (out / "submissions.csv").exists():
         started = time.perf_counter()
-        result = generate(SynthConfig(seed=2025, councils=153, people_per_council=people_per_council,
+        result = generate(SynthConfig(seed=2025, councils=councils, people_per_council=people_per_council,
                                       quarters=quarters, outputs=frozenset({"returns", "index"}),
                                       workers=os.cpu_count() or 1), out)
         print(f"generated {result.files} files for {result.people:,} people in "
@@ -208,16 +210,16 @@ def part_single(work: Path, rows: int) -> dict:
     return result
 
 
-def part_national(work: Path, people_per_council: int, quarters: int) -> dict:
-    files, dates, index, names = make_national(work, people_per_council, quarters)
+def part_national(work: Path, councils: int, people_per_council: int, quarters: int) -> dict:
+    files, dates, index, names = make_national(work, councils, people_per_council, quarters)
     mb = sum(f.stat().st_size for f in files) / 1e6
     print(f"national set: {len(files)} files, {mb:.0f} MB")
-    res = run_child("ingest", [str(f) for f in files], str(work / f"store_national_{people_per_council}"),
-                    str(index), str(names), dates)
+    store = work / f"store_national_{councils}_{people_per_council}"
+    res = run_child("ingest", [str(f) for f in files], str(store), str(index), str(names), dates)
     print(f"  ingested {res['stored']} files ({res['refused']} refused), {res['rows']:,} rows in "
           f"{res['seconds']:.0f}s (cpu {res['cpu_seconds']:.0f}s), peak RSS {res['peak_rss_mb']:.0f} MB; "
           f"traces {res['trace_outcomes']}")
-    return {"councils": 153, "quarters": quarters, "people_per_council": people_per_council,
+    return {"councils": councils, "quarters": quarters, "people_per_council": people_per_council,
             "csv_mb": round(mb, 1), **res}
 
 
@@ -228,6 +230,7 @@ def main() -> None:
     ap.add_argument("--people-per-council", type=int, default=9800,
                     help="9800 gives about 1.5 million people")
     ap.add_argument("--quarters", type=int, default=8)
+    ap.add_argument("--councils", type=int, default=153, help="the first N councils (153: all)")
     ap.add_argument("--skip-single", action="store_true")
     ap.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=OUT)
@@ -242,7 +245,7 @@ def main() -> None:
     if not args.skip_single:
         report["single"] = part_single(work, args.rows)
     if args.national:
-        report["national"] = part_national(work, args.people_per_council, args.quarters)
+        report["national"] = part_national(work, args.councils, args.people_per_council, args.quarters)
     report["load_average_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
