@@ -276,11 +276,14 @@ def test_lists_only_show_own_council(world):
     assert {s["la_code"] for s in subs} == {LA_A}
     assert world.subs[LA_B] not in client.get("/submissions").text
     assert world.subs[LA_B] not in world.client("council_a", "session").get("/submissions").text
-    # Even asking by the other council's file hash finds nothing.
+    # Asking by the other council's file hash finds nothing of theirs (only, if any, this council's own
+    # refused attempt at sending that file).
     import hashlib
 
     sha_b = hashlib.sha256(world.files[LA_B]).hexdigest()
-    assert client.get(f"/api/v1/submissions?sha256={sha_b}").json()["submissions"] == []
+    found = client.get(f"/api/v1/submissions?sha256={sha_b}").json()["submissions"]
+    assert world.subs[LA_B] not in {s["id"] for s in found}
+    assert all(s["la_code"] == LA_A and s["status"] == "refused" for s in found)
     both = world.client("processor", "token").get("/api/v1/submissions").json()["submissions"]
     assert {s["la_code"] for s in both} == {LA_A, LA_B}
 

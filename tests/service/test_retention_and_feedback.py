@@ -74,9 +74,9 @@ def test_council_sees_its_own_report_as_html_and_json(landing, ingested):
         kinds = [
             (e.action, json.loads(e.detail or "{}").get("file") or json.loads(e.detail or "{}").get("format"))
             for e in s.scalars(
-                select(AuditEvent).where(
-                    AuditEvent.id > before, AuditEvent.action.in_(["report_view", "download"])
-                )
+                select(AuditEvent)
+                .where(AuditEvent.id > before, AuditEvent.action.in_(["report_view", "download"]))
+                .order_by(AuditEvent.id)
             )
         ]
     assert kinds == [

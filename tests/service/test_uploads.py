@@ -88,6 +88,39 @@ def test_concurrent_identical_uploads_make_one_submission(landing, good_return):
     assert not list(landing.config.reports_dir.glob("*/*.partial"))
 
 
+def test_checks_run_at_most_max_concurrent_checks_at_a_time(landing_factory, bad_return, monkeypatch):
+    landing = landing_factory(max_concurrent_checks=1)
+    real, running, most = steps.check_return, [0], [0]
+    guard = threading.Lock()
+
+    def counted(*args, **kwargs):
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            import time
+
+            time.sleep(0.3)
+            return real(*args, **kwargs)
+        finally:
+            with guard:
+                running[0] -= 1
+
+    monkeypatch.setattr(steps, "check_return", counted)
+    codes: list[int] = []
+
+    def go(i: int) -> None:
+        codes.append(_post(landing, "council_a", bad_return.read_bytes() + b"\r\n" * i).status_code)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(1, 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [422, 422, 422] and most[0] == 1
+    assert landing.api("council_a").get("/api/v1/whoami").status_code == 200
+
+
 def test_gzip_upload_is_accepted_and_flagged(landing, good_return):
     data = gzip.compress(good_return.read_bytes())
     response = _post(landing, "council_a", data, **{"Content-Type": "application/gzip"})

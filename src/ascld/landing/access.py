@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -154,14 +155,16 @@ def resolve_principal(request: Request) -> Principal | None:
 
 
 def same_origin(request: Request) -> bool:
-    """False when the browser says the request comes from another site (`Origin` or `Sec-Fetch-Site`)."""
+    """False when the browser says the request comes from another site (`Origin` or `Sec-Fetch-Site`).
+
+    The Origin's host and port are compared with the Host header; the scheme is not, because behind a TLS
+    proxy the service itself is reached over plain http while the browser's Origin says https.
+    """
     origin = request.headers.get("origin")
-    if origin and origin != "null":
-        expected = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        if origin.rstrip("/") != expected:
+    if origin is not None:
+        netloc = urlsplit(origin).netloc if origin != "null" else ""
+        if not netloc or netloc.lower() != request.headers.get("host", "").lower():
             return False
-    elif origin == "null":
-        return False
     return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 

@@ -106,7 +106,7 @@ async def receive_body(request: Request, principal: Principal) -> Any:
     except BaseException:
         receiver.discard()
         raise
-    return await run_in_threadpool(state.lander.land, received, principal.la_code, actor, name)
+    return await state.lander.land_async(received, principal.la_code, actor, name)
 
 
 @router.post("/submissions", status_code=201)

@@ -30,7 +30,6 @@ ACTIONS = {
     "ingest": "statutory CLD return",
     "ingest_failed": "statutory CLD return",
     "report_view": "data-quality feedback",
-    "list_view": "data-quality feedback",
     "download": "data-quality feedback",
     "deletion": "retention schedule",
     "audit_view": "audit",

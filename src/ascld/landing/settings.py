@@ -46,6 +46,11 @@ class Settings:
         "How many of a refused file's problems the API response and the submit "
         "client show; the full list is in the report.",
     )
+    max_concurrent_checks: int = _s(
+        2,
+        "Uploads checked and encrypted at the same time; others wait their turn once received (this bounds "
+        "memory: each check runs the validator's DuckDB with its own memory limit).",
+    )
     raw_retention_days: float = _s(
         30, "Days after ingest (or after a final ingest failure) before the encrypted raw file is deleted."
     )

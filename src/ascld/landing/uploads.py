@@ -32,9 +32,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ascld.errors import AscldError
 from ascld.landing import steps
@@ -257,6 +259,8 @@ class Lander:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._inflight: dict[tuple[str, str], list] = {}  # key -> [lock, waiting + running]
         self._inflight_guard = threading.Lock()
+        # Waiting uploads queue here without holding a worker thread (see `land_async`).
+        self._check_slots = threading.BoundedSemaphore(max(1, config.settings.max_concurrent_checks))
 
     @contextlib.contextmanager
     def _one_at_a_time(self, key: tuple[str, str]) -> Iterator[None]:
@@ -281,6 +285,24 @@ class Lander:
     def existing(self, la_code: str, sha256: str) -> Submission | None:
         with self.db.tx() as s:
             return find_submission(s, la_code, sha256)
+
+    async def land_async(
+        self, received: ReceivedFile, la_code: str, actor: Actor, name: str | None
+    ) -> LandingOutcome:
+        """`land` in a worker thread, at most `max_concurrent_checks` at a time (memory stays bounded).
+
+        A waiting upload polls for a free slot instead of blocking a thread, so queued uploads never starve
+        the thread pool that every other request needs.
+        """
+        try:
+            while not self._check_slots.acquire(blocking=False):
+                await anyio.sleep(0.05)
+            try:
+                return await run_in_threadpool(self.land, received, la_code, actor, name)
+            finally:
+                self._check_slots.release()
+        finally:
+            received.path.unlink(missing_ok=True)  # e.g. the client went away while the upload waited
 
     def land(self, received: ReceivedFile, la_code: str, actor: Actor, name: str | None) -> LandingOutcome:
         """Check, store and record one received file for `la_code`. Always removes the temporary file."""

@@ -279,8 +279,8 @@ async def upload_form(request: Request, principal: FormUploader) -> Response:
         receiver.discard()
         raise
     name = fields.get("__filename", bytearray()).decode("utf-8", "replace")
-    outcome = await run_in_threadpool(
-        state.lander.land, received, principal.la_code, principal.actor(client_ip(request)), name
+    outcome = await state.lander.land_async(
+        received, principal.la_code, principal.actor(client_ip(request)), name
     )
     return RedirectResponse(
         f"/submissions/{outcome.submission.id}?new=1" + ("&duplicate=1" if outcome.duplicate else ""),
