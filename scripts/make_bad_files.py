@@ -73,8 +73,8 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
     add("nul_in_text.csv", good[:400] + b"\x00" + good[400:], "T002", "a NUL byte inside text")
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w") as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("xl/workbook.xml", "<workbook/>")
+        for member, text in (("[Content_Types].xml", "<Types/>"), ("xl/workbook.xml", "<workbook/>")):
+            zf.writestr(zipfile.ZipInfo(member, date_time=(2025, 1, 1, 0, 0, 0)), text)
     add("excel_workbook.csv", zbuf.getvalue(), "T002", "an .xlsx workbook renamed .csv")
     add(
         "excel_97.csv",

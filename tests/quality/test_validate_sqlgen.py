@@ -267,13 +267,12 @@ nhs_numbers = st.one_of(
 @given(raw=nhs_numbers)
 def test_nhs_sql_agrees_with_check_nhs_number(raw):
     expected = check_nhs_number(raw)
-    norm = ck.nhs_normalised_sql("$1")
+    num = f"({ck.nhs_number_sql(ck.nhs_normalised_sql('$1'))})"
+    rules = (ck.nhs_format, ck.nhs_placeholder, ck.nhs_check_digit)
+    sqls = [rule(None).replace(ck.NHS_NUM, num) for rule in rules]
+    # The scan runs each rule only where the earlier ones did not fire (first failing check wins).
     row = CON.execute(
-        f"""
-        SELECT {ck.nhs_format(None).replace(ck.NHS, f"({norm})")},
-               {ck.nhs_placeholder(None).replace(ck.NHS, f"({norm})")},
-               {ck.nhs_check_digit(None).replace(ck.NHS, f"({norm})")}""",
-        [raw],
+        f"SELECT {sqls[0]}, NOT {sqls[0]} AND {sqls[1]}, NOT {sqls[0]} AND NOT {sqls[1]} AND {sqls[2]}", [raw]
     ).fetchone()
     assert (bool(row[0]), bool(row[1]), bool(row[2])) == (
         expected.problem == "format",
@@ -395,6 +394,7 @@ def _fires(column: str, raw: str) -> tuple[bool, list[str]]:
     lst = SPEC.list_for(column)
 
     def bind(sql: str) -> str:
+        sql = sql.replace(ck.NHS_NUM, f"({ck.nhs_number_sql(ck.nhs_normalised_sql('$1'))})")
         sql = sql.replace(ck.NHS, f"({ck.nhs_normalised_sql('$1')})").replace(f'"{column}"', "$1")
         if lst is not None:
             sql = sql.replace(

@@ -52,8 +52,19 @@ def test_windows_1252_is_transcoded_exactly(tmp_path, rows, spec):
     assert got[0][0] == "Cost €12 – agreed" and got[1][1] == "Zoë"
 
 
+def test_accented_letters_above_0x9f_are_read_in_place_as_latin_1(tmp_path, rows, spec):
+    rows[0]["First_Name"], rows[1]["Last_Name"] = "Zoë", "Núñez"
+    path = _write(tmp_path / "l.csv", spec.headers, rows, spec)
+    con = duckdb.connect()
+    with open_return(path) as ret:
+        assert (ret.encoding, ret.duckdb_encoding, ret.data_path) == ("windows-1252", "latin-1", path)
+        ret.to_duckdb(con, "t")
+    got = con.execute('SELECT "First_Name", "Last_Name" FROM t ORDER BY __row LIMIT 2').fetchall()
+    assert got[0][0] == "Zoë" and got[1][1] == "Núñez"
+
+
 def test_unclosed_file_still_removes_its_copy(tmp_path, rows, spec):
-    rows[0]["First_Name"] = "Zoë"
+    rows[0]["First_Name"] = "Zoë €"
     ret = open_return(_write(tmp_path / "w.csv", spec.headers, rows, spec))
     copy = ret.data_path
     assert copy.exists()

@@ -437,19 +437,27 @@ def not_negative(ctx: CellContext) -> str:
 # ------------------------------------------------------------------------------------------------
 
 NHS = quote_ident("nhs__")
+NHS_NUM = quote_ident("nhs_num__")
+_PLACEHOLDER_NUMBERS = ", ".join(str(int(p)) for p in sorted(PLACEHOLDERS))
 
 
 def nhs_normalised_sql(raw: str) -> str:
-    """NHS number with spaces and hyphens removed and white space trimmed (`normalise_nhs_number`)."""
-    return strip_sql(f"replace(replace({raw}, ' ', ''), '-', '')")
+    """NHS number with spaces and hyphens removed and white space trimmed (`normalise_nhs_number`).
 
-
-def nhs_check_digit_ok_sql(n: str) -> str:
-    """True when ten digits `n` carry the right modulus-11 check digit (weights 10..2; 11 -> 0; 10 invalid).
-
-    Integer arithmetic on the number is much cheaper in DuckDB than nine substrings.
+    Ten plain digits, by far the most common form, skip the string operations.
     """
-    num = f"TRY_CAST({n} AS BIGINT)"
+    removed = f"replace(replace({raw}, ' ', ''), '-', '')"
+    return f"CASE WHEN regexp_full_match({raw}, '[0-9]{{10}}') THEN {raw} ELSE {strip_sql(removed)} END"
+
+
+def nhs_number_sql(normalised: str) -> str:
+    """The NHS number as a BIGINT when the normalised text is exactly ten digits, else NULL (`nhs_num__`)."""
+    return f"CASE WHEN regexp_full_match({normalised}, '[0-9]{{10}}') THEN CAST({normalised} AS BIGINT) END"
+
+
+def nhs_check_digit_ok_sql(num: str) -> str:
+    """True when the ten-digit number `num` (BIGINT) carries the right modulus-11 check digit (weights 10..2;
+    11 -> 0; 10 invalid). Integer arithmetic is much cheaper in DuckDB than nine substrings."""
     total = " + ".join(f"(({num} // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10))
     result = f"(11 - ({total}) % 11)"
     return f"(CASE {result} WHEN 11 THEN 0 WHEN 10 THEN -1 ELSE {result} END = {num} % 10)"
@@ -458,28 +466,25 @@ def nhs_check_digit_ok_sql(n: str) -> str:
 @cell_rule("nhs_format")
 def nhs_format(ctx: CellContext) -> str:
     """Not ten digits once spaces and hyphens are removed."""
-    return f"(NOT regexp_full_match({NHS}, '[0-9]{{10}}'))"
+    return f"({NHS_NUM} IS NULL)"
 
 
 @cell_rule("nhs_placeholder")
 def nhs_placeholder(ctx: CellContext) -> str:
     """A placeholder number (all digits the same, 1234567890, 0123456789)."""
-    return f"(regexp_full_match({NHS}, '[0-9]{{10}}') AND {_in(NHS, sorted(PLACEHOLDERS))})"
+    return f"({NHS_NUM} IN ({_PLACEHOLDER_NUMBERS}))"
 
 
 @cell_rule("nhs_check_digit")
 def nhs_check_digit(ctx: CellContext) -> str:
     """Ten digits, not a placeholder, but the modulus-11 check digit is wrong."""
-    return (
-        f"(regexp_full_match({NHS}, '[0-9]{{10}}') AND NOT {_in(NHS, sorted(PLACEHOLDERS))} "
-        f"AND NOT {nhs_check_digit_ok_sql(NHS)})"
-    )
+    return f"({NHS_NUM} NOT IN ({_PLACEHOLDER_NUMBERS}) AND NOT {nhs_check_digit_ok_sql(NHS_NUM)})"
 
 
 @cell_rule("nhs_test_range")
 def nhs_test_range(ctx: CellContext) -> str:
     """A valid NHS number from the test range (999...); counted for the whole file, not listed per row."""
-    return f"(starts_with({NHS}, '999') AND regexp_full_match({NHS}, '[0-9]{{10}}'))"
+    return f"({NHS_NUM} BETWEEN 9990000000 AND 9999999999)"
 
 
 def postcode_compact_sql(raw: str) -> str:
@@ -501,8 +506,17 @@ def postcode_regex() -> str:
 
 
 def postcode_valid_sql(raw: str) -> str:
-    """True for a valid postcode, pseudo-postcode (ZZ99 ...) or GIR 0AA (the rules of `check_postcode`)."""
-    return f"regexp_full_match({postcode_compact_sql(raw)}, {quote_str(postcode_regex())})"
+    """True for a valid postcode, pseudo-postcode (ZZ99 ...) or GIR 0AA (the rules of `check_postcode`).
+
+    A postcode already written in the normal form (capitals, one space) is accepted without normalising it.
+    """
+    from ascld.identity import postcode as pc
+
+    spaced = f"{pc._FULL.pattern[1:-1]}|{pc._PSEUDO.pattern[1:-1]}|GIR 0AA"
+    return (
+        f"(CASE WHEN regexp_full_match({raw}, {quote_str(spaced)}) THEN TRUE "
+        f"ELSE regexp_full_match({postcode_compact_sql(raw)}, {quote_str(postcode_regex())}) END)"
+    )
 
 
 @cell_rule("postcode_format")
@@ -695,10 +709,7 @@ def value_ok_sql(f: Field) -> str | None:
     if f.type == "integer":
         return f"regexp_full_match({raw}, '[0-9]{{1,18}}')"
     if f.column == "NHS_Number":
-        return (
-            f"(regexp_full_match({NHS}, '[0-9]{{10}}') AND NOT {_in(NHS, sorted(PLACEHOLDERS))} AND "
-            f"{nhs_check_digit_ok_sql(NHS)})"
-        )
+        return f"({NHS_NUM} NOT IN ({_PLACEHOLDER_NUMBERS}) AND {nhs_check_digit_ok_sql(NHS_NUM)})"
     if f.column == "Postcode":
         return postcode_valid_sql(raw)
     return None

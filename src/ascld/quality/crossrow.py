@@ -58,15 +58,22 @@ def person_conflicts(
     con: Any, dq: str, check: Check, columns: tuple[str, ...], spec_columns: tuple[str, ...]
 ) -> None:
     """X003: one LA person ID with different values of a person field; once per person and field."""
-    for column in columns:
+    flags = ", ".join(
+        f"min({_PERSON_VALUES[c]}) <> max({_PERSON_VALUES[c]}) AS c{i}" for i, c in enumerate(columns)
+    )
+    # One pass over the file finds the people with any conflict; the rest works on their rows only.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE __ascld_conflicts AS
+        SELECT * FROM (SELECT k_person, {flags} FROM {dq} WHERE k_person IS NOT NULL GROUP BY k_person)
+        WHERE {" OR ".join(f"c{i}" for i in range(len(columns)))}""")
+    for i, column in enumerate(columns):
         val = _PERSON_VALUES[column]
         _insert(
             con,
             f"""
-            WITH p AS (SELECT k_person FROM {dq} WHERE k_person IS NOT NULL AND {val} IS NOT NULL
-                       GROUP BY k_person HAVING min({val}) <> max({val})),
-            r AS (SELECT rowid + 2 AS row, k_person, {val} AS val FROM {dq}
-                  WHERE k_person IN (SELECT k_person FROM p) AND {val} IS NOT NULL),
+            WITH r AS (SELECT rowid + 2 AS row, k_person, {val} AS val FROM {dq}
+                       WHERE k_person IN (SELECT k_person FROM __ascld_conflicts WHERE c{i}) AND {val} IS NOT
+                       NULL),
             f AS (SELECT k_person, arg_min(val, row) AS v0, count(DISTINCT val) AS n FROM r GROUP BY k_person)
             SELECT min(r.row), {_seq(spec_columns, column)}, '{column}', '{check.id}', NULL, NULL,
                    CAST(f.n AS VARCHAR)
@@ -78,17 +85,18 @@ def linked_people_missing(
     con: Any, dq: str, check: Check, columns: tuple[str, ...], spec_columns: tuple[str, ...]
 ) -> None:
     """X004: linked person IDs that are not the LA person ID of any service-user row in the file."""
+    parts = []
     for column in columns:
         key = f"k_l{column.split('_')[1]}"
-        _insert(
-            con,
-            f"""
+        parts.append(f"""
             SELECT d.rowid + 2, {_seq(spec_columns, column)}, '{column}', '{check.id}', NULL, NULL, NULL
-            FROM {dq} d ANTI JOIN (SELECT DISTINCT k_person FROM {dq}
-                                   WHERE ctype = 'service user' AND k_person IS NOT NULL) s
-              ON d.{key} = s.k_person
-            WHERE d.{key} IS NOT NULL""",
-        )
+            FROM {dq} d ANTI JOIN su ON d.{key} = su.k_person WHERE d.{key} IS NOT NULL""")
+    _insert(
+        con,
+        f"""
+        WITH su AS (SELECT DISTINCT k_person FROM {dq} WHERE ctype = 'service user' AND k_person IS NOT NULL)
+        {" UNION ALL ".join(parts)}""",
+    )
 
 
 def event_references_reused(con: Any, dq: str, check: Check, spec_columns: tuple[str, ...]) -> None:

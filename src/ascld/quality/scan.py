@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -170,18 +171,23 @@ def event_key_sql() -> str:
     return f"CASE WHEN NOT {blank('Event_Type')} THEN hash({', '.join(parts)}) END"
 
 
-# How the per-cell results are packed into one USMALLINT `code_X` per field (decoded by `decode_sql`).
-F_BITS, W_SHIFT, BLANK_SHIFT, COND_SHIFT = 15, 4, 12, 13
+# How the per-cell results are packed into one USMALLINT `code_X` per field (decoded by `decode_sql`):
+# bits 0-3 the failing check (index into FieldLayout.errors, 0 none), 4-11 warning bits, 12 blank, 13-14 the
+# field status + 1, 15 a value that would run as a spreadsheet formula (T012).
+F_BITS, W_SHIFT, BLANK_SHIFT, COND_SHIFT, FORMULA_BIT = 15, 4, 12, 13, 32768
 
 
 def decode_sql(column: str, part: str, table: str = "") -> str:
-    """SQL decoding one part (f, w, blank, cond) of the packed per-cell code of `column`."""
+    """SQL decoding one part (f, w, blank, cond, formula) of the packed per-cell code of `column`."""
     code = (f"{table}." if table else "") + quote_ident("code_" + column)
     return {
         "f": f"({code} & {F_BITS})",
         "w": f"(({code} >> {W_SHIFT}) & 255)",
         "blank": f"(({code} >> {BLANK_SHIFT}) & 1)",
         "cond": f"(CAST(({code} >> {COND_SHIFT}) & 3 AS TINYINT) - 1)",
+        "formula": f"({code} >> 15)",
+        # filled in (not blank) where the status is Not applicable: C022, worked out from the code
+        "not_applicable": f"((({code} >> {BLANK_SHIFT}) & 7) = 2)",
     }[part]
 
 
@@ -195,109 +201,186 @@ def chk_sql(fl: FieldLayout, table: str = "") -> str:
     )
 
 
-def _cell_kind(code: str) -> str:
-    """0 an ordinary value, 1 blank, 2 a value that would run as a spreadsheet formula (one pass per cell)."""
+def blank_expr(raw: str) -> str:
+    """Blank (`sqlgen.is_blank`) for the fused scan.
+
+    Most values start with a digit or a letter other than N/n, which cannot begin a blank value (white space,
+    the text NULL), so comparing the first bytes settles them without a regular expression.
+    """
     from ascld.quality.sqlgen import WS_CLASS
 
-    # Most values start with a digit or a letter other than N/n, which can begin neither a blank value (white
-    # space, the text NULL) nor a formula (= + - @): string comparison on the first bytes settles those
-    # cheaply.
     return (
-        f"CAST(CASE WHEN {code} IS NULL OR {code} = '' THEN 1 "
-        f"WHEN ({code} >= '0' AND {code} < '=') OR ({code} >= 'A' AND {code} < 'N') OR "
-        f"({code} >= 'O' AND {code} < 'n') THEN 0 "
-        f"WHEN regexp_full_match({code}, '{WS_CLASS}*(?i:null)?{WS_CLASS}*') THEN 1 "
-        f"WHEN {formula_sql(code)} THEN 2 ELSE 0 END AS UTINYINT)"
+        f"(CASE WHEN {raw} IS NULL OR {raw} = '' THEN TRUE "
+        f"WHEN ({raw} >= '0' AND {raw} < 'N') OR ({raw} >= 'O' AND {raw} < 'n') "
+        f"OR ({raw} >= 'o' AND {raw} < chr(128)) "
+        f"THEN FALSE ELSE regexp_full_match({raw}, '{WS_CLASS}*(?i:null)?{WS_CLASS}*') END)"
     )
 
 
+_REF = re.compile(r'"(b|cv|lc|d)__([A-Za-z_0-9]+)"')
+
+
+def _referenced(sql: str) -> set[tuple[str, str]]:
+    return set(_REF.findall(sql))
+
+
+def _inline(sql: str, own: str, spec: Spec) -> str:
+    """Replace references to the field's own blank test and list class with their expressions."""
+    sql = sql.replace(blank(own), blank_expr(col(own)))
+    lst = spec.list_for(own)
+    if lst is not None:
+        sql = sql.replace(list_class(own), f"({ck.list_class_sql(own, lst, spec, 'FALSE')})")
+    return sql
+
+
+def _fused_code(fl: FieldLayout, spec: Spec, blank_col: str) -> str:
+    """One expression giving the packed code of a cell: blank, status, failing check, warnings, formula."""
+    c = fl.column
+    f = spec.field(c)
+    raw = col(c)
+    numbered = list(enumerate(fl.errors, start=1))
+
+    def case(items: list[tuple[int, str]]) -> str:
+        return (
+            "CASE " + " ".join(f"WHEN {sql} THEN {i}" for i, sql in items) + " ELSE 0 END" if items else "0"
+        )
+
+    value = [(i, _inline(cell_sql(k, c, spec), c, spec)) for i, k in numbered if k.rule in ck.VALUE_RULES]
+    if value and not f.defined_list and ck.value_ok_sql(f) is None:
+        raise ValueError(f"{c} has value rules but no value_ok_sql: the scan would never run them")
+    cross = [
+        (i, _inline(cell_sql(k, c, spec), c, spec))
+        for i, k in numbered
+        if k.rule != "mandatory" and k.rule not in ck.VALUE_RULES
+    ]
+    warn = (
+        " + ".join(
+            f"CASE WHEN {_inline(cell_sql(k, c, spec), c, spec)} THEN {1 << i} ELSE 0 END"
+            for i, k in enumerate(fl.warnings)
+        )
+        or "0"
+    )
+    warn_part = f"({warn}) * {1 << W_SHIFT}" if warn != "0" else "0"
+    formula = f"CASE WHEN {formula_sql(raw)} THEN {FORMULA_BIT} ELSE 0 END"
+    mandatory = f"CASE WHEN {status(c)} = 2 THEN 1 ELSE 0 END"
+    ok_rest = f"{case(cross)} + {warn_part}"
+    blank_path = f"WHEN {blank_col} THEN {1 << BLANK_SHIFT} + {mandatory} + {warn_part}"
+    slow = (
+        f"{formula} + CASE {' '.join(f'WHEN {sql} THEN {i}' for i, sql in value)} ELSE {ok_rest} END"
+        if value
+        else f"{formula} + {ok_rest}"
+    )
+    if f.defined_list:
+        # Release 2 values never start with = + - @, and an exact one is neither blank nor failing.
+        exact = ", ".join(quote_str(v) for v in spec.lists[f.defined_list].r2_values)
+        fast = f"WHEN {raw} IN ({exact}) THEN {ok_rest} " if exact else ""
+        body = f"{fast}{blank_path} ELSE {slow}"
+    else:
+        ok = ck.value_ok_sql(f)
+        if ok is None:
+            body = f"{blank_path} ELSE {formula} + {ok_rest}"
+        else:
+            # Dates, numbers and postcodes that pass their value rules cannot start with = + @ or a - that is
+            # not
+            # a negative number; an NHS number with hyphens removed can, so it keeps the formula test.
+            guard = f"{formula} + " if c == "NHS_Number" else ""
+            body = f"{blank_path} WHEN {ok} THEN {guard}{ok_rest} ELSE {slow}"
+    cond_part = f"({status(c)} + 1) * {1 << COND_SHIFT}"
+    return f"CAST({cond_part} + CASE {body} END AS USMALLINT)"
+
+
 def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_date: date) -> str:
-    """The SELECT that computes every stored column for a return read by `source_sql` (a read_csv call)."""
+    """The SELECT that computes every stored column for a return read by `source_sql` (a read_csv call).
+
+    Layers: (A) what other fields' rules and the keys need: blank tests, dates, folded Release 2 values of the
+    fields the status rules read, the normalised NHS number; (B) field status; (C) one fused expression per
+    field
+    packing blank, status, failing check, warnings and the formula flag (`_fused_code`), and the keys for
+    checks
+    across rows; (D) values and details of the cells that have a problem.
+    """
     value_sql = _value_sql(spec)
-    needs_cv = set(ck.CV_COLUMNS) | {
-        c for rules in spec.status_rules.values() for r in rules for c in r.condition.columns()
-    }
-    l0 = [
+    keys = _key_columns(spec)
+    rule_sql = " ".join(cell_sql(k, fl.column, spec) for fl in layout.fields for k in fl.errors + fl.warnings)
+    status_sql = [status_case(spec.status_rules[f.column], value_sql, _present_sql) for f in spec.fields]
+    details = " ".join(
+        d
+        for fl in layout.fields
+        for k in fl.errors + fl.warnings
+        for d in [_detail_sql(k, fl.column, spec)]
+        if d
+    )
+    refs = _referenced(" ".join([rule_sql, *status_sql, *keys, details]))
+    needs_blank = {c for kind, c in refs if kind == "b"} | {c for kind, c in refs if kind == "cv"}
+    needs_cv = {c for kind, c in refs if kind == "cv"}
+    a = [
         "*",
         f"DATE '{submission_date.isoformat()}' AS submission_date",
         f"{ck.nhs_normalised_sql(col('NHS_Number'))} AS nhs__",
     ]
-    l0 += [f"{_cell_kind(col(c))} AS {quote_ident('e__' + c)}" for c in spec.columns]
-    l1 = ["*"]
     for f in spec.fields:
         c = f.column
-        l1.append(f"({quote_ident('e__' + c)} = 1) AS {blank(c)}")
-        if f.defined_list:
-            lst = spec.lists[f.defined_list]
-            is_blank = f"({quote_ident('e__' + c)} = 1)"
-            if c in needs_cv:
-                l1.append(f"{list_lookup_sql(col(c), lst, is_blank)} AS {cv(c)}")
-            l1.append(f"{ck.list_class_sql(c, lst, spec, is_blank)} AS {list_class(c)}")
+        if c in needs_blank:
+            a.append(f"{blank_expr(col(c))} AS {blank(c)}")
         if f.type == "date":
-            l1.append(f"{date_sql(col(c))} AS {dte(c)}")
-    l2 = ["*"] + [
-        f"CAST({status_case(spec.status_rules[f.column], value_sql, _present_sql)} AS TINYINT) "
-        f"AS {status(f.column)}"
-        for f in spec.fields
-    ]
-    l3 = ["*"]
-    for fl in layout.fields:
-        c = fl.column
-        numbered = list(enumerate(fl.errors, start=1))
-        value = " ".join(
-            f"WHEN {cell_sql(chk, c, spec)} THEN {i}" for i, chk in numbered if chk.rule in ck.VALUE_RULES
-        )
-        cross = " ".join(
-            f"WHEN {cell_sql(chk, c, spec)} THEN {i}"
-            for i, chk in numbered
-            if chk.rule != "mandatory" and chk.rule not in ck.VALUE_RULES
-        )
-        ok = ck.value_ok_sql(spec.field(c))
-        cross_case = f"CASE {cross} ELSE 0 END" if cross else "0"
-        if value and ok:
-            body = f"WHEN NOT {ok} THEN CASE {value} ELSE 0 END ELSE {cross_case}"
-        elif value:
-            body = f"ELSE CASE {value} {cross} ELSE 0 END"
-        else:
-            body = f"ELSE {cross_case}"
-        l3.append(
-            f"CAST(CASE WHEN {blank(c)} THEN CASE WHEN {status(c)} = 2 THEN 1 ELSE 0 END {body} END "
-            f"AS UTINYINT) AS {quote_ident('f__' + c)}"
-        )
-        if fl.warnings:
-            bits = " + ".join(
-                f"CASE WHEN {cell_sql(chk, c, spec)} THEN {1 << i} ELSE 0 END"
-                for i, chk in enumerate(fl.warnings)
+            a.append(f"{date_sql(col(c))} AS {dte(c)}")
+    b = ["*", f"{ck.nhs_number_sql(ck.NHS)} AS {ck.NHS_NUM}"]
+    for f in spec.fields:
+        if f.column in needs_cv:
+            b.append(
+                f"{list_lookup_sql(col(f.column), spec.lists[f.defined_list], blank(f.column))} "
+                f"AS {cv(f.column)}"
             )
-            l3.append(f"CAST({bits} AS UTINYINT) AS {quote_ident('wb__' + c)}")
-    l4 = []
+    c_ = ["*"] + [
+        f"CAST({sql} AS TINYINT) AS {status(f.column)}"
+        for f, sql in zip(spec.fields, status_sql, strict=True)
+    ]
+    d = []
     for fl in layout.fields:
-        c = fl.column
-        f_ = quote_ident("f__" + c)
-        wb = quote_ident("wb__" + c) if fl.warnings else "0"
-        l4.append(
-            f"CAST({f_} + {wb} * {1 << W_SHIFT} + CAST({blank(c)} AS INTEGER) * {1 << BLANK_SHIFT} + "
-            f"({status(c)} + 1) * {1 << COND_SHIFT} AS USMALLINT) AS {quote_ident('code_' + c)}"
-        )
-        if value_shown(spec, c):
-            cond = f"{f_} > 0" + (f" OR {wb} > 0" if fl.warnings else "")
-            l4.append(f"CASE WHEN {cond} THEN left({col(c)}, 80) END AS {quote_ident('v_' + c)}")
+        own_blank = blank(fl.column) if fl.column in needs_blank else blank_expr(col(fl.column))
+        d.append(f"{_fused_code(fl, spec, own_blank)} AS {quote_ident('code_' + fl.column)}")
+    d += keys
+    e = [quote_ident("code_" + fl.column) for fl in layout.fields]
+    e += [k.rsplit(" AS ", 1)[1] for k in keys]
+    for fl in layout.fields:
+        code = quote_ident("code_" + fl.column)
+        if value_shown(spec, fl.column):
+            e.append(
+                f"CASE WHEN ({code} & 4095) <> 0 THEN left({col(fl.column)}, 80) END "
+                f"AS {quote_ident('v_' + fl.column)}"
+            )
         for cid, name in fl.details.items():
             chk_ = next(x for x in fl.errors + fl.warnings if x.id == cid)
             if chk_ in fl.errors:
-                hit = f"{f_} = {fl.errors.index(chk_) + 1}"
+                hit = f"({code} & {F_BITS}) = {fl.errors.index(chk_) + 1}"
             else:
-                hit = f"({wb} & {1 << fl.warnings.index(chk_)}) <> 0 AND {f_} = 0"
-            l4.append(f"CASE WHEN {hit} THEN {_detail_sql(chk_, c, spec)} END AS {quote_ident(name)}")
+                bit = 1 << fl.warnings.index(chk_)
+                hit = f"(({code} >> {W_SHIFT}) & {bit}) <> 0 AND ({code} & {F_BITS}) = 0"
+            e.append(f"CASE WHEN {hit} THEN {_detail_sql(chk_, fl.column, spec)} END AS {quote_ident(name)}")
+    codes = ", ".join(quote_ident("code_" + fl.column) for fl in layout.fields)
+    e.append(f"greatest({codes}) >= {FORMULA_BIT} AS has_formula")
+    # Every column the outer layer reads must come up from the layers below.
+    passthrough = sorted(
+        {col(fl.column) for fl in layout.fields}
+        | {"submission_date"}
+        | {quote_ident(f"{k}__{c}") for k, c in _referenced(" ".join(e)) if k in ("d", "cv", "b")}
+    )
+    d = passthrough + d
+    return (
+        f"SELECT {', '.join(e)} FROM (SELECT {', '.join(d)} FROM (SELECT {', '.join(c_)} FROM "
+        f"(SELECT {', '.join(b)} FROM (SELECT {', '.join(a)} FROM {source_sql}))))"
+    )
+
+
+def _key_columns(spec: Spec) -> list[str]:
+    """The hashed keys and dates the checks across rows, the period and the comparison use."""
     nhs_test = ck.nhs_test_range(ck.CellContext(ck.checks_by_id()["C017"], "NHS_Number", spec))
-    any_formula = f"greatest({', '.join(quote_ident('e__' + c) for c in spec.columns)}) = 2"
     all_cols = [col(c) for c in spec.columns]
     et = cv("Event_Type")
-    l4 += [
+    return [
         f"CASE WHEN NOT {blank('LA_Person_Unique_Identifier')} "
-        f"THEN hash(trim({col('LA_Person_Unique_Identifier')})) "
-        "END AS k_person",
-        "CASE WHEN regexp_full_match(nhs__, '[0-9]{10}') THEN hash(nhs__) END AS k_nhs",
+        f"THEN hash(trim({col('LA_Person_Unique_Identifier')})) END AS k_person",
+        f"CASE WHEN {ck.NHS_NUM} IS NOT NULL THEN hash({ck.NHS_NUM}) END AS k_nhs",
         f"CASE WHEN {dte('Date_of_Birth')} IS NOT NULL THEN hash({dte('Date_of_Birth')}) END AS k_dob",
         f"CASE WHEN NOT {blank('Gender')} THEN lower(trim({col('Gender')})) END AS gender",
         f"CASE WHEN NOT {blank('LA_Code')} THEN trim({col('LA_Code')}) END AS la",
@@ -319,10 +402,5 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
         f"CASE WHEN {et} = 'service' THEN hash({person_key_sql()}, {col('Service_Type')}, "
         f"{col('Service_Component')}) END AS k_svc",
         f"coalesce({nhs_test}, FALSE) AS nhs_test",
-        f"({any_formula}) AS has_formula",
         f"CAST({ragged_sql(spec.columns)} AS UTINYINT) AS ragged",
     ]
-    return (
-        f"SELECT {', '.join(l4)} FROM (SELECT {', '.join(l3)} FROM (SELECT {', '.join(l2)} FROM "
-        f"(SELECT {', '.join(l1)} FROM (SELECT {', '.join(l0)} FROM {source_sql}))))"
-    )

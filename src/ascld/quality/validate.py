@@ -148,6 +148,7 @@ def _connect(workdir: str) -> Any:
     # DuckDB turns long IN lists into joins, which for hundreds of small lists costs far more than comparing.
     raw.execute("SET disabled_optimizers = 'in_clause'")
     raw.execute("SET preserve_insertion_order = true")
+    raw.execute("SET enable_progress_bar = false")
     return raw
 
 
@@ -196,23 +197,15 @@ def _scan(
 
 
 def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows: int) -> list[Problem]:
-    """T008 (no rows), T012 (formula values), T013 and T014.
-
-    Formula values are located by a second read, only when the scan saw one.
-    """
-    from ascld.returns.reader import formula_sql, loaded_transport_problems  # noqa: F401 - documented pair
+    """T008 (no rows), T012 (formula values, from the formula bit of the cell codes), T013 and T014."""
+    from ascld.returns.reader import loaded_transport_problems
 
     if n_rows == 0:
         return loaded_transport_problems(con, table, ret.name, spec.columns, 0)
     problems: list[Problem] = []
     if con.execute(f"SELECT bool_or(has_formula) FROM {table}").fetchone()[0]:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE __ascld_formula AS SELECT "
-            + ", ".join(f"{formula_sql(quote_ident(c))} AS {quote_ident(c)}" for c in spec.columns)
-            + f" FROM {ret.read_csv_sql()}"
-        )
         union = " UNION ALL ".join(
-            f"SELECT rowid + 2 AS row, {i} AS pos FROM __ascld_formula WHERE {quote_ident(c)}"
+            f"SELECT rowid + 2 AS row, {i} AS pos FROM {table} WHERE {decode_sql(c, 'formula')} = 1"
             for i, c in enumerate(spec.columns)
         )
         hits = con.execute(f"SELECT row, pos FROM ({union}) ORDER BY row, pos LIMIT 1000").fetchall()
@@ -234,40 +227,48 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
     """Expand the packed per-cell codes into one problem per failing check and warning."""
     by_id = checks_by_id()
     na_checks = [c for c in load_checks() if c.rule in DERIVED_RULES]
-    for fl in layout.fields:
+    ctes, parts = [], []
+    # One statement: DuckDB scans the table once per field (one small column each), in parallel.
+    for n, fl in enumerate(layout.fields):
         c, code = fl.column, quote_ident("code_" + fl.column)
+        cand = f"cand{n}"
         value = quote_ident("v_" + c) if value_shown(spec, c) else "NULL"
-        na = " OR ".join(f"({code} >> 12) = 2" for chk in na_checks if c in chk.columns(spec))
-        interesting = f"({code} & 4095) <> 0" + (f" OR {na}" if na else "")
-        parts = []
+        na = decode_sql(c, "not_applicable")
+        has_na = any(c in chk.columns(spec) for chk in na_checks)
+        interesting = f"({code} & 4095) <> 0" + (f" OR {na}" if has_na else "")
+        details = "".join(f", {quote_ident(d)}" for d in fl.details.values())
+        ctes.append(
+            f"{cand} AS (SELECT rowid + 2 AS row, {code} AS code, {value} AS value{details} "
+            f"FROM {table} WHERE {interesting})"
+        )
+        head = f"SELECT row, {fl.seq} AS seq, '{c}' AS field"
         for i, chk in enumerate(fl.errors, start=1):
             detail = quote_ident(fl.details[chk.id]) if chk.id in fl.details else "NULL"
             parts.append(
-                f"SELECT row, '{chk.id}' AS check_id, value, {detail} AS detail FROM cand "
+                f"{head}, '{chk.id}' AS check_id, value, {detail} AS detail FROM {cand} "
                 f"WHERE (code & 15) = {i}"
             )
         for bit, chk in enumerate(fl.warnings):
             detail = quote_ident(fl.details[chk.id]) if chk.id in fl.details else "NULL"
             parts.append(
-                f"SELECT row, '{chk.id}', value, {detail} FROM cand WHERE (code & 15) = 0 AND "
+                f"{head}, '{chk.id}', value, {detail} FROM {cand} WHERE (code & 15) = 0 AND "
                 f"((code >> 4) & {1 << bit}) <> 0"
             )
         for chk in na_checks:
             if c in chk.columns(spec):
-                parts.append(f"SELECT row, '{chk.id}', NULL, NULL FROM cand WHERE (code >> 12) = 2")
-        details = ", ".join(quote_ident(d) for d in fl.details.values())
-        con.execute(f"""
-            INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, suggestion, detail)
-            WITH cand AS (SELECT rowid + 2 AS row, {code} AS code, {value} AS value{
-            ", " + details if details else ""
-        }
-                          FROM {table} WHERE {interesting})
-            SELECT row, {fl.seq}, '{c}', check_id, value, NULL, detail FROM ({" UNION ALL ".join(parts)})""")
+                parts.append(
+                    f"{head}, '{chk.id}', NULL, NULL FROM {cand} "
+                    f"WHERE {na.replace(code, 'code')} AND (code & 15) = 0"
+                )
+    con.execute(f"""
+        INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, suggestion, detail)
+        WITH {", ".join(ctes)}
+        SELECT row, seq, field, check_id, value, NULL, detail FROM ({" UNION ALL ".join(parts)})""")
     # Warnings that repeat one value on many rows are listed once per field and value (checks.csv: aggregate).
     for chk in (c for c in load_checks() if c.params.get("aggregate") == "value"):
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE __ascld_agg AS SELECT min(row) AS row, seq, field, value, count(*) AS
-            n
+            CREATE OR REPLACE TEMP TABLE __ascld_agg AS
+            SELECT min(row) AS row, seq, field, value, count(*) AS n
             FROM {crossrow.PROBLEMS} WHERE check_id = '{chk.id}' GROUP BY seq, field, value""")
         con.execute(f"DELETE FROM {crossrow.PROBLEMS} WHERE check_id = '{chk.id}'")
         con.execute(

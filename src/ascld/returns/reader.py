@@ -133,6 +133,7 @@ class ReturnFile:
     data_path: Path
     size_bytes: int
     warnings: list[Problem] = field(default_factory=list)
+    duckdb_encoding: str = "utf-8"  # how DuckDB reads data_path: utf-8, or latin-1 (= Windows-1252 here)
     parallel: bool = True  # False once DuckDB has refused to read it in parallel (quoted line breaks)
     _tmpdir: str | None = field(default=None, repr=False)
     _scan_count: int = field(default=0, repr=False)
@@ -162,6 +163,8 @@ class ReturnFile:
                 f", ignore_errors=true, store_rejects=true, rejects_table='{rejects}', "
                 f"rejects_scan='{rejects}_scan'"
             )
+        if self.duckdb_encoding != "utf-8":
+            opts += f", encoding='{self.duckdb_encoding}'"
         if parallel is None:
             parallel = self.parallel
         if not parallel:
@@ -339,44 +342,32 @@ class _Scan:
     non_ascii: bool = False
     utf8: bool = True  # every byte so far also decodes as UTF-8
     first_non_ascii_offset: int | None = None
+    c1: bool = False  # a byte 0x80-0x9F: Windows-1252 and Latin-1 differ there
     blank_line_offset: int | None = None
 
 
+_HIGH = re.compile(b"[\x80-\xff]")
+_C1 = re.compile(b"[\x80-\x9f]")
 _UNDEFINED = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in sorted(CP1252_UNDEFINED)) + b"]")
 
 
-class _Transcoder:
-    """Checks content chunk by chunk; writes a UTF-8 copy once (and only if) the content is not plain ASCII.
+class _Checker:
+    """Checks content chunk by chunk (and, for gzip, writes it out decompressed).
 
-    Every step is a C-level bytes operation (isascii, find, one regex search, decode/encode), so a chunk costs
-    about as much as reading it.
+    Every step is a C-level bytes operation (isascii, find, a regex search, an incremental UTF-8 decode that
+    stops at the first failure), so a chunk costs about as much as reading it. Nothing is transcoded here:
+    Windows-1252 letters from 0xA0 up are the same characters in Latin-1, which DuckDB reads itself; only a
+    file with bytes 0x80-0x9F (the euro sign, curly quotes, dashes) needs a transcoded copy (`_transcode`).
     """
 
-    def __init__(self, out_path: Path | None, source: Path | None):
-        self.out_path = out_path  # where a copy goes; None: decide lazily for plain files
-        self.source = (
-            source  # plain files: the ASCII prefix is copied from here when the first non-ASCII appears
-        )
-        self.out: Any = open(out_path, "wb") if (out_path and source is None) else None  # noqa: SIM115
+    def __init__(self, out_path: Path | None):
+        self.out: Any = open(out_path, "wb") if out_path else None  # noqa: SIM115 - closed by close()
         self.scan = _Scan()
         self.offset = 0
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self.copied = self.out is not None
-
-    def _start_copy(self) -> None:
-        assert self.out_path is not None
-        self.out = open(self.out_path, "wb")  # noqa: SIM115 - closed by close()
-        if self.source is not None and self.offset:
-            with open(self.source, "rb") as src:
-                remaining = self.offset
-                while remaining:
-                    block = src.read(min(READ_BYTES, remaining))
-                    self.out.write(block)
-                    remaining -= len(block)
-        self.copied = True
 
     def feed(self, data: bytes) -> tuple[str, int] | None:
-        """Check and copy one chunk; returns (problem kind, byte offset) for the first fatal problem."""
+        """Check (and copy) one chunk; returns (problem kind, byte offset) for the first fatal problem."""
         base = self.offset
         nul = data.find(b"\x00")
         if nul >= 0:
@@ -386,25 +377,19 @@ class _Transcoder:
                 at = data.find(pattern)
                 if at >= 0 and data[at:].strip() != b"":
                     self.scan.blank_line_offset = base + at + 1
-        if data.isascii():
-            if self.out is not None:
-                self.out.write(data)
-            if self.scan.non_ascii and self.scan.utf8:
-                self._utf8_feed(data)
-            self.offset += len(data)
-            return None
-        bad = _UNDEFINED.search(data)
-        if bad:
-            return "undefined", base + bad.start()
-        if not self.scan.non_ascii:
-            self.scan.non_ascii = True
-            self.scan.first_non_ascii_offset = base + next(i for i, b in enumerate(data) if b >= 0x80)
-            if self.out is None and self.out_path is not None:
-                self._start_copy()
-        if self.scan.utf8:
+        if not data.isascii():
+            bad = _UNDEFINED.search(data)
+            if bad:
+                return "undefined", base + bad.start()
+            if not self.scan.non_ascii:
+                self.scan.non_ascii = True
+                self.scan.first_non_ascii_offset = base + _HIGH.search(data).start()  # type: ignore[union-attr]
+            if not self.scan.c1 and _C1.search(data):
+                self.scan.c1 = True
+        if self.scan.non_ascii and self.scan.utf8:
             self._utf8_feed(data)
         if self.out is not None:
-            self.out.write(data.decode("cp1252").encode("utf-8"))
+            self.out.write(data)
         self.offset += len(data)
         return None
 
@@ -421,6 +406,13 @@ class _Transcoder:
     def close(self) -> None:
         if self.out is not None and not self.out.closed:
             self.out.close()
+
+
+def _transcode(source: Path, target: Path) -> None:
+    """Windows-1252 to UTF-8, chunk by chunk (a single-byte encoding: any chunk boundary is safe)."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        while chunk := src.read(READ_BYTES):
+            dst.write(chunk if chunk.isascii() else chunk.decode("cp1252").encode("utf-8"))
 
 
 def _stream(path: Path, compressed: bool) -> Iterator[bytes]:
@@ -510,8 +502,8 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
         )
     tmpdir = tempfile.mkdtemp(prefix="ascld-return-", dir=temp_dir)
     copy = Path(tmpdir) / "data.csv"
-    # gzip content is always written out decompressed; a plain file only when it is not ASCII.
-    coder = _Transcoder(copy, None if compressed else path)
+    # gzip content is written out decompressed, so DuckDB can read it with all its threads.
+    coder = _Checker(copy if compressed else None)
     fatal = None
     try:
         try:
@@ -595,10 +587,17 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise
     encoding = "windows-1252" if scan.non_ascii else "ascii"
-    if coder.copied:
-        return "gzip" if compressed else "none", encoding, copy, tmpdir, scan
-    shutil.rmtree(tmpdir, ignore_errors=True)
-    return "none", encoding, path, None, scan
+    data_path = copy if compressed else path
+    if scan.c1:
+        utf8_copy = Path(tmpdir) / "data-utf8.csv"
+        _transcode(data_path, utf8_copy)
+        if compressed:
+            copy.unlink()
+        return "gzip" if compressed else "none", encoding, utf8_copy, tmpdir, scan
+    if not compressed:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        tmpdir = None
+    return "gzip" if compressed else "none", encoding, data_path, tmpdir, scan
 
 
 # --- header
@@ -749,8 +748,8 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
     ]
 
 
-def _read_header(data_path: Path, name: str) -> list[str]:
-    with open(data_path, encoding="utf-8", newline="") as fh:
+def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> list[str]:
+    with open(data_path, encoding=encoding, newline="") as fh:
         text = fh.read(MAX_LINE_BYTES)
     if not text.strip():
         raise TransportError(
@@ -805,8 +804,9 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         compression, encoding, data_path, tmpdir, scan = _check_bytes(path, name, temp_dir)
     except PermissionError as exc:
         raise UsageError(f"{path}: cannot read the file ({exc.strerror}).") from None
+    duckdb_encoding = "latin-1" if scan.non_ascii and not scan.c1 else "utf-8"
     try:
-        header = _read_header(data_path, name)
+        header = _read_header(data_path, name, duckdb_encoding)
         problems = check_header(header, spec, name)
         if problems:
             raise TransportError(problems)
@@ -839,6 +839,7 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         data_path=data_path,
         size_bytes=path.stat().st_size,
         warnings=warnings,
+        duckdb_encoding=duckdb_encoding,
         _tmpdir=tmpdir,
     )
     if tmpdir:
