@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from ascld.landing.models import Job, utcnow
@@ -57,7 +58,7 @@ def claim_next(session: Session, worker_id: str, lease_seconds: float) -> Claime
     now = utcnow()
     candidates = session.scalars(select(Job.id).where(_claimable(now)).order_by(Job.id).limit(5)).all()
     for job_id in candidates:
-        result = session.execute(
+        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             update(Job)
             .where(Job.id == job_id, _claimable(now))
             .values(
@@ -77,7 +78,7 @@ def claim_next(session: Session, worker_id: str, lease_seconds: float) -> Claime
 
 def renew_lease(session: Session, job_id: int, worker_id: str, lease_seconds: float) -> bool:
     """Extend a running job's lease; False when the job is no longer this worker's."""
-    result = session.execute(
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Job)
         .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == RUNNING)
         .values(locked_until=utcnow() + dt.timedelta(seconds=lease_seconds))
@@ -88,7 +89,7 @@ def renew_lease(session: Session, job_id: int, worker_id: str, lease_seconds: fl
 
 def finish(session: Session, job_id: int, worker_id: str) -> bool:
     """Mark a job done; False when another worker has taken it over meanwhile."""
-    result = session.execute(
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Job)
         .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == RUNNING)
         .values(status=DONE, finished_at=utcnow(), locked_until=None, last_error=None)

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ascld.errors import UsageError
 
@@ -24,7 +25,7 @@ STORE_KEY_ENV = "ASCLD_STORE_KEY"
 STORE_KEY_FILE_ENV = "ASCLD_STORE_KEY_FILE"
 
 
-def _s(default: object, help_text: str) -> object:
+def _s(default: object, help_text: str) -> Any:
     return field(default=default, metadata={"help": help_text})
 
 

@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 from sqlalchemy import select
@@ -234,7 +235,7 @@ class LandingOutcome:
 
     submission: Submission
     duplicate: bool
-    problems: list[dict[str, object]]
+    problems: list[dict[str, Any]]
 
 
 def find_submission(session: Session, la_code: str, sha256: str) -> Submission | None:
@@ -243,7 +244,7 @@ def find_submission(session: Session, la_code: str, sha256: str) -> Submission |
     )
 
 
-def stored_problems(sub: Submission, limit: int) -> list[dict[str, object]]:
+def stored_problems(sub: Submission, limit: int) -> list[dict[str, Any]]:
     """The first problems recorded with a refused submission."""
     if not sub.summary_json:
         return []

@@ -228,26 +228,26 @@ def overview_rows(session: Session) -> list[dict[str, Any]]:
         counts[sub.la_code] = counts.get(sub.la_code, 0) + 1
     rows = []
     for council in session.scalars(select(Council).order_by(Council.la_code)):
-        sub = latest.get(council.la_code)
+        last = latest.get(council.la_code)
         rows.append(
             {
                 "la_code": council.la_code,
                 "name": council.name,
                 "submissions": counts.get(council.la_code, 0),
                 "latest": None
-                if sub is None
+                if last is None
                 else {
-                    "id": sub.id,
-                    "status": sub.status,
-                    "status_label": STATUS_LABELS.get(sub.status, sub.status),
-                    "received_at": iso(sub.created_at),
-                    "period_end": sub.period_end,
-                    "rows": sub.row_count,
-                    "problems": sub.problem_count,
-                    "errors": sub.error_count,
-                    "valid_rate": sub.valid_rate,
-                    "errors_per_1000_rows": per_thousand(sub.error_count, sub.row_count),
-                    "problems_per_1000_rows": per_thousand(sub.problem_count, sub.row_count),
+                    "id": last.id,
+                    "status": last.status,
+                    "status_label": STATUS_LABELS.get(last.status, last.status),
+                    "received_at": iso(last.created_at),
+                    "period_end": last.period_end,
+                    "rows": last.row_count,
+                    "problems": last.problem_count,
+                    "errors": last.error_count,
+                    "valid_rate": last.valid_rate,
+                    "errors_per_1000_rows": per_thousand(last.error_count, last.row_count),
+                    "problems_per_1000_rows": per_thousand(last.problem_count, last.row_count),
                 },
             }
         )

@@ -157,10 +157,10 @@ def login(
         set_cookie(request, response, LOGIN_CSRF_COOKIE, fresh, 3600)
         return response
     target = safe_next(next)
-    response = RedirectResponse(HOME[role] if target == "/" else target, status_code=303)
-    set_cookie(request, response, SESSION_COOKIE, token, int(state.config.settings.session_minutes * 60))
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
-    return response
+    redirect = RedirectResponse(HOME[role] if target == "/" else target, status_code=303)
+    set_cookie(request, redirect, SESSION_COOKIE, token, int(state.config.settings.session_minutes * 60))
+    redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    return redirect
 
 
 @router.post("/logout")
