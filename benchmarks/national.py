@@ -91,7 +91,7 @@ def _column_sql(name: str, kind: str) -> str:
         "Unit_Cost": "CASE WHEN e.event_type = 'Service' THEN round(e.u * 500, 3) END",
         "Cost_Frequency_Unit_Type": "CASE WHEN e.event_type = 'Service' THEN 'Weekly' END",
         "Planned_units_per_week": "CASE WHEN e.event_type = 'Service' THEN 1.0 END",
-        "Der_Unique_Record_ID": "row_number() OVER ()",
+        "Der_Unique_Record_ID": "q.first_record_id + row_number() OVER ()",
         "Der_Conversation": "CAST(e.person % 2 AS INTEGER)",
     }
     sql_type = {
@@ -138,7 +138,8 @@ def make_store(folder: Path, councils: int, people: int, quarters: int, seed: fl
         imported = dt.datetime(qe.year, qe.month, 1) + dt.timedelta(days=75, hours=9)
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW q AS SELECT {k} AS k, DATE '{qe}' AS quarter_end,
-                DATE '{window}' AS window_start, TIMESTAMP '{imported}' AS imported
+                DATE '{window}' AS window_start, TIMESTAMP '{imported}' AS imported,
+                {rows} AS first_record_id
         """)
         path = folder / f"quarter_{k}.parquet"
         con.execute(f"""

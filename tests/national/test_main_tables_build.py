@@ -166,6 +166,20 @@ def test_rows_without_submission_keys_are_refused_without_echoing_values(tmp_pat
     assert "SECRET" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [((1, 1), "0 rows have none and 1 repeat"), ((1, None), "1 rows have none and 0 repeat")],
+)
+def test_record_ids_must_be_present_and_unique(tmp_path, ids, message):
+    rows = [
+        {"LA_Code": "318", "LA_Name": "X", "ImportDate": T(2025, 5, 1), "Der_Unique_Record_ID": i}
+        for i in ids
+    ]
+    store = write_store(tmp_path / "s", rows)
+    with pytest.raises(UnusableInput, match=message):
+        build_main_tables(store, BuildParams("single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 5, 5)))
+
+
 def test_missing_store_is_a_clear_error(tmp_path):
     with pytest.raises(UnusableInput, match="no Parquet row files"):
         build_main_tables(tmp_path, BuildParams("single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 5, 5)))
@@ -194,6 +208,7 @@ def test_intermediate_tables_are_dropped_after_the_build(mt6_store):
 
 def test_build_accepts_an_ibis_table(duck):
     records = submission(covering_rows(D(2024, 4, 1), D(2025, 3, 31)), imported=T(2025, 4, 20), file_id="F")
+    records = [dict(r, Der_Unique_Record_ID=n) for n, r in enumerate(records)]
     raw = ibis.memtable(store_table_from_records(records))
     result = build_main_tables(
         raw, BuildParams("single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 5, 5)), con=duck

@@ -128,14 +128,26 @@ class _Runner:
 
 
 def _check_store(runner: _Runner) -> None:
-    """Submission keys are never NULL in the national raw table; refuse a store where they are."""
+    """Submission keys are never NULL and Der_Unique_Record_ID (the load record ID) is unique and present, as
+    in the national raw table; refuse a store where they are not (counts only, never values)."""
     store = runner.tables["store"]
-    missing = store.filter(ibis.or_(*(store[k].isnull() for k in SUBMISSION_KEYS))).count()
-    n = int(runner.execute("store", missing))
-    if n:
+    checks = store.aggregate(
+        rows=store.count(),
+        no_key=ibis.or_(*(store[k].isnull() for k in SUBMISSION_KEYS)).sum(),
+        no_id=store.Der_Unique_Record_ID.isnull().sum(),
+        ids=store.Der_Unique_Record_ID.nunique(),
+    )
+    rows, no_key, no_id, ids = (int(v or 0) for v in runner.execute("store", checks).iloc[0])
+    if no_key:
         raise UnusableInput(
-            f"the national store has {n} rows with no {', '.join(SUBMISSION_KEYS)}; every row must name its "
-            "submission. Re-run ingest for those files."
+            f"the national store has {no_key} rows with no {', '.join(SUBMISSION_KEYS)}; every row must name "
+            "its submission. Re-run ingest for those files."
+        )
+    if no_id or ids != rows - no_id:
+        raise UnusableInput(
+            f"Der_Unique_Record_ID must be present and unique across the national store: {no_id} rows have "
+            f"none and {rows - no_id - ids} repeat another row's. Re-run ingest (it numbers rows in load "
+            "order)."
         )
 
 

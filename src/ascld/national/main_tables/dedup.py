@@ -40,19 +40,16 @@ def _partition(t: ir.Table, mode: str, method: MainTablesMethod) -> list[ir.Valu
     return keys
 
 
-def _order(t: ir.Table, mode: str, method: MainTablesMethod) -> list[ir.Value]:
-    """Sort keys of §6.1 (with SQL Server NULL order: first ascending, last descending) and ascld
-    tie-breaks."""
-    order = []
+def _order_values(t: ir.Table, mode: str, method: MainTablesMethod) -> list[ir.Value]:
+    """Sort-key values of §6.1 with NULL replacements; directions (and SQL Server's NULL order: first
+    ascending, last descending) are applied by the caller."""
+    values = []
     for sk in method.sort_keys(mode):
         col = t[sk.column]
         if sk.null_as:
             col = col.fill_null(ibis.literal(method.param(sk.null_as), type=col.type()))
-        if sk.direction == "desc":
-            order.append(ibis.desc(col, nulls_first=False))
-        else:
-            order.append(ibis.asc(col, nulls_first=True))
-    return order
+        values.append(col)
+    return values
 
 
 def deduplicate(t: ir.Table, mode: str, method: MainTablesMethod) -> ir.Table:
@@ -67,10 +64,21 @@ def deduplicate(t: ir.Table, mode: str, method: MainTablesMethod) -> ir.Table:
         The main table with the columns of §6.3 for the mode, in order.
     """
     places = method.param("dedup.cost_decimal_places")
-    ranked = t.mutate(
-        _rn=ibis.row_number().over(group_by=_partition(t, mode, method), order_by=_order(t, mode, method))
+    # The window runs on a narrow projection and the kept record IDs are joined back (Der_Unique_Record_ID is
+    # unique by the store contract): sorting full-width rows is several times slower.
+    partition = {f"_p{n}": key for n, key in enumerate(_partition(t, mode, method))}
+    order = {f"_o{n}": key for n, key in enumerate(_order_values(t, mode, method))}
+    narrow = t.select(_rid=t.Der_Unique_Record_ID, **partition, **order)
+    directions = [k.direction for k in method.sort_keys(mode)]
+    sort = [
+        ibis.desc(narrow[n], nulls_first=False) if d == "desc" else ibis.asc(narrow[n], nulls_first=True)
+        for n, d in zip(order, directions, strict=True)
+    ]
+    ranked = narrow.select(
+        "_rid", _rn=ibis.row_number().over(group_by=[narrow[p] for p in partition], order_by=sort)
     )
-    kept = ranked.filter(ranked._rn == 0)
+    first = ranked.filter(ranked._rn == 0).select("_rid")
+    kept = t.join(first, t.Der_Unique_Record_ID == first._rid)
     kept = kept.mutate(
         Unit_Cost=rounded_2dp(kept.Unit_Cost, places),
         Planned_Units_Per_Week=rounded_2dp(kept.Planned_units_per_week, places),

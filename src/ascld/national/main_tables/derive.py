@@ -75,19 +75,27 @@ def add_unique_event_refs(t: ir.Table, method: MainTablesMethod) -> ir.Table:
     Components (main_tables_event_ref_components.csv) are raw values except the derived end date and person
     ID; a component an event type does not use is NULL. Strings are compared case-insensitively and NULLs are
     equal, as under SQL Server. Only equality of references matters; the number itself is arbitrary.
+
+    The rank is computed on a narrow projection (record ID and keys) and joined back on Der_Unique_Record_ID,
+    which the store contract makes unique: a window over the full-width rows is several times slower.
     """
     kind = event_kind(t, method)
-    keys = []
-    for comp in method.event_ref_components:
+    keys: dict[str, ir.Value] = {}
+    for n, comp in enumerate(method.event_ref_components):
         # Raw values: a field already mapped in the first pass is read from its X_Raw column.
         col = t[comp.component] if comp.component in t.columns else t[f"{comp.component}_Raw"]
         key = ci(col) if col.type().is_string() else col
         if comp.kinds != frozenset((*EVENT_KINDS, "other")):
             key = ibis.cases((kind.isin(sorted(comp.kinds)), key), else_=null_of(key))
-        keys.append(ibis.asc(key, nulls_first=True))
-    rank = ibis.dense_rank().over(group_by=ci(t.LA_Code), order_by=keys) + 1
+        keys[f"_k{n}"] = key
+    narrow = t.select(_rid=t.Der_Unique_Record_ID, _la=ci(t.LA_Code), **keys)
+    order = [ibis.asc(narrow[k], nulls_first=True) for k in keys]
+    ranked = narrow.select("_rid", _rank=ibis.dense_rank().over(group_by=narrow._la, order_by=order) + 1)
+    joined = t.join(ranked, t.Der_Unique_Record_ID == ranked._rid)
     sep = method.param("ids.separator")
-    return t.mutate(Der_Unique_Event_Ref=t.LA_Code + sep + rank.cast("string"))
+    return joined.mutate(Der_Unique_Event_Ref=joined.LA_Code + sep + joined._rank.cast("string")).drop(
+        "_rid", "_rank"
+    )
 
 
 def crop_services(t: ir.Table) -> ir.Table:

@@ -97,7 +97,9 @@ def national_store_schema() -> ibis.Schema:
 
     `ImportDate` is a timestamp without time zone (SQL Server DATETIME, millisecond precision). Dates are
     DATE. `Unit_Cost` and `Planned_units_per_week` may be DOUBLE or DECIMAL. Every identifier is already
-    pseudonymised; `LA_Person_Unique_Identifier` is an opaque string.
+    pseudonymised; `LA_Person_Unique_Identifier` is an opaque string. `LA_Code`, `LA_Name` and
+    `ImportDate` are never NULL, and `Der_Unique_Record_ID` (the load record ID, larger = loaded later) is
+    present and unique across the store.
 
     Examples:
         >>> national_store_schema()["ImportDate"]
