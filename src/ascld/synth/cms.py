@@ -50,6 +50,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
@@ -117,7 +118,7 @@ client_address = Table(
     "client_address",
     metadata,
     Column("address_id", Integer, primary_key=True),
-    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False, index=True),
+    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False),
     Column("postcode", String(8), nullable=False),
     Column("accommodation_code", String(10), nullable=False),
     Column("start_date", Date, nullable=False),
@@ -127,7 +128,7 @@ contact = Table(
     "contact",
     metadata,
     Column("contact_id", Integer, primary_key=True),
-    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False, index=True),
+    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False),
     Column("client_role", String(6), nullable=False),
     Column("contact_type_code", String(10), nullable=False),
     Column("contact_date", Date, nullable=False),
@@ -140,7 +141,7 @@ assessment = Table(
     "assessment",
     metadata,
     Column("assessment_id", Integer, primary_key=True),
-    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False, index=True),
+    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False),
     Column("client_role", String(6), nullable=False),
     Column("assessment_type_code", String(10), nullable=False),
     Column("start_date", Date, nullable=False),
@@ -154,7 +155,7 @@ service_agreement = Table(
     "service_agreement",
     metadata,
     Column("agreement_id", Integer, primary_key=True),
-    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False, index=True),
+    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False),
     Column("client_role", String(6), nullable=False),
     Column("setting_code", String(12), nullable=False),
     Column("delivery_code", String(6)),
@@ -166,7 +167,7 @@ service_line = Table(
     "service_line",
     metadata,
     Column("line_id", Integer, primary_key=True),
-    Column("agreement_id", Integer, ForeignKey("service_agreement.agreement_id"), nullable=False, index=True),
+    Column("agreement_id", Integer, ForeignKey("service_agreement.agreement_id"), nullable=False),
     Column("component_code", String(10), nullable=False),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date),
@@ -186,7 +187,7 @@ review = Table(
     "review",
     metadata,
     Column("review_id", Integer, primary_key=True),
-    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False, index=True),
+    Column("client_id", Integer, ForeignKey("client.client_id"), nullable=False),
     Column("client_role", String(6), nullable=False),
     Column("review_type_code", String(10), nullable=False),
     Column("start_date", Date, nullable=False),
@@ -200,13 +201,20 @@ carer_link = Table(
     "carer_link",
     metadata,
     Column("link_id", Integer, primary_key=True),
-    Column("carer_client_id", Integer, ForeignKey("client.client_id"), nullable=False, index=True),
-    Column("cared_for_client_id", Integer, ForeignKey("client.client_id"), nullable=False, index=True),
+    Column("carer_client_id", Integer, ForeignKey("client.client_id"), nullable=False),
+    Column("cared_for_client_id", Integer, ForeignKey("client.client_id"), nullable=False),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date),
     Column("hours_per_week", Integer),
 )
 
+# Indexes are created after the tables, in this fixed order: SQLAlchemy keeps a table's indexes in a set,
+# whose order (and so the database's bytes) would vary from process to process.
+INDEXES = (
+    ("client_address", "client_id"), ("contact", "client_id"), ("assessment", "client_id"),
+    ("service_agreement", "client_id"), ("service_line", "agreement_id"), ("review", "client_id"),
+    ("carer_link", "carer_client_id"), ("carer_link", "cared_for_client_id"),
+)
 BATCH = 5000
 
 
@@ -438,6 +446,8 @@ def write_cms(world: CouncilWorld, url: str) -> dict[str, int]:
             metadata.drop_all(engine)
             metadata.create_all(engine)
             with engine.begin() as conn:
+                for table_name, column in INDEXES:
+                    conn.execute(text(f"CREATE INDEX ix_{table_name}_{column} ON {table_name} ({column})"))
                 for table, rows in _rows(world):
                     batch: list[dict[str, Any]] = []
                     n = 0

@@ -395,12 +395,15 @@ class Journeys:
     def move_to(self, p: Person, day: int, postcode: str, accommodation: str) -> None:
         """A new address from `day`; later planned moves are dropped (people in care homes stay put)."""
         kept = [a for a in p.addresses if a.start < day]
-        if not kept:
-            kept = p.addresses[:1]
+        if not kept:  # the move predates every recorded address: the first one becomes the home before it
+            first = p.addresses[0]
+            first.start = min(day - 1, max(p.dob + int(18 * YEAR), day - 730))
+            kept = [first]
         if kept[-1].postcode == postcode and kept[-1].accommodation == accommodation:
+            kept[-1].end = None
             p.addresses = kept
             return
-        kept[-1].end = day - 1 if day - 1 >= kept[-1].start else kept[-1].start
+        kept[-1].end = day - 1
         kept.append(Address(self.next_id("address"), p.pid, day, None, postcode, accommodation))
         p.addresses = kept
 
