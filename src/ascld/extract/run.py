@@ -470,18 +470,35 @@ class _Extractor:
             "DEC": _fmt_decimal,
             "FS": _FORMULA_START,
         }
-        body: list[str] = []
+        # Codes and dates first, by plain subscripts (the usual case: every code is in its map and every
+        # date in the cache); any miss re-runs them through `.get` and the slow paths, which count unmapped
+        # codes and format new dates. Both set the same cells, so the row is the same either way.
+        fast: list[str] = []
+        slow: list[str] = []
         for out, text_ in constants:
-            body.append(f"c[{out}] = {self.q(text_)!r}")
+            fast.append(f"c[{out}] = {self.q(text_)!r}")
         for k, (out, i, d, field_) in enumerate(codes):
             if out == skip:
                 continue
             env[f"D{k}"] = d
-            body += [
+            fast.append(f"c[{out}] = D{k}[r[{i}]]")
+            slow += [
                 f"v = r[{i}]",
                 f"h = D{k}.get(v)",
                 f"c[{out}] = h if h is not None else MISS(D{k}, v, {section!r}, {field_!r})",
             ]
+        for out, i in dates:
+            field_ = self.columns[out + (self.split if section in EVENT_SECTIONS else 0)]
+            fast += [f"v = r[{i}]", f"c[{out}] = '' if v is None else DATES[v]"]
+            slow += [
+                f"v = r[{i}]",
+                f"c[{out}] = '' if v is None else (DATES.get(v) or FMT_DATE(v, {section!r}, {field_!r}))",
+            ]
+        body: list[str] = []
+        if slow:
+            body += ["try:", *(f"    {line}" for line in fast), "except KeyError:", "    SLOW(c, r)"]
+        else:
+            body += fast
         for out, i, default, field_ in texts:
             # The usual case inline: plain printable ASCII, nothing to strip, quote or refuse.
             body += [
@@ -494,15 +511,10 @@ class _Extractor:
                 "else:",
                 f"    c[{out}] = TEXT(v, {field_!r})",
             ]
-        for out, i in dates:
-            field_ = self.columns[out + (self.split if section in EVENT_SECTIONS else 0)]
-            body += [
-                f"v = r[{i}]",
-                f"c[{out}] = '' if v is None else (DATES.get(v) or FMT_DATE(v, {section!r}, {field_!r}))",
-            ]
         for out, i in decimals:
             body.append(f"c[{out}] = DEC(r[{i}])")
-        source = "def apply(c, r):\n" + "".join(f"    {line}\n" for line in body or ["pass"])
+        source = "def SLOW(c, r):\n" + "".join(f"    {line}\n" for line in slow or ["pass"])
+        source += "def apply(c, r):\n" + "".join(f"    {line}\n" for line in body or ["pass"])
         exec(compile(source, f"<ascld.extract.run {section}>", "exec"), env)  # noqa: S102 - see docstring
         return env["apply"]  # type: ignore[no-any-return]
 
