@@ -108,11 +108,14 @@ postcodes = st.one_of(
 )
 
 
-@settings(max_examples=300)
+_CON = duckdb.connect()
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.lists(postcodes, min_size=1, max_size=20))
 def test_sql_sector_agrees_with_python_rule(values):
-    con = duckdb.connect()
-    con.execute("CREATE TABLE t (pc VARCHAR)")
+    con = _CON
+    con.execute("CREATE OR REPLACE TABLE t (pc VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
     got = [r[0] for r in con.execute(f"SELECT {sql_postcode_sector('pc')} FROM t ORDER BY rowid").fetchall()]
     assert got == [postcode_sector(v) for v in values]

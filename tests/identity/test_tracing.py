@@ -176,12 +176,15 @@ nhs_like = st.one_of(
 )
 
 
-@settings(max_examples=400)
+_CON = duckdb.connect()
+install_identity_macros(_CON)
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.lists(nhs_like, min_size=1, max_size=25))
 def test_sql_nhs_key_agrees_with_python_check(values):
-    con = duckdb.connect()
-    install_identity_macros(con)
-    con.execute("CREATE TABLE t (v VARCHAR)")
+    con = _CON
+    con.execute("CREATE OR REPLACE TABLE t (v VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
     got = [r[0] for r in con.execute("SELECT ascld_nhs_key(v) FROM t ORDER BY rowid").fetchall()]
     expected = [check_nhs_number(v).normalised if check_nhs_number(v).ok else None for v in values]
