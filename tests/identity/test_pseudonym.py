@@ -9,7 +9,7 @@ import os
 import stat
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ascld.errors import UsageError
@@ -120,6 +120,7 @@ def test_domains_separate_councils_kinds_and_releases():
     assert la_person_domain(" 503") == la_person_domain("503 ")
 
 
+@settings(deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(max_size=20)), max_size=30))
 def test_batch_pseudonyms_equal_single(values):
     p = Pseudonymiser(PseudoKey.from_text(HEX_KEY))
