@@ -167,7 +167,7 @@ def _run_options(options: dict[str, Any]) -> dict[str, Any]:
 )
 @click.option(
     "--store",
-    type=click.Path(exists=True, file_okay=False),
+    type=click.Path(exists=True),
     help="National store (for SALT; and to build the joined main table when --main-tables is absent).",
 )
 @click.option("--as-of", "as_of", help="Ignore files imported after this date (YYYY-MM-DD); SALT's 'today'.")

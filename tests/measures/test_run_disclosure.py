@@ -1,0 +1,110 @@
+"""`ascld measures` on a SALT scenario store: disclosure control by default, recorded in the manifest; the
+flag that switches it off is recorded too. Expected figures from scenarios.md Part C (STS001: 6 requests)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from salt_fixtures import frame
+from test_salt_scenarios import STS001_ROWS
+
+from ascld.cli import cli
+from ascld.errors import UsageError
+from ascld.measures.output import MEASURE_COLUMNS
+from ascld.measures.run import DISABLED, run_measures_national
+
+PERIOD = ("2023-04-01", "2023-12-31")
+TODAY = "2024-06-30"  # the scenarios' fixed "today"
+
+
+@pytest.fixture(scope="module")
+def store_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("salt") / "raw.parquet"
+    pq.write_table(frame(STS001_ROWS), path)
+    return path
+
+
+def _total(rows, la_code):
+    (row,) = [
+        r for r in rows
+        if r["measure"] == "SALT STS001" and r["breakdown"] == "Total" and r["la_code"] == la_code
+    ]
+    return row
+
+
+def test_disclosure_control_is_applied_by_default_and_recorded(store_file, tmp_path):
+    run = run_measures_national(store=store_file, period=PERIOD, as_of=TODAY, ascof=[], out_dir=tmp_path)
+    # 6 requests (scenario STS001): 1..7 is published as `*`, in council and national rows (DC01).
+    council, england = _total(run.rows, "318"), _total(run.rows, None)
+    assert (council["numerator"], council["value"], council["disclosure_flag"]) == ("*", "*", "suppressed")
+    assert (england["numerator"], england["disclosure_flag"]) == ("*", "suppressed")
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["disclosure_control"]["applied"] is True
+    assert {r["rule_id"] for r in manifest["disclosure_control"]["rules"]} >= {"DC01", "DC02", "DC10"}
+    with (tmp_path / "measures.csv").open() as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == MEASURE_COLUMNS
+        written = list(reader)
+    assert all(r["disclosure_flag"] in ("suppressed", "rounded", "national") for r in written)
+    assert not any(r["numerator"] in {str(n) for n in range(1, 8)} for r in written)
+    assert json.loads((tmp_path / "measures.json").read_text()) == run.rows
+
+
+def test_no_disclosure_control_is_recorded_in_the_manifest_and_report(store_file, tmp_path):
+    result = CliRunner().invoke(
+        cli,
+        ["measures", "national", "--store", str(store_file), "--period", f"{PERIOD[0]}:{PERIOD[1]}",
+         "--as-of", TODAY, "--no-ascof", "--no-disclosure-control", "--out", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["disclosure_control"] == DISABLED == "disabled (internal use)"
+    assert "ASCOF: no joined main table given" in manifest["skipped"]
+    rows = json.loads((tmp_path / "measures.json").read_text())
+    council = _total(rows, "318")
+    assert (council["numerator"], council["value"], council["disclosure_flag"]) == (6, 6.0, "")
+    html = (tmp_path / "report.html").read_text()
+    assert "internal use only" in html
+    assert "SALT STS001" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?://""", html)
+
+
+def test_manifest_records_inputs_versions_and_times(store_file, tmp_path):
+    run = run_measures_national(store=store_file, period=PERIOD, as_of=TODAY, ascof=[], out_dir=tmp_path,
+                                emit_sql=["mssql"])
+    m = run.manifest
+    assert m["ascld_version"] and m["spec_version"] and m["engine"] == "duckdb"
+    assert m["parameters"]["period"] == list(PERIOD)
+    (store_input,) = [i for i in m["inputs"] if i["role"] == "store"]
+    assert len(store_input["sha256"]) == 64
+    assert m["row_counts"]["total"] == len(run.rows) == m["row_counts"]["salt"]
+    assert m["started_at"] <= m["finished_at"]
+    sql = list((tmp_path / "sql" / "mssql").glob("salt_*.sql"))
+    assert sql and all(p.read_text().strip() for p in sql)
+
+
+def test_national_mode_needs_an_input(tmp_path):
+    with pytest.raises(UsageError, match="--main-tables"):
+        run_measures_national(period=PERIOD, out_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["national", "--period", "2024-07-01:2025-06-30", "--out", "OUT"], "--main-tables and/or --store"),
+        (["national", "--store", "MISSING", "--period", "2024-07-01:2025-06-30", "--out", "OUT"], "MISSING"),
+        (["council", "MISSING.csv", "--period", "2024-07-01:2025-06-30", "--out", "OUT"], "MISSING.csv"),
+        (["national", "--store", ".", "--period", "2024-07-01", "--out", "OUT"], "START:END"),
+        (["national", "--store", ".", "--period", "a:b", "--out", "OUT"], "not a date"),
+    ],
+)
+def test_cli_usage_errors_exit_2_with_a_clear_message(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["measures", *args])
+    assert result.exit_code == 2
+    assert message in result.output
