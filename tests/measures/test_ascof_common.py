@@ -294,10 +294,11 @@ def test_reference_parameters_match_the_method_text():
 
 
 def test_shipped_synthetic_files_match_the_synthetic_councils():
+    hint = "regenerate with: uv run python -m ascld.measures.ascof.synthetic"
     pop = read_population(synthetic_population_path())
-    assert [tuple(r.values()) for r in pop.to_pylist()] == synthetic_population_rows()
+    assert [tuple(r.values()) for r in pop.to_pylist()] == synthetic_population_rows(), hint
     lookup = read_la_lookup(synthetic_la_lookup_path())
-    assert [tuple(r.values()) for r in lookup.to_pylist()] == synthetic_la_lookup_rows()
+    assert [tuple(r.values()) for r in lookup.to_pylist()] == synthetic_la_lookup_rows(), hint
     assert lookup.num_rows == 153
 
 

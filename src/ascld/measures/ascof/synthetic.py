@@ -148,3 +148,10 @@ def discharges_from_spells(
             col = pa.array(pseudonymise(col.to_pylist()), pa.string())
         cols[dst] = col
     return read_discharges(pa.table(cols).select(list(DISCHARGE_COLUMNS)))
+
+
+if __name__ == "__main__":  # regenerate the shipped files: uv run python -m ascld.measures.ascof.synthetic
+    from ascld.measures.ascof.inputs import DATA_DIR
+
+    for written in write_synthetic_files(DATA_DIR):
+        print(written)
