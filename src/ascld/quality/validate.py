@@ -227,53 +227,77 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
     """Expand the packed per-cell codes into one problem per failing check and warning."""
     by_id = checks_by_id()
     na_checks = [c for c in load_checks() if c.rule in DERIVED_RULES]
-    ctes, parts = [], []
-    # One statement: DuckDB scans the table once per field (one small column each), in parallel.
+    slots = max((len(fl.details) for fl in layout.fields), default=0)
+    aggregated = {c.id for c in load_checks() if c.params.get("aggregate") == "value"}
+    # 1. The cells with something to report, one small scan per field, into one narrow table.
+    parts = []
     for n, fl in enumerate(layout.fields):
         c, code = fl.column, quote_ident("code_" + fl.column)
-        cand = f"cand{n}"
-        value = quote_ident("v_" + c) if value_shown(spec, c) else "NULL"
-        na = decode_sql(c, "not_applicable")
+        value = quote_ident("v_" + c) if value_shown(spec, c) else "CAST(NULL AS VARCHAR)"
         has_na = any(c in chk.columns(spec) for chk in na_checks)
-        interesting = f"({code} & 4095) <> 0" + (f" OR {na}" if has_na else "")
-        details = "".join(f", {quote_ident(d)}" for d in fl.details.values())
-        ctes.append(
-            f"{cand} AS (SELECT rowid + 2 AS row, {code} AS code, {value} AS value{details} "
-            f"FROM {table} WHERE {interesting})"
+        listed = sum(1 << b for b, chk in enumerate(fl.warnings) if chk.id not in aggregated) << 4
+        interesting = f"({code} & {15 | listed}) <> 0" + (
+            f" OR {decode_sql(c, 'not_applicable')}" if has_na else ""
         )
-        head = f"SELECT row, {fl.seq} AS seq, '{c}' AS field"
+        names = list(fl.details.values())
+        details = "".join(
+            f", {quote_ident(names[k]) if k < len(names) else 'CAST(NULL AS VARCHAR)'} AS d{k}"
+            for k in range(slots)
+        )
+        parts.append(
+            f"SELECT rowid + 2 AS row, {n} AS fieldno, CAST({code} AS INTEGER) AS code, {value} AS value"
+            f"{details} FROM {table} WHERE {interesting}"
+        )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __ascld_cells AS {' UNION ALL '.join(parts)}")
+    # 2. Which check each code part stands for, per field (kind f: failing check index; w: warning bit;
+    #    na: filled in though not applicable), and which detail slot carries its {detail}.
+    rows = []
+    for n, fl in enumerate(layout.fields):
+        names = list(fl.details)
         for i, chk in enumerate(fl.errors, start=1):
-            detail = quote_ident(fl.details[chk.id]) if chk.id in fl.details else "NULL"
-            parts.append(
-                f"{head}, '{chk.id}' AS check_id, value, {detail} AS detail FROM {cand} "
-                f"WHERE (code & 15) = {i}"
+            rows.append(
+                [n, fl.seq, fl.column, "f", i, chk.id, names.index(chk.id) if chk.id in names else -1]
             )
         for bit, chk in enumerate(fl.warnings):
-            detail = quote_ident(fl.details[chk.id]) if chk.id in fl.details else "NULL"
-            parts.append(
-                f"{head}, '{chk.id}', value, {detail} FROM {cand} WHERE (code & 15) = 0 AND "
-                f"((code >> 4) & {1 << bit}) <> 0"
-            )
+            if chk.id not in aggregated:
+                slot = names.index(chk.id) if chk.id in names else -1
+                rows.append([n, fl.seq, fl.column, "w", 1 << bit, chk.id, slot])
         for chk in na_checks:
-            if c in chk.columns(spec):
-                parts.append(
-                    f"{head}, '{chk.id}', NULL, NULL FROM {cand} "
-                    f"WHERE {na.replace(code, 'code')} AND (code & 15) = 0"
-                )
+            if fl.column in chk.columns(spec):
+                rows.append([n, fl.seq, fl.column, "na", 0, chk.id, -1])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __ascld_map (fieldno INTEGER, seq INTEGER, field VARCHAR, "
+        "kind VARCHAR, part INTEGER, check_id VARCHAR, slot INTEGER)"
+    )
+    con.executemany("INSERT INTO __ascld_map VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    detail = (
+        "CASE m.slot " + " ".join(f"WHEN {k} THEN c.d{k}" for k in range(slots)) + " END" if slots else "NULL"
+    )
     con.execute(f"""
         INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, suggestion, detail)
-        WITH {", ".join(ctes)}
-        SELECT row, seq, field, check_id, value, NULL, detail FROM ({" UNION ALL ".join(parts)})""")
-    # Warnings that repeat one value on many rows are listed once per field and value (checks.csv: aggregate).
-    for chk in (c for c in load_checks() if c.params.get("aggregate") == "value"):
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE __ascld_agg AS
-            SELECT min(row) AS row, seq, field, value, count(*) AS n
-            FROM {crossrow.PROBLEMS} WHERE check_id = '{chk.id}' GROUP BY seq, field, value""")
-        con.execute(f"DELETE FROM {crossrow.PROBLEMS} WHERE check_id = '{chk.id}'")
+        SELECT c.row, m.seq, m.field, m.check_id, CASE WHEN m.kind = 'na' THEN NULL ELSE c.value END, NULL,
+               {detail}
+        FROM __ascld_cells c JOIN __ascld_map m ON m.fieldno = c.fieldno
+        WHERE (m.kind = 'f' AND (c.code & 15) = m.part)
+           OR (m.kind = 'w' AND (c.code & 15) = 0 AND ((c.code >> 4) & m.part) <> 0)
+           OR (m.kind = 'na' AND (c.code & 15) = 0 AND ((c.code >> 12) & 7) = 2)""")
+    # Warnings that repeat one value on many rows are listed once per field and value (checks.csv: aggregate),
+    # straight from the scanned table, on the value's first row with the number of rows.
+    agg = []
+    for fl in layout.fields:
+        code = quote_ident("code_" + fl.column)
+        value = quote_ident("v_" + fl.column) if value_shown(spec, fl.column) else "CAST(NULL AS VARCHAR)"
+        for bit, chk in enumerate(fl.warnings):
+            if chk.id in aggregated:
+                agg.append(
+                    f"SELECT min(rowid) + 2, {fl.seq}, '{fl.column}', '{chk.id}', {value}, NULL, "
+                    f"format('{{:,}}', count(*)) FROM {table} WHERE ({code} & 15) = 0 AND "
+                    f"(({code} >> 4) & {1 << bit}) <> 0 GROUP BY {value}"
+                )
+    if agg:
         con.execute(
-            f"INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, detail) SELECT row, seq, "
-            f"field, '{chk.id}', value, format('{{:,}}', n) FROM __ascld_agg"
+            f"INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, suggestion, detail) "
+            f"{' UNION ALL '.join(agg)}"
         )
     # Suggestions for case variants and Release 1 values: worked out once per distinct value, not per row.
     wanted = ", ".join(quote_str(c.id) for c in by_id.values() if c.rule in ("list_case", "release1"))
@@ -496,11 +520,12 @@ class _Timer:
 
     @contextlib.contextmanager
     def step(self, name: str):  # noqa: ANN201
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - start
+            self.steps[f"{name}_cpu"] = self.steps.get(f"{name}_cpu", 0.0) + time.process_time() - cpu
             log.debug("step %s: %.3f s", name, self.steps[name])
 
 

@@ -1,0 +1,98 @@
+"""`ascld validate` and `ascld demo` from the command line: exit codes, formats, the capped listing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from click.testing import CliRunner
+from validate_helpers import SUBMITTED
+
+from ascld.cli import cli
+from ascld.quality.sample import write_rows
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def _files(tmp_path, gen, broken=0):
+    rows = [gen.row(new_person=True) for _ in range(8)]
+    for i in range(broken):
+        rows[i]["Ethnicity"] = "Martian"
+    return write_rows(tmp_path / "r.csv", rows)
+
+
+def test_exit_0_when_only_warnings(tmp_path, gen):
+    result = run("validate", _files(tmp_path, gen), "--submission-date", SUBMITTED)
+    assert result.exit_code == 0, result.output
+    assert "passed: 8 rows, 0 failures" in result.output
+
+
+def test_exit_1_with_failures_and_message_shape(tmp_path, gen):
+    result = run("validate", _files(tmp_path, gen, broken=1), "--submission-date", SUBMITTED)
+    assert result.exit_code == 1
+    line = next(x for x in result.output.splitlines() if "[C002]" in x)
+    assert line.startswith('r.csv, row 2, field Ethnicity: "Martian" is not a value of the ethnicity list.')
+
+
+def test_max_problems_caps_the_listing_and_says_what_was_left_out(tmp_path, gen):
+    result = run(
+        "validate", _files(tmp_path, gen, broken=5), "--max-problems", 2, "--submission-date", SUBMITTED
+    )
+    assert result.exit_code == 1
+    assert sum("[C002]" in x for x in result.output.splitlines()) <= 2
+    assert (
+        "more problems on" in result.output and "further rows not listed (--max-problems 2)" in result.output
+    )
+
+
+def test_json_format_is_the_summary(tmp_path, gen):
+    result = run("validate", _files(tmp_path, gen, broken=1), "--format", "json")
+    summary = json.loads(result.output)
+    assert summary["exit_code"] == 1 and summary["row_count"] == 8 and summary["spec"]["version"]
+
+
+def test_csv_format_lists_problems(tmp_path, gen):
+    result = run("validate", _files(tmp_path, gen, broken=2), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert {r["check_id"] for r in rows} >= {"C002"} and rows[0]["file"] == "r.csv"
+
+
+def test_report_option_writes_the_three_outputs(tmp_path, gen):
+    report = tmp_path / "out" / "dq.html"
+    result = run("validate", _files(tmp_path, gen, broken=1), "--report", report)
+    assert result.exit_code == 1
+    assert (
+        report.exists()
+        and (report.parent / "summary.json").exists()
+        and (report.parent / "problems.csv").exists()
+    )
+
+
+def test_previous_and_overlay_options(tmp_path, gen, spec):
+    path = _files(tmp_path, gen)
+    overlay = tmp_path / "overlay.csv"
+    overlay.write_text("list,value\nrequest_route_of_access,Community / Other route\n", encoding="utf-8")
+    result = run("validate", path, "--previous", path, "--spec-overlay", overlay, "--format", "json")
+    summary = json.loads(result.output)
+    assert summary["spec"]["overlay"] and summary["comparison"]["previous_rows"] == 8
+    unverified = [p for p in summary["problems"] if p["check_id"] == "C006"]
+    assert all(p["field"] != "Request_Route_of_Access" for p in unverified)
+
+
+def test_dq_out_option(tmp_path, gen):
+    out = tmp_path / "codes.parquet"
+    assert run("validate", _files(tmp_path, gen), "--dq-out", out).exit_code == 0
+    assert out.exists()
+
+
+def test_demo_synthesises_validates_and_writes_the_report(tmp_path):
+    result = run("demo", "--out", tmp_path / "demo", "--people", 120, "--seed", 3)
+    assert result.exit_code == 0, result.output
+    assert "Report:" in result.output
+    for name in ("report.html", "summary.json", "problems.csv"):
+        assert (tmp_path / "demo" / name).exists()
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["comparison"] is not None and summary["row_count"] > 0
