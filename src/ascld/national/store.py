@@ -235,6 +235,11 @@ class NationalStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        # While this object holds the writer lock no other process can change the register, so the
+        # register is read once and then kept up to date by `commit` (a run of many files would otherwise
+        # re-read every entry for every file). `recover` re-reads it, since a caller may have removed entries.
+        self._held = False
+        self._cache: list[ImportRecord] | None = None
 
     def __repr__(self) -> str:
         return f"NationalStore({str(self.root)!r})"
@@ -242,16 +247,20 @@ class NationalStore:
     # ---- reading -------------------------------------------------------------------------------------------
     def imports(self) -> list[ImportRecord]:
         """Every registered import, in load order. Only these are part of the store."""
+        if self._held and self._cache is not None:
+            return list(self._cache)
         reg = self.root / REGISTER_DIR
-        if not reg.is_dir():
-            return []
         records = []
-        for p in sorted(reg.glob("*.json")):
-            if p.name.startswith("."):
-                continue
-            data = json.loads(p.read_text(encoding="utf-8"))
-            records.append(ImportRecord(**data))
-        return sorted(records, key=lambda r: r.import_id)
+        if reg.is_dir():
+            for p in sorted(reg.glob("*.json")):
+                if p.name.startswith("."):
+                    continue
+                data = json.loads(p.read_text(encoding="utf-8"))
+                records.append(ImportRecord(**data))
+        records.sort(key=lambda r: r.import_id)
+        if self._held:
+            self._cache = list(records)
+        return records
 
     def find_import(self, sha256: str) -> ImportRecord | None:
         """The registered import of a file with these bytes, if any."""
@@ -321,9 +330,11 @@ class NationalStore:
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / LOCK_FILE).open("a+") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            self._held, self._cache = True, None
             try:
                 yield
             finally:
+                self._held, self._cache = False, None
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def check_key(self, fingerprint: str) -> None:
@@ -356,6 +367,7 @@ class NationalStore:
         Returns:
             The removed paths, relative to the store.
         """
+        self._cache = None
         removed: list[str] = []
         tmp = self.root / TMP_DIR
         if tmp.is_dir():
@@ -419,6 +431,8 @@ class NationalStore:
         reg = self.root / REGISTER_DIR
         reg.mkdir(exist_ok=True)
         write_json_atomic(reg / f"{record.import_id}.json", asdict(record))
+        if self._cache is not None:
+            self._cache = sorted([*self._cache, record], key=lambda r: r.import_id)
         info = self.store_info()
         info["next_import"] = max(int(info.get("next_import", 1)), int(record.import_id) + 1)
         info["next_record_id"] = max(int(info.get("next_record_id", 1)), record.last_record_id + 1)
