@@ -86,13 +86,3 @@ def test_dq_out_option(tmp_path, gen):
     out = tmp_path / "codes.parquet"
     assert run("validate", _files(tmp_path, gen), "--dq-out", out).exit_code == 0
     assert out.exists()
-
-
-def test_demo_synthesises_validates_and_writes_the_report(tmp_path):
-    result = run("demo", "--out", tmp_path / "demo", "--people", 120, "--seed", 3)
-    assert result.exit_code == 0, result.output
-    assert "Report:" in result.output
-    for name in ("report.html", "summary.json", "problems.csv"):
-        assert (tmp_path / "demo" / name).exists()
-    summary = json.loads((tmp_path / "demo" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["comparison"] is not None and summary["row_count"] > 0
