@@ -64,7 +64,7 @@ def test_no_disclosure_control_is_recorded_in_the_manifest_and_report(store_file
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["disclosure_control"] == DISABLED == "disabled (internal use)"
-    assert "ASCOF: no joined main table given" in manifest["skipped"]
+    assert "ASCOF: not requested" in manifest["skipped"]
     rows = json.loads((tmp_path / "measures.json").read_text())
     council = _total(rows, "318")
     assert (council["numerator"], council["value"], council["disclosure_flag"]) == (6, 6.0, "")

@@ -265,7 +265,9 @@ def _run(plan: _Plan) -> MeasuresRun:
     counts: dict[str, int] = {}
     con = connect(plan.engine)
     try:
-        if plan.main_table is not None:
+        if plan.ascof is not None and not plan.ascof:
+            skipped.append("ASCOF: not requested")
+        elif plan.main_table is not None:
             from ascld.measures.ascof import run_ascof
 
             main = con.read_parquet(str(plan.main_table))
