@@ -130,3 +130,46 @@ def test_spark_reproduces_the_scenario_figures(spark_result):
     assert figures(m, "ASCOF 3D (Clients)", la_code="902", description=dp_2a)["Total"] == (1, 4, "25.0")
     dp_1b = "1b - The proportion of carers who use services who receive self-directed support (%)"
     assert figures(m, "ASCOF 3D (Carers)", la_code="902", description=dp_1b)["Total"] == (1, 2, "50.0")
+
+
+def test_council_mode_gives_the_council_its_national_figures(duckdb_result):
+    """One council's own main table through the same path gives that council's rows of the national run
+    (for the per-council measures; 2D part 2 and the national grids depend on other councils' data)."""
+    s = _store()
+    council = s["main"].filter(pa.compute.equal(s["main"]["LA_Code"], "503"))
+    lookup = s["la_lookup"].filter(pa.compute.equal(s["la_lookup"]["LA_Code"], "503"))
+    own = run_ascof(
+        council,
+        period=PERIOD,
+        populations=s["populations"],
+        la_lookup=lookup,
+        engine=connect("duckdb"),
+        measures=["2A", "2BC", "2E", "3D"],
+    ).measures
+
+    def cells(table):
+        return {
+            (r["measure"], r["description"], r["reporting_period"], r["breakdown"], r["group"]): (
+                r["la_name"],
+                r["numerator"],
+                r["denominator"],
+                r["value"],
+            )
+            for r in table.to_pylist()
+            if r["la_code"] == "503"
+            and (r["group"] == "Total" or r["measure"] in ("ASCOF 2A", "ASCOF 2B", "ASCOF 2C"))
+        }
+
+    national = cells(duckdb_result.measures)
+    mine = cells(own)
+    assert {k[0] for k in mine} == {
+        "ASCOF 2A",
+        "ASCOF 2B",
+        "ASCOF 2C",
+        "ASCOF 2E",
+        "ASCOF 2E LD",
+        "ASCOF 3D (Clients)",
+        "ASCOF 3D (Carers)",
+    }
+    assert set(mine) <= set(national)
+    assert {k: national[k] for k in mine} == mine

@@ -17,7 +17,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ascld.engine import connect, run_step
+from ascld.engine import connect, resolve_engine_name, run_step
 from ascld.errors import UnusableInput, UsageError
 from ascld.measures.ascof.ascof_2a import ascof_2a_clusters, ascof_2a_disaggregated
 from ascld.measures.ascof.ascof_2bc import BAND_18_64, BAND_65, ascof_2bc_numerators
@@ -120,14 +120,23 @@ def _value(info: MeasureInfo, numerator: int | None, denominator: int | None, *,
 # Engine and inputs
 
 
+_IBIS_NAMES = {"duckdb": "duckdb", "spark": "pyspark"}
+
+
 def _connection(main_table: Any, engine: Any) -> Any:
+    """The engine to run on: an explicit connection; else the main table's own engine when it is bound to one
+    (and `engine` names the same engine or nothing); else a new connection by name (default DuckDB)."""
     if engine is not None and not isinstance(engine, str):
         return engine
-    if isinstance(main_table, ir.Table) and engine is None:
+    if isinstance(main_table, ir.Table):
         try:
-            return main_table._find_backend(use_default=False)
-        except Exception:  # noqa: BLE001 - an unbound expression (memtable) runs on the default engine
-            return connect("duckdb")
+            bound = main_table._find_backend(use_default=False)
+        except Exception:  # noqa: BLE001 - an unbound expression (memtable) has no engine of its own
+            bound = None
+        if bound is not None and (
+            engine is None or _IBIS_NAMES.get(resolve_engine_name(engine)) == bound.name
+        ):
+            return bound
     return connect(engine)
 
 
