@@ -10,6 +10,7 @@ framing, no sniffing, no referrer, no caching of pages).
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -217,6 +218,10 @@ def create_app(config: LandingConfig, *, own_process: bool = False) -> FastAPI:
         previous_tempdir = tempfile.tempdir
         if own_process:
             tempfile.tempdir = str(state.tmp.path)
+            from ascld.quality.validate import MEMORY_LIMIT_ENV
+
+            # The validator reads its DuckDB memory limit from the environment on every check.
+            os.environ[MEMORY_LIMIT_ENV] = f"{config.settings.check_memory_mb}MB"
         state.lander = Lander(config, state.db, state.tmp)
         state.worker = Worker(config, state.db, state.tmp)
         state.worker.start()

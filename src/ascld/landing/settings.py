@@ -48,9 +48,14 @@ class Settings:
         "client show; the full list is in the report.",
     )
     max_concurrent_checks: int = _s(
-        2,
-        "Uploads checked and encrypted at the same time; others wait their turn once received (this bounds "
-        "memory: each check runs the validator's DuckDB with its own memory limit).",
+        1,
+        "Uploads checked and encrypted at the same time; others wait their turn once received. Memory for "
+        "checks is about this times `check_memory_mb` (one check already uses every core).",
+    )
+    check_memory_mb: int = _s(
+        256,
+        "Memory limit of the validator's DuckDB during one check (`ascld serve` sets ASCLD_MEMORY_LIMIT); "
+        "it spills to the process's temporary folder beyond that. Below about 200 the largest files fail.",
     )
     raw_retention_days: float = _s(
         30, "Days after ingest (or after a final ingest failure) before the encrypted raw file is deleted."
