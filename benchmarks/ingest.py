@@ -72,7 +72,9 @@ def phase_ingest(csv_paths: list[str], store: str, index: str, la_names: str | N
         "seconds": time.perf_counter() - started, "cpu_seconds": _cpu() - cpu, "files": len(out),
         "stored": sum(o.status == "stored" for o in out), "refused": sum(o.status == "refused" for o in out),
         "rows": sum(o.record.row_count for o in out if o.record and o.status == "stored"),
-        "trace_outcomes": _sum_counts(o.record.details.get("trace_outcomes", {}) for o in out if o.record),
+        "trace_outcomes": _sum_counts(
+            o.record.details.get("trace_outcomes", {}) for o in out if o.record and o.status == "stored"
+        ),
     }
 
 
