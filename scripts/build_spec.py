@@ -19,8 +19,23 @@ from pathlib import Path
 import yaml
 
 FIELD_COLUMNS = [
-    "seq", "name", "column", "module", "type", "format", "defined_list", "external_list", "identifier",
-    "sensitive", "since", "in_r2", "confirmed", "max_length", "required_summary", "source", "note",
+    "seq",
+    "name",
+    "column",
+    "module",
+    "type",
+    "format",
+    "defined_list",
+    "external_list",
+    "identifier",
+    "sensitive",
+    "since",
+    "in_r2",
+    "confirmed",
+    "max_length",
+    "required_summary",
+    "source",
+    "note",
 ]
 # Fields that the Release 2 national checks no longer cover (cld_fields.yaml meta.counts.checked_in_r1_but_not_r2)
 # stay in the column set: the research could not settle whether R2 dropped them (README §10 question 2).
@@ -103,9 +118,13 @@ def build_lists(doc: dict) -> tuple[list[dict], list[dict], list[dict], list[dic
             for order, (value, confirmed, note) in enumerate(_values(block), start=1):
                 values.append(
                     {
-                        "list": name, "release": release, "order": order, "value": value,
+                        "list": name,
+                        "release": release,
+                        "order": order,
+                        "value": value,
                         "confirmed": str(confirmed).lower(),
-                        "source": "cld_defined_lists.yaml#" + _src(block.get("sources")), "note": note,
+                        "source": "cld_defined_lists.yaml#" + _src(block.get("sources")),
+                        "note": note,
                     }
                 )
             # Spellings seen in real R1 data are accepted as R1 values too (case-insensitive match covers most).
@@ -116,8 +135,12 @@ def build_lists(doc: dict) -> tuple[list[dict], list[dict], list[dict], list[dic
                             continue
                         values.append(
                             {
-                                "list": name, "release": "R1-variant", "order": "", "value": variant,
-                                "confirmed": "true", "source": "cld_defined_lists.yaml#variants_seen",
+                                "list": name,
+                                "release": "R1-variant",
+                                "order": "",
+                                "value": variant,
+                                "confirmed": "true",
+                                "source": "cld_defined_lists.yaml#variants_seen",
                                 "note": f"variant spelling of {v['value']}",
                             }
                         )
@@ -131,9 +154,13 @@ def build_lists(doc: dict) -> tuple[list[dict], list[dict], list[dict], list[dic
                 continue
             mapping.append(
                 {
-                    "list": name, "r1_value": r1_value, "r2_value": r2_value or "",
-                    "status": "unmappable" if r2_value is None else "mapped", "confirmed": str(confirmed).lower(),
-                    "source": "cld_defined_lists.yaml#" + name + ".r1_to_r2", "note": note,
+                    "list": name,
+                    "r1_value": r1_value,
+                    "r2_value": r2_value or "",
+                    "status": "unmappable" if r2_value is None else "mapped",
+                    "confirmed": str(confirmed).lower(),
+                    "source": "cld_defined_lists.yaml#" + name + ".r1_to_r2",
+                    "note": note,
                 }
             )
         # R1 values with no mapping row: unchanged where the R2 list holds them exactly, else unmappable
@@ -143,15 +170,28 @@ def build_lists(doc: dict) -> tuple[list[dict], list[dict], list[dict], list[dic
         for r1_value in sorted(r1_values - mapped):
             same = r2_by_fold.get(r1_value.casefold())
             if same is not None:
-                status, note = "mapped", (
-                    "identical value in both releases" if same == r1_value else "differs in capitalisation only")
+                status, note = (
+                    "mapped",
+                    (
+                        "identical value in both releases"
+                        if same == r1_value
+                        else "differs in capitalisation only"
+                    ),
+                )
             else:
-                status, note = "unknown", (
-                    "the research found no Release 2 equivalent; overlay the official mapping workbook")
+                status, note = (
+                    "unknown",
+                    ("the research found no Release 2 equivalent; overlay the official mapping workbook"),
+                )
             mapping.append(
                 {
-                    "list": name, "r1_value": r1_value, "r2_value": same or "", "status": status,
-                    "confirmed": "false", "source": "cld_defined_lists.yaml#" + name, "note": note,
+                    "list": name,
+                    "r1_value": r1_value,
+                    "r2_value": same or "",
+                    "status": status,
+                    "confirmed": "false",
+                    "source": "cld_defined_lists.yaml#" + name,
+                    "note": note,
                 }
             )
         for gname, g in (spec.get("groupings") or {}).items():
@@ -160,23 +200,46 @@ def build_lists(doc: dict) -> tuple[list[dict], list[dict], list[dict], list[dic
             gsrc = "cld_defined_lists.yaml#" + _src(g.get("source"))
             if isinstance(g.get("map"), dict):
                 for value, group in g["map"].items():
-                    groupings.append({"list": name, "grouping": gname, "value": value, "group": group,
-                                      "source": gsrc, "note": _flat(g.get("note"))})
+                    groupings.append(
+                        {
+                            "list": name,
+                            "grouping": gname,
+                            "value": value,
+                            "group": group,
+                            "source": gsrc,
+                            "note": _flat(g.get("note")),
+                        }
+                    )
             if isinstance(g.get("order"), dict | list):
                 order = g["order"]
                 items = order.items() if isinstance(order, dict) else enumerate(order, start=1)
                 for rank, value in items:
-                    hierarchies.append({"list": name, "hierarchy": gname, "rank": rank, "value": value,
-                                        "source": gsrc, "note": _flat(g.get("note"))})
+                    hierarchies.append(
+                        {
+                            "list": name,
+                            "hierarchy": gname,
+                            "rank": rank,
+                            "value": value,
+                            "source": gsrc,
+                            "note": _flat(g.get("note")),
+                        }
+                    )
         for hname, h in (spec.get("hierarchy") or {}).items():
             if not isinstance(h, dict) or "order" not in h:
                 continue
             order = h["order"]
             items = order.items() if isinstance(order, dict) else enumerate(order, start=1)
             for rank, value in items:
-                hierarchies.append({"list": name, "hierarchy": hname, "rank": rank, "value": value,
-                                    "source": "cld_defined_lists.yaml#" + _src(h.get("source")),
-                                    "note": _flat(h.get("note"))})
+                hierarchies.append(
+                    {
+                        "list": name,
+                        "hierarchy": hname,
+                        "rank": rank,
+                        "value": value,
+                        "source": "cld_defined_lists.yaml#" + _src(h.get("source")),
+                        "note": _flat(h.get("note")),
+                    }
+                )
     return lists, values, mapping, groupings, hierarchies
 
 
@@ -186,10 +249,17 @@ def main(src: Path, out: Path) -> None:
     lists_doc = yaml.safe_load((src / "cld_defined_lists.yaml").read_text(encoding="utf-8"))
     _write(out / "fields.csv", FIELD_COLUMNS, build_fields(fields_doc))
     lists, values, mapping, groupings, hierarchies = build_lists(lists_doc)
-    _write(out / "lists.csv", ["list", "field", "column", "r2_complete", "r1_complete", "source", "note"], lists)
-    _write(out / "list_values.csv", ["list", "release", "order", "value", "confirmed", "source", "note"], values)
-    _write(out / "r1_r2_map.csv", ["list", "r1_value", "r2_value", "status", "confirmed", "source", "note"],
-           mapping)
+    _write(
+        out / "lists.csv", ["list", "field", "column", "r2_complete", "r1_complete", "source", "note"], lists
+    )
+    _write(
+        out / "list_values.csv", ["list", "release", "order", "value", "confirmed", "source", "note"], values
+    )
+    _write(
+        out / "r1_r2_map.csv",
+        ["list", "r1_value", "r2_value", "status", "confirmed", "source", "note"],
+        mapping,
+    )
     _write(out / "groupings.csv", ["list", "grouping", "value", "group", "source", "note"], groupings)
     _write(out / "hierarchies.csv", ["list", "hierarchy", "rank", "value", "source", "note"], hierarchies)
     derived = [
@@ -197,13 +267,19 @@ def main(src: Path, out: Path) -> None:
         for v, m in lists_doc["derived_values"]["values"].items()
     ]
     _write(out / "derived_values.csv", ["value", "meaning", "source"], derived)
-    sources = [{"key": k, "citation": _flat(v), "file": "cld_fields.yaml"}
-               for k, v in fields_doc["meta"]["sources"].items()]
-    sources += [{"key": k, "citation": _flat(v), "file": "cld_defined_lists.yaml"}
-                for k, v in lists_doc["meta"]["sources"].items()]
+    sources = [
+        {"key": k, "citation": _flat(v), "file": "cld_fields.yaml"}
+        for k, v in fields_doc["meta"]["sources"].items()
+    ]
+    sources += [
+        {"key": k, "citation": _flat(v), "file": "cld_defined_lists.yaml"}
+        for k, v in lists_doc["meta"]["sources"].items()
+    ]
     _write(out / "sources.csv", ["key", "citation", "file"], sources)
-    print(f"wrote {len(fields_doc['fields'])} fields, {len(lists)} lists, {len(values)} values, "
-          f"{len(mapping)} mappings, {len(groupings)} grouping rows, {len(hierarchies)} hierarchy rows to {out}")
+    print(
+        f"wrote {len(fields_doc['fields'])} fields, {len(lists)} lists, {len(values)} values, "
+        f"{len(mapping)} mappings, {len(groupings)} grouping rows, {len(hierarchies)} hierarchy rows to {out}"
+    )
 
 
 if __name__ == "__main__":

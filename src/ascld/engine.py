@@ -36,11 +36,15 @@ class EngineInfo:
 ENGINES: Mapping[str, EngineInfo] = MappingProxyType(
     {
         "duckdb": EngineInfo(
-            "duckdb", 'pip install "ascld"', "duckdb",
+            "duckdb",
+            'pip install "ascld"',
+            "duckdb",
             ("ibis row_number() starts at 0",),
         ),
         "spark": EngineInfo(
-            "spark", 'pip install "ascld[spark]" (and a Java 17+ runtime)', "pyspark",
+            "spark",
+            'pip install "ascld[spark]" (and a Java 17+ runtime)',
+            "pyspark",
             (
                 "date - date gives an interval; use day deltas",
                 "division by zero raises an error; guard denominators",
@@ -83,9 +87,7 @@ def spark_session() -> Any:
     try:
         pyspark_sql = importlib.import_module("pyspark.sql")
     except ImportError as err:
-        raise EngineNotInstalled(
-            f"the spark engine needs PySpark: {ENGINES['spark'].install_hint}"
-        ) from err
+        raise EngineNotInstalled(f"the spark engine needs PySpark: {ENGINES['spark'].install_hint}") from err
     if _SPARK_SESSION is None:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
@@ -112,6 +114,7 @@ def spark_session() -> Any:
 def _spark(path: str | Path | None, **options: Any) -> Any:
     try:
         import ibis
+
         importlib.import_module("pyspark")
     except ImportError as err:
         raise EngineNotInstalled(f"the spark engine needs PySpark: {ENGINES['spark'].install_hint}") from err

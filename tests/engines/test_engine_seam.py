@@ -54,8 +54,12 @@ def test_mssql_sql_is_emitted():
 def test_trivial_expression_same_on_duckdb_and_spark():
     duck = engine.connect("duckdb").to_pyarrow(_expr()).to_pylist()
     spark = engine.connect("spark").to_pyarrow(_expr()).to_pylist()
-    assert duck == spark == [
-        {"la": None, "total": 4, "rows": 1},
-        {"la": "501", "total": 4, "rows": 2},
-        {"la": "502", "total": 2, "rows": 1},
-    ]
+    assert (
+        duck
+        == spark
+        == [
+            {"la": None, "total": 4, "rows": 1},
+            {"la": "501", "total": 4, "rows": 2},
+            {"la": "502", "total": 2, "rows": 1},
+        ]
+    )

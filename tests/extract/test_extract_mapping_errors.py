@@ -127,10 +127,9 @@ def test_mapping_mistakes_name_their_line(mapping_text, tmp_path, change, needle
     text = mapping_text.replace(old, new, 1)
     with pytest.raises(MappingError) as caught:
         load_mapping(write_mapping(tmp_path, text))
-    if needle == '    M: "Male"':  # the duplicate: the second occurrence
-        line = line_of(text, needle, after='    U: "Unknown"')
-    else:
-        line = line_of(text, needle)
+    # For the duplicate key the problem is on its second occurrence.
+    after = '    U: "Unknown"' if needle == '    M: "Male"' else None
+    line = line_of(text, needle, after=after) if after else line_of(text, needle)
     assert any(p.line == line and expected in p.message for p in caught.value.problems), str(caught.value)
 
 

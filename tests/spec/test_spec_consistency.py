@@ -47,7 +47,9 @@ def test_missing_list_is_reported(spec):
     fields = list(spec.fields)
     idx = next(i for i, f in enumerate(fields) if f.column == "Gender")
     fields[idx] = dataclasses.replace(fields[idx], defined_list="genderr")
-    assert any("'genderr' does not exist" in p for p in check_spec(dataclasses.replace(spec, fields=tuple(fields))))
+    assert any(
+        "'genderr' does not exist" in p for p in check_spec(dataclasses.replace(spec, fields=tuple(fields)))
+    )
 
 
 def test_r1_value_without_mapping_is_reported(spec):
@@ -97,8 +99,19 @@ def test_processing_only_value_in_list_is_reported(spec):
     assert any("processing-only value" in p for p in check_spec(broken))
 
 
-@pytest.mark.parametrize("column", ["NHS_Number", "Date_of_Birth", "Postcode", "First_Name", "Last_Name",
-                                    "LA_Person_Unique_Identifier", "Adult_1_Linked_Person_ID", "Date_of_Death"])
+@pytest.mark.parametrize(
+    "column",
+    [
+        "NHS_Number",
+        "Date_of_Birth",
+        "Postcode",
+        "First_Name",
+        "Last_Name",
+        "LA_Person_Unique_Identifier",
+        "Adult_1_Linked_Person_ID",
+        "Date_of_Death",
+    ],
+)
 def test_identifying_fields_are_sensitive(spec, column):
     assert spec.field(column).sensitive
 

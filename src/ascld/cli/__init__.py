@@ -22,8 +22,18 @@ from ascld.errors import AscldError, EngineNotInstalled, SpecError, UnusableInpu
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 COMMAND_MODULES = (
-    "demo", "synth", "extract", "validate", "submit", "serve", "national", "national_ingest", "measures", "release",
-    "privacy", "spec",
+    "demo",
+    "synth",
+    "extract",
+    "validate",
+    "submit",
+    "serve",
+    "national",
+    "national_ingest",
+    "measures",
+    "release",
+    "privacy",
+    "spec",
 )
 
 
@@ -46,14 +56,18 @@ class AscldGroup(click.Group):
         except Exception as exc:  # noqa: BLE001 - the documented one-line report of a bug
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"Unexpected error: {type(exc).__name__}: {exc}. Rerun with --debug for details.", err=True)
+            click.echo(
+                f"Unexpected error: {type(exc).__name__}: {exc}. Rerun with --debug for details.", err=True
+            )
             ctx.exit(EXIT_USAGE)
         return None
 
 
 @click.group(cls=AscldGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="ascld")
-@click.option("--debug", is_flag=True, envvar="ASCLD_DEBUG", help="Show full tracebacks for unexpected errors.")
+@click.option(
+    "--debug", is_flag=True, envvar="ASCLD_DEBUG", help="Show full tracebacks for unexpected errors."
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """ascld: Adult Social Care Client Level Data for England.
@@ -65,7 +79,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 for _name in COMMAND_MODULES:

@@ -12,7 +12,9 @@ from ascld.spec import load_spec
 from ascld.spec.export import dumps, spec_to_csv
 
 overlay_option = click.option(
-    "--spec-overlay", type=click.Path(exists=True, dir_okay=False), envvar="ASCLD_SPEC_OVERLAY",
+    "--spec-overlay",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="ASCLD_SPEC_OVERLAY",
     help="CSV of official list values (columns list,value[,r1_value]) that completes or replaces ours.",
 )
 
@@ -29,8 +31,15 @@ def fields_cmd(spec_overlay: str | None) -> None:
     spec = load_spec(spec_overlay)
     click.echo(f"CLD return, specification {spec.version_label}: {len(spec.fields)} columns")
     for f in spec.fields:
-        flags = ", ".join(x for x, on in (("identifier", f.identifier), ("sensitive", f.sensitive and not f.identifier),
-                                          (f"list {f.defined_list}", bool(f.defined_list))) if on)
+        flags = ", ".join(
+            x
+            for x, on in (
+                ("identifier", f.identifier),
+                ("sensitive", f.sensitive and not f.identifier),
+                (f"list {f.defined_list}", bool(f.defined_list)),
+            )
+            if on
+        )
         click.echo(f"{f.seq:>3}  {f.name:<34} {f.type:<8} {f.required_summary:<25} {flags}")
 
 
@@ -46,11 +55,15 @@ def lists_cmd(name: str | None, spec_overlay: str | None) -> None:
             overlay = ", from overlay" if lst.overlaid else ""
             click.echo(f"{lst.name:<32} {len(lst.r2_values):>3} R2 values  {state}{overlay}")
         return
-    lst = spec.lists.get(name) or next((v for v in spec.lists.values() if v.field.casefold() == name.casefold()), None)
+    lst = spec.lists.get(name) or next(
+        (v for v in spec.lists.values() if v.field.casefold() == name.casefold()), None
+    )
     if lst is None:
         raise UsageError(f"no defined list called {name!r}. Run `ascld spec lists` to see the names.")
-    click.echo(f"{lst.name} (field {lst.field!r}); Release 2 list "
-               f"{'complete' if lst.complete else 'incomplete: values outside it are reported as unverified'}")
+    click.echo(
+        f"{lst.name} (field {lst.field!r}); Release 2 list "
+        f"{'complete' if lst.complete else 'incomplete: values outside it are reported as unverified'}"
+    )
     for v in lst.r2_values:
         click.echo(f"  {v}{'   (unconfirmed)' if v in lst.unconfirmed else ''}")
     if lst.r1_values:
@@ -74,10 +87,14 @@ def show_cmd(field: str, spec_overlay: str | None) -> None:
     click.echo(f"type: {f.type}; format: {f.format or '-'}")
     if f.defined_list:
         lst = spec.lists[f.defined_list]
-        click.echo(f"defined list: {f.defined_list} ({len(lst.r2_values)} R2 values, "
-                   f"{'complete' if lst.complete else 'incomplete'})")
+        click.echo(
+            f"defined list: {f.defined_list} ({len(lst.r2_values)} R2 values, "
+            f"{'complete' if lst.complete else 'incomplete'})"
+        )
     click.echo(f"identifier: {'yes' if f.identifier else 'no'}; sensitive: {'yes' if f.sensitive else 'no'}")
-    click.echo("field status (first rule that holds wins; a rule on a blank or invalid driving field gives Undetermined):")
+    click.echo(
+        "field status (first rule that holds wins; a rule on a blank or invalid driving field gives Undetermined):"
+    )
     for r in spec.status_rules.get(f.column, ()):
         click.echo(f"  {r.rule_id} {r.status:<15} when {r.when}")
     click.echo(f"source: {f.source}")

@@ -21,8 +21,19 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 MEASURE_COLUMNS = (
-    "measure", "description", "reporting_period", "period_start", "period_end", "la_code", "la_name",
-    "breakdown", "group", "numerator", "denominator", "value", "disclosure_flag",
+    "measure",
+    "description",
+    "reporting_period",
+    "period_start",
+    "period_end",
+    "la_code",
+    "la_name",
+    "breakdown",
+    "group",
+    "numerator",
+    "denominator",
+    "value",
+    "disclosure_flag",
 )
 
 

@@ -5,6 +5,14 @@ from ascld.spec.loader import load_spec, read_overlay, spec_version
 from ascld.spec.model import STATUS_LABELS, DefinedList, Field, Spec, StatusRule
 
 __all__ = [
-    "INVALID", "STATUS_LABELS", "DefinedList", "Field", "Spec", "StatusRule",
-    "load_spec", "parse_condition", "read_overlay", "spec_version",
+    "INVALID",
+    "STATUS_LABELS",
+    "DefinedList",
+    "Field",
+    "Spec",
+    "StatusRule",
+    "load_spec",
+    "parse_condition",
+    "read_overlay",
+    "spec_version",
 ]

@@ -42,7 +42,9 @@ from ascld.errors import SpecError
 INVALID = object()
 Lookup = Callable[[str], object]
 
-_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>\(|\)|,|=|!=)|(?P<word>[A-Za-z_][A-Za-z0-9_]*))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>\(|\)|,|=|!=)|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
+)
 
 
 def _fold(value: str) -> str:
@@ -173,7 +175,9 @@ class _Parser:
     def take(self, kind: str | None = None, value: str | None = None) -> str:
         tok = self.peek()
         if tok is None or (kind and tok[0] != kind) or (value and tok[1].lower() != value):
-            raise SpecError(f"condition {self.text!r}: expected {value or kind}, found {tok[1] if tok else 'end'}")
+            raise SpecError(
+                f"condition {self.text!r}: expected {value or kind}, found {tok[1] if tok else 'end'}"
+            )
         self.i += 1
         return tok[1]
 

@@ -26,7 +26,10 @@ def _like_matches(pattern: str, values: tuple[str, ...]) -> bool:
 
 def check_fields(spec: Spec) -> list[str]:
     problems = []
-    for what, values in (("header", [f.name for f in spec.fields]), ("column", [f.column for f in spec.fields])):
+    for what, values in (
+        ("header", [f.name for f in spec.fields]),
+        ("column", [f.column for f in spec.fields]),
+    ):
         for dup in _duplicates(values):
             problems.append(f"{what} {dup!r} appears more than once")
         for dup in _duplicates([v.casefold() for v in values]):
@@ -62,7 +65,9 @@ def check_lists(spec: Spec) -> list[str]:
             problems.append(f"list {lst.name}: marked complete but has no Release 2 values")
         for value in lst.r2_values:
             if value in spec.derived_values:
-                problems.append(f"list {lst.name}: processing-only value {value!r} is listed as a submission value")
+                problems.append(
+                    f"list {lst.name}: processing-only value {value!r} is listed as a submission value"
+                )
         for r1 in lst.r1_values:
             status = lst.r1_status.get(r1)
             if status is None:
@@ -70,9 +75,13 @@ def check_lists(spec: Spec) -> list[str]:
             elif status == "mapped":
                 target = lst.r1_to_r2.get(r1)
                 if not target:
-                    problems.append(f"list {lst.name}: Release 1 value {r1!r} is marked mapped but has no target")
+                    problems.append(
+                        f"list {lst.name}: Release 1 value {r1!r} is marked mapped but has no target"
+                    )
                 elif lst.r2_values and target not in lst.r2_values:
-                    problems.append(f"list {lst.name}: {r1!r} maps to {target!r}, which is not a Release 2 value")
+                    problems.append(
+                        f"list {lst.name}: {r1!r} maps to {target!r}, which is not a Release 2 value"
+                    )
             elif status not in ("unmappable", "unknown"):
                 problems.append(f"list {lst.name}: Release 1 value {r1!r} has mapping status {status!r}")
         for r1 in lst.r1_to_r2:
@@ -103,10 +112,15 @@ def check_status_rules(spec: Spec) -> list[str]:
                 if lst is None or not lst.r2_values or not isinstance(value, str):
                     continue
                 known = lst.r2_values
-                ok = _like_matches(value, known) if "%" in value or "_" in value else (
-                    value.casefold() in {v.casefold() for v in known})
+                ok = (
+                    _like_matches(value, known)
+                    if "%" in value or "_" in value
+                    else (value.casefold() in {v.casefold() for v in known})
+                )
                 if not ok and lst.complete:
-                    problems.append(f"rule {rule.rule_id}: {value!r} matches no Release 2 value of {lst.name}")
+                    problems.append(
+                        f"rule {rule.rule_id}: {value!r} matches no Release 2 value of {lst.name}"
+                    )
     return problems
 
 

@@ -64,8 +64,13 @@ def spec_to_json(spec: Spec) -> dict[str, Any]:
             "fields": [_as_dict(f) for f in spec.fields],
             "lists": {k: _as_dict(v) for k, v in spec.lists.items()},
             "status_rules": {
-                col: [{k: getattr(r, k) for k in ("rule_id", "column", "order", "when", "status", "source", "note")}
-                      for r in rules]
+                col: [
+                    {
+                        k: getattr(r, k)
+                        for k in ("rule_id", "column", "order", "when", "status", "source", "note")
+                    }
+                    for r in rules
+                ]
                 for col, rules in spec.status_rules.items()
             },
             "groupings": _plain(spec.groupings),
@@ -110,15 +115,43 @@ def spec_to_csv(spec: Spec) -> str:
     """One row per field with its list values joined by ' | ' (for spreadsheets)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["seq", "name", "column", "module", "type", "format", "defined_list", "list_complete",
-                     "r2_values", "identifier", "sensitive", "status_rules", "source"])
+    writer.writerow(
+        [
+            "seq",
+            "name",
+            "column",
+            "module",
+            "type",
+            "format",
+            "defined_list",
+            "list_complete",
+            "r2_values",
+            "identifier",
+            "sensitive",
+            "status_rules",
+            "source",
+        ]
+    )
     for f in spec.fields:
         lst = spec.lists.get(f.defined_list) if f.defined_list else None
         rules = "; ".join(f"{r.status} when {r.when}" for r in spec.status_rules.get(f.column, ()))
-        writer.writerow([f.seq, f.name, f.column, f.module, f.type, f.format, f.defined_list or "",
-                         "" if lst is None else str(lst.complete).lower(),
-                         "" if lst is None else " | ".join(lst.r2_values),
-                         str(f.identifier).lower(), str(f.sensitive).lower(), rules, f.source])
+        writer.writerow(
+            [
+                f.seq,
+                f.name,
+                f.column,
+                f.module,
+                f.type,
+                f.format,
+                f.defined_list or "",
+                "" if lst is None else str(lst.complete).lower(),
+                "" if lst is None else " | ".join(lst.r2_values),
+                str(f.identifier).lower(),
+                str(f.sensitive).lower(),
+                rules,
+                f.source,
+            ]
+        )
     return buf.getvalue()
 
 

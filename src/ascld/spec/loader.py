@@ -40,12 +40,23 @@ def _fields() -> tuple[Field, ...]:
     for r in _read("fields.csv"):
         out.append(
             Field(
-                seq=int(r["seq"]), name=r["name"], column=r["column"], module=r["module"], type=r["type"],
-                format=r["format"], defined_list=r["defined_list"] or None,
-                external_list=r["external_list"] or None, identifier=_bool(r["identifier"]),
-                sensitive=_bool(r["sensitive"]), since=r["since"], in_r2=r["in_r2"],
-                confirmed=_bool(r["confirmed"]), max_length=int(r["max_length"]) if r["max_length"] else None,
-                required_summary=r["required_summary"], source=r["source"], note=r["note"],
+                seq=int(r["seq"]),
+                name=r["name"],
+                column=r["column"],
+                module=r["module"],
+                type=r["type"],
+                format=r["format"],
+                defined_list=r["defined_list"] or None,
+                external_list=r["external_list"] or None,
+                identifier=_bool(r["identifier"]),
+                sensitive=_bool(r["sensitive"]),
+                since=r["since"],
+                in_r2=r["in_r2"],
+                confirmed=_bool(r["confirmed"]),
+                max_length=int(r["max_length"]) if r["max_length"] else None,
+                required_summary=r["required_summary"],
+                source=r["source"],
+                note=r["note"],
             )
         )
     return tuple(sorted(out, key=lambda f: f.seq))
@@ -91,10 +102,19 @@ def _lists(overlay_rows: list[dict[str, str]] | None) -> dict[str, DefinedList]:
                     if r1_value not in r1:
                         r1.append(r1_value)
         out[name] = DefinedList(
-            name=name, field=r["field"], column=r["column"], r2_complete=r2_complete,
-            r1_complete=_bool(r["r1_complete"]), r2_values=tuple(r2), r1_values=tuple(dict.fromkeys(r1)),
-            r1_to_r2=MappingProxyType(r1_to_r2), r1_status=MappingProxyType(r1_status),
-            unconfirmed=frozenset(unconfirmed), source=r["source"], note=r["note"], overlaid=overlaid,
+            name=name,
+            field=r["field"],
+            column=r["column"],
+            r2_complete=r2_complete,
+            r1_complete=_bool(r["r1_complete"]),
+            r2_values=tuple(r2),
+            r1_values=tuple(dict.fromkeys(r1)),
+            r1_to_r2=MappingProxyType(r1_to_r2),
+            r1_status=MappingProxyType(r1_status),
+            unconfirmed=frozenset(unconfirmed),
+            source=r["source"],
+            note=r["note"],
+            overlaid=overlaid,
         )
     unknown = sorted(set(overlay) - set(out))
     if unknown:
@@ -112,8 +132,13 @@ def _status_rules() -> dict[str, tuple[StatusRule, ...]]:
             raise SpecError(f"status_rules.csv {r['rule_id']}: status must be one of {', '.join(STATUSES)}")
         grouped[r["column"]].append(
             StatusRule(
-                rule_id=r["rule_id"], column=r["column"], order=int(r["order"]), when=r["when"],
-                status=cast(Status, r["status"]), source=r["source"], note=r["note"],
+                rule_id=r["rule_id"],
+                column=r["column"],
+                order=int(r["order"]),
+                when=r["when"],
+                status=cast(Status, r["status"]),
+                source=r["source"],
+                note=r["note"],
                 condition=parse_condition(r["when"]),
             )
         )
