@@ -221,14 +221,16 @@ def synthetic_la_lookup_path() -> Path:
 
 
 def la_list_from_main(rows: Sequence[tuple[str, str | None]]) -> pa.Table:
-    """A council list from (LA_Code, LA_Name) pairs seen in the data, when no lookup is given."""
-    names: dict[str, str | None] = {}
+    """A council list from (LA_Code, LA_Name) pairs seen in the data, when no lookup is given.
+
+    A council seen under several names takes the first in sort order (a NULL name only when it has no other).
+    """
+    seen: dict[str, set[str]] = {}
     for code, name in rows:
-        if code is None:
-            continue
-        if code not in names or (name is not None and (names[code] is None or name < names[code])):
-            names[code] = name
-    codes = sorted(names)
+        if code is not None:
+            seen.setdefault(code, set()).update([name] if name is not None else [])
+    codes = sorted(seen)
+    names = {c: min(seen[c]) if seen[c] else None for c in codes}
     return pa.table(
         {
             "LA_Code": pa.array(codes, pa.string()),
