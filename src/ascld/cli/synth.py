@@ -59,7 +59,7 @@ def _kinds(text: str | None) -> list[str]:
 @click.option("--index/--no-index", default=True, show_default=True, help="Write the demographic index.")
 @click.option("--spells/--no-spells", default=True, show_default=True, help="Write the hospital spells.")
 @click.option("--workers", type=click.IntRange(1), default=None,
-              help="Processes to use (default: the number of CPUs, at most 2 per GB of memory).")
+              help="Processes to use (default: the number of CPUs, at most 2).")
 def synth_command(out: str, seed: int, n_councils: int, la_codes: str | None, people_per_council: int,
                   quarters: int, start: dt.datetime, defect_rate: float, defect_kinds: str | None,
                   no_behaviour: bool, nhs_missing_rate: float, nhs_invalid_rate: float,

@@ -524,7 +524,7 @@ def _results(config: SynthConfig, councils: list[Council], out: Path) -> Iterato
             yield _task(t)
         return
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(processes=config.workers, maxtasksperchild=25) as pool:
+    with ctx.Pool(processes=config.workers) as pool:
         yield from pool.imap(_task, tasks, chunksize=1)
 
 
