@@ -135,6 +135,7 @@ def main() -> None:
         "bytes_written": _size(out),
         "wall_seconds": round(wall, 1),
         "cpu_seconds": round(cpu, 1),
+        "idle_machine_estimate_seconds": round(cpu / max(1, min(args.workers, os.cpu_count() or 1))),
         "return_rows_per_second": round(return_rows / wall),
         "rows_per_second": round(all_rows / wall),
         "peak_rss_bytes_total": sampler.peak_total,
@@ -158,6 +159,7 @@ def main() -> None:
     print(f"  return rows      {return_rows:>14,}   ({figures['return_rows_per_second']:,} rows/s)")
     print(f"  all rows written {all_rows:>14,}   ({figures['rows_per_second']:,} rows/s)")
     print(f"  wall             {wall:>14.1f} s  (target {TARGET_SECONDS} s)")
+    print(f"  idle estimate    {figures['idle_machine_estimate_seconds']:>14} s  (CPU seconds / workers)")
     print(
         f"  CPU              {cpu:>14.1f} s  (load average before {load_before[0]:.1f}, after "
         f"{load_after[0]:.1f})"
