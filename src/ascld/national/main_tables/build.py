@@ -3,6 +3,7 @@ manifest and a readable summary of what each step removed and why."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -137,7 +138,8 @@ def _check_store(runner: _Runner) -> None:
         no_id=store.Der_Unique_Record_ID.isnull().sum(),
         ids=store.Der_Unique_Record_ID.nunique(),
     )
-    rows, no_key, no_id, ids = (int(v or 0) for v in runner.execute("store", checks).iloc[0])
+    got = _one_row(runner, "store", checks)
+    rows, no_key, no_id, ids = (int(got[k] or 0) for k in ("rows", "no_key", "no_id", "ids"))
     if no_key:
         raise UnusableInput(
             f"the national store has {no_key} rows with no {', '.join(SUBMISSION_KEYS)}; every row must name "
@@ -164,18 +166,24 @@ def _note_periods(runner: _Runner) -> None:
 
 def _coverage_warnings(runner: _Runner) -> list[str]:
     """LAs in the store with no qualifying file for a reference period (a warning only, §3.1)."""
-    rp = runner.tables["reporting_periods"]
-    las = runner.execute("period_choices", rp.select(la=ci(rp.LA_Name), name=rp.LA_Name).distinct())
-    names = las.groupby("la")["name"].min().to_dict()
-    ch = runner.tables["period_choices"]
-    chosen = runner.execute("period_choices", ch.select(LA_KEY, "Ref_Period_Start_Date"))
-    have = {(r[LA_KEY], str(r["Ref_Period_Start_Date"])[:10]) for _, r in chosen.iterrows()}
+    rp, ch = runner.tables["reporting_periods"], runner.tables["period_choices"]
+    names_expr = rp.group_by(la=ci(rp.LA_Name)).aggregate(name=rp.LA_Name.min())
+    names = {r["la"]: r["name"] for r in _rows(runner, "period_choices", names_expr)}
+    have = {
+        (r[LA_KEY], r["Ref_Period_Start_Date"])
+        for r in _rows(runner, "period_choices", ch.select(LA_KEY, "Ref_Period_Start_Date"))
+    }
     out = []
     for start, end in runner.ctx.ref_periods:
-        missing = sorted(names[la] for la in names if (la, start.isoformat()) not in have)
+        missing = sorted(names[la] for la in names if (la, start) not in have)
         if missing:
             out.append(f"no qualifying file for {start}..{end}: {', '.join(missing)}")
     return out
+
+
+def _rows(runner: _Runner, step: str, expr: ir.Table) -> list[dict[str, Any]]:
+    """A small result as Python rows (dates as date, NULL as None)."""
+    return run_step(step, runner.engine, lambda: runner.con.to_pyarrow(expr).to_pylist())
 
 
 def _selected_files(runner: _Runner) -> list[dict[str, Any]]:
@@ -192,8 +200,7 @@ def _selected_files(runner: _Runner) -> list[dict[str, Any]]:
         "Der_Reporting_Period_Start_Date",
         "Der_Reporting_Period_End_Date",
     ).order_by(["LA_Code", "LA_Name", "ImportDate"])
-    rows = run_step("selected_submissions", runner.engine, lambda: runner.con.to_pyarrow(cols).to_pylist())
-    return [{k: _iso(v) for k, v in row.items()} for row in rows]
+    return [{k: _iso(v) for k, v in row.items()} for row in _rows(runner, "selected_submissions", cols)]
 
 
 def _iso(value: Any) -> Any:
@@ -243,20 +250,106 @@ def _note_person_ids(runner: _Runner) -> None:
     runner.records["person_ids"].removed = {"no NHS number and no LA person identifier": before - after}
 
 
-def _write_table(con: Any, engine: str, table: ir.Table, path: Path) -> str:
+def _write_table(con: Any, table: ir.Table, path: Path) -> str:
     """Write Parquet: one file (DuckDB) or a folder of part files (Spark). Returns a SHA-256 of the output."""
     con.to_parquet(table, str(path))
     if path.is_file():
         return sha256_file(path)
-    parts = sorted(p for p in path.rglob("*.parquet"))
-    digest = "".join(sha256_file(p) for p in parts)
-    import hashlib
-
-    return hashlib.sha256(digest.encode()).hexdigest()
+    parts = "".join(sha256_file(p) for p in sorted(path.rglob("*.parquet")))
+    return hashlib.sha256(parts.encode()).hexdigest()
 
 
-def _manifest(result_bits: dict[str, Any]) -> dict[str, Any]:
-    return {"ascld_version": __version__, **result_bits}
+def _one_row(runner: _Runner, step: str, expr: ir.Table) -> dict[str, Any]:
+    """The single row of an aggregate, with NULL as None (not NaN)."""
+    return _rows(runner, step, expr)[0]
+
+
+def _open(
+    store: str | Path | ir.Table, engine: str, con: Any, work_dir: str | Path | None
+) -> tuple[Any, ir.Table, list[Path], Path | None]:
+    """The connection, the raw store table, the store's files and the scratch database file we created."""
+    if isinstance(store, ir.Table):
+        return con or store._find_backend(), store, [], None
+    files = store_files(store)
+    scratch = None
+    if con is None:
+        options: dict[str, Any] = {}
+        if work_dir and engine == "duckdb":
+            Path(work_dir).mkdir(parents=True, exist_ok=True)
+            scratch = Path(work_dir) / f"ascld-build-{uuid.uuid4().hex[:8]}.duckdb"
+            options = {"path": scratch, "temp_directory": Path(work_dir) / "spill"}
+        con = connect(engine, **options)
+    raw = run_step("store", engine, lambda: read_store(con, store, engine))
+    return con, raw, files, scratch
+
+
+def _run_all(runner: _Runner) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run every step and collect the summary facts: warnings, chosen files, unmapped values."""
+    for step in pipeline_steps(runner.ctx):
+        runner.run(step)
+        if step.name == "store":
+            _check_store(runner)
+    _note_periods(runner)
+    warnings = _coverage_warnings(runner)
+    selected = _selected_files(runner)
+    _note_filter(runner)
+    _note_person_ids(runner)
+    unmapped = _note_derived(runner)
+    _note_dedup(runner)
+    return warnings, selected, unmapped
+
+
+def _write_outputs(runner: _Runner, out: Path, name: str, emit: tuple[str, ...]) -> tuple[dict, list]:
+    """The main table as Parquet (and the SQL when asked); returns output paths and their manifest rows."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.parquet"
+    digest = run_step(
+        "write", runner.engine, lambda: _write_table(runner.con, runner.tables["main_table"], path)
+    )
+    outputs: dict[str, Path] = {"main_table": path}
+    meta = [{"path": path.name, "rows": runner.records["main_table"].rows, "sha256": digest}]
+    if emit:
+        from ascld.national.main_tables.sqlemit import write_sql
+
+        ctx = runner.ctx
+        for dialect in emit:
+            for p in write_sql(out / "sql" / dialect, dialect, ctx.params, spec=ctx.spec, method=ctx.method):
+                outputs[f"sql:{dialect}:{p.stem}"] = p
+    return outputs, meta
+
+
+def _make_manifest(runner: _Runner, facts: dict[str, Any]) -> dict[str, Any]:
+    ctx = runner.ctx
+    records = [runner.records[s.name] for s in pipeline_steps(ctx)]
+    return {
+        "ascld_version": __version__,
+        "spec_version": ctx.spec.version_label,
+        "method_version": ctx.method.version,
+        "method_data_sha256": ctx.method.data_sha256,
+        "engine": runner.engine,
+        "parameters": ctx.params.as_dict(),
+        "reference_periods": [[s.isoformat(), e.isoformat()] for s, e in ctx.ref_periods],
+        "table_name": facts["name"],
+        "started_at": facts["started"].isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - facts["t0"], 3),
+        "inputs": facts["inputs"],
+        "selected_submissions": facts["selected"],
+        "row_counts": {r.name: r.rows for r in records},
+        "steps": [
+            {
+                "name": r.name,
+                "description": r.description,
+                "rows": r.rows,
+                "removed": r.removed,
+                "notes": r.notes,
+            }
+            for r in records
+        ],
+        "mapping": _mapping_meta(ctx, facts["unmapped"]),
+        "warnings": facts["warnings"],
+        "outputs": facts["outputs"],
+    }
 
 
 def build_main_tables(
@@ -280,7 +373,8 @@ def build_main_tables(
             omitted and the table's own backend is used).
         params: mode, period, as-of date and options.
         engine: "duckdb" or "spark"; recorded in the manifest and named in errors.
-        con: an open connection; by default one is opened (DuckDB in a file under `work_dir` when given).
+        con: an open connection; by default one is opened (DuckDB in a file under `work_dir` when given,
+            removed afterwards).
         out_dir: where to write `<table name>.parquet`, `manifest.json` and `summary.md`.
         work_dir: scratch folder for DuckDB's database file and spill files (large stores).
         spec, method: override the shipped specification / methodology tables.
@@ -297,92 +391,21 @@ def build_main_tables(
         UsageError: bad parameters. UnusableInput: the store breaks the contract.
         EngineError: a step failed on the engine (the message names the step and engine).
     """
-    started, t0 = datetime.now(UTC), time.perf_counter()
+    facts: dict[str, Any] = {"started": datetime.now(UTC), "t0": time.perf_counter()}
     ctx = make_context(params, spec, method)
-    files: list[Path] = []
-    if isinstance(store, ir.Table):
-        raw = store
-        con = con or store._find_backend()
-    else:
-        files = store_files(store)
-        if con is None:
-            options = {}
-            if work_dir and engine == "duckdb":
-                Path(work_dir).mkdir(parents=True, exist_ok=True)
-                options = {
-                    "path": Path(work_dir) / f"ascld-build-{uuid.uuid4().hex[:8]}.duckdb",
-                    "temp_directory": Path(work_dir) / "spill",
-                }
-            con = connect(engine, **options)
-        raw = run_step("store", engine, lambda: read_store(con, store, engine))
+    con, raw, files, scratch = _open(store, engine, con, work_dir)
     runner = _Runner(con, engine, ctx)
     runner.tables[RAW] = raw
     try:
-        for step in pipeline_steps(ctx):
-            runner.run(step)
-            if step.name == "store":
-                _check_store(runner)
-        _note_periods(runner)
-        warnings = _coverage_warnings(runner)
-        selected = _selected_files(runner)
-        _note_filter(runner)
-        _note_person_ids(runner)
-        unmapped = _note_derived(runner)
-        _note_dedup(runner)
-        records = [runner.records[s.name] for s in pipeline_steps(ctx)]
-        name = _table_name_from_data(runner, params)
+        facts["warnings"], facts["selected"], facts["unmapped"] = _run_all(runner)
+        facts["name"] = _table_name_from_data(runner, params)
         outputs: dict[str, Path] = {}
-        output_meta: list[dict[str, Any]] = []
+        facts["outputs"] = []
         if out_dir is not None:
-            out = Path(out_dir)
-            out.mkdir(parents=True, exist_ok=True)
-            path = out / f"{name}.parquet"
-            digest = run_step(
-                "write", engine, lambda: _write_table(con, engine, runner.tables["main_table"], path)
-            )
-            outputs["main_table"] = path
-            output_meta.append(
-                {"path": path.name, "rows": runner.records["main_table"].rows, "sha256": digest}
-            )
-            if emit_sql:
-                from ascld.national.main_tables.sqlemit import write_sql
-
-                for dialect in emit_sql:
-                    for p in write_sql(
-                        out / "sql" / dialect, dialect, params, spec=ctx.spec, method=ctx.method
-                    ):
-                        outputs[f"sql:{dialect}:{p.stem}"] = p
-        manifest = _manifest(
-            {
-                "spec_version": ctx.spec.version_label,
-                "method_version": ctx.method.version,
-                "method_data_sha256": ctx.method.data_sha256,
-                "engine": engine,
-                "parameters": params.as_dict(),
-                "reference_periods": [[s.isoformat(), e.isoformat()] for s, e in ctx.ref_periods],
-                "table_name": name,
-                "started_at": started.isoformat(timespec="seconds"),
-                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "wall_seconds": round(time.perf_counter() - t0, 3),
-                "inputs": _inputs(store, files, hash_inputs),
-                "selected_submissions": selected,
-                "row_counts": {r.name: r.rows for r in records},
-                "steps": [
-                    {
-                        "name": r.name,
-                        "description": r.description,
-                        "rows": r.rows,
-                        "removed": r.removed,
-                        "notes": r.notes,
-                    }
-                    for r in records
-                ],
-                "mapping": _mapping_meta(ctx, unmapped),
-                "warnings": warnings,
-                "outputs": output_meta,
-            }
-        )
-        summary = render_summary(manifest, unmapped)
+            outputs, facts["outputs"] = _write_outputs(runner, Path(out_dir), facts["name"], emit_sql)
+        facts["inputs"] = _inputs(store, files, hash_inputs)
+        manifest = _make_manifest(runner, facts)
+        summary = render_summary(manifest, facts["unmapped"])
         if out_dir is not None:
             out = Path(out_dir)
             (out / "manifest.json").write_text(
@@ -390,34 +413,36 @@ def build_main_tables(
             )
             (out / "summary.md").write_text(summary, encoding="utf-8")
             outputs["manifest"], outputs["summary"] = out / "manifest.json", out / "summary.md"
-        tables = dict(runner.tables) if keep_tables else {}
         return BuildResult(
             params=params,
             engine=engine,
-            table_name=name,
-            steps=records,
-            selected=selected,
-            unmapped=unmapped,
-            warnings=warnings,
+            table_name=facts["name"],
+            steps=[runner.records[s.name] for s in pipeline_steps(ctx)],
+            selected=facts["selected"],
+            unmapped=facts["unmapped"],
+            warnings=facts["warnings"],
             manifest=manifest,
             summary=summary,
             outputs=outputs,
-            tables=tables,
+            tables=dict(runner.tables) if keep_tables else {},
         )
     finally:
         if not keep_tables:
             runner.drop_all()
+        if scratch is not None:
+            con.disconnect()
+            for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+                leftover.unlink(missing_ok=True)
 
 
 def _table_name_from_data(runner: _Runner, params: BuildParams) -> str:
     sel = runner.tables["selected_submissions"]
-    bounds = runner.execute(
+    bounds = _one_row(
+        runner,
         "selected_submissions",
         sel.aggregate(s=sel.Ref_Period_Start_Date.min(), e=sel.Ref_Period_End_Date.max()),
     )
-    s, e = bounds["s"].iloc[0], bounds["e"].iloc[0]
-    valid = s is not None and e is not None and str(s) not in ("NaT", "nan") and str(e) not in ("NaT", "nan")
-    return table_name(params, s if valid else None, e if valid else None)
+    return table_name(params, bounds["s"], bounds["e"])
 
 
 def _inputs(store: Any, files: list[Path], hash_inputs: bool) -> dict[str, Any]:
