@@ -175,7 +175,9 @@ class ReturnWriter:
         self._raw = os.fdopen(fd, "wb")
         self._sink: IO[bytes] = self._raw
         if self._gzip:
-            self._sink = gzip_module.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+            self._sink = gzip_module.GzipFile(  # type: ignore[assignment]
+                filename="", mode="wb", fileobj=self._raw, mtime=0
+            )
         # Lines are built in memory and encoded a chunk at a time; memory stays bounded by the chunk size.
         # Cells are quoted exactly as csv.QUOTE_MINIMAL does, through a cache (return values repeat a lot).
         self._lines: list[str] = []

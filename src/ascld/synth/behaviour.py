@@ -89,15 +89,17 @@ def plan_submissions(
         data_start = financial_year_start(q.period_end) if behaviour.fy_reset else q.period_start
         stated_start = add_months(data_start, -3) if behaviour.long_stated else data_start
         first = _stamp(q.period_end + dt.timedelta(days=rng.randint(10, 32)), rng)
-        files = [("initial", first, 1.0, None)]
+        files: list[tuple[str, dt.datetime, float, tuple[str, ...] | None]] = [("initial", first, 1.0, None)]
         if config.behaviour and rng.random() < behaviour.resubmit:
             files.append(
                 ("resubmission", _stamp(first.date() + dt.timedelta(days=rng.randint(3, 60)), rng), 0.5, None)
             )
         if config.behaviour and rng.random() < behaviour.topup:
-            tables = ("service_line",) if rng.random() < 0.6 else ("contact", "assessment", "review")
+            kinds: tuple[str, ...] = (
+                ("service_line",) if rng.random() < 0.6 else ("contact", "assessment", "review")
+            )
             files.append(
-                ("topup", _stamp(first.date() + dt.timedelta(days=rng.randint(2, 25)), rng), 1.0, tables)
+                ("topup", _stamp(first.date() + dt.timedelta(days=rng.randint(2, 25)), rng), 1.0, kinds)
             )
         files.sort(key=lambda f: f[1])
         for seq, (kind, at, scale, tables) in enumerate(files, start=1):

@@ -83,7 +83,7 @@ class Defects:
         self.col = {c: i for i, c in enumerate(self.columns)}
         self.lists = {f: spec.list_for(f) for f in LIST_DEFECT_FIELDS}
         self.list_fields = tuple(
-            f for f in LIST_DEFECT_FIELDS if self.lists[f] is not None and self.lists[f].complete
+            f for f, dl in self.lists.items() if dl is not None and dl.complete
         )
         self._known: dict[str, frozenset[str]] = {}
         self._folded: dict[str, frozenset[str]] = {}

@@ -300,7 +300,7 @@ class Journeys:
             rows[0] if len(rows) == 1 else Picker(rows, [r[1] for r in rows])(self.r)
         )
         cost = round(self.r.uniform(cmin, cmax), 2)
-        units = self.r.randint(umin, umax)
+        units: float = self.r.randint(umin, umax)
         if unit_type == "HR" and self.r.random() < 0.3:
             units += 0.5
         return unit_type, f"{units:.2f}", cost
