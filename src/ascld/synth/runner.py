@@ -186,7 +186,6 @@ def truth_tables(world: CouncilWorld) -> dict[str, pa.Table]:
     v = ref.value
     la = world.council.la_code
     people = world.people
-    capacity = identity_capacity()
     persons = pa.table(
         {
             "la_code": [la] * len(people),
@@ -210,7 +209,6 @@ def truth_tables(world: CouncilWorld) -> dict[str, pa.Table]:
             "gp_practice_code": [p.gp_code for p in people],
         }
     )
-    del capacity
     cid = [p.client_id for p in people]
     scope = {key: code.in_scope for key, code in ref.codes.items()}
     ev: dict[str, list[Any]] = {k: [] for k in EVENT_COLUMNS}
