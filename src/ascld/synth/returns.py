@@ -227,9 +227,13 @@ class ReturnBuilder:
             and d[4] < self.split - 1
         ):
             raise AssertionError("unexpected column order in the specification")
+        if d[0] != 1:
+            raise AssertionError("unexpected column order in the specification")
         self._person_bounds = [(0, d[0]), (d[1] + 1, d[2]), (d[2] + 1, d[3]), (d[4] + 1, self.split)]
         self.accommodation = self.ref.cld["accommodation"]
         self._person_segments: dict[tuple[int, str], list[str]] = {}
+        self._person_texts: dict[tuple[int, str, int, bool], str] = {}
+        self._la_text = ""
         self._blank_events = [""] * (self.width - self.split)
         self._person_cache: dict[tuple[int, str], list[str]] = {}
         self._parts: dict[int, EventPart] = {}  # record ids are unique across tables
@@ -307,32 +311,29 @@ class ReturnBuilder:
     def person_part(self, p: Person, role: str, period_end: int, stated: tuple[str, str]) -> PersonPart:
         """The person's columns for a file: stated period, death, postcode and accommodation as at the period
         end."""
-        key = (p.pid, role)
-        segments = self._person_segments.get(key)
-        static = self.person_cells(p, role)
-        if segments is None:
-            quoted = [self.q(x) if x else "" for x in static]
-            segments = self._person_segments[key] = [",".join(quoted[a:b]) for a, b in self._person_bounds]
         address = p.addresses[0]
         for a in p.addresses:
             if a.start <= period_end:
                 address = a
-        death = fmt_date(p.death) if p.death is not None and p.death <= period_end else ""
+        dead = p.death is not None and p.death <= period_end
+        key = (p.pid, role, address.id, dead)
+        cached = self._person_texts.get(key)
+        static = self.person_cells(p, role)
+        death = fmt_date(p.death) if dead else ""
         accommodation = self.accommodation[address.accommodation]
-        q = self.q
-        text = ",".join(
-            (
-                segments[0],
-                stated[0],
-                stated[1],
-                segments[1],
-                death,
-                segments[2],
-                q(address.postcode),
-                q(accommodation),
-                segments[3],
+        if cached is None:
+            segments = self._person_segments.get((p.pid, role))
+            if segments is None:
+                quoted = [self.q(x) if x else "" for x in static]
+                segments = self._person_segments[(p.pid, role)] = [
+                    ",".join(quoted[a:b]) for a, b in self._person_bounds
+                ]
+            # Everything after the reporting period columns, which come right after LA Code.
+            cached = self._person_texts[key] = ",".join(
+                (segments[1], death, segments[2], self.q(address.postcode), self.q(accommodation), segments[3])
             )
-        )
+            self._la_text = segments[0]
+        text = f"{self._la_text},{stated[0]},{stated[1]},{cached}"
         return PersonPart(static, (stated[0], stated[1], death, address.postcode, accommodation), text)
 
     # ------------------------------------------------------------------ event part
@@ -490,9 +491,8 @@ class ReturnBuilder:
         else:
             count, ids = row.carer
             carer = ",".join([count, *ids, *([""] * (3 - len(ids)))])
-        return ",".join(
-            (base.text, seg[0], end, seg[1], self.q(outcome), seg[2], carer, seg[6], cost, seg[7])
-        )
+        quoted = self._quoted.get(outcome) or self.q(outcome)
+        return ",".join((base.text, seg[0], end, seg[1], quoted, seg[2], carer, seg[6], cost, seg[7]))
 
     def _carer_rows(self, out: list[Row], ps: int, pe: int, stated: tuple[str, str]) -> None:
         w = self.world
