@@ -227,7 +227,7 @@ def _write_report(result: DemoResult, *, dq: Any, dq_files: dict[str, Path], mea
     dq_items: list[Any] = []
     if failing:
         dq_items.append(BarChart(title="Fields with the most failures", labels=[k for k, _ in failing],
-                                 values=[v for _, v in failing], unit="rows"))
+                                 values=[v for _, v in failing], unit=" rows"))
     published = [r for r in measures.rows if r.get("la_code") in (None, "")]
     head = Table(
         columns=("Measure", "Breakdown", "Group", "Numerator", "Denominator", "Value"),
@@ -255,8 +255,9 @@ def _write_report(result: DemoResult, *, dq: Any, dq_files: dict[str, Path], mea
             Section("The path", paragraphs=("Each step used the embedded defaults: SQLite case-management "
                                             "databases, DuckDB, local folders.",), items=(steps,)),
             Section("Data quality of the newest return",
-                    paragraphs=(f"{dq.file}: {dq.row_count:,} rows; exit code {dq.exit_code}. The synthetic "
-                                "councils carry deliberate defects, listed in synthetic/defects.csv.",),
+                    paragraphs=(f"{dq.file}: {dq.row_count:,} rows; exit code {dq.exit_code}. Like a real council's "
+                                "records, some synthetic people have no NHS number or a mis-keyed one; "
+                                "the data-quality report lists every problem by row and field.",),
                     items=tuple(dq_items)),
             Section("National measures",
                     paragraphs=("After disclosure control: counts 1 to 7 are shown as *, other council "
