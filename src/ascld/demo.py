@@ -91,7 +91,10 @@ def run_demo(
     t = time.perf_counter()
     synth_dir = root / "synthetic"
     config = SynthConfig(
-        seed=seed, councils=councils, people_per_council=people, quarters=quarters,
+        seed=seed,
+        councils=councils,
+        people_per_council=people,
+        quarters=quarters,
         outputs=frozenset({"cms", "returns", "index", "spells"}),
     )
     generate(config, synth_dir)
@@ -124,14 +127,19 @@ def run_demo(
     latest_sub, latest_path = mine[-1]
     previous = mine[-2][1] if len(mine) > 1 else None
     dq = validate_return(
-        latest_path, previous=previous,
+        latest_path,
+        previous=previous,
         submission_date=dt.date.fromisoformat(latest_sub["import_date"][:10]),
     )
     dq_dir = root / "data-quality"
     dq_files = dq.write_outputs(dq_dir)
     totals = dq.summary["totals"]
-    step("validate", f"{latest_path.name}: {dq.row_count:,} rows, {totals['errors']:,} failures, "
-                     f"{totals['warnings']:,} warnings (exit code {dq.exit_code})", t)
+    step(
+        "validate",
+        f"{latest_path.name}: {dq.row_count:,} rows, {totals['errors']:,} failures, "
+        f"{totals['warnings']:,} warnings (exit code {dq.exit_code})",
+        t,
+    )
 
     # 4. Land and pseudonymise every return (an ephemeral key, held in memory only).
     t = time.perf_counter()
@@ -139,7 +147,9 @@ def run_demo(
     import_dates = {p.resolve(): dt.datetime.fromisoformat(s["import_date"]) for s, p in extracted}
     store = root / "national-store"
     ingest = ingest_files(
-        [p for _, p in extracted], store, key=key,
+        [p for _, p in extracted],
+        store,
+        key=key,
         import_date=lambda p: import_dates[Path(p).resolve()],
         index=synth_dir / "demographic_index.parquet",
         la_names={s["la_code"]: s["la_name"] for s, _ in extracted},
@@ -149,8 +159,10 @@ def run_demo(
 
     # 5. National main tables for the latest 12 months, as of the day after the last submission.
     t = time.perf_counter()
-    period = (dt.date.fromisoformat(latest_sub["reporting_period_start"]),
-              dt.date.fromisoformat(latest_sub["reporting_period_end"]))
+    period = (
+        dt.date.fromisoformat(latest_sub["reporting_period_start"]),
+        dt.date.fromisoformat(latest_sub["reporting_period_end"]),
+    )
     as_of = max(import_dates.values()).date() + dt.timedelta(days=1)
     tables_dir = root / "main-tables"
     built: dict[str, Any] = {}
@@ -164,16 +176,27 @@ def run_demo(
     # 6. Measures, nationally, with disclosure control.
     t = time.perf_counter()
     measures = run_measures_national(
-        main_tables=tables_dir / "joined", store=store, period=period, as_of=as_of,
+        main_tables=tables_dir / "joined",
+        store=store,
+        period=period,
+        as_of=as_of,
         discharges=_pseudonymised_spells(synth_dir / "hospital_spells.parquet", key),
-        lsoa_lookup=synthetic_lsoa_lookup(), out_dir=root / "measures",
+        lsoa_lookup=synthetic_lsoa_lookup(),
+        out_dir=root / "measures",
     )
     step("measures", f"{len(measures.rows):,} published rows (ASCOF and SALT; disclosure control applied)", t)
 
     # 7. One report linking everything.
     spec = load_spec()
-    _write_report(result, dq=dq, dq_files=dq_files, measures=measures, built=built,
-                  spec_label=spec.version_label, total=time.perf_counter() - started)
+    _write_report(
+        result,
+        dq=dq,
+        dq_files=dq_files,
+        measures=measures,
+        built=built,
+        spec_label=spec.version_label,
+        total=time.perf_counter() - started,
+    )
     echo(f"Report: {result.report.resolve()}")
     return result
 
@@ -211,8 +234,16 @@ def _failures_by_field(summary: dict[str, Any]) -> list[tuple[str, int]]:
     return sorted(out, key=lambda kv: -kv[1])[:12]
 
 
-def _write_report(result: DemoResult, *, dq: Any, dq_files: dict[str, Path], measures: Any,
-                  built: dict[str, Any], spec_label: str, total: float) -> None:
+def _write_report(
+    result: DemoResult,
+    *,
+    dq: Any,
+    dq_files: dict[str, Path],
+    measures: Any,
+    built: dict[str, Any],
+    spec_label: str,
+    total: float,
+) -> None:
     root = result.out
 
     def rel(path: Path) -> str:
@@ -226,24 +257,34 @@ def _write_report(result: DemoResult, *, dq: Any, dq_files: dict[str, Path], mea
     failing = _failures_by_field(dq.summary)
     dq_items: list[Any] = []
     if failing:
-        dq_items.append(BarChart(title="Fields with the most failures", labels=[k for k, _ in failing],
-                                 values=[v for _, v in failing], unit=" rows"))
+        dq_items.append(
+            BarChart(
+                title="Fields with the most failures",
+                labels=[k for k, _ in failing],
+                values=[v for _, v in failing],
+                unit=" rows",
+            )
+        )
     published = [r for r in measures.rows if r.get("la_code") in (None, "")]
     head = Table(
         columns=("Measure", "Breakdown", "Group", "Numerator", "Denominator", "Value"),
-        rows=[(r["measure"], r["breakdown"], r["group"], r["numerator"], r["denominator"], r["value"])
-              for r in published[:60]],
+        rows=[
+            (r["measure"], r["breakdown"], r["group"], r["numerator"], r["denominator"], r["value"])
+            for r in published[:60]
+        ],
         caption="England figures (first 60 rows; every row is in measures/measures.csv)",
     )
     outputs = Table(
         columns=("Output", "Where"),
-        rows=[("Data-quality report of the newest return", rel(dq_files["report.html"])),
-              ("Problems found (CSV)", rel(dq_files["problems.csv"])),
-              ("Measures report", rel(measures.outputs["report"])),
-              ("Measures (CSV, tidy)", rel(measures.outputs["measures_csv"])),
-              ("Measures manifest", rel(measures.outputs["manifest"])),
-              ("National store (pseudonymised Parquet)", "national-store/"),
-              ("Main tables (Parquet, manifest, summary)", "main-tables/")],
+        rows=[
+            ("Data-quality report of the newest return", rel(dq_files["report.html"])),
+            ("Problems found (CSV)", rel(dq_files["problems.csv"])),
+            ("Measures report", rel(measures.outputs["report"])),
+            ("Measures (CSV, tidy)", rel(measures.outputs["measures_csv"])),
+            ("Measures manifest", rel(measures.outputs["manifest"])),
+            ("National store (pseudonymised Parquet)", "national-store/"),
+            ("Main tables (Parquet, manifest, summary)", "main-tables/"),
+        ],
         caption="Everything this run wrote",
     )
     report = Report(
@@ -252,17 +293,30 @@ def _write_report(result: DemoResult, *, dq: Any, dq_files: dict[str, Path], mea
         facts=(("ascld", __version__), ("Specification", spec_label), ("Total time", f"{total:.0f} s")),
         warning="Synthetic data only: no real person, council or figure appears here.",
         sections=(
-            Section("The path", paragraphs=("Each step used the embedded defaults: SQLite case-management "
-                                            "databases, DuckDB, local folders.",), items=(steps,)),
-            Section("Data quality of the newest return",
-                    paragraphs=(f"{dq.file}: {dq.row_count:,} rows; exit code {dq.exit_code}. Like a real council's "
-                                "records, some synthetic people have no NHS number or a mis-keyed one; "
-                                "the data-quality report lists every problem by row and field.",),
-                    items=tuple(dq_items)),
-            Section("National measures",
-                    paragraphs=("After disclosure control: counts 1 to 7 are shown as *, other council "
-                                "counts rounded to the nearest 5.",),
-                    items=(head,)),
+            Section(
+                "The path",
+                paragraphs=(
+                    "Each step used the embedded defaults: SQLite case-management databases, DuckDB, local folders.",
+                ),
+                items=(steps,),
+            ),
+            Section(
+                "Data quality of the newest return",
+                paragraphs=(
+                    f"{dq.file}: {dq.row_count:,} rows; exit code {dq.exit_code}. Like a real council's "
+                    "records, some synthetic people have no NHS number or a mis-keyed one; "
+                    "the data-quality report lists every problem by row and field.",
+                ),
+                items=tuple(dq_items),
+            ),
+            Section(
+                "National measures",
+                paragraphs=(
+                    "After disclosure control: counts 1 to 7 are shown as *, other council "
+                    "counts rounded to the nearest 5.",
+                ),
+                items=(head,),
+            ),
             Section("Outputs", items=(outputs,)),
         ),
         footer=("Main tables: " + "; ".join(f"{m} {b.table_name}" for m, b in built.items()),),

@@ -16,8 +16,9 @@ from ascld.cli import cli
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "out"
-    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--councils", "2", "--people", "300",
-                                      "--quarters", "5", "--seed", "3"])
+    result = CliRunner().invoke(
+        cli, ["demo", "--out", str(out), "--councils", "2", "--people", "300", "--quarters", "5", "--seed", "3"]
+    )
     return out, result
 
 
@@ -31,8 +32,14 @@ def test_demo_exits_0_and_names_the_report(demo):
 
 def test_demo_writes_every_output(demo):
     out, _ = demo
-    for path in ("report.html", "data-quality/report.html", "data-quality/problems.csv",
-                 "measures/measures.csv", "measures/manifest.json", "measures/report.html"):
+    for path in (
+        "report.html",
+        "data-quality/report.html",
+        "data-quality/problems.csv",
+        "measures/measures.csv",
+        "measures/manifest.json",
+        "measures/report.html",
+    ):
         assert (out / path).is_file(), path
     assert list((out / "returns").glob("*.csv")), "extracted returns"
     assert list((out / "main-tables" / "joined").rglob("*.parquet"))
