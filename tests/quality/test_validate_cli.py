@@ -1,4 +1,4 @@
-"""`ascld validate` and `ascld demo` from the command line: exit codes, formats, the capped listing."""
+"""`ascld validate` from the command line: exit codes, formats, the capped listing, reports."""
 
 from __future__ import annotations
 
