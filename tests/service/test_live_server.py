@@ -145,7 +145,7 @@ def test_twenty_councils_upload_at_once_and_each_lands_exactly_once(tmp_path, db
     accounts["processor"] = ("processor_operator", None)
     files = {la: make_return(returns_dir / f"conc_{la}.csv", 30, la_code=la, seed=int(la)) for la in councils}
     # The worker is off: this test is about landing; ingest after a crash is tested above.
-    server = LandingServer(tmp_path, db_url, accounts, settings={"worker_threads": 0})
+    server = LandingServer(tmp_path, db_url, accounts, settings={"worker_threads": 0, "max_concurrent_checks": 2})
     with server:
         server.start()
 

@@ -89,7 +89,7 @@ class LandingServer:
             "--log-level",
             "warning",
         ]
-        defaults = {"cookie_secure": "false", "worker_poll_seconds": "0.2", "job_lease_seconds": "3"}
+        defaults = {"cookie_secure": "false", "worker_poll_seconds": "0.2", "job_lease_seconds": "2"}
         for name, value in {**defaults, **{k: str(v) for k, v in self.settings.items()}}.items():
             cmd += ["--setting", name, str(value)]
         return cmd
