@@ -25,9 +25,6 @@ import json
 import os
 import platform
 import re
-import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,6 +35,9 @@ from pathlib import Path
 import httpx
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))  # the tests' harness for `ascld serve` (tests/support)
+from support.landing_server import LandingServer  # noqa: E402
+
 OUT = HERE / "out" / "landing.json"
 BASE_ROWS = 50_000
 SAMPLE_LA = "901"
@@ -75,107 +75,31 @@ def make_files(folder: Path, rows: int, small_rows: int, councils: int, council_
     return files
 
 
-class Server:
-    """`ascld serve` in a child process with its peak-RSS probe."""
-
-    def __init__(self, root: Path, db_url: str, env: dict[str, str]) -> None:
-        self.root, self.db_url, self.env = root, db_url, env
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
-
-    def start(self, worker_threads: int) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        cmd = [
-            sys.executable,
-            "-c",
-            "from ascld.cli import main; main()",
-            "serve",
-            "--db",
-            self.db_url,
-            "--store",
-            str(self.root / "store"),
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-            "--setting",
-            "cookie_secure",
-            "false",
-            "--setting",
-            "worker_threads",
-            str(worker_threads),
-            "--setting",
-            "worker_poll_seconds",
-            "0.2",
-        ]
-        log = open(self.root / "server.log", "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((self.root / "server.log").read_text()[-3000:]) from None
-            time.sleep(0.1)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def reset_peak(self) -> None:
-        Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
-
-    def peak_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmHWM")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(60)
+def server_for(root: Path, db_url: str, councils: list[str]) -> LandingServer:
+    """`ascld serve` in a child process (the tests' harness), with a council account per LA code."""
+    accounts = {f"c{la}": ("council_submitter", la) for la in councils}
+    accounts["processor"] = ("processor_operator", None)
+    return LandingServer(root, db_url, accounts, settings={"worker_threads": 0})
 
 
-def seed(db_url: str, councils: list[str]) -> dict[str, str]:
-    from ascld.landing.auth import COUNCIL, PROCESSOR, hash_password
-    from ascld.landing.db import Database, migrate
-    from ascld.landing.models import Council, User, utcnow
-    from ascld.landing.settings import Settings
-    from ascld.landing.tokens import create_token
-
-    db = Database(db_url)
-    migrate(db)
-    tokens = {}
-    pw = hash_password(secrets.token_urlsafe(16))
-    with db.tx() as s:
-        for la in councils:
-            s.add(Council(la_code=la, name=f"Council {la}", created_at=utcnow()))
-        s.flush()
-        for name, role, la in [(f"c{la}", COUNCIL, la) for la in councils] + [("processor", PROCESSOR, None)]:
-            user = User(
-                username=name,
-                password_hash=pw,
-                role=role,
-                la_code=la,
-                active=True,
-                failed_logins=0,
-                created_at=utcnow(),
-            )
-            s.add(user)
-            s.flush()
-            tokens[name] = create_token(s, user, "benchmark", Settings())[1]
-    db.dispose()
-    return tokens
+def restart(server: LandingServer, worker_threads: int) -> None:
+    server.stop()
+    server.settings = {"worker_threads": worker_threads}
+    server.start(timeout=120)
 
 
-def wait_ingested(server: Server, token: str, want: set[str], timeout: float = 7200) -> dict[str, float]:
+def reset_peak(server: LandingServer) -> None:
+    Path(f"/proc/{server.proc.pid}/clear_refs").write_text("5")
+
+
+def peak_mb(server: LandingServer) -> float:
+    for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def wait_ingested(server: LandingServer, token: str, want: set[str], timeout: float = 7200) -> dict[str, float]:
     """Poll until every submission in `want` is ingested; returns id -> seconds from the start of waiting."""
     started = time.perf_counter()
     done: dict[str, float] = {}
@@ -212,15 +136,6 @@ def main() -> None:
     (work / "files").mkdir()
     files = make_files(work / "files", args.rows, args.small_rows, args.councils, args.council_rows)
     print(f"made the returns in {time.perf_counter() - t:.1f} s")
-    keys = work / "keys"
-    keys.mkdir()
-    (keys / "store.key").write_text(secrets.token_hex(32))
-    (keys / "pseudo.key").write_text(secrets.token_hex(32))
-    env = {
-        **os.environ,
-        "ASCLD_STORE_KEY_FILE": str(keys / "store.key"),
-        "ASCLD_PSEUDO_KEY_FILE": str(keys / "pseudo.key"),
-    }
     results: dict[str, object] = {
         "machine": {
             "python": platform.python_version(),
@@ -234,17 +149,15 @@ def main() -> None:
     # Part 1: one council, a small and a big file; upload + check + encrypt with the worker off.
     root1 = work / "part1"
     root1.mkdir()
-    db1 = args.db or f"sqlite:///{root1 / 'store' / 'landing.sqlite'}"
-    (root1 / "store").mkdir()
-    tokens = seed(db1, ["101"])
-    server = Server(root1, db1, env)
-    server.start(worker_threads=0)
+    server = server_for(root1, args.db or f"sqlite:///{root1 / 'landing.sqlite'}", ["101"])
+    tokens = server.tokens
+    server.start(timeout=120)
     part1: dict[str, dict[str, float]] = {}
     ids = {}
     try:
         for name in ("small", "big"):
             path = files[name]
-            server.reset_peak()
+            reset_peak(server)
             with SubmitClient(server.url, tokens["c101"], allow_http=True, timeout=3600) as client:
                 started = time.perf_counter()
                 result = client.submit(path)
@@ -256,22 +169,18 @@ def main() -> None:
                 "rows": result.submission["rows"],
                 "bytes": size,
                 "upload_check_encrypt_s": round(wall, 2),
-                "server_peak_rss_mb": round(server.peak_mb(), 1),
+                "server_peak_rss_mb": round(peak_mb(server), 1),
                 "mb_per_s": round(size / MB / wall, 1),
             }
             print(
                 f"{name:>5}: {result.submission['rows']:>9,} rows, {size / MB:7.1f} MB: upload+check+encrypt "
-                f"{wall:6.1f} s ({size / MB / wall:5.1f} MB/s), server peak RSS {server.peak_mb():6.1f} MB"
+                f"{wall:6.1f} s ({size / MB / wall:5.1f} MB/s), server peak RSS {peak_mb(server):6.1f} MB"
             )
-    finally:
-        server.stop()
-
-    # Ingest: restart with the worker on; the jobs queued above run now.
-    server.start(worker_threads=1)
-    try:
-        server.reset_peak()
+        # Ingest: restart with the worker on; the jobs queued above run now.
+        restart(server, worker_threads=1)
+        reset_peak(server)
         times = wait_ingested(server, tokens["processor"], set(ids.values()))
-        ingest_peak = server.peak_mb()
+        ingest_peak = peak_mb(server)
     finally:
         server.stop()
     big_ingest = (
@@ -291,14 +200,13 @@ def main() -> None:
 
     # Part 2: 20 councils at once.
     root2 = work / "part2"
-    (root2 / "store").mkdir(parents=True)
-    db2 = args.db2 or f"sqlite:///{root2 / 'store' / 'landing.sqlite'}"
+    root2.mkdir()
     councils = [str(201 + i) for i in range(args.councils)]
-    tokens2 = seed(db2, councils)
-    server = Server(root2, db2, env)
-    server.start(worker_threads=0)  # uploads first, as in part 1; then the worker on its own
+    server = server_for(root2, args.db2 or f"sqlite:///{root2 / 'landing.sqlite'}", councils)
+    tokens2 = server.tokens
+    server.start(timeout=120)  # uploads first, as in part 1; then the worker on its own
     try:
-        server.reset_peak()
+        reset_peak(server)
         total_bytes = sum(files[la].stat().st_size for la in councils)
         barrier = threading.Barrier(len(councils))
 
@@ -312,16 +220,13 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=len(councils)) as pool:
             outcomes = list(pool.map(submit, councils))
         accepted_s = time.perf_counter() - started
-        upload_peak = server.peak_mb()
+        upload_peak = peak_mb(server)
         assert all(o == "accepted" for o, _ in outcomes), outcomes
-    finally:
-        server.stop()
-    server.start(worker_threads=1)
-    try:
-        server.reset_peak()
+        restart(server, worker_threads=1)
+        reset_peak(server)
         done = wait_ingested(server, tokens2["processor"], {i for _, i in outcomes})
         ingest_s = max(done.values())
-        ingest_peak = server.peak_mb()
+        ingest_peak = peak_mb(server)
     finally:
         server.stop()
     rows_total = args.councils * args.council_rows

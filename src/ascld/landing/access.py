@@ -178,9 +178,7 @@ def check_csrf(request: Request, principal: Principal, submitted: str | None) ->
         or not principal.csrf_token
         or not hmac.compare_digest(token.encode(), principal.csrf_token.encode())
     ):
-        raise ApiError(
-            403, "the form's security token is missing or out of date.", "Reload the page and try again."
-        )
+        raise ApiError(403, "the form's security token is missing or out of date.", "Reload the page and try again.")
 
 
 def require(permission: str, *, csrf_in_handler: bool = False) -> Any:

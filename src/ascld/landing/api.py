@@ -149,23 +149,12 @@ def get_submission(request: Request, sub_id: str, principal: SubmissionReader) -
 @router.get("/submissions/{sub_id}/report")
 def get_report(request: Request, sub_id: str, principal: SubmissionReader) -> dict[str, Any]:
     """The data-quality report as JSON: the validator's summary and the first problems (audited as a view)."""
-    state = _state(request)
-    with state.db.tx() as s:
-        sub = submission_for(s, principal, sub_id)
-        record_event(
-            s,
-            principal.actor(client_ip(request)),
-            "report_view",
-            la_code=sub.la_code,
-            object_type="submission",
-            object_id=sub.id,
-            detail={"format": "json"},
-        )
-        return {
-            "ok": True,
-            "submission": views.submission_json(request, sub),
-            "report": views.report_json(state.config, sub),
-        }
+    sub = views.viewed_submission(request, principal, sub_id, {"format": "json"})
+    return {
+        "ok": True,
+        "submission": views.submission_json(request, sub),
+        "report": views.report_json(_state(request).config, sub),
+    }
 
 
 @router.get("/submissions/{sub_id}/files/{name}")
@@ -227,9 +216,7 @@ def retention_now(request: Request, principal: RetentionRunner) -> dict[str, Any
     deletions = run_retention(state.config, state.db, actor=principal.actor(client_ip(request)))
     return {
         "ok": True,
-        "deleted": [
-            {"kind": d.kind, "submission_id": d.submission_id, "la_code": d.la_code} for d in deletions
-        ],
+        "deleted": [{"kind": d.kind, "submission_id": d.submission_id, "la_code": d.la_code} for d in deletions],
     }
 
 

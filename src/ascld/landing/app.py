@@ -56,9 +56,7 @@ class LandingState:
 
 
 def _json_error(status: int, message: str, hint: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        error_body(status, [ErrorItem(message, hint).as_dict()]), status_code=status, headers=headers
-    )
+    return JSONResponse(error_body(status, [ErrorItem(message, hint).as_dict()]), status_code=status, headers=headers)
 
 
 class RequestLimits:
@@ -87,9 +85,9 @@ class RequestLimits:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             if not length.isdigit():
-                await _json_error(
-                    400, "the Content-Length header is not a number.", "Send a well-formed request."
-                )(scope, receive, send)
+                await _json_error(400, "the Content-Length header is not a number.", "Send a well-formed request.")(
+                    scope, receive, send
+                )
                 return
             if int(length) > limit:
                 await self._too_large(scope, receive, send, is_upload)
@@ -121,12 +119,9 @@ class RequestLimits:
         settings = self.state.config.settings
         if is_upload:
             message = (
-                f"the file is larger than {settings.max_upload_bytes:,} bytes, the most the landing platform "
-                "accepts."
+                f"the file is larger than {settings.max_upload_bytes:,} bytes, the most the landing platform accepts."
             )
-            hint = (
-                f"Compress it with gzip (up to {settings.max_gzip_upload_bytes:,} bytes) or split the return."
-            )
+            hint = f"Compress it with gzip (up to {settings.max_gzip_upload_bytes:,} bytes) or split the return."
         else:
             message, hint = "the request is too large.", "Send a smaller request."
         await _json_error(413, message, hint, {"Connection": "close"})(scope, receive, send)
@@ -173,9 +168,7 @@ class SecurityHeaders:
 
 def _is_api(request: Request) -> bool:
     accept = request.headers.get("accept", "")
-    return request.url.path.startswith("/api/") or (
-        "application/json" in accept and "text/html" not in accept
-    )
+    return request.url.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
 
 
 def _error_response(request: Request, error: ApiError) -> Response:
@@ -254,9 +247,7 @@ def create_app(config: LandingConfig, *, own_process: bool = False) -> FastAPI:
             405: ("this address does not accept that method.", "Check the API documentation."),
         }
         message, hint = messages.get(exc.status_code, (str(exc.detail).rstrip(".").lower() + ".", ""))
-        return _error_response(
-            request, ApiError(exc.status_code, message, hint, headers=dict(exc.headers or {}))
-        )
+        return _error_response(request, ApiError(exc.status_code, message, hint, headers=dict(exc.headers or {})))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -77,9 +77,7 @@ def _safe_detail(detail: Mapping[str, object]) -> str | None:
         return None
     for key, value in detail.items():
         if isinstance(value, str) and not re.fullmatch(r"[0-9a-f]{64}", value) and _looks_identifying(value):
-            raise UnsafeAuditDetail(
-                f"audit detail {key!r} looks like an identifying value and was not recorded"
-            )
+            raise UnsafeAuditDetail(f"audit detail {key!r} looks like an identifying value and was not recorded")
     return json.dumps(dict(detail), sort_keys=True, default=str)
 
 

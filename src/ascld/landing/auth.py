@@ -99,24 +99,19 @@ def create_council(session: Session, la_code: str, name: str) -> Council:
     return council
 
 
-def create_user(
-    session: Session, username: str, password: str, role: str, la_code: str | None = None
-) -> User:
+def create_user(session: Session, username: str, password: str, role: str, la_code: str | None = None) -> User:
     """Add an account. Council submitters must name their council; other roles must not.
 
     Raises:
         UsageError: a bad user name, role, password or council binding.
     """
     if not USERNAME.fullmatch(username):
-        raise UsageError(
-            "a user name is 2 to 64 letters, digits or . _ @ -, starting with a letter or digit."
-        )
+        raise UsageError("a user name is 2 to 64 letters, digits or . _ @ -, starting with a letter or digit.")
     if role not in ROLES:
         raise UsageError(f"unknown role {role!r}; roles are {', '.join(ROLES)}.")
     if (role == COUNCIL) != (la_code is not None):
         raise UsageError(
-            "council submitters are bound to exactly one council (give its LA code); "
-            "other roles are bound to none."
+            "council submitters are bound to exactly one council (give its LA code); other roles are bound to none."
         )
     if la_code is not None and session.get(Council, la_code) is None:
         raise UsageError(f"no council with LA code {la_code!r}: add the council first.")
@@ -137,9 +132,7 @@ def create_user(
     return user
 
 
-def authenticate(
-    session: Session, username: str, password: str, settings: Settings, ip: str | None
-) -> User | None:
+def authenticate(session: Session, username: str, password: str, settings: Settings, ip: str | None) -> User | None:
     """Check a user name and password, recording a failure (and the lock-out count) in `session`.
 
     Returns:
@@ -147,11 +140,7 @@ def authenticate(
         `LOGIN_REFUSED` for all of them, after committing the failure's audit event).
     """
     now = utcnow()
-    user = (
-        session.scalar(select(User).where(User.username == username))
-        if USERNAME.fullmatch(username)
-        else None
-    )
+    user = session.scalar(select(User).where(User.username == username)) if USERNAME.fullmatch(username) else None
     if user is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)

@@ -80,9 +80,7 @@ def check_url(url: str, allow_http: bool = False) -> str:
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(
-            f"--to must be the service's address, like https://landing.example.org (got {url!r})."
-        )
+        raise UsageError(f"--to must be the service's address, like https://landing.example.org (got {url!r}).")
     if parts.scheme == "http" and not allow_http:
         host = parts.hostname
         try:

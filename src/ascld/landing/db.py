@@ -48,8 +48,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     raise UsageError(
-        f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH or "
-        "postgresql+psycopg://USER@HOST/DB."
+        f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB."
     )
 
 

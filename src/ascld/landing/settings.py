@@ -67,9 +67,7 @@ class Settings:
     session_minutes: float = _s(480, "Lifetime of a web log-in session, in minutes.")
     token_days: float = _s(90, "Default lifetime of a new API token, in days.")
     max_token_days: float = _s(366, "Longest lifetime an API token may be given, in days.")
-    cookie_secure: bool = _s(
-        True, "Mark cookies Secure (HTTPS only). Turn off only for loopback testing without TLS."
-    )
+    cookie_secure: bool = _s(True, "Mark cookies Secure (HTTPS only). Turn off only for loopback testing without TLS.")
     login_lockout_failures: int = _s(
         10, "Failed log-ins in a row after which an account is locked for `login_lockout_minutes`."
     )
@@ -183,9 +181,7 @@ def decode_key(text: str, source: str) -> bytes:
             key = None
     if key is None:
         try:
-            key = base64.b64decode(
-                text, altchars=b"-_" if ("-" in text or "_" in text) else None, validate=True
-            )
+            key = base64.b64decode(text, altchars=b"-_" if ("-" in text or "_" in text) else None, validate=True)
         except (binascii.Error, ValueError):
             key = None
     if key is None or len(key) != 32:
@@ -263,8 +259,7 @@ def build_config(
     store.mkdir(parents=True, exist_ok=True, mode=0o700)
     if pseudo_key_file is not None and Path(pseudo_key_file).resolve().is_relative_to(store):
         raise UsageError(
-            "the pseudonymisation key file is inside the store folder. Keep keys apart from the "
-            "data they protect."
+            "the pseudonymisation key file is inside the store folder. Keep keys apart from the data they protect."
         )
     return LandingConfig(
         db_url=db_url or default_db_url(store),

@@ -139,8 +139,7 @@ def _refuse_other_council(result: Any, file_la: str, own_la: str) -> None:
         check_id=LA_MISMATCH_CHECK,
         severity="error",
         message=f"the file states LA code {file_la}, but your account submits for LA code {own_la}",
-        hint="Upload your own council's return; if the LA code is wrong, correct it and "
-        "validate the file again",
+        hint="Upload your own council's return; if the LA code is wrong, correct it and validate the file again",
     )
     result.problems.insert(0, problem)
     result.usable, result.exit_code = False, 2

@@ -96,7 +96,5 @@ def revoke_token(session: Session, token_id: str, actor: Actor, la_code: str | N
 
 def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
     return list(
-        session.scalars(
-            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc())
-        )
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc()))
     )

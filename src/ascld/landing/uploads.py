@@ -217,8 +217,7 @@ def too_large(settings: Settings, gzip: bool) -> UploadError:
         )
     return UploadError(
         413,
-        f"the file is larger than {settings.max_upload_bytes:,} bytes, the most the "
-        "landing platform accepts.",
+        f"the file is larger than {settings.max_upload_bytes:,} bytes, the most the landing platform accepts.",
         f"Compress it with gzip (up to {settings.max_gzip_upload_bytes:,} bytes) or split the return.",
     )
 
@@ -239,9 +238,7 @@ class LandingOutcome:
 
 
 def find_submission(session: Session, la_code: str, sha256: str) -> Submission | None:
-    return session.scalar(
-        select(Submission).where(Submission.la_code == la_code, Submission.sha256 == sha256)
-    )
+    return session.scalar(select(Submission).where(Submission.la_code == la_code, Submission.sha256 == sha256))
 
 
 def stored_problems(sub: Submission, limit: int) -> list[dict[str, Any]]:
@@ -287,9 +284,7 @@ class Lander:
         with self.db.tx() as s:
             return find_submission(s, la_code, sha256)
 
-    async def land_async(
-        self, received: ReceivedFile, la_code: str, actor: Actor, name: str | None
-    ) -> LandingOutcome:
+    async def land_async(self, received: ReceivedFile, la_code: str, actor: Actor, name: str | None) -> LandingOutcome:
         """`land` in a worker thread, at most `max_concurrent_checks` at a time (memory stays bounded).
 
         A waiting upload polls for a free slot instead of blocking a thread, so queued uploads never starve

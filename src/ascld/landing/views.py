@@ -99,9 +99,7 @@ def report_json(config: LandingConfig, sub: Submission) -> dict[str, Any]:
     stored = stored_summary(sub)
     summary_path = config.reports_dir / sub.id / "summary.json"
     summary = (
-        json.loads(summary_path.read_text(encoding="utf-8"))
-        if summary_path.is_file()
-        else stored.get("summary", {})
+        json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else stored.get("summary", {})
     )
     return {
         "summary": summary,
@@ -127,9 +125,7 @@ def outcome_response(request: Request, outcome: LandingOutcome) -> JSONResponse:
         ]
         if not errors:
             errors = [
-                ErrorItem(
-                    "the file could not be read as a CLD return.", "See the full report for details."
-                ).as_dict()
+                ErrorItem("the file could not be read as a CLD return.", "See the full report for details.").as_dict()
             ]
         return JSONResponse(
             error_body(
@@ -148,26 +144,52 @@ def outcome_response(request: Request, outcome: LandingOutcome) -> JSONResponse:
     )
 
 
+def viewed_submission(
+    request: Request,
+    principal: Principal,
+    sub_id: str,
+    detail: dict[str, Any],
+    action: str = "report_view",
+    check: Any = None,
+) -> Submission:
+    """The submission `sub_id` if the caller may see it, with the view (or download) recorded in the audit trail.
+
+    Args:
+        detail: what was viewed (e.g. `{"format": "json"}` or `{"file": "problems.csv"}`).
+        action: `report_view` or `download`.
+        check: called with the submission before the event is recorded; may raise (e.g. a missing file).
+    """
+    with request.app.state.landing.db.tx() as s:
+        sub = submission_for(s, principal, sub_id)
+        if check is not None:
+            check(sub)
+        record_event(
+            s,
+            principal.actor(client_ip(request)),
+            action,
+            la_code=sub.la_code,
+            object_type="submission",
+            object_id=sub.id,
+            detail=detail,
+        )
+    return sub
+
+
 def report_file_response(request: Request, principal: Principal, sub_id: str, name: str) -> FileResponse:
     """One report file for a submission the caller may see; audited as a download (or a view for HTML)."""
     if name not in REPORT_FILES:
         raise not_found("report file")
     filename, media_type, attachment = REPORT_FILES[name]
-    state = request.app.state.landing
-    with state.db.tx() as s:
-        sub = submission_for(s, principal, sub_id)
-        path = state.config.reports_dir / sub.id / filename
-        if not sub.has_report or not path.is_file():
+    reports = request.app.state.landing.config.reports_dir
+
+    def present(sub: Submission) -> None:
+        if not sub.has_report or not (reports / sub.id / filename).is_file():
             raise not_found("report file")
-        record_event(
-            s,
-            principal.actor(client_ip(request)),
-            "download" if attachment else "report_view",
-            la_code=sub.la_code,
-            object_type="submission",
-            object_id=sub.id,
-            detail={"file": name},
-        )
+
+    sub = viewed_submission(
+        request, principal, sub_id, {"file": name}, "download" if attachment else "report_view", present
+    )
+    path = reports / sub.id / filename
     headers = {"Content-Security-Policy": REPORT_CSP} if name == "report.html" else {}
     return FileResponse(
         path,

@@ -42,7 +42,6 @@ from ascld.landing.access import (
     not_found,
     resolve_principal,
     same_origin,
-    submission_for,
 )
 from ascld.landing.audit import ACTIONS, record_event
 from ascld.landing.auth import (
@@ -77,9 +76,7 @@ def _state(request: Request) -> Any:
     return request.app.state.landing
 
 
-def render(
-    request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, name: str, principal: Principal | None, status: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, {"principal": principal, **context}, status_code=status)
 
 
@@ -128,11 +125,7 @@ def login(
     """Check the name and password; start a session."""
     state = _state(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if (
-        not cookie
-        or not hmac.compare_digest(cookie.encode(), csrf_token.encode())
-        or not same_origin(request)
-    ):
+    if not cookie or not hmac.compare_digest(cookie.encode(), csrf_token.encode()) or not same_origin(request):
         raise ApiError(
             403,
             "the log-in form's security token is missing or out of date.",
@@ -279,9 +272,7 @@ async def upload_form(request: Request, principal: FormUploader) -> Response:
         receiver.discard()
         raise
     name = fields.get("__filename", bytearray()).decode("utf-8", "replace")
-    outcome = await state.lander.land_async(
-        received, principal.la_code, principal.actor(client_ip(request)), name
-    )
+    outcome = await state.lander.land_async(received, principal.la_code, principal.actor(client_ip(request)), name)
     return RedirectResponse(
         f"/submissions/{outcome.submission.id}?new=1" + ("&duplicate=1" if outcome.duplicate else ""),
         status_code=303,
@@ -297,19 +288,8 @@ def submission_page(
     duplicate: int = Query(0, ge=0, le=1),
 ) -> Response:
     """A submission's status and data-quality report (audited as a report view)."""
-    state = _state(request)
-    with state.db.tx() as s:
-        sub = submission_for(s, principal, sub_id)
-        record_event(
-            s,
-            principal.actor(client_ip(request)),
-            "report_view",
-            la_code=sub.la_code,
-            object_type="submission",
-            object_id=sub.id,
-            detail={"format": "html"},
-        )
-    report = views.report_json(state.config, sub)
+    sub = views.viewed_submission(request, principal, sub_id, {"format": "html"})
+    report = views.report_json(_state(request).config, sub)
     return render(
         request,
         "submission.html",
@@ -330,9 +310,7 @@ def _summary_items(summary: Any) -> list[tuple[str, str]]:
         return []
 
     def period(p: Any) -> str | None:
-        return (
-            f"{p['start']} to {p['end']}" if isinstance(p, dict) and p.get("start") and p.get("end") else None
-        )
+        return f"{p['start']} to {p['end']}" if isinstance(p, dict) and p.get("start") and p.get("end") else None
 
     totals = summary.get("totals") or {}
     items = [
@@ -485,9 +463,7 @@ def _admin(
         councils = list(s.scalars(select(Council).order_by(Council.la_code)))
         users = list(s.scalars(select(User).order_by(User.username)))
         tokens = list(
-            s.scalars(
-                select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.created_at.desc())
-            )
+            s.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.created_at.desc()))
         )
     names = {u.id: u.username for u in users}
     return render(

@@ -28,9 +28,7 @@ log = logging.getLogger(__name__)
 class Worker:
     """Runs jobs from the database, and retention on its schedule."""
 
-    def __init__(
-        self, config: LandingConfig, db: Database, tmp: ProcessTmp, worker_id: str | None = None
-    ) -> None:
+    def __init__(self, config: LandingConfig, db: Database, tmp: ProcessTmp, worker_id: str | None = None) -> None:
         self.config, self.db, self.tmp = config, db, tmp
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{secrets.token_hex(4)}"
         self._stop = threading.Event()
@@ -84,9 +82,7 @@ class Worker:
             else:  # pragma: no cover - only ingest jobs are made today
                 raise ValueError(f"unknown job kind {job.kind!r}")
         except Exception as exc:  # noqa: BLE001 - recorded on the job, retried with back-off
-            log.warning(
-                "job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempt, type(exc).__name__
-            )
+            log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempt, type(exc).__name__)
             self._failed(job, f"{type(exc).__name__}: {exc}")
         finally:
             stop_heartbeat.set()
@@ -107,9 +103,7 @@ class Worker:
             sub = s.get(Submission, job.submission_id)
             assert sub is not None
             la_code, sha256, status, gzip = sub.la_code, sub.sha256, sub.status, sub.gzip
-        if (
-            status != ACCEPTED
-        ):  # already ingested (a re-run after a crash between ingest and commit) or failed
+        if status != ACCEPTED:  # already ingested (a re-run after a crash between ingest and commit) or failed
             with self.db.tx() as s:
                 jobs.finish(s, job.id, self.worker_id)
             return
