@@ -221,10 +221,6 @@ def submission_for(session: Session, principal: Principal, sub_id: str) -> Submi
     return sub
 
 
-def principal_sees_all(principal: Principal) -> bool:
-    return principal.role == PROCESSOR
-
-
 SignedIn = Annotated[Principal, require("signed_in")]
 Uploader = Annotated[Principal, require("upload")]
 FormUploader = Annotated[Principal, require("upload", csrf_in_handler=True)]

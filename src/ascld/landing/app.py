@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,6 @@ class LandingState:
     tmp: ProcessTmp | None = None
     lander: Lander | None = None
     worker: Worker | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _json_error(status: int, message: str, hint: str, headers: dict[str, str] | None = None) -> JSONResponse:
