@@ -175,3 +175,25 @@ def test_dq_parquet_has_a_row_per_data_row_with_national_codes(tmp_path, gen, sp
     assert data[0][col["cond_Gender"]] == 2 and data[0][col["chk_Gender"]] == 1
     codes = {v for r in data for name, i in col.items() if name.startswith("chk_") for v in [r[i]]}
     assert codes <= {1, 0, -1, -2, -3, -4, -5, -6, -7}
+
+
+def test_row_numbers_follow_file_order_across_scan_batches(tmp_path):
+    """The scan runs in parallel batches: rows after the first batches still get their own row numbers."""
+    from ascld.quality.sample import sample_rows
+    from ascld.quality.validate import SCAN_BATCH_ROWS
+
+    base = sample_rows(1000, seed=11)
+    rows = [dict(r) for _ in range(2 * SCAN_BATCH_ROWS // 1000 + 20) for r in base]
+    defects = {1003, SCAN_BATCH_ROWS - 1, SCAN_BATCH_ROWS + 7, 2 * SCAN_BATCH_ROWS + 5, len(rows) - 1}
+    for i in defects:
+        rows[i]["Event_Start_Date"] = "32/01/2025"
+    dq = tmp_path / "dq.parquet"
+    result = validate_rows(tmp_path, rows, max_problems=10, dq_out=dq)
+    assert result.row_count == len(rows)
+    # Row r repeats row (r - 2) % 1000 + 2 of the first (defect-free) copy: codes differ only at the defects.
+    flagged = duckdb.sql(
+        f"SELECT d.__row FROM read_parquet('{dq}') d JOIN read_parquet('{dq}') b "
+        "ON b.__row = (d.__row - 2) % 1000 + 2 "
+        "WHERE d.chk_Event_Start_Date IS DISTINCT FROM b.chk_Event_Start_Date ORDER BY d.__row"
+    ).fetchall()
+    assert [r for (r,) in flagged] == sorted(i + 2 for i in defects)

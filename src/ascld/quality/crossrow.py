@@ -1,7 +1,7 @@
 """Checks across rows, for the whole file, and against the previous return: SQL over the scanned table.
 
 Every function here reads the table the scan made (`ascld.quality.scan`: one row per data row, in file order,
-`rowid + 2` = spreadsheet row) and inserts problems into `__ascld_problems` (row, seq, field, check_id, value,
+`__row` = spreadsheet row) and inserts problems into `__ascld_problems` (row, seq, field, check_id, value,
 suggestion, detail). Identifiers are only ever compared as hashes, and no value is copied into a problem.
 """
 
@@ -30,7 +30,7 @@ def duplicate_rows(con: Any, dq: str, check: Check) -> None:
         con,
         f"""
         SELECT row, 0, '', '{check.id}', NULL, NULL, CAST(first_row AS VARCHAR) FROM (
-            SELECT rowid + 2 AS row, min(rowid + 2) OVER (PARTITION BY k_row) AS first_row FROM {dq}
+            SELECT __row AS row, min(__row) OVER (PARTITION BY k_row) AS first_row FROM {dq}
             WHERE k_row IN (SELECT k_row FROM {dq} GROUP BY k_row HAVING count(*) > 1)
         ) WHERE row > first_row""",
     )
@@ -43,7 +43,7 @@ def duplicate_events(con: Any, dq: str, check: Check) -> None:
         f"""
         WITH g AS (SELECT k_event FROM {dq} WHERE k_event IS NOT NULL GROUP BY k_event
                    HAVING min(k_row) <> max(k_row)),
-        r AS (SELECT k_event, k_row, min(rowid + 2) AS row FROM {dq}
+        r AS (SELECT k_event, k_row, min(__row) AS row FROM {dq}
               WHERE k_event IN (SELECT k_event FROM g) GROUP BY k_event, k_row),
         x AS (SELECT row, min(row) OVER (PARTITION BY k_event) AS first_row FROM r)
         SELECT row, 0, '', '{check.id}', NULL, NULL, CAST(first_row AS VARCHAR) FROM x WHERE row >
@@ -71,7 +71,7 @@ def person_conflicts(
         _insert(
             con,
             f"""
-            WITH r AS (SELECT rowid + 2 AS row, k_person, {val} AS val FROM {dq}
+            WITH r AS (SELECT __row AS row, k_person, {val} AS val FROM {dq}
                        WHERE k_person IN (SELECT k_person FROM __ascld_conflicts WHERE c{i}) AND {val} IS NOT
                        NULL),
             f AS (SELECT k_person, arg_min(val, row) AS v0, count(DISTINCT val) AS n FROM r GROUP BY k_person)
@@ -89,7 +89,7 @@ def linked_people_missing(
     for column in columns:
         key = f"k_l{column.split('_')[1]}"
         parts.append(f"""
-            SELECT d.rowid + 2, {_seq(spec_columns, column)}, '{column}', '{check.id}', NULL, NULL, NULL
+            SELECT d.__row, {_seq(spec_columns, column)}, '{column}', '{check.id}', NULL, NULL, NULL
             FROM {dq} d ANTI JOIN su ON d.{key} = su.k_person WHERE d.{key} IS NOT NULL""")
     _insert(
         con,
@@ -106,7 +106,7 @@ def event_references_reused(con: Any, dq: str, check: Check, spec_columns: tuple
         f"""
         WITH g AS (SELECT k_ref FROM {dq} WHERE k_ref IS NOT NULL AND k_event IS NOT NULL GROUP BY k_ref
                    HAVING min(k_event) <> max(k_event)),
-        r AS (SELECT rowid + 2 AS row, k_ref, k_event FROM {dq} WHERE k_ref IN (SELECT k_ref FROM g)),
+        r AS (SELECT __row AS row, k_ref, k_event FROM {dq} WHERE k_ref IN (SELECT k_ref FROM g)),
         f AS (SELECT k_ref, arg_min(k_event, row) AS e0, min(row) AS first_row FROM r GROUP BY k_ref)
         SELECT r.row, {_seq(spec_columns, "Event_Reference")}, 'Event_Reference', '{check.id}', NULL, NULL,
                CAST(f.first_row AS VARCHAR)
@@ -215,7 +215,7 @@ def compare_returns(
     examples: list[int] = []
     if c_rs is not None:
         rows = con.execute(f"""
-            SELECT p.rowid + 2 FROM {prev} p ANTI JOIN (SELECT DISTINCT k_event FROM {cur}
+            SELECT p.__row FROM {prev} p ANTI JOIN (SELECT DISTINCT k_event FROM {cur}
                                                         WHERE k_event IS NOT NULL) c ON p.k_event = c.k_event
             WHERE p.k_event IS NOT NULL AND (
                 (p.etype <> 'service' AND p.d_end >= DATE '{c_rs.isoformat()}')
@@ -231,7 +231,7 @@ def compare_returns(
     _insert(
         con,
         f"""
-        SELECT c.rowid + 2, {_seq(spec_columns, "Event_Start_Date")}, 'Event_Start_Date', 'Q002', NULL, NULL,
+        SELECT c.__row, {_seq(spec_columns, "Event_Start_Date")}, 'Event_Start_Date', 'Q002', NULL, NULL,
                strftime(c.d_start, '%d/%m/%Y')
         FROM {cur} c WHERE c.k_svc IS NOT NULL AND month(c.d_start) = 4 AND day(c.d_start) = 1
           AND EXISTS (SELECT 1 FROM {prev} p WHERE p.k_svc = c.k_svc AND p.d_start < c.d_start)
@@ -252,9 +252,9 @@ def compare_returns(
         _insert(
             con,
             f"""
-            WITH pv AS (SELECT k_person, arg_min({val}, rowid) AS v FROM {prev}
+            WITH pv AS (SELECT k_person, arg_min({val}, __row) AS v FROM {prev}
                         WHERE k_person IS NOT NULL AND {val} IS NOT NULL GROUP BY k_person),
-            cv AS (SELECT k_person, min(rowid + 2) AS row, arg_min({val}, rowid) AS v FROM {cur}
+            cv AS (SELECT k_person, min(__row) AS row, arg_min({val}, __row) AS v FROM {cur}
                    WHERE k_person IS NOT NULL AND {val} IS NOT NULL GROUP BY k_person)
             SELECT cv.row, {_seq(spec_columns, column)}, '{column}', 'Q004', NULL, NULL, NULL
             FROM cv JOIN pv USING (k_person) WHERE cv.v <> pv.v""",

@@ -10,8 +10,7 @@ file, in four layers:
    `w_X`, the value of a failing non-sensitive cell (`v_X`), details for messages, and hashed keys for the
    checks across rows.
 
-The table is created with `CREATE TABLE ... AS`, which keeps file order, so `rowid + 2` is the spreadsheet
-row.
+`ascld.quality.validate` streams the result, in file order, to Parquet and numbers the rows (`__row`).
 No value of a sensitive field is stored: identifiers appear only as 64-bit hashes.
 """
 
@@ -224,10 +223,17 @@ def _referenced(sql: str) -> set[tuple[str, str]]:
     return set(_REF.findall(sql))
 
 
-def _inline(sql: str, own: str, spec: Spec) -> str:
-    """Replace references to the field's own blank test and list class with their expressions."""
-    sql = sql.replace(blank(own), blank_expr(col(own)))
+def _inline(sql: str, own: str, spec: Spec, *, exact: bool = False) -> str:
+    """Replace references to the field's own blank test and list class with their expressions.
+
+    With `exact`, the value is known to be an exact Release 2 value of the field's list: not blank, list class
+    0 (so the checks that look at the class fold away instead of classifying the value again).
+    """
     lst = spec.list_for(own)
+    if exact:
+        sql = sql.replace(blank(own), "FALSE")
+        return sql.replace(list_class(own), "0") if lst is not None else sql
+    sql = sql.replace(blank(own), blank_expr(col(own)))
     if lst is not None:
         sql = sql.replace(list_class(own), f"({ck.list_class_sql(own, lst, spec, 'FALSE')})")
     return sql
@@ -248,22 +254,26 @@ def _fused_code(fl: FieldLayout, spec: Spec, blank_col: str) -> str:
     value = [(i, _inline(cell_sql(k, c, spec), c, spec)) for i, k in numbered if k.rule in ck.VALUE_RULES]
     if value and not f.defined_list and ck.value_ok_sql(f) is None:
         raise ValueError(f"{c} has value rules but no value_ok_sql: the scan would never run them")
-    cross = [
-        (i, _inline(cell_sql(k, c, spec), c, spec))
-        for i, k in numbered
-        if k.rule != "mandatory" and k.rule not in ck.VALUE_RULES
-    ]
-    warn = (
-        " + ".join(
-            f"CASE WHEN {_inline(cell_sql(k, c, spec), c, spec)} THEN {1 << i} ELSE 0 END"
-            for i, k in enumerate(fl.warnings)
+    def rest(exact: bool) -> tuple[str, str]:
+        """(checks after the value rules + warning part, warning part) of a value that passed them."""
+        cross = [
+            (i, _inline(cell_sql(k, c, spec), c, spec, exact=exact))
+            for i, k in numbered
+            if k.rule != "mandatory" and k.rule not in ck.VALUE_RULES
+        ]
+        warn = (
+            " + ".join(
+                f"CASE WHEN {_inline(cell_sql(k, c, spec), c, spec, exact=exact)} THEN {1 << i} ELSE 0 END"
+                for i, k in enumerate(fl.warnings)
+            )
+            or "0"
         )
-        or "0"
-    )
-    warn_part = f"({warn}) * {1 << W_SHIFT}" if warn != "0" else "0"
+        warn_part = f"({warn}) * {1 << W_SHIFT}" if warn != "0" else "0"
+        return f"{case(cross)} + {warn_part}", warn_part
+
+    ok_rest, warn_part = rest(False)
     formula = f"CASE WHEN {formula_sql(raw)} THEN {FORMULA_BIT} ELSE 0 END"
     mandatory = f"CASE WHEN {status(c)} = 2 THEN 1 ELSE 0 END"
-    ok_rest = f"{case(cross)} + {warn_part}"
     blank_path = f"WHEN {blank_col} THEN {1 << BLANK_SHIFT} + {mandatory} + {warn_part}"
     slow = (
         f"{formula} + CASE {' '.join(f'WHEN {sql} THEN {i}' for i, sql in value)} ELSE {ok_rest} END"
@@ -273,7 +283,7 @@ def _fused_code(fl: FieldLayout, spec: Spec, blank_col: str) -> str:
     if f.defined_list:
         # Release 2 values never start with = + - @, and an exact one is neither blank nor failing.
         exact = ", ".join(quote_str(v) for v in spec.lists[f.defined_list].r2_values)
-        fast = f"WHEN {raw} IN ({exact}) THEN {ok_rest} " if exact else ""
+        fast = f"WHEN {raw} IN ({exact}) THEN {rest(True)[0]} " if exact else ""
         body = f"{fast}{blank_path} ELSE {slow}"
     else:
         ok = ck.value_ok_sql(f)

@@ -35,6 +35,7 @@ from ascld.quality.checks import VALIDITY_LABELS, Check, checks_by_id, list_sugg
 from ascld.quality.problem import PROBLEM_FIELDS, Problem
 from ascld.quality.scan import (
     DERIVED_RULES,
+    FieldLayout,
     ScanLayout,
     build_scan_sql,
     chk_sql,
@@ -59,6 +60,10 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = "1"
 MEMORY_LIMIT_ENV = "ASCLD_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "512MB"
+# Rows per batch of the streamed scan (one Parquet row group each; DuckDB's row-group size).
+SCAN_BATCH_ROWS = 122_880
+# Column of the scan table: the row has a cell problem listed cell by cell (`_reported_sql`).
+REPORTED = "__reported"
 _STATUS_BY_CODE = {code: label for code, label in STATUS_LABELS.values()}
 
 
@@ -176,24 +181,52 @@ def _register_reference(con: Any, spec: Spec, layout: ScanLayout, checks: Sequen
 
 
 def _scan(
-    con: Any, ret: ReturnFile, table: str, spec: Spec, layout: ScanLayout, submission: date
+    con: Any, ret: ReturnFile, table: str, spec: Spec, layout: ScanLayout, submission: date, workdir: str
 ) -> list[Problem]:
-    """Run the scan into `table`; returns the problems of rows DuckDB could not split (T009-T011)."""
+    """Run the scan into `table`; returns the problems of rows DuckDB could not split (T009-T011).
+
+    The scan streams, in file order, to a Parquet file in `workdir`, and `table` is a view over it with the
+    spreadsheet row number `__row`. (A `CREATE TABLE ... AS` keeps file order too, but under the memory limit
+    DuckDB then inserts with one thread; streaming keeps both threads busy in flat memory.)
+    """
     rejects = ret.new_rejects_name()
+    path = Path(workdir) / f"{table}.parquet"
     ret.execute_read(
         con,
         lambda parallel: (
-            f"CREATE OR REPLACE TABLE {table} AS "
-            f"{build_scan_sql(spec, layout, ret.read_csv_sql(rejects, parallel=parallel), submission)}"
+            f"SELECT *, {' OR '.join(f'({_reported_sql(spec, fl)})' for fl in layout.fields)} AS {REPORTED} "
+            f"FROM ({build_scan_sql(spec, layout, ret.read_csv_sql(rejects, parallel=parallel), submission)})"
         ),
+        run=lambda sql: _stream_to_parquet(con, sql, path),
+    )
+    con.execute(
+        f"CREATE OR REPLACE VIEW {table} AS SELECT CAST(file_row_number + 2 AS BIGINT) AS __row, "
+        f"* EXCLUDE (file_row_number) FROM read_parquet({quote_str(str(path))}, file_row_number = true)"
     )
     problems = ret.rejected_rows(con, rejects)
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
     if con.execute(f"SELECT bool_or(ragged > 0) FROM {table}").fetchone()[0]:
         problems += ragged_problems(
-            con, table, ret.name, len(spec.columns), row_sql="rowid + 2", where="ragged > 0", kind="ragged"
+            con, table, ret.name, len(spec.columns), row_sql="__row", where="ragged > 0", kind="ragged"
         )
     return sorted(problems, key=lambda p: p.row or 0)
+
+
+def _stream_to_parquet(con: Any, sql: str, path: Path) -> None:
+    """Write the rows of `sql` to `path` in order, a batch at a time (nothing is left at `path` on failure)."""
+    import pyarrow.parquet as pq
+
+    path.unlink(missing_ok=True)
+    reader = con.sql(sql).to_arrow_reader(SCAN_BATCH_ROWS)
+    writer = pq.ParquetWriter(path, reader.schema, compression="lz4")
+    try:
+        for batch in reader:
+            writer.write_batch(batch)
+    except BaseException:
+        writer.close()
+        path.unlink(missing_ok=True)
+        raise
+    writer.close()
 
 
 def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows: int) -> list[Problem]:
@@ -205,7 +238,7 @@ def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows:
     problems: list[Problem] = []
     if con.execute(f"SELECT bool_or(has_formula) FROM {table}").fetchone()[0]:
         union = " UNION ALL ".join(
-            f"SELECT rowid + 2 AS row, {i} AS pos FROM {table} WHERE {decode_sql(c, 'formula')} = 1"
+            f"SELECT __row AS row, {i} AS pos FROM {table} WHERE {decode_sql(c, 'formula')} = 1"
             for i, c in enumerate(spec.columns)
         )
         hits = con.execute(f"SELECT row, pos FROM ({union}) ORDER BY row, pos LIMIT 1000").fetchall()
@@ -223,32 +256,41 @@ def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows:
 # ------------------------------------------------------------------------------------------------
 
 
+def _reported_sql(spec: Spec, fl: FieldLayout) -> str:
+    """SQL true where a cell of `fl` has a problem listed cell by cell (a failing check, a warning that is not
+    only counted, or a value filled in though not applicable)."""
+    code = quote_ident("code_" + fl.column)
+    aggregated = {c.id for c in load_checks() if c.params.get("aggregate") == "value"}
+    has_na = any(fl.column in chk.columns(spec) for chk in load_checks() if chk.rule in DERIVED_RULES)
+    listed = sum(1 << b for b, chk in enumerate(fl.warnings) if chk.id not in aggregated) << 4
+    return f"({code} & {15 | listed}) <> 0" + (f" OR {decode_sql(fl.column, 'not_applicable')}" if has_na else "")
+
+
 def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None:
     """Expand the packed per-cell codes into one problem per failing check and warning."""
     by_id = checks_by_id()
     na_checks = [c for c in load_checks() if c.rule in DERIVED_RULES]
     slots = max((len(fl.details) for fl in layout.fields), default=0)
     aggregated = {c.id for c in load_checks() if c.params.get("aggregate") == "value"}
-    # 1. The cells with something to report, one small scan per field, into one narrow table.
+    # 1. The cells with something to report into one narrow table: the rows with any, in one scan of the
+    #    (wide) scan table, then one small scan of those per field.
     parts = []
     for n, fl in enumerate(layout.fields):
         c, code = fl.column, quote_ident("code_" + fl.column)
         value = quote_ident("v_" + c) if value_shown(spec, c) else "CAST(NULL AS VARCHAR)"
-        has_na = any(c in chk.columns(spec) for chk in na_checks)
-        listed = sum(1 << b for b, chk in enumerate(fl.warnings) if chk.id not in aggregated) << 4
-        interesting = f"({code} & {15 | listed}) <> 0" + (
-            f" OR {decode_sql(c, 'not_applicable')}" if has_na else ""
-        )
+        interesting = _reported_sql(spec, fl)
         names = list(fl.details.values())
         details = "".join(
             f", {quote_ident(names[k]) if k < len(names) else 'CAST(NULL AS VARCHAR)'} AS d{k}"
             for k in range(slots)
         )
         parts.append(
-            f"SELECT rowid + 2 AS row, {n} AS fieldno, CAST({code} AS INTEGER) AS code, {value} AS value"
-            f"{details} FROM {table} WHERE {interesting}"
+            f"SELECT __row AS row, {n} AS fieldno, CAST({code} AS INTEGER) AS code, {value} AS value"
+            f"{details} FROM __ascld_hit WHERE {interesting}"
         )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __ascld_hit AS SELECT * FROM {table} WHERE {REPORTED}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE __ascld_cells AS {' UNION ALL '.join(parts)}")
+    con.execute("DROP TABLE __ascld_hit")
     # 2. Which check each code part stands for, per field (kind f: failing check index; w: warning bit;
     #    na: filled in though not applicable), and which detail slot carries its {detail}.
     rows = []
@@ -290,7 +332,7 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
         for bit, chk in enumerate(fl.warnings):
             if chk.id in aggregated:
                 agg.append(
-                    f"SELECT min(rowid) + 2, {fl.seq}, '{fl.column}', '{chk.id}', {value}, NULL, "
+                    f"SELECT min(__row), {fl.seq}, '{fl.column}', '{chk.id}', {value}, NULL, "
                     f"format('{{:,}}', count(*)) FROM {table} WHERE ({code} & 15) = 0 AND "
                     f"(({code} >> 4) & {1 << bit}) <> 0 GROUP BY {value}"
                 )
@@ -592,7 +634,7 @@ def validate_return(
         _register_reference(con, spec, layout, checks)
         table = "dq"
         with timer.step("scan"):
-            rejected = _scan(con, ret, table, spec, layout, submission)
+            rejected = _scan(con, ret, table, spec, layout, submission, workdir)
         if rejected:
             return _unusable(name, spec, submission, rejected, ret, ret.size_bytes, None, max_problems)
         with timer.step("transport"):
@@ -780,7 +822,7 @@ def _compare(
         crossrow.file_problem(con, by_id["Q007"], exc.problems[0].message)
         return None
     try:
-        rejected = _scan(con, prev, "dq_prev", spec, layout, submission)
+        rejected = _scan(con, prev, "dq_prev", spec, layout, submission, workdir)
         if rejected:
             crossrow.file_problem(con, by_id["Q007"], rejected[0].message)
             return None
@@ -794,11 +836,11 @@ def _compare(
 def _write_dq_parquet(con: Any, table: str, layout: ScanLayout, path: Path) -> None:
     """The per-row national codes: `__row`, then `cond_<column>` and `chk_<column>` for every field."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    cols = ["CAST(rowid + 2 AS BIGINT) AS __row"]
+    cols = ["__row"]
     for fl in layout.fields:
         cols.append(f"{decode_sql(fl.column, 'cond')} AS {quote_ident('cond_' + fl.column)}")
         cols.append(f"{chk_sql(fl)} AS {quote_ident('chk_' + fl.column)}")
     con.execute(
-        f"COPY (SELECT {', '.join(cols)} FROM {table} ORDER BY rowid) TO {quote_str(str(path))} "
+        f"COPY (SELECT {', '.join(cols)} FROM {table} ORDER BY __row) TO {quote_str(str(path))} "
         "(FORMAT parquet)"
     )

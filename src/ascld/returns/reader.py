@@ -171,16 +171,20 @@ class ReturnFile:
             opts += ", parallel=false"
         return f"read_csv('{path}', {opts})"
 
-    def execute_read(self, con: Any, make_sql: Any) -> None:
+    def execute_read(self, con: Any, make_sql: Any, run: Any = None) -> None:
         """Run `make_sql(parallel)` (SQL reading this file); DuckDB's parallel reader cannot pad rows when a
-        value holds a line break, so such files are read again by one thread (and remembered as such)."""
+        value holds a line break, so such files are read again by one thread (and remembered as such).
+
+        `run(sql)` executes the SQL (default `con.execute`); it must leave nothing behind when it fails.
+        """
+        run = run or con.execute
         try:
-            con.execute(make_sql(self.parallel))
+            run(make_sql(self.parallel))
         except Exception as exc:  # noqa: BLE001 - only DuckDB's one known refusal is retried
             if "null_padding in conjunction with quoted new lines" not in str(exc) or not self.parallel:
                 raise
             self.parallel = False
-            con.execute(make_sql(False))
+            run(make_sql(False))
 
     def ragged_sql(self) -> str:
         """SQL over `read_csv_sql` rows: 1 too few values, 2 too many, 0 as many as the header."""
