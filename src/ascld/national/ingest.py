@@ -664,12 +664,14 @@ def _ingest_one(
     import tempfile
 
     from ascld.quality import validate_return
-    from ascld.returns.reader import open_return
+    from ascld.returns.reader import ReturnFile
 
     work = Path(tempfile.mkdtemp(prefix="ascld-ingest-"))
     try:
         dq_path = work / "dq_rows.parquet"
-        result = validate_return(path, dq_out=dq_path, submission_date=when.date(), temp_dir=str(work))
+        result = validate_return(
+            path, dq_out=dq_path, submission_date=when.date(), temp_dir=str(work), load_into=(con, "__ascld_raw")
+        )
         if not result.usable:
             where = ""
             if report_dir is not None:
@@ -682,14 +684,9 @@ def _ingest_one(
                 f"({_problem_ids(result)}).{where}",
                 result,
             )
-        with open_return(path, temp_dir=str(work)) as ret:
-            ret.to_duckdb(con, "__ascld_raw", check=False)
         dq_table = None
         if dq_path.exists():
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE __ascld_dq AS "
-                f"SELECT * FROM read_parquet({_sql_str(str(dq_path))})"
-            )
+            con.execute(f"CREATE OR REPLACE VIEW __ascld_dq AS SELECT * FROM read_parquet({_sql_str(str(dq_path))})")
             dq_table = "__ascld_dq"
         totals = result.summary.get("totals") if isinstance(result.summary, dict) else None
         status, record = ingest_table(
@@ -703,8 +700,8 @@ def _ingest_one(
             },
             locked=True,
         )
-        for t in ("__ascld_raw", "__ascld_dq"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        ReturnFile.drop_loaded(con, "__ascld_raw")
+        con.execute("DROP VIEW IF EXISTS __ascld_dq")
         counts = record.details.get("trace_outcomes") or {}
         traced = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "not traced"
         return FileOutcome(

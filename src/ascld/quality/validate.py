@@ -580,6 +580,7 @@ def validate_return(
     submission_date: date | None = None,
     dq_out: str | Path | None = None,
     temp_dir: str | None = None,
+    load_into: tuple[Any, str] | None = None,
 ) -> ValidationResult:
     """Check a CLD return as the landing service does, before it is submitted.
 
@@ -593,6 +594,9 @@ def validate_return(
             period ignores events ending in or after its month. Default: today.
         dq_out: write a Parquet file with one row per data row: `__row`, `cond_<column>` and `chk_<column>`.
         temp_dir: where to put DuckDB's working files (default: the system temporary folder).
+        load_into: (DuckDB connection, name): when the file is usable, also load its rows there as
+            `ReturnFile.load_checked` does (the ingest's copy), from the file this call has already opened
+            and checked.
 
     Returns:
         A ValidationResult; its `exit_code` is 0 (no failures), 1 (failures) or 2 (unusable file).
@@ -742,6 +746,8 @@ def validate_return(
         if dq_out:
             _write_dq_parquet(con, table, layout, Path(dq_out))
 
+        if load_into is not None:
+            ret.load_checked(*load_into)
         la = con.execute(f"SELECT min(la) FROM {table}").fetchone()[0]
         errors = sum(c["count"] for c in problem_counts if c["severity"] == "error")
         exit_code = 1 if errors else 0
