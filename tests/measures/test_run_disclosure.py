@@ -1,5 +1,6 @@
 """`ascld measures` on a SALT scenario store: disclosure control by default, recorded in the manifest; the
-flag that switches it off is recorded too. Expected figures from scenarios.md Part C (STS001: 6 requests)."""
+flag that switches it off is recorded too. Expected figures from scenarios.md Part C (STS001: 6 requests).
+ASCOF 2D "blank" cells (a denominator, no numerator) go through the same control."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 
 import pyarrow.parquet as pq
 import pytest
+from ascof_fixtures import LA_LOOKUP, discharges_table, main_table, service, spell
 from click.testing import CliRunner
 from salt_fixtures import frame
 from test_salt_scenarios import STS001_ROWS
@@ -53,6 +55,37 @@ def test_disclosure_control_is_applied_by_default_and_recorded(store_file, tmp_p
     assert all(r["disclosure_flag"] in ("suppressed", "rounded", "national") for r in written)
     assert not any(r["numerator"] in {str(n) for n in range(1, 8)} for r in written)
     assert json.loads((tmp_path / "measures.json").read_text()) == run.rows
+
+
+def test_ascof_2d_blank_cells_keep_no_numerator_and_their_denominators_are_controlled(tmp_path):
+    # Twelve people aged 80 discharged from hospital (nine women, three men), none followed by reablement:
+    # ASCOF 2D part 2 has denominators (discharges) and no numerators. The council's 12 is published as 10
+    # (nearest 5), its 3 men as `*`; England's 12 is exact; no numerator or value appears anywhere.
+    path = tmp_path / "main.parquet"
+    pq.write_table(main_table([service("X1", "Long term support: Community", "2024-05-01", None, "1944-01")]), path)
+    spells = [spell(f"W{i}", f"AW{i}", "2024-05-01", "2024-05-10", "1944-01", "2") for i in range(9)]
+    spells += [spell(f"M{i}", f"AM{i}", "2024-05-01", "2024-05-10", "1944-01", "1") for i in range(3)]
+    run = run_measures_national(
+        main_tables=path, period=("2024-07-01", "2025-06-30"), ascof=["2D"], salt=False,
+        discharges=discharges_table(spells), la_lookup=LA_LOOKUP, out_dir=tmp_path / "out",
+    )
+
+    def cell(la_code, group):
+        (row,) = [
+            r for r in run.rows
+            if r["measure"] == "ASCOF 2D Part 2" and r["period_start"] == "2024-04-01"
+            and r["la_code"] == la_code and r["breakdown"] in ("Total", "Gender") and r["group"] == group
+        ]
+        return row["numerator"], row["denominator"], row["value"], row["disclosure_flag"]
+
+    assert cell("318", "Total") == (None, 10, None, "rounded")
+    assert cell("318", "Female") == (None, 10, None, "rounded")
+    assert cell("318", "Male") == (None, "*", "*", "suppressed")
+    assert cell(None, "Total") == (None, 12, None, "national")
+    assert cell(None, "Male") == (None, "*", "*", "suppressed")
+    part2 = [r for r in run.rows if r["measure"] == "ASCOF 2D Part 2"]
+    assert all(r["numerator"] is None for r in part2)
+    assert not any(r[c] in range(1, 8) for r in part2 for c in ("numerator", "denominator"))
 
 
 def test_no_disclosure_control_is_recorded_in_the_manifest_and_report(store_file, tmp_path):

@@ -99,6 +99,53 @@ def test_two_decimal_measure_uses_its_own_places():
     assert published(ratio(9, 16, measure="ASCOF 2D Part 1")) == (10, 15, 66.67, "rounded")
 
 
+# ------------------------------------------------------------------------------------------------------------
+# Rows with a denominator but no numerator (ASCOF 2D "blank" cells)
+# ------------------------------------------------------------------------------------------------------------
+
+
+def blank(den: int, la_code: str | None = "318", measure: str = "ASCOF 2D Part 1") -> dict:
+    return {"measure": measure, "la_code": la_code, "numerator": None, "denominator": den, "value": None}
+
+
+@pytest.mark.parametrize(("den", "shown"), [(0, 0), (8, 10), (12, 10), (13, 15), (1003, 1005)])
+def test_missing_numerator_stays_missing_and_the_denominator_is_rounded(den, shown):
+    assert published(blank(den)) == (None, shown, None, "rounded")
+
+
+@pytest.mark.parametrize("den", range(1, 8))
+def test_missing_numerator_with_a_small_denominator_is_suppressed(den):
+    assert published(blank(den)) == (None, "*", "*", "suppressed")
+    assert published(blank(den, la_code=None)) == (None, "*", "*", "suppressed")
+
+
+@pytest.mark.parametrize("den", [0, 8, 13, 1003])
+def test_missing_numerator_national_denominator_is_unrounded(den):
+    assert published(blank(den, la_code=None)) == (None, den, None, "national")
+
+
+def test_missing_numerator_ignores_a_value_the_row_carries():
+    # Nothing to compute a value from, whatever the input says (also with a zero denominator).
+    assert published({**blank(20), "value": 55.0}) == (None, 20, None, "rounded")
+    assert published({**blank(0), "value": 0.0}) == (None, 0, None, "rounded")
+
+
+def test_missing_numerator_with_a_published_population_denominator():
+    # ASCOF 2B's denominator is a population estimate (DC08): published as it is, even without a numerator.
+    assert published(blank(150003, measure="ASCOF 2B")) == (None, 150003, None, "rounded")
+
+
+def test_missing_numerators_in_a_float_column_mixed_with_counts():
+    # pandas stores a numerator column with gaps as float64 with NaN: NaN is a missing numerator too.
+    frame = table(blank(9), ratio(9, 16), blank(5, la_code=None))
+    assert frame["numerator"].dtype == "float64"
+    out = apply_disclosure_control(frame)
+    assert out.numerator.tolist() == [None, 10, None]
+    assert out.denominator.tolist() == [10, 15, "*"]
+    assert out.value.tolist() == [None, 66.7, "*"]
+    assert out.disclosure_flag.tolist() == ["rounded", "rounded", "suppressed"]
+
+
 def test_input_table_is_not_changed():
     before = table(count(3), count(12))
     copy = before.copy()
@@ -160,7 +207,9 @@ def test_malformed_rules_are_refused(tmp_path):
 
 counts = st.integers(min_value=0, max_value=400)
 councils = st.sampled_from(["318", "999", None])
-rows = st.lists(st.tuples(counts, st.one_of(st.none(), counts), councils), min_size=1, max_size=30)
+rows = st.lists(
+    st.tuples(st.one_of(st.none(), counts), st.one_of(st.none(), counts), councils), min_size=1, max_size=30
+)
 
 
 def _frame(generated) -> pd.DataFrame:
@@ -187,12 +236,23 @@ def test_sub_national_counts_are_rounded_to_the_base(generated, base):
     rules = load_disclosure_rules(base=base)
     out = apply_disclosure_control(_frame(generated), rules)
     for (num, _den, la), shown in zip(generated, out.numerator, strict=True):
-        if shown == "*":
+        if num is None:
+            assert shown is None
+        elif shown == "*":
             assert 1 <= num <= 7
         elif la is None:
             assert shown == num
         else:
             assert shown % base == 0 and abs(shown - num) <= base // 2
+    for (_num, den, la), shown in zip(generated, out.denominator, strict=True):
+        if den is None:
+            assert shown is None
+        elif shown == "*":
+            assert 1 <= den <= 7
+        elif la is None:
+            assert shown == den
+        else:
+            assert shown % base == 0 and abs(shown - den) <= base // 2
 
 
 # ------------------------------------------------------------------------------------------------------------

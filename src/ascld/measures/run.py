@@ -256,7 +256,7 @@ def _salt_period(plan: _Plan) -> Any:
 
 def _run(plan: _Plan) -> MeasuresRun:
     from ascld.engine import connect
-    from ascld.release import apply_disclosure_control, load_disclosure_rules
+    from ascld.release import load_disclosure_rules
 
     started, t0 = dt.datetime.now(dt.UTC), time.perf_counter()
     plan.out_dir.mkdir(parents=True, exist_ok=True)
@@ -305,7 +305,7 @@ def _run(plan: _Plan) -> MeasuresRun:
     if plan.disclosure:
         rules = plan.rules or load_disclosure_rules()
         if rows:
-            rows = _controlled(rows, rules, apply_disclosure_control)
+            rows = _controlled(rows, rules)
         disclosure: Any = {"applied": True, "rules": rules.describe()}
     else:
         disclosure = DISABLED
@@ -352,22 +352,14 @@ def _run(plan: _Plan) -> MeasuresRun:
     return MeasuresRun(plan.out_dir, rows, manifest, outputs, tuple(skipped))
 
 
-def _controlled(rows: list[dict[str, Any]], rules: Any, apply: Callable[..., Any]) -> list[dict[str, Any]]:
-    """Disclosure control on every row.
-
-    A row with a denominator but no numerator (ASCOF 2D "blank" cells) is controlled with a numerator of 0
-    and published with no numerator and no value, so its denominator is still suppressed or rounded.
-    """
+def _controlled(rows: list[dict[str, Any]], rules: Any) -> list[dict[str, Any]]:
+    """Disclosure control on every row (rows without a numerator, ASCOF 2D "blank" cells, included: the
+    release rules keep them blank and control their denominators)."""
     import pandas as pd
 
-    blank = [r["numerator"] is None and r["denominator"] is not None for r in rows]
-    work = [dict(r, numerator=0) if b else r for r, b in zip(rows, blank, strict=True)]
-    out = _records(apply(pd.DataFrame(work, columns=list(MEASURE_COLUMNS)), rules))
-    for r, b in zip(out, blank, strict=True):
-        if b:
-            r["numerator"] = None
-            r["value"] = "*" if r["disclosure_flag"] == "suppressed" else None
-    return out
+    from ascld.release import apply_disclosure_control
+
+    return _records(apply_disclosure_control(pd.DataFrame(rows, columns=list(MEASURE_COLUMNS)), rules))
 
 
 def _spec_version() -> str | None:

@@ -11,6 +11,9 @@ parameters, source and rationale). The default rules:
 * DC08-DC09 - population denominators (ASCOF 2B/2C) are published as they are;
 * DC10 - national rows (`la_code` empty) are not rounded.
 
+A row with a denominator but no numerator (ASCOF 2D "blank" cells) keeps an empty numerator and value; its
+denominator is controlled like any other count.
+
 `apply_disclosure_control` sets `disclosure_flag` on every row: `suppressed` (a cell shows `*`), `national`
 (unrounded national row) or `rounded`. What the rules do *not* protect against (differencing between national
 tables, recovery of a suppressed national cell from its total) is set out in docs/disclosure-control.md;
@@ -287,7 +290,8 @@ def apply_disclosure_control(table: Any, rules: DisclosureRules | None = None) -
         in `numerator`, `denominator` and/or `value`; other counts are published as whole numbers (rounded
         where the rules say); a value with a denominator is recomputed from the published figures (None if
         the denominator is 0 and the method gave no value); `disclosure_flag` is `suppressed`, `national` or
-        `rounded`.
+        `rounded`. A missing (NULL) numerator stays missing and so does its value (`*` if the denominator is
+        suppressed); the denominator is controlled as usual.
 
     Raises:
         UsageError: the table is not in the tidy layout.
@@ -299,6 +303,9 @@ def apply_disclosure_control(table: Any, rules: DisclosureRules | None = None) -
         >>> out = apply_disclosure_control(t)
         >>> out.loc[0, ["numerator", "denominator", "value", "disclosure_flag"]].tolist()
         [10, 15, 66.7, 'rounded']
+        >>> blank = pd.DataFrame([{**row, "measure": "M", "la_code": "318", "numerator": None, "denominator": 9}])
+        >>> apply_disclosure_control(blank).loc[0, ["numerator", "denominator", "value"]].tolist()
+        [None, 10, None]
     """
     import pandas as pd
 
@@ -319,8 +326,12 @@ def apply_disclosure_control(table: Any, rules: DisclosureRules | None = None) -
         symbol = rules.suppression[2] if rules.suppression else "*"
         if num_suppressed or den_suppressed:
             value: Any = symbol
+        elif numerator is None:
+            # No numerator (an ASCOF 2D "blank" cell): nothing to compute a value from. The denominator is
+            # still controlled above, like any other count.
+            value = None
         elif denominator is None:
-            value = None if numerator is None else float(numerator)
+            value = float(numerator)
         elif Decimal(str(denominator)) == 0:
             value = None if _is_missing(record["value"]) else record["value"]
         else:
