@@ -244,6 +244,7 @@ class _Plan:
     inputs: list[dict[str, Any]]
     notes: list[str]
     title: str
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
 
 def _salt_period(plan: _Plan) -> Any:
@@ -263,7 +264,7 @@ def _run(plan: _Plan) -> MeasuresRun:
     skipped: list[str] = []
     tables: list[list[dict[str, Any]]] = []
     counts: dict[str, int] = {}
-    con = connect(plan.engine)
+    con = connect(plan.engine, **plan.engine_options)
     try:
         if plan.ascof is not None and not plan.ascof:
             skipped.append("ASCOF: not requested")
@@ -440,6 +441,7 @@ def run_measures_national(
     rules: Any = None,
     emit_sql: Sequence[str] = (),
     work_dir: str | Path | None = None,
+    engine_options: dict[str, Any] | None = None,
 ) -> MeasuresRun:
     """ASCOF (from the joined main table) and SALT (from the raw store) for every council and England.
 
@@ -463,6 +465,8 @@ def run_measures_national(
         rules: disclosure rules (default `load_disclosure_rules()`).
         emit_sql: also write the ASCOF and SALT SQL in these dialects ("mssql", "pyspark", "duckdb").
         work_dir: scratch folder for building the main table.
+        engine_options: settings for the connection the measures run on (DuckDB: `memory_limit`,
+            `threads`, `temp_directory`), e.g. to keep a national run within a memory budget.
 
     Returns:
         The MeasuresRun.
@@ -532,6 +536,7 @@ def run_measures_national(
             inputs=[i for i in inputs if i],
             notes=notes,
             title="Adult social care measures: England",
+            engine_options=dict(engine_options or {}),
         )
         return _run(plan)
     finally:
