@@ -491,7 +491,7 @@ def run_measures_national(
         raise UsageError(
             "national mode needs the joined main table (--main-tables) and/or the store (--store)."
         )
-    inputs: list[dict[str, Any]] = []
+    inputs: list[dict[str, Any] | None] = []
     notes: list[str] = []
     tmp: Path | None = None
     try:
