@@ -153,3 +153,24 @@ def test_missing_path_is_a_usage_error(tmp_path):
 
     with pytest.raises(UsageError):
         open_return(tmp_path / "nope.csv")
+
+
+def test_empty_lines_across_read_chunks(tmp_path, rows, spec, monkeypatch):
+    """An empty line split across two reads, or at the end of a read with content after, is still found."""
+    import ascld.returns.reader as reader
+
+    path = write_rows(tmp_path / "r.csv", rows)
+    lines = path.read_bytes().split(b"\r\n")
+    data = b"\r\n".join(lines[:3] + [b""] + lines[3:])
+    path.write_bytes(data)
+    at = data.index(b"\r\n\r\n")
+    for cut in (at + 1, at + 2, at + 3, at + 4):  # the chunk ends inside or just after the empty line
+        monkeypatch.setattr(reader, "READ_BYTES", cut)
+        with open_return(path) as ret:
+            assert [(w.check_id, w.row) for w in ret.warnings] == [("T016", 4)], cut
+    # Empty lines at the very end of the file are harmless, whatever the chunking.
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n\r\n\r\n")
+    for cut in (len(lines[0]), 7, 1 << 24):
+        monkeypatch.setattr(reader, "READ_BYTES", cut)
+        with open_return(path) as ret:
+            assert ret.warnings == [], cut
