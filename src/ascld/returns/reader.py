@@ -434,14 +434,18 @@ class _Checker:
         if self._pending is not None and data.strip():
             self.scan.blank_line_offset = self._pending
             return
-        window = self._tail + data
-        found = _EMPTY_LINE.search(window)
-        if found is not None:
-            at = base - len(self._tail) + found.start() + 1
-            if window[found.start() :].strip():
-                self.scan.blank_line_offset = at
+        # Offset in `data` of the first "\n" of the first empty line (negative: it starts in the previous chunk).
+        edge = _EMPTY_LINE.search(self._tail + data[:2]) if self._tail else None
+        if edge is not None:
+            start = edge.start() - len(self._tail)
+        else:
+            found = _EMPTY_LINE.search(data)
+            start = found.start() if found is not None else None
+        if start is not None:
+            if data[max(start, 0) :].strip():
+                self.scan.blank_line_offset = base + start + 1
             elif self._pending is None:
-                self._pending = at
+                self._pending = base + start + 1
         self._tail = data[-2:]
 
     def _utf8_feed(self, data: bytes, final: bool = False) -> None:
