@@ -187,6 +187,14 @@ def make_national(
 
 # ---- parts ---------------------------------------------------------------------------------------------
 
+def _fresh(store: Path) -> Path:
+    """An empty store folder: a store left by an earlier run (--work) would hold the file already."""
+    import shutil
+
+    shutil.rmtree(store, ignore_errors=True)
+    return store
+
+
 def part_single(work: Path, rows: int) -> dict:
     path, index = make_single(work, rows)
     size = path.stat().st_size
@@ -194,12 +202,12 @@ def part_single(work: Path, rows: int) -> dict:
     base = run_child("baseline", str(path), str(work))
     print(f"  baseline CSV -> Parquet      {base['seconds']:7.2f}s  cpu {base['cpu_seconds']:6.2f}s  "
           f"peak RSS {base['peak_rss_mb']:6.0f} MB")
-    stage = run_child("stage", str(path), str(work / "store_stage"), str(index))
+    stage = run_child("stage", str(path), str(_fresh(work / "store_stage")), str(index))
     stage_total = stage["seconds"] + stage["load_seconds"]
     stage_cpu = stage["cpu_seconds"] + stage["load_cpu_seconds"]
     print(f"  load + trace/pseudonymise/store {stage_total:7.2f}s  cpu {stage_cpu:6.2f}s  "
           f"peak RSS {stage['peak_rss_mb']:6.0f} MB  (traces: {stage['trace_outcomes']})")
-    full = run_child("ingest", [str(path)], str(work / "store_full"), str(index), None, None)
+    full = run_child("ingest", [str(path)], str(_fresh(work / "store_full")), str(index), None, None)
     print(f"  ingest (validate + all)      {full['seconds']:7.2f}s  cpu {full['cpu_seconds']:6.2f}s  "
           f"peak RSS {full['peak_rss_mb']:6.0f} MB")
     result = {
@@ -219,7 +227,7 @@ def part_national(work: Path, councils: int, people_per_council: int, quarters: 
     files, dates, index, names = make_national(work, councils, people_per_council, quarters)
     mb = sum(f.stat().st_size for f in files) / 1e6
     print(f"national set: {len(files)} files, {mb:.0f} MB")
-    store = work / f"store_national_{councils}_{people_per_council}"
+    store = _fresh(work / f"store_national_{councils}_{people_per_council}")
     res = run_child("ingest", [str(f) for f in files], str(store), str(index), str(names), dates)
     print(f"  ingested {res['stored']} files ({res['refused']} refused), {res['rows']:,} rows in "
           f"{res['seconds']:.0f}s (cpu {res['cpu_seconds']:.0f}s), peak RSS {res['peak_rss_mb']:.0f} MB; "
