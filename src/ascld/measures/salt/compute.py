@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from types import MappingProxyType
@@ -118,9 +119,7 @@ def compute_salt(
         backend = engine
     name = getattr(backend, "name", "engine")
 
-    def materialize(expr: ir.Table) -> ir.Table:
-        return ibis.memtable(backend.to_pyarrow(expr))
-
+    materialize = _materializer(backend)
     ctx = run_step(
         "SALT input",
         name,
@@ -137,6 +136,24 @@ def compute_salt(
     non_empty = [f for f in frames if len(f)]
     out = pd.concat(non_empty, ignore_index=True) if non_empty else frames[0].iloc[0:0]
     return normalise(out, order=chosen)
+
+
+def _materializer(backend: Any) -> Callable[[ir.Table], ir.Table]:
+    """How intermediate steps are stored. DuckDB: a temporary table, kept by the engine (within its memory
+    limit, spilled to its temporary folder beyond it), so a national store never passes through Python. Other
+    engines: an in-memory Arrow table (a Spark plan that reuses its steps would otherwise grow with each use).
+    """
+    if getattr(backend, "name", "") == "duckdb":
+
+        def to_temp_table(expr: ir.Table) -> ir.Table:
+            return backend.create_table(f"__ascld_salt_{uuid.uuid4().hex[:12]}", expr, temp=True)
+
+        return to_temp_table
+
+    def to_memory(expr: ir.Table) -> ir.Table:
+        return ibis.memtable(backend.to_pyarrow(expr))
+
+    return to_memory
 
 
 def _is_bound(table: ir.Table) -> bool:
