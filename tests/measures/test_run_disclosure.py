@@ -117,6 +117,9 @@ def test_manifest_records_inputs_versions_and_times(store_file, tmp_path):
     assert len(store_input["sha256"]) == 64
     assert m["row_counts"]["total"] == len(run.rows) == m["row_counts"]["salt"]
     assert m["started_at"] <= m["finished_at"]
+    assert set(m["step_seconds"]) == {"ascof", "salt", "disclosure_control", "outputs"}
+    assert all(v >= 0 for v in m["step_seconds"].values())
+    assert json.loads((tmp_path / "manifest.json").read_text())["step_seconds"] == m["step_seconds"]
     sql = list((tmp_path / "sql" / "mssql").glob("salt_*.sql"))
     assert sql and all(p.read_text().strip() for p in sql)
 

@@ -264,8 +264,10 @@ def _run(plan: _Plan) -> MeasuresRun:
     skipped: list[str] = []
     tables: list[list[dict[str, Any]]] = []
     counts: dict[str, int] = {}
+    steps: dict[str, float] = {}
     con = connect(plan.engine, **plan.engine_options)
     try:
+        mark = time.perf_counter()
         if plan.ascof is not None and not plan.ascof:
             skipped.append("ASCOF: not requested")
         elif plan.main_table is not None:
@@ -288,6 +290,7 @@ def _run(plan: _Plan) -> MeasuresRun:
             skipped.extend(result.skipped)
         else:
             skipped.append("ASCOF: no joined main table given")
+        steps["ascof"], mark = round(time.perf_counter() - mark, 3), time.perf_counter()
         if plan.salt and plan.store is not None:
             from ascld.measures.salt import compute_salt
             from ascld.national.main_tables import read_store
@@ -298,6 +301,7 @@ def _run(plan: _Plan) -> MeasuresRun:
             counts["salt"] = len(salt_rows)
         elif plan.salt:
             skipped.append("SALT: no national store given (SALT reads the raw store, not the main tables)")
+        steps["salt"], mark = round(time.perf_counter() - mark, 3), time.perf_counter()
     finally:
         with contextlib.suppress(Exception):  # closing is best effort
             con.disconnect()
@@ -310,6 +314,7 @@ def _run(plan: _Plan) -> MeasuresRun:
         disclosure: Any = {"applied": True, "rules": rules.describe()}
     else:
         disclosure = DISABLED
+    steps["disclosure_control"], mark = round(time.perf_counter() - mark, 3), time.perf_counter()
     outputs = _write_outputs(plan, rows)
     outputs.update(_write_sql(plan))
     finished = dt.datetime.now(dt.UTC)
@@ -339,11 +344,13 @@ def _run(plan: _Plan) -> MeasuresRun:
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": finished.isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - t0, 3),
+        "step_seconds": steps,
     }
     from ascld.report.measures import measures_report
 
     report_path = plan.out_dir / "report.html"
     measures_report(rows, manifest, title=plan.title).write(report_path)
+    steps["outputs"] = round(time.perf_counter() - mark, 3)  # CSV, JSON, SQL and the report
     outputs["report"] = report_path
     manifest["outputs"]["report"] = "report.html"
     manifest["outputs"]["manifest"] = "manifest.json"
