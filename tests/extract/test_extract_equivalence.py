@@ -4,6 +4,7 @@ period (same multiset of rows after sorting), on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -105,6 +106,9 @@ def test_lf_and_gzip_variants_hold_the_same_rows(synth_sqlite, tmp_path: Path) -
         synth_sqlite.url, example_mapping_path(), start, end, tmp_path / "c.csv.gz", gzip=True, validate=False
     )
     crlf_bytes = plain.path.read_bytes()
+    for result in (plain, lf, packed):  # the writer hashes what it writes
+        assert result.sha256 == hashlib.sha256(result.path.read_bytes()).hexdigest()
+        assert result.bytes == result.path.stat().st_size
     assert b"\r" not in lf.path.read_bytes()
     assert lf.path.read_bytes().replace(b"\n", b"\r\n") == crlf_bytes
     assert gzip.decompress(packed.path.read_bytes()) == crlf_bytes
@@ -129,16 +133,40 @@ def test_extract_runs_the_validator(synth_sqlite, tmp_path: Path) -> None:
     assert {p.field for p in errors} <= {"NHS_Number"}, {(p.check_id, p.field) for p in errors}
 
 
-def test_cell_by_cell_writing_gives_the_same_file(synth_sqlite, tmp_path: Path, monkeypatch) -> None:
-    """With a writer that has no line-at-a-time path, rows go through write_cells: same bytes."""
+def test_cells_made_value_by_value_and_in_small_batches_give_the_same_file(
+    synth_sqlite, tmp_path: Path, monkeypatch
+) -> None:
+    """The column-at-a-time shortcuts (whole columns through value maps and caches, free-text columns
+    checked at once) and the value-at-a-time paths they fall back to make the same cells; batches of a few
+    people (keys split across chunks) make the same file as large ones."""
     import ascld.extract.run as run
 
     start, end = synth_sqlite.periods[-1]
-    fast = extract_return(
+    usual = extract_return(
         synth_sqlite.url, example_mapping_path(), start, end, tmp_path / "a.csv", validate=False
     )
-    monkeypatch.setattr(run, "_quote_cell", None)
-    slow = extract_return(
-        synth_sqlite.url, example_mapping_path(), start, end, tmp_path / "b.csv", validate=False
+    small = extract_return(
+        synth_sqlite.url, example_mapping_path(), start, end, tmp_path / "b.csv", validate=False, chunk_rows=7
     )
-    assert slow.path.read_bytes() == fast.path.read_bytes()
+    assert small.path.read_bytes() == usual.path.read_bytes()
+
+    def codes(self, col, d, section, field_):
+        return [d[v] if v in d else self.map_code(d, v, section, field_) for v in col]
+
+    def texts(self, col, known, field_, owners):
+        return self._text_values(col, {None: known[None], "": known[""]}, field_, owners)
+
+    def dates(col, section, field_):
+        return [run._fmt_date(v, section, field_) for v in col]
+
+    def decimals(col):
+        return [run._fmt_decimal(v) for v in col]
+
+    monkeypatch.setattr(run._Extractor, "_code_column", codes)
+    monkeypatch.setattr(run._Extractor, "_text_column", texts)
+    monkeypatch.setattr(run._Extractor, "_date_column", staticmethod(dates))
+    monkeypatch.setattr(run._Extractor, "_decimal_column", staticmethod(decimals))
+    one_by_one = extract_return(
+        synth_sqlite.url, example_mapping_path(), start, end, tmp_path / "c.csv", validate=False
+    )
+    assert one_by_one.path.read_bytes() == usual.path.read_bytes()

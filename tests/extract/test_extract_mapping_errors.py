@@ -119,6 +119,16 @@ def test_every_problem_is_reported_at_once(mapping_text, tmp_path) -> None:
             "CONTACT: Safeguarding",
             "both in and out of scope",
         ),
+        (  # a default goes into the file as it is: it must be fit for it
+            ("ascld_mapping: 1\n", 'ascld_mapping: 1\ndefaults:\n  GP_Practice_Name: "=HYPERLINK(1)"\n'),
+            "GP_Practice_Name:",
+            "starts like a spreadsheet formula",
+        ),
+        (
+            ("ascld_mapping: 1\n", 'ascld_mapping: 1\ndefaults:\n  GP_Practice_Name: "Łódź surgery"\n'),
+            "GP_Practice_Name:",
+            "characters Windows-1252 cannot hold",
+        ),
     ],
 )
 def test_mapping_mistakes_name_their_line(mapping_text, tmp_path, change, needle, expected) -> None:

@@ -107,3 +107,27 @@ def test_queries_may_use_the_period(synth_sqlite, mapping_text, tmp_path) -> Non
         "    FROM client_address\n    WHERE start_date <= :period_end OR start_date >= :period_start\n",
     )
     assert _run(synth_sqlite, text, tmp_path) == _expected(synth_sqlite)
+
+
+def test_client_type_default_fills_only_the_client_type(synth_sqlite, mapping_text, tmp_path) -> None:
+    """A section whose query has no client_type column takes the Client Type from its default: it sets that
+    cell (and the person fields for that client type), and no other."""
+    text = _replace_once(
+        mapping_text, "           t.client_role                               AS client_type,\n", ""
+    )
+    text = _replace_once(
+        text,
+        "  in_scope:\n    contact_type: [CONTACT, CONV1]",
+        '  defaults:\n    Client_Type: "Service user"\n  in_scope:\n    contact_type: [CONTACT, CONV1]',
+    )
+    got = _run(synth_sqlite, text, tmp_path)
+    requests = [r for r in got if r[COLUMNS["Event_Type"]] == "Request"]
+    assert requests and {r[COLUMNS["Client_Type"]] for r in requests} == {"Service user"}
+    # Every cell of the row outside the person's is the generator's for the same request.
+    expected = {r[COLUMNS["Event_Reference"]]: r for r in _expected(synth_sqlite)}
+    events = slice(COLUMNS["Event_Type"], None)
+    carer_block = slice(COLUMNS["Total_Hrs_Caring_per_week"], COLUMNS["Adult_3_Linked_Person_ID"] + 1)
+    for r in requests:
+        want = list(expected[r[COLUMNS["Event_Reference"]]])
+        want[carer_block] = r[carer_block]  # a carer's request is now a service user's: no carer block
+        assert r[events] == tuple(want[events])

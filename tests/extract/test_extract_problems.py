@@ -280,20 +280,19 @@ def test_failure_after_rows_were_written_leaves_no_file(
     entered: list[int] = []
 
     class SpyWriter(run.ReturnWriter):
-        def write_line(self, line: str) -> None:
-            entered.append(1)
-            super().write_line(line)
-
-        def write_cells(self, cells) -> None:
-            entered.append(1)
-            super().write_cells(cells)
+        def write_lines(self, lines) -> None:
+            entered.extend(1 for _ in lines)
+            super().write_lines(lines)
 
     monkeypatch.setattr(run, "ReturnWriter", SpyWriter)
+    monkeypatch.setattr(run, "WRITE_LINES", 1)  # hand each batch's lines over at once
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(
         UsageError, match="the people query's date_of_birth column holds text that is not an ISO"
     ):
-        extract_return(sqlite_url(cms_copy), example_mapping_path(), *period, out / "r.csv", validate=False)
+        extract_return(
+            sqlite_url(cms_copy), example_mapping_path(), *period, out / "r.csv", validate=False, chunk_rows=100
+        )
     assert len(entered) > 100, "the failure should come after rows were written"
     assert list(out.iterdir()) == []

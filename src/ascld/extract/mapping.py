@@ -30,6 +30,7 @@ import yaml
 
 from ascld.errors import UsageError
 from ascld.extract.scope import event_client_types, event_scope
+from ascld.returns.writer import is_formula_like
 from ascld.spec import Spec, load_spec
 
 MAPPING_VERSION = "1"
@@ -341,6 +342,15 @@ def target_ok(spec: Spec, column: str, value: str) -> bool:
     return value in lst.r2_values or (not lst.complete and value in lst.r1_values)
 
 
+def _fit_for_file(text: str) -> bool:
+    """Text a return can carry as it is: Windows-1252 holds it and a spreadsheet would not run it."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return not is_formula_like(text)
+
+
 # ---------------------------------------------------------------------- loading
 class _Reader:
     def __init__(self, path: Path, spec: Spec) -> None:
@@ -511,6 +521,13 @@ class _Reader:
                     kline,
                     f"{where}: {column} is a {self.spec.field(column).type} field",
                     "Defaults are for text and coded fields; return the value from the query instead",
+                )
+            elif not _fit_for_file(value):
+                self.problem(
+                    kline,
+                    f"{where}: the default for {column} has characters Windows-1252 cannot hold, or starts "
+                    "like a spreadsheet formula (= + - @)",
+                    "Write the value as it should appear in the return",
                 )
             out[column] = Default(column, value, kline, section)
         return out

@@ -25,11 +25,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import gc
+import itertools
 import operator
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,26 +43,22 @@ from ascld.errors import AscldError, UsageError
 from ascld.extract import scope as sc
 from ascld.extract.mapping import EVENT_SECTIONS, allowed_fields, load_mapping
 from ascld.extract.source import (
-    PersonStream,
+    KeyedStream,
     SourceOrderError,
     SourcePlan,
     Statements,
     describe_error,
     open_source,
-    read_rows,
+    read_chunks,
 )
-from ascld.returns.writer import ReturnWriter, file_sha256, format_decimal, is_formula_like
+from ascld.returns.writer import ReturnWriter, format_decimal, is_formula_like, quote_cell
 from ascld.spec import Spec, load_spec
-
-_quote_cell: Callable[[str], str] | None
-try:  # the writer's quoting of one cell, for lines built from cached parts (newer writers have it)
-    from ascld.returns.writer import quote_cell as _quote_cell
-except ImportError:  # pragma: no cover - older writer: rows go through write_cells
-    _quote_cell = None
 
 CHUNK_ROWS = 5000
 MAX_LISTED = 1000  # problems kept in full; the rest are counted (memory stays flat)
-KIND_ORDER = {"requests": 0, "assessments": 1, "services": 2, "reviews": 3}
+WRITE_LINES = 2000  # lines handed to the writer at a time
+KNOWN_TEXT = 20_000  # free-text values remembered per field with their cells
+YOUNG_OBJECTS = 1_000_000  # container objects made and not freed, beyond which the run collects cycles
 
 
 # ---------------------------------------------------------------------- results and problems
@@ -264,7 +262,7 @@ def transliterate(text: str) -> str:
 
 
 # ---------------------------------------------------------------------- cells
-_DATE_TEXT: dict[dt.date, str] = {}
+_DATE_TEXT: dict[Any, str] = {None: ""}  # source value -> dd/mm/yyyy
 _FORMULA_START = frozenset("=+-@")
 
 
@@ -287,7 +285,7 @@ def _fmt_date(value: Any, section: str = "", field_: str = "") -> str:
     return text_
 
 
-_DECIMAL_TEXT: dict[Any, str] = {}
+_DECIMAL_TEXT: dict[Any, str] = {None: "", "": ""}  # source value -> 0.00
 
 
 def _fmt_decimal(value: Any) -> str:
@@ -304,29 +302,61 @@ def _fmt_decimal(value: Any) -> str:
 
 
 @dataclass
-class _EventPlan:
-    """How to build the cells of one event section's records (indexes into the query's row)."""
+class _Ops:
+    """How to make a section's cells from its query's columns, cell index first.
+
+    Attributes:
+        codes: (cell, column, value map, field): local codes through the value map (quoted cells).
+        texts: (cell, column, cells of values met before, field): free text (`_text_column`).
+        dates: (cell, column, field), as dd/mm/yyyy.
+        decimals: (cell, column), with two decimals.
+        constants: (cell, text): defaults of fields the query does not return (quoted cells).
+    """
+
+    codes: list[tuple[int, int, dict[Any, str], str]]
+    texts: list[tuple[int, int, dict[Any, str], str]]
+    dates: list[tuple[int, int, str]]
+    decimals: list[tuple[int, int]]
+    constants: list[tuple[int, str]]
+
+
+@dataclass
+class _Section:
+    """An event section: where its query's key columns are, how to make its cells, and the shape of its
+    lines: `pattern` alternates the person's runs of cells (`("run", k)`), stretches of the section's own
+    cells (`("seg", j)`, cell indexes in `segments[j]`) and, for services with a cost history, the Unit Cost
+    cell (`("cost", 0)`)."""
 
     name: str
     event_type: str
-    kind: int
-    apply: Callable[[list[str], Any], None]
-    apply_open: Callable[[list[str], Any], None]  # services open at the period end: outcome left to X05
+    ops: _Ops
     start: int
     end: int | None
     key: int | None
     client_type: int | None
     ct_dict: dict[Any, str]
     ct_default: str
-    status: int | None
-    status_map: dict[str, str]
-    status_line: int
-    in_scope: list[tuple[int, frozenset[str], str, int]]
+    checks: list[tuple[int, Any, str, str, int]]  # (column, known codes, column name, what, mapping line)
     service: bool
+    outcome: tuple[int, dict[Any, str]] | None  # services: the outcome's column and map (rule X05)
+    segments: list[list[int]]
+    pattern: list[tuple[str, int]]
+
+
+Column = Sequence[str] | str  # a cell for each row, or one text for every row
 
 
 class _Extractor:
-    """Builds the return's rows from the merged streams and writes them, counting every problem."""
+    """Builds the return's rows from the streams and writes them, counting every problem.
+
+    The work is done a batch of people at a time and a column at a time: value maps, dates, numbers and the
+    free-text checks run over whole columns through C-level `map`, `zip` and `join`, and fall back to one
+    value at a time only for a column that holds something unusual (a code not in its map, a date not yet
+    formatted, text that needs a look), which gives the same cells and counts every problem. A row's line is
+    the person's *runs* (the stretches of the row holding person cells, joined once per person and client
+    type) and the record's own stretches, joined. Cells are quoted as the line carries them (`quote_cell`),
+    and every cell read from the source is checked as it is made, so the writer does not scan the file again.
+    """
 
     def __init__(
         self,
@@ -358,18 +388,16 @@ class _Extractor:
         self.unmapped_lines: dict[tuple[str, str, str], int] = {}
         self.other: list[str] = []
         self.la_codes: set[str] = set()
-        self._issues: list[tuple[str, str, bool]] = []  # (field, kind, changed) of the cells being built
-        # When the writer takes whole lines (newer writers), every cell holds its text as the line carries it
-        # (quoted by the writer's own `quote_cell` where needed): code maps are quoted once, free text as it
-        # is read, and a row is one join. Otherwise cells hold plain text and rows go through write_cells.
-        self.fast = _quote_cell is not None and hasattr(ReturnWriter, "write_line")
-        self.q: Callable[[str], str] = _quote_cell if self.fast else _same  # type: ignore[assignment]
+        self._issues: list[tuple[str, str, bool]] = []  # (field, kind, changed) noted by `text_cell`
         self.open_outcome = sc.rule("open_at_period_end").params["outcome"]
         self.kba = sc.rule("known_by_association").params["client_type"]
         linked = sc.rule("carers_linked")
         self.max_linked = int(linked.params["max_linked"])
         self.carer = linked.params["carer"]
+        self.su = sc.event_client_types()[0]
         self.linked_cols = [self.ci[f"Adult_{i}_Linked_Person_ID"] for i in range(1, self.max_linked + 1)]
+        self._not_applicable: dict[str, list[int]] = {}
+        self._as_at: dict[Any, tuple[Any, bool]] = {}  # a service's end date as read -> rule X05
 
     # ------------------------------------------------------------------ value maps as dicts
     def code_dict(self, section: str, column_: str, quoted: bool = True) -> dict[Any, str]:
@@ -384,8 +412,10 @@ class _Extractor:
         elif vm is not None:
             out = dict(vm.codes)
         out[None] = out[""] = default.value if default else ""
+        for value in set(out.values()):
+            _check_written_as_is(value, column_)
         if quoted:
-            out = {k: self.q(v) for k, v in out.items()}
+            out = {k: quote_cell(v) for k, v in out.items()}
         return out
 
     def unmapped_code(self, section: str, field_: str, value: Any, what: str, line: int) -> None:
@@ -410,6 +440,11 @@ class _Extractor:
         )
         return ""
 
+    def _known_code(self, known: Any, section: str, column_: str, what: str, line: int, value: Any) -> None:
+        """A status or scope code not held as given: tried again without surrounding spaces, else counted."""
+        if (value.strip() if isinstance(value, str) else str(value)) not in known:
+            self.unmapped_code(section, column_, value, what, line)
+
     def text_cell(self, value: Any, field_: str) -> str:
         """A free-text cell: stripped, checked for Windows-1252 and formula starts (problems noted by field
         for the row being built), quoted for the line when needed."""
@@ -422,101 +457,142 @@ class _Extractor:
                 self._issues.append((field_, "not_cp1252", False))
         if text_ and text_[0] in "=+-@" and is_formula_like(text_):
             self._issues.append((field_, "formula", False))
-        return self.q(text_)
+        return quote_cell(text_)
 
-    # ------------------------------------------------------------------ per-section cell plans
-    def _plan_fields(self, section: str, names: list[str], shift: int = 0) -> tuple[Any, ...]:
-        """Operations per field of a section, cell indexes less `shift`: codes (out, index, dict, field),
-        texts (out, index, default, field), dates (out, index), decimals (out, index), constants."""
+    # ------------------------------------------------------------------ columns of cells
+    def _code_column(self, col: Sequence[Any], d: dict[Any, str], section: str, field_: str) -> list[str]:
+        try:
+            return list(map(d.__getitem__, col))
+        except KeyError:
+            miss = self.map_code
+            return [d[v] if v in d else miss(d, v, section, field_) for v in col]
+
+    @staticmethod
+    def _date_column(col: Sequence[Any], section: str, field_: str) -> list[str]:
+        try:
+            return list(map(_DATE_TEXT.__getitem__, col))
+        except KeyError:
+            return [_DATE_TEXT[v] if v in _DATE_TEXT else _fmt_date(v, section, field_) for v in col]
+
+    @staticmethod
+    def _decimal_column(col: Sequence[Any]) -> list[str]:
+        try:
+            return list(map(_DECIMAL_TEXT.__getitem__, col))
+        except KeyError:
+            return [_DECIMAL_TEXT[v] if v in _DECIMAL_TEXT else _fmt_decimal(v) for v in col]
+
+    def _text_column(
+        self, col: Sequence[Any], known: dict[Any, str], field_: str, owners: dict[int, list[tuple[str, str, bool]]]
+    ) -> Sequence[str]:
+        """Free-text cells. `known` holds the cells of values met before that had no problem (and of a
+        blank: the default). A column of values all known, or all plain (printable ASCII with nothing to
+        strip, quote or refuse: the cell is the value), is done in C; else the values are done one at a time,
+        noting problems by row in `owners`."""
+        try:
+            return list(map(known.__getitem__, col))
+        except (KeyError, TypeError):
+            pass
+        blanks = None in col or "" in col
+        present = [v for v in col if v is not None and v != ""] if blanks else col
+        try:
+            flat = "".join(present)
+        except TypeError:  # numbers, or other values that are not text
+            return self._text_values(col, known, field_, owners)
+        if flat.isascii() and flat.isprintable() and "," not in flat and '"' not in flat:
+            lined = "\n" + "\n".join(present) + "\n"  # values hold no line break: each sits between two
+            if not any(edge in lined for edge in _NOT_PLAIN_EDGES):
+                return list(map(known.get, col, col)) if blanks else col
+        return self._text_values(col, known, field_, owners)
+
+    def _text_values(
+        self, col: Sequence[Any], known: dict[Any, str], field_: str, owners: dict[int, list[tuple[str, str, bool]]]
+    ) -> list[str]:
+        """`_text_column` one value at a time."""
+        out: list[str] = []
+        append = out.append
+        issues = self._issues
+        for n, v in enumerate(col):
+            if type(v) is not str:
+                if v is None:
+                    append(known[None])
+                    continue
+                cell = self.text_cell(v, field_)
+            elif v in known:
+                append(known[v])
+                continue
+            elif (
+                v.isascii()
+                and v.isprintable()
+                and v[0] > " "
+                and v[-1] > " "
+                and v[0] not in _FORMULA_START
+                and "," not in v
+                and '"' not in v
+            ):
+                cell = v
+                if len(known) < KNOWN_TEXT:
+                    known[v] = cell
+            else:
+                cell = self.text_cell(v, field_)
+                if not issues and len(known) < KNOWN_TEXT:
+                    known[v] = cell
+            if issues:
+                owners.setdefault(n, []).extend(issues)
+                issues.clear()
+            append(cell)
+        return out
+
+    def _cells(
+        self, ops: _Ops, cols: list[Sequence[Any]], section: str, owners: dict[int, list[tuple[str, str, bool]]]
+    ) -> dict[int, Column]:
+        """A section's cells, by cell index, from its query's columns."""
+        out: dict[int, Column] = {j: text_ for j, text_ in ops.constants}
+        for j, i, d, field_ in ops.codes:
+            out[j] = self._code_column(cols[i], d, section, field_)
+        for j, i, field_ in ops.dates:
+            out[j] = self._date_column(cols[i], section, field_)
+        for j, i, known, field_ in ops.texts:
+            out[j] = self._text_column(cols[i], known, field_, owners)
+        for j, i in ops.decimals:
+            out[j] = self._decimal_column(cols[i])
+        return out
+
+    @staticmethod
+    def _joined(columns: list[Column], n: int) -> Column:
+        """Cells joined row by row into one stretch of each line (one text when every cell is)."""
+        if all(isinstance(c, str) for c in columns):
+            return ",".join(columns)  # type: ignore[arg-type]
+        return list(map(",".join, zip(*[[c] * n if isinstance(c, str) else c for c in columns], strict=True)))
+
+    # ------------------------------------------------------------------ plans
+    def _plan_fields(self, section: str, names: list[str], skip: Sequence[str] = ()) -> _Ops:
+        """The operations making a section's cells from its query's columns (`skip`: fields made apart)."""
         fields = {
             c.lower(): c for c in allowed_fields(self.spec, section, "service_costs" in self.mapping.sections)
         }
         idx = {n: i for i, n in enumerate(names)}
-        codes, texts, dates, decimals, constants = [], [], [], [], []
+        ops = _Ops([], [], [], [], [])
         for low, column_ in fields.items():
-            out = self.ci[column_] - shift
+            if column_ in skip:
+                continue
+            out = self.ci[column_]
             f = self.spec.field(column_)
             default = self.mapping.default(section, column_)
             if low not in idx:
                 if default is not None and default.value:
-                    constants.append((out, default.value))
+                    ops.constants.append((out, quote_cell(default.value)))
                 continue
             i = idx[low]
             if f.defined_list:
-                codes.append((out, i, self.code_dict(section, column_), column_))
+                ops.codes.append((out, i, self.code_dict(section, column_), column_))
             elif f.type == "date":
-                dates.append((out, i))
+                ops.dates.append((out, i, column_))
             elif f.type in ("decimal", "integer"):
-                decimals.append((out, i))
+                ops.decimals.append((out, i))
             else:
-                texts.append((out, i, default.value if default else "", column_))
-        return tuple(codes), tuple(texts), tuple(dates), tuple(decimals), tuple(constants)
-
-    def _compile(
-        self, ops: tuple[Any, ...], section: str, skip: int = -1
-    ) -> Callable[[list[str], Any], None]:
-        """One straight-line function setting a section's cells from a source row (`apply(cells, row)`).
-
-        Generated from the field operations once per section: a return has a million rows, and a loop over
-        generic operations costs about twice as much. Only indexes, repr() literals and the mapping's dicts
-        (passed in by name) go into the source; the field names are for messages.
-        """
-        codes, texts, dates, decimals, constants = ops
-        env: dict[str, Any] = {
-            "MISS": self.map_code,
-            "TEXT": self.text_cell,
-            "DATES": _DATE_TEXT,
-            "FMT_DATE": _fmt_date,
-            "DEC": _fmt_decimal,
-            "FS": _FORMULA_START,
-        }
-        # Codes and dates first, by plain subscripts (the usual case: every code is in its map and every
-        # date in the cache); any miss re-runs them through `.get` and the slow paths, which count unmapped
-        # codes and format new dates. Both set the same cells, so the row is the same either way.
-        fast: list[str] = []
-        slow: list[str] = []
-        for out, text_ in constants:
-            fast.append(f"c[{out}] = {self.q(text_)!r}")
-        for k, (out, i, d, field_) in enumerate(codes):
-            if out == skip:
-                continue
-            env[f"D{k}"] = d
-            fast.append(f"c[{out}] = D{k}[r[{i}]]")
-            slow += [
-                f"v = r[{i}]",
-                f"h = D{k}.get(v)",
-                f"c[{out}] = h if h is not None else MISS(D{k}, v, {section!r}, {field_!r})",
-            ]
-        for out, i in dates:
-            field_ = self.columns[out + (self.split if section in EVENT_SECTIONS else 0)]
-            fast += [f"v = r[{i}]", f"c[{out}] = '' if v is None else DATES[v]"]
-            slow += [
-                f"v = r[{i}]",
-                f"c[{out}] = '' if v is None else (DATES.get(v) or FMT_DATE(v, {section!r}, {field_!r}))",
-            ]
-        body: list[str] = []
-        if slow:
-            body += ["try:", *(f"    {line}" for line in fast), "except KeyError:", "    SLOW(c, r)"]
-        else:
-            body += fast
-        for out, i, default, field_ in texts:
-            # The usual case inline: plain printable ASCII, nothing to strip, quote or refuse.
-            body += [
-                f"v = r[{i}]",
-                "if v is None or v == '':",
-                f"    c[{out}] = {self.q(default)!r}",
-                "elif type(v) is str and v.isascii() and v.isprintable() and v[0] > ' ' and v[-1] > ' ' "
-                """and v[0] not in FS and ',' not in v and '"' not in v:""",
-                f"    c[{out}] = v",
-                "else:",
-                f"    c[{out}] = TEXT(v, {field_!r})",
-            ]
-        for out, i in decimals:
-            body.append(f"c[{out}] = DEC(r[{i}])")
-        source = "def SLOW(c, r):\n" + "".join(f"    {line}\n" for line in slow or ["pass"])
-        source += "def apply(c, r):\n" + "".join(f"    {line}\n" for line in body or ["pass"])
-        exec(compile(source, f"<ascld.extract.run {section}>", "exec"), env)  # noqa: S102 - see docstring
-        return env["apply"]  # type: ignore[no-any-return]
+                blank = quote_cell(default.value if default else "")
+                ops.texts.append((out, i, {None: blank, "": blank}, column_))
+        return ops
 
     def _prepare(
         self,
@@ -526,80 +602,118 @@ class _Extractor:
         e_names: list[tuple[str, list[str]]],
     ) -> None:
         m = self.mapping
-        self.split = split = self.ci["Event_Type"]  # cells before it are the person's, from it the event's
-        self.p_apply = self._compile(self._plan_fields("people", p_names), "people")
+        ci = self.ci
+        split = ci["Event_Type"]  # cells before it are the person's
+        self.i_end, self.i_outcome, self.i_cost = ci["Event_End_Date"], ci["Event_Outcome"], ci["Unit_Cost"]
+        self.i_client_type = ci["Client_Type"]
+        self.i_adults = ci["No_of_adults_being_cared_for"]
+        self.i_death = ci["Date_of_Death"]
+        self.i_la = ci["LA_Code"]
+        # The person's cells: those before the events, the people query's fields among the events' (Total
+        # Hrs Caring) and the carer block. Consecutive ones make a run, joined once per person and client type.
+        costed = "service_costs" in m.sections
+        people_fields = allowed_fields(self.spec, "people", costed)
+        person_cells = {*range(split), *(ci[c] for c in people_fields), self.i_adults, *self.linked_cols}
+        self.runs: list[tuple[int, int]] = []
+        self.layout: list[Any] = []  # in column order: (run number,) or an event cell's index
+        for j in range(self.width):
+            if j not in person_cells:
+                self.layout.append(j)
+            elif self.runs and self.runs[-1][1] == j:
+                self.runs[-1] = (self.runs[-1][0], j + 1)
+            else:
+                self.runs.append((j, j + 1))
+                self.layout.append((len(self.runs) - 1,))
+        self.p_ops = self._plan_fields("people", p_names)
         self.p_death = p_names.index("date_of_death") if "date_of_death" in p_names else None
         self.p_la = p_names.index("la_code") if "la_code" in p_names else None
-        self.a_apply = (
-            self._compile(self._plan_fields("addresses", a_names), "addresses") if a_names else None
-        )
+        self.a_ops = self._plan_fields("addresses", a_names) if a_names else None
         self.a_start = a_names.index("start_date") if a_names else 0
         self.a_end = a_names.index("end_date") if a_names and "end_date" in a_names else None
         if c_names:
             self.c_key, self.c_from, self.c_cost = (
                 c_names.index(n) for n in ("event_key", "effective_from", "unit_cost")
             )
-        self.e_plans: dict[str, _EventPlan] = {}
+        self.sections: dict[str, _Section] = {}
         for name, names in e_names:
             idx = {n: i for i, n in enumerate(names)}
             section = m.sections[name]
+            service = name == "services"
             ct_default = m.default(name, "Client_Type")
-            # Client_Type is mapped apart (it picks the person cells), so it is hidden from the field ops.
-            ops = self._plan_fields(name, [n if n != "client_type" else "" for n in names], shift=split)
-            self.e_plans[name] = _EventPlan(
+            # Client_Type is mapped apart (it picks the person's runs); so is a service's outcome (rule X05).
+            ops = self._plan_fields(name, names, skip=("Client_Type", "Event_Outcome") if service else ("Client_Type",))
+            outcome = None
+            if service and "event_outcome" in idx:
+                outcome = (idx["event_outcome"], self.code_dict(name, "Event_Outcome"))
+            elif service:
+                default = m.default(name, "Event_Outcome")
+                if default is not None and default.value:
+                    ops.constants.append((self.i_outcome, quote_cell(default.value)))
+            ops.constants.append((split, quote_cell(section.event_type or "")))
+            checks = []
+            if "status" in idx:
+                checks.append((idx["status"], section.status or {}, "status", "status", section.status_line))
+            for col, known in section.in_scope.items():
+                if col in idx:
+                    checks.append((idx[col], known, col, "in_scope", section.scope_lines.get(col, section.line)))
+            segments: list[list[int]] = []
+            pattern: list[tuple[str, int]] = []
+            for item in self.layout:
+                if isinstance(item, tuple):
+                    pattern.append(("run", item[0]))
+                elif service and costed and item == self.i_cost:
+                    pattern.append(("cost", 0))
+                elif pattern and pattern[-1][0] == "seg":
+                    segments[-1].append(item)
+                else:
+                    pattern.append(("seg", len(segments)))
+                    segments.append([item])
+            self.sections[name] = _Section(
                 name=name,
-                event_type=self.q(section.event_type or ""),
-                kind=KIND_ORDER[name],
-                apply=self._compile(ops, name),
-                apply_open=self._compile(ops, name, skip=self.ci["Event_Outcome"] - split),
+                event_type=section.event_type or "",
+                ops=ops,
                 start=idx["event_start_date"],
                 end=idx.get("event_end_date"),
-                key=idx.get("event_key"),
+                key=idx.get("event_key") if service and costed else None,
                 client_type=idx.get("client_type"),
                 ct_dict=self.code_dict(name, "Client_Type", quoted=False),
                 ct_default=ct_default.value if ct_default else "",
-                status=idx.get("status"),
-                status_map=section.status or {},
-                status_line=section.status_line,
-                in_scope=[
-                    (idx[c], codes, c, section.scope_lines.get(c, section.line))
-                    for c, codes in section.in_scope.items()
-                    if c in idx
-                ],
-                service=name == "services",
+                checks=checks,
+                service=service,
+                outcome=outcome,
+                segments=segments,
+                pattern=pattern,
             )
-        # Event cell indexes, relative to the event part of the row.
-        self.e_type = 0
-        self.e_outcome = self.ci["Event_Outcome"] - split
-        self.e_end = self.ci["Event_End_Date"] - split
-        self.e_cost = self.ci["Unit_Cost"] - split
-        self.e_adults = self.ci["No_of_adults_being_cared_for"] - split
-        self.e_linked = [c - split for c in self.linked_cols]
-        self.i_client_type = self.ci["Client_Type"]
-        self.open_outcome_cell = self.q(self.open_outcome)
-        self.su = sc.event_client_types()[0]
-        self.i_death = self.ci["Date_of_Death"]
-        self.i_la = self.ci["LA_Code"]
-        self.base_constants = [
-            (self.ci["Reporting_Period_Start_Date"], _fmt_date(self.ps)),
-            (self.ci["Reporting_Period_End_Date"], _fmt_date(self.pe)),
-        ]
-        self.base_template = [""] * self.width
-        for i, text_ in self.base_constants:
-            self.base_template[i] = text_
+        # A row with no event cells (`known by association`): the runs, and empty stretches between them.
+        self.no_events: list[int | str] = []
+        for item in self.layout:
+            if isinstance(item, tuple):
+                self.no_events.append(item[0])
+            elif self.no_events and isinstance(self.no_events[-1], str):
+                self.no_events[-1] += ","
+            else:
+                self.no_events.append("")
+        self.template = [""] * self.width
+        self.template[ci["Reporting_Period_Start_Date"]] = _fmt_date(self.ps)
+        self.template[ci["Reporting_Period_End_Date"]] = _fmt_date(self.pe)
+        self.open_cell = quote_cell(self.open_outcome)
 
     # ------------------------------------------------------------------ the run
     def run(self, open_writer: Callable[[str], ReturnWriter]) -> None:
-        """Read the merged streams person by person and write every row (or only count, once a problem
-        means nothing will be written)."""
+        """Read the queries a batch of people at a time, make the batch's rows and write them (or only
+        count, once a problem means nothing will be written).
+
+        A batch is a chunk of the people query and, from every other query, the rows up to its last person
+        key; memory holds one batch.
+        """
         stmts = self.stmts
         m = self.mapping
         file = m.file
 
-        def stream(name: str, made: tuple[Any, list[str]]) -> tuple[PersonStream, list[str]]:
+        def stream(name: str, made: tuple[Any, list[str]]) -> tuple[KeyedStream, list[str]]:
             stmt, names = made
             line = m.sections[name].line
-            return PersonStream(name, line, read_rows(self.conn, stmt, name, file, line, self.chunk)), names
+            return KeyedStream(name, line, read_chunks(self.conn, stmt, name, file, line, self.chunk)), names
 
         people, p_names = stream("people", stmts.people())
         addresses = stream("addresses", stmts.addresses()) if "addresses" in m.sections else None
@@ -614,39 +728,49 @@ class _Extractor:
         )
         writer: ReturnWriter | None = None
         la_default = m.default("people", "LA_Code")
-        event_streams = [(self.e_plans[name], s) for name, s, _ in events]
+        event_streams = [(self.sections[name], s) for name, s, _ in events]
         link_stream = links[0] if links else None
         address_stream = addresses[0] if addresses else None
         cost_stream = costs[0] if costs else None
         duplicates = 0
-        while not people.done:
-            key = people.key
-            group = people.take(key)
-            if len(group) > 1:
-                duplicates += 1
-                self.stopped = True
-            prow = group[0]
+        lines: list[str] = []  # lines waiting for the writer
+        while (last := people.last_waiting_key()) is not None:
+            batch = people.upto(last)
             if writer is None:
-                la = prow[self.p_la] if self.p_la is not None else None
+                la = batch[0][self.p_la] if self.p_la is not None else None
                 writer = open_writer(
                     str(la).strip() if la is not None else la_default.value if la_default else ""
                 )
             try:
-                ev = [
-                    (plan, records) for plan, s in event_streams if s.key <= key and (records := s.take(key))
-                ]
-                lk = link_stream.take(key) if link_stream is not None and link_stream.key <= key else _NONE
+                ev_rows = [(section, s, s.upto(last)) for section, s in event_streams]
+                link_rows = link_stream.upto(last) if link_stream is not None else []
+                addr_rows = address_stream.upto(last) if address_stream is not None else []
+                cost_rows = cost_stream.upto(last) if cost_stream is not None else []
             except TypeError:
                 raise SourceOrderError(
                     f"{file}: the queries return person keys of different types (the people query gives "
-                    f"{type(key).__name__}). Return the same type from every query, e.g. "
+                    f"{type(last).__name__}). Return the same type from every query, e.g. "
                     "`CAST(... AS INTEGER) AS person_key`."
                 ) from None
-            if ev or lk:
-                addr = address_stream.take(key) if address_stream is not None else _NONE
-                cost = cost_stream.take(key) if cost_stream is not None else _NONE
-                if ev or any(r[3] for r in lk):
-                    self._person(prow, ev, lk, addr, cost, writer)
+            keys = list(map(_KEY, batch))
+            if len(set(keys)) != len(keys):  # the people query returns a key more than once: the first counts
+                first: list[Sequence[Any]] = []
+                for _, group in itertools.groupby(batch, _KEY):
+                    same = list(group)
+                    first.append(same[0])
+                    if len(same) > 1:
+                        duplicates += 1
+                        self.stopped = True
+                batch = first
+            self._batch(batch, ev_rows, link_stream, link_rows, addr_rows, cost_rows, lines)
+            if len(lines) >= WRITE_LINES:
+                if not self.stopped:
+                    writer.write_lines(lines)
+                lines = []
+            if gc.get_count()[0] > YOUNG_OBJECTS:  # the automatic collector is paused (`_collector_paused`)
+                gc.collect(0)
+        if lines and writer is not None and not self.stopped:
+            writer.write_lines(lines)
         if people.orphans:
             self.other.append(
                 f"{file}, line {people.line}: the people query returns {people.orphans} people with no "
@@ -684,175 +808,384 @@ class _Extractor:
                 "codes. A return holds one council; return one LA code."
             )
 
-    # ------------------------------------------------------------------ one person
-    def _person(
+    # ------------------------------------------------------------------ one batch
+    def _batch(
         self,
-        prow: Sequence[Any],
-        ev: list[tuple[_EventPlan, list[Sequence[Any]]]],
-        lk: list[Sequence[Any]],
-        addr: list[Sequence[Any]],
-        cost: list[Sequence[Any]],
-        writer: ReturnWriter,
+        people: list[Sequence[Any]],
+        ev_rows: list[tuple[_Section, KeyedStream, list[Sequence[Any]]]],
+        link_stream: KeyedStream | None,
+        link_rows: list[Sequence[Any]],
+        addr_rows: list[Sequence[Any]],
+        cost_rows: list[Sequence[Any]],
+        lines: list[str],
     ) -> None:
-        person_issues: list[tuple[str, str, bool]] = []
-        self._issues = person_issues
-        base = self.base_template.copy()
-        self.p_apply(base, prow)
-        if self.a_apply is not None and addr:
-            chosen = sc.pick_as_at(addr, self.a_start, self.pe, self.a_end)
-            if chosen is not None:
-                self.a_apply(base, chosen)
-        death_i = self.i_death
-        if base[death_i] and sc.death_as_at(sc.as_date(prow[self.p_death]), self.pe) is None:  # type: ignore[index]
-            base[death_i] = ""
-        la = base[self.i_la]
-        if la not in self.la_codes and len(self.la_codes) < 10:
-            self.la_codes.add(la)
-        # Per client type: the person part of the row (cells and joined line) and the event part's template.
-        parts: dict[str, tuple[list[str], str, list[str]]] = {}
-        cost_by_key: dict[Any, list[tuple[Any, Any]]] | None = None
-        if cost:
-            cost_by_key = {}
-            c_key, c_from, c_cost = self.c_key, self.c_from, self.c_cost
-            for r in cost:
-                cost_by_key.setdefault(r[c_key], []).append((sc.as_date(r[c_from]), r[c_cost]))
-        rows: list[tuple[Any, int, int, str, Any, list[str], list[tuple[str, str, bool]]]] = []
-        seq = 0
-        for plan, records in ev:
-            for rec in records:
-                seq += 1
-                rows.append(self._event(plan, rec, base, parts, cost_by_key, seq))
-        if len(rows) > 1:
-            try:
-                rows.sort(key=_ROW_ORDER)
-            except TypeError:  # start dates of different types from different queries (date, datetime, text)
-                rows.sort(key=lambda r: (sc.as_date(r[0]), r[1], r[2]))
-        block = sc.carer_block(lk, self.max_linked) if lk else None
-        has_carer_row = False
-        carer = self.carer
-        emit = self._emit
-        for _, _, _, client_type, part, tail, issues in rows:
-            if client_type == carer:
-                has_carer_row = True
-                if block is not None:
-                    self._carer_cells(tail, block)
-            emit(part, tail, writer, tail[0], person_issues + issues if person_issues else issues)
-        if block is not None and block.linked and not has_carer_row:
-            part = self._part(base, parts, self.kba)
-            tail = part[2].copy()
-            self._carer_cells(tail, block)
-            emit(part, tail, writer, self.kba, person_issues)
+        """Make the rows of a batch of people (one row each, in key order) and add them to `lines`."""
+        keyset = set(map(_KEY, people))
+        active = set()  # people with a row in the file: records, or carer links that matter
+        for i, (section, s, rows) in enumerate(ev_rows):
+            if rows and not keyset.issuperset(map(_KEY, rows)):
+                s.count_orphans([r for r in rows if r[0] not in keyset])
+                ev_rows[i] = (section, s, [r for r in rows if r[0] in keyset])
+            active.update(map(_KEY, ev_rows[i][2]))
+        if link_rows and not keyset.issuperset(map(_KEY, link_rows)):
+            assert link_stream is not None
+            link_stream.count_orphans([r for r in link_rows if r[0] not in keyset])
+            link_rows = [r for r in link_rows if r[0] in keyset]
+        active.update(r[0] for r in link_rows if r[3])
+        if len(active) != len(people):
+            people = [r for r in people if r[0] in active]
+        if not people:
+            return
+        n = len(people)
+        pidx = {r[0]: p for p, r in enumerate(people)}
+        person_issues: dict[int, list[tuple[str, str, bool]]] = {}
+        pc = self._cells(self.p_ops, list(zip(*people, strict=True)), "people", person_issues)
+        for j, text_ in enumerate(self.template):
+            if text_:
+                pc[j] = text_
+        if self.a_ops is not None and addr_rows:
+            self._addresses(pc, people, addr_rows, person_issues)
+        death = pc.get(self.i_death)
+        if self.p_death is not None and death is not None and not isinstance(death, str):
+            pe, p_death = self.pe, self.p_death
+            later = [p for p, c in enumerate(death) if c and sc.death_as_at(sc.as_date(people[p][p_death]), pe) is None]
+            if later:  # rule X07: a death after the period end is not written
+                death = list(death)
+                for p in later:
+                    death[p] = ""
+                pc[self.i_death] = death
+        la = pc.get(self.i_la, "")
+        for code in [la] if isinstance(la, str) else la:
+            if code not in self.la_codes and len(self.la_codes) < 10:
+                self.la_codes.add(code)
+        su_runs = self._run_columns(pc, n)
+        base = [""] * self.width  # the person cells that are the same for everyone, and the others by column
+        person_cols: dict[int, Sequence[str]] = {}
+        for j, col in pc.items():
+            if isinstance(col, str):
+                base[j] = col
+            else:
+                person_cols[j] = col
+        links = _grouped(link_rows)
+        blocks: dict[int, sc.CarerBlock | None] = {}
 
-    def _part(
-        self, base: list[str], parts: dict[str, tuple[list[str], str, list[str]]], client_type: str
-    ) -> tuple[list[str], str, list[str]]:
-        """The person part of a row for a client type: cells, joined line, and the event part's template."""
-        found = parts.get(client_type)
+        def block_of(p: int) -> sc.CarerBlock | None:
+            if p not in blocks:
+                lk = links.get(people[p][0])
+                blocks[p] = sc.carer_block(lk, self.max_linked) if lk else None
+            return blocks[p]
+
+        other_runs: dict[tuple[int, str], tuple[str, ...]] = {}
+        carer_rows: set[int] = set()
+        out: list[tuple[Any, ...]] = []  # (person, 0 or 1 for known by association, start, seq, line, issues)
+        noted = bool(person_issues)
+        history = self._cost_history(cost_rows, pidx) if cost_rows else {}
+        for section, _, rows in ev_rows:
+            if not rows:
+                continue
+            k = len(rows)
+            self.by_type[section.event_type] += k
+            record_issues: dict[int, list[tuple[str, str, bool]]] = {}
+            pidxs, starts, cts, lines_, rebuild = self._records(section, rows, pidx, su_runs, history, record_issues)
+            if cts.count(self.su) != k:  # rows of other client types take the person's runs for theirs
+                for i, ct in enumerate(cts):
+                    if ct == self.su:
+                        continue
+                    p = pidxs[i]
+                    runs = other_runs.get((p, ct))
+                    if runs is None:
+                        if ct == self.carer:
+                            carer_rows.add(p)
+                        runs = other_runs[(p, ct)] = self._person_runs(
+                            base, person_cols, p, ct, block_of(p) if ct == self.carer else None
+                        )
+                    lines_[i] = rebuild(i, runs)
+            if record_issues:
+                noted = True
+                issues_col: list[Any] = [record_issues.get(i) for i in range(k)]
+            else:
+                issues_col = [None] * k
+            out += zip(pidxs, [0] * k, starts, range(len(out), len(out) + k), lines_, issues_col, strict=True)
+        for key in links:
+            p = pidx.get(key)
+            if p is None or p in carer_rows:
+                continue
+            block = block_of(p)
+            if block is not None and block.linked:
+                self.by_type[self.kba] += 1
+                runs = self._person_runs(base, person_cols, p, self.kba, block)
+                line = ",".join([runs[x] if type(x) is int else x for x in self.no_events])
+                out.append((p, 1, None, len(out), line, None))
+        try:
+            out.sort()
+        except TypeError:  # start dates of different types from different queries (date, datetime, text)
+            out = _sorted_by_person(out)
+        if not noted:
+            lines += [row[4] for row in out]
+            self.rows += len(out)
+            return
+        for p, _, _, _, line, row_issues in out:
+            self.rows += 1
+            lines.append(line)
+            own = person_issues.get(p)
+            if own or row_issues:
+                self._note(self.rows + 1, (own or []) + (row_issues or []))
+
+    def _records(
+        self,
+        section: _Section,
+        rows: list[Sequence[Any]],
+        pidx: dict[Any, int],
+        su_runs: list[Column],
+        history: dict[tuple[Any, Any], list[tuple[Any, Any]]],
+        record_issues: dict[int, list[tuple[str, str, bool]]],
+    ) -> tuple[list[int], Sequence[Any], list[str], list[str], Callable[[int, tuple[str, ...]], str]]:
+        """An event section's records of a batch: their people, start dates, client types, and their lines
+        made with the Service user runs of their people, with a function that makes record `i`'s line with
+        other runs."""
+        k = len(rows)
+        name = section.name
+        cols = list(zip(*rows, strict=True))
+        pidxs = list(map(pidx.__getitem__, cols[0]))
+        if section.client_type is not None:
+            cts = self._code_column(cols[section.client_type], section.ct_dict, name, "Client_Type")
+        else:
+            cts = [section.ct_default] * k
+        for i, known, column_, what, line in section.checks:
+            col = cols[i]
+            if not all(map(known.__contains__, col)):
+                for v in col:
+                    if v not in known:
+                        self._known_code(known, name, column_, what, line, v)
+        as_at: list[tuple[Any, bool]] = []
+        if section.service:  # rule X05, before the cells (a date that is not a date stops here first)
+            cache, pe = self._as_at, self.pe
+            ends = cols[section.end] if section.end is not None else [None] * k
+            as_at = [cache[v] if v in cache else _service_as_at(cache, pe, v) for v in ends]
+        cells = self._cells(section.ops, cols, name, record_issues)
+        cost: Column = ""
+        if section.service:
+            opens = [a[1] for a in as_at]
+            if section.outcome is not None:  # the outcome of a service still open is rule X05's
+                i, d = section.outcome
+                miss, open_cell = self.map_code, self.open_cell
+                cells[self.i_outcome] = [
+                    open_cell if o else d[v] if v in d else miss(d, v, name, "Event_Outcome")
+                    for v, o in zip(cols[i], opens, strict=True)
+                ]
+            if True in opens:
+                if section.outcome is None:
+                    const = cells.get(self.i_outcome, "")
+                    cells[self.i_outcome] = [self.open_cell if o else const for o in opens]  # type: ignore[misc]
+                end = cells.get(self.i_end, "")
+                ends_ = [end] * k if isinstance(end, str) else end
+                cells[self.i_end] = ["" if o else c for o, c in zip(opens, ends_, strict=True)]
+            if section.key is not None and history:
+                pe = self.pe
+                cost = [
+                    _cost_cell(h, a[0], pe) if (h := history.get((pk, ek))) else ""
+                    for pk, ek, a in zip(cols[0], cols[section.key], as_at, strict=True)
+                ]
+        segments = [self._joined([cells.get(j, "") for j in seg], k) for seg in section.segments]
+        parts: list[Column] = []
+        for kind, x in section.pattern:
+            if kind == "run":
+                run = su_runs[x]
+                parts.append(run if isinstance(run, str) else list(map(run.__getitem__, pidxs)))
+            else:
+                parts.append(segments[x] if kind == "seg" else cost)
+        joined = self._joined(parts, k)
+        lines_ = [joined] * k if isinstance(joined, str) else joined  # type: ignore[list-item]
+        pattern = section.pattern
+
+        def rebuild(i: int, runs: tuple[str, ...]) -> str:
+            cells_: list[str] = []
+            for kind, x in pattern:
+                part = runs[x] if kind == "run" else segments[x] if kind == "seg" else cost
+                cells_.append(part if isinstance(part, str) else part[i])
+            return ",".join(cells_)
+
+        return pidxs, cols[section.start], cts, lines_, rebuild
+
+    def _cost_history(
+        self, cost_rows: list[Sequence[Any]], pidx: dict[Any, int]
+    ) -> dict[tuple[Any, Any], list[tuple[Any, Any]]]:
+        """The unit cost histories of the batch's people by (person key, service key), oldest first (the
+        query orders them so)."""
+        if not all(map(pidx.__contains__, map(_KEY, cost_rows))):
+            cost_rows = [r for r in cost_rows if r[0] in pidx]
+        if not cost_rows:
+            return {}
+        cols = list(zip(*cost_rows, strict=True))
+        date_of, as_date = sc.DATE_OF, sc.as_date
+        try:
+            dates = list(map(date_of.__getitem__, cols[self.c_from]))
+        except KeyError:
+            dates = [date_of[v] if v in date_of else as_date(v) for v in cols[self.c_from]]
+        history: dict[tuple[Any, Any], list[tuple[Any, Any]]] = {}
+        for key, group in itertools.groupby(
+            zip(cols[0], cols[self.c_key], dates, cols[self.c_cost], strict=True), _TWO_KEYS
+        ):
+            history.setdefault(key, []).extend([(d, c) for _, _, d, c in group])
+        return history
+
+    def _addresses(
+        self,
+        pc: dict[int, Column],
+        people: list[Sequence[Any]],
+        addr_rows: list[Sequence[Any]],
+        person_issues: dict[int, list[tuple[str, str, bool]]],
+    ) -> None:
+        """Postcode and accommodation from each person's address as at the period end (rule X08)."""
+        assert self.a_ops is not None
+        groups = _grouped(addr_rows)
+        chosen_p: list[int] = []
+        chosen: list[Sequence[Any]] = []
+        start, end, date_of = self.a_start, self.a_end, sc.DATE_OF
+        for p, r in enumerate(people):
+            rows = groups.get(r[0])
+            if rows:
+                # One address is the one whatever its dates (once they are known to be dates).
+                if len(rows) == 1 and rows[0][start] in date_of and (end is None or rows[0][end] in date_of):
+                    row: Sequence[Any] | None = rows[0]
+                else:
+                    row = sc.pick_as_at(rows, start, self.pe, end)
+                if row is not None:
+                    chosen_p.append(p)
+                    chosen.append(row)
+        if not chosen:
+            return
+        issues: dict[int, list[tuple[str, str, bool]]] = {}
+        n = len(people)
+        for j, col in self._cells(self.a_ops, list(zip(*chosen, strict=True)), "addresses", issues).items():
+            base = pc.get(j, "")
+            full = [base] * n if isinstance(base, str) else list(base)
+            for p, v in zip(chosen_p, [col] * len(chosen_p) if isinstance(col, str) else col, strict=True):
+                full[p] = v
+            pc[j] = full
+        for i, found in issues.items():
+            person_issues.setdefault(chosen_p[i], []).extend(found)
+
+    def _not_applicable_cells(self, client_type: str) -> list[int]:
+        found = self._not_applicable.get(client_type)
         if found is None:
-            cells = base.copy()
-            ci = self.ci
-            for col in sc.not_applicable_person_fields(self.spec, client_type):
-                cells[ci[col]] = ""
-            cells[self.i_client_type] = self.q(client_type)
-            split = self.split
-            head = cells[:split]
-            found = parts[client_type] = (head, ",".join(head) if self.fast else "", cells[split:])
+            found = self._not_applicable[client_type] = [
+                self.ci[col] for col in sc.not_applicable_person_fields(self.spec, client_type or self.su)
+            ]
         return found
 
-    def _carer_cells(self, tail: list[str], block: sc.CarerBlock) -> None:
-        tail[self.e_adults] = str(block.adults)
-        for col, value in zip(self.e_linked, block.linked, strict=False):
-            tail[col] = self.q(value)
+    def _run_columns(self, pc: dict[int, Column], n: int) -> list[Column]:
+        """The Service user runs of every person of the batch (rule X09 for them; no carer block)."""
+        blank = set(self._not_applicable_cells(self.su))
+        su = quote_cell(self.su)
+        out = []
+        for a, b in self.runs:
+            cols = [su if j == self.i_client_type else "" if j in blank else pc.get(j, "") for j in range(a, b)]
+            out.append(self._joined(cols, n))
+        return out
 
-    def _event(
+    def _person_runs(
         self,
-        plan: _EventPlan,
-        rec: Sequence[Any],
         base: list[str],
-        parts: dict[str, tuple[list[str], str, list[str]]],
-        cost_by_key: dict[Any, list[tuple[Any, Any]]] | None,
-        seq: int,
-    ) -> tuple[Any, int, int, str, Any, list[str], list[tuple[str, str, bool]]]:
-        """A row to sort and emit: (start, kind, seq, client type, person part, event cells, text issues)."""
-        issues: list[tuple[str, str, bool]] = []
-        self._issues = issues
-        if plan.client_type is not None:
-            v = rec[plan.client_type]
-            client_type = plan.ct_dict.get(v)
-            if client_type is None:
-                client_type = self.map_code(plan.ct_dict, v, plan.name, "Client_Type")
-        else:
-            client_type = plan.ct_default
-        if plan.status is not None:
-            v = rec[plan.status]
-            if (
-                v not in plan.status_map
-                and (v.strip() if isinstance(v, str) else str(v)) not in plan.status_map
-            ):
-                self.unmapped_code(plan.name, "status", v, "status", plan.status_line)
-        for i, codes, col, line in plan.in_scope:
-            v = rec[i]
-            if v not in codes and (v.strip() if isinstance(v, str) else str(v)) not in codes:
-                self.unmapped_code(plan.name, col, v, "in_scope", line)
-        part = parts.get(client_type) or self._part(base, parts, client_type or self.su)
-        tail = part[2].copy()
-        tail[0] = plan.event_type
-        if plan.service:
-            end = sc.as_date(rec[plan.end]) if plan.end is not None else None
-            written, still_open = sc.service_as_at(end, self.pe)
-            if still_open:
-                plan.apply_open(tail, rec)
-                tail[self.e_end] = ""
-                tail[self.e_outcome] = self.open_outcome_cell
-            else:
-                plan.apply(tail, rec)
-            if cost_by_key is not None and plan.key is not None:
-                history = cost_by_key.get(rec[plan.key])
-                if history:
-                    tail[self.e_cost] = _fmt_decimal(sc.cost_as_at(history, written, self.pe))
-        else:
-            plan.apply(tail, rec)
-        if not client_type:
-            part = (part[0][:], "", part[2])
-            part[0][self.i_client_type] = ""
-            if self.fast:
-                part = (part[0], ",".join(part[0]), part[2])
-        return rec[plan.start], plan.kind, seq, client_type, part, tail, issues
+        person_cols: dict[int, Sequence[str]],
+        p: int,
+        client_type: str,
+        block: sc.CarerBlock | None,
+    ) -> tuple[str, ...]:
+        """Person `p`'s runs for a client type: the fields Not applicable to it blanked (rule X09), the
+        Client Type, and the carer block (rule X10) when given."""
+        c = base.copy()
+        for j, col in person_cols.items():
+            c[j] = col[p]
+        for j in self._not_applicable_cells(client_type):
+            c[j] = ""
+        c[self.i_client_type] = quote_cell(client_type)
+        if block is not None:
+            c[self.i_adults] = str(block.adults)
+            for j, value in zip(self.linked_cols, block.linked, strict=False):
+                c[j] = quote_cell(value)
+        return tuple([",".join(c[a:b]) for a, b in self.runs])
 
-    def _emit(
-        self,
-        part: tuple[list[str], str, list[str]],
-        tail: list[str],
-        writer: ReturnWriter,
-        kind: str,
-        issues: list[tuple[str, str, bool]],
-    ) -> None:
-        self.rows += 1
-        self.by_type[kind] += 1
-        if issues:
-            row = self.rows + 1  # the header is row 1
-            for field_, what, changed in issues:
-                target = self.changed if changed else self.text_issues
-                if len(target) < MAX_LISTED:
-                    target.append(TextIssue(row, field_, what))
-                elif not changed:
-                    self.text_more += 1
-                if not changed:
-                    self.stopped = True
-        if self.stopped:
-            return
-        if self.fast:
-            writer.write_line(part[1] + "," + ",".join(tail))
-        else:
-            writer.write_cells(part[0] + tail)
+    def _note(self, row: int, issues: list[tuple[str, str, bool]]) -> None:
+        """Record a row's text problems (row as a spreadsheet shows it); any but a transliteration stops the
+        writing."""
+        for field_, what, changed in issues:
+            target = self.changed if changed else self.text_issues
+            if len(target) < MAX_LISTED:
+                target.append(TextIssue(row, field_, what))
+            elif not changed:
+                self.text_more += 1
+            if not changed:
+                self.stopped = True
 
 
-def _same(text: str) -> str:
-    return text
+def _sorted_by_person(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The batch's rows in file order when start dates of one person cannot be compared as read: each
+    person's rows by start date as read, or else as dates; a `known by association` row last."""
+    by_person: dict[int, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_person.setdefault(row[0], []).append(row)
+    out: list[tuple[Any, ...]] = []
+    for p in sorted(by_person):
+        own = by_person[p]
+        events = [r for r in own if r[1] == 0]
+        try:
+            events = sorted(events, key=_START)
+        except TypeError:
+            events = sorted(events, key=lambda r: sc.as_date(r[2]))
+        out += events + [r for r in own if r[1] == 1]
+    return out
 
 
-_ROW_ORDER = operator.itemgetter(0, 1, 2)  # start date, event kind, order read
-_NONE: list[Any] = []
+def _service_as_at(cache: dict[Any, tuple[Any, bool]], period_end: dt.date, value: Any) -> tuple[Any, bool]:
+    """Rule X05 for a service's end date as the source gives it, through a cache."""
+    found = sc.service_as_at(sc.as_date(value), period_end)
+    if len(cache) < 100_000:
+        cache[value] = found
+    return found
+
+
+def _cost_cell(history: list[tuple[Any, Any]], written: dt.date | None, period_end: dt.date) -> str:
+    """Rule X06: the Unit Cost cell of a service."""
+    return _fmt_decimal(sc.cost_as_at(history, written, period_end))
+
+
+def _check_written_as_is(value: str, column_: str) -> None:
+    """A list value the extractor writes as it is must be fit for the file (cells read from the source are
+    checked one by one as they are made)."""
+    if not cp1252_ok(value) or is_formula_like(value):
+        raise UsageError(
+            f'the {column_} value "{value}" cannot go in a return: Windows-1252 cannot hold it, or it would '
+            "run as a spreadsheet formula. Correct the list (--spec-overlay) or the mapping."
+        )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's automatic garbage collection. An extract makes millions of short-lived tuples and
+    lists and no reference cycles, so the collector's passes over them find nothing and cost several per cent
+    of the run. Should objects pile up all the same (`YOUNG_OBJECTS`: a database driver making cycles), the
+    run collects them itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _grouped(rows: list[Sequence[Any]]) -> dict[Any, list[Sequence[Any]]]:
+    """Rows in key order, by key."""
+    return {key: list(group) for key, group in itertools.groupby(rows, _KEY)} if rows else {}
+
+
+_KEY = operator.itemgetter(0)
+_START = operator.itemgetter(2)
+_TWO_KEYS = operator.itemgetter(0, 1)
+# In free text joined by line breaks (and between two), what shows a value is not plain: a space first or
+# last, or a first character that could start a formula.
+_NOT_PLAIN_EDGES = ("\n ", " \n", "\n=", "\n+", "\n-", "\n@")
 
 
 # ---------------------------------------------------------------------- the front door
@@ -940,7 +1273,7 @@ def extract_return(
             ) from None
         plan = SourcePlan(mapping, spec, engine, (period_start, period_end))
         stmts = Statements(plan)
-        final: list[Path] = []
+        writers: list[ReturnWriter] = []
 
         with contextlib.ExitStack() as stack:
             conn = stack.enter_context(engine.connect())
@@ -953,11 +1286,16 @@ def extract_return(
                 target = Path(out_path) if out_path is not None else Path.cwd()
                 if target.is_dir():
                     target = target / default_filename(la_code, period_start, period_end, gzip)
-                final.append(target)
-                return stack.enter_context(ReturnWriter(target, spec=spec, gzip=gzip, newline=newline))
+                # Every cell is checked for formula starts as it is built (`text_cell`; list values and
+                # defaults before the run), so the writer does not scan the file again.
+                writers.append(
+                    ReturnWriter(target, spec=spec, gzip=gzip, newline=newline, check_formulas=False)
+                )
+                return stack.enter_context(writers[0])
 
-            extractor.run(open_writer)
-            if extractor.stopped or extractor.other or not final:
+            with _collector_paused():
+                extractor.run(open_writer)
+            if extractor.stopped or extractor.other or not writers:
                 unmapped = [
                     UnmappedCode(
                         section, field_, code, count, extractor.unmapped_lines[(section, field_, what)], what
@@ -969,13 +1307,14 @@ def extract_return(
                 )
     finally:
         engine.dispose()
-    path = final[0]
+    writer = writers[0]
+    path = writer.path
     validation, note = _validate(path, spec) if validate else (None, "validation not requested")
     return ExtractResult(
         path=path,
         rows=extractor.rows,
-        sha256=file_sha256(path),
-        bytes=path.stat().st_size,
+        sha256=writer.sha256,
+        bytes=writer.bytes,
         la_code=next(iter(extractor.la_codes), ""),
         period_start=period_start,
         period_end=period_end,

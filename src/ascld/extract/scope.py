@@ -229,7 +229,8 @@ class NotADate(ValueError):
     """A date column held something that is not a date (the value itself is never shown)."""
 
 
-_ISO: dict[str, dt.date] = {}
+# Source value -> date, for the values `as_date` has read (hot paths look values up here first).
+DATE_OF: dict[Any, dt.date | None] = {None: None}
 
 
 def as_date(value: Any) -> dt.date | None:
@@ -243,23 +244,28 @@ def as_date(value: Any) -> dt.date | None:
         >>> as_date("2025-04-01"), as_date(dt.datetime(2025, 4, 1, 9, 30))
         (datetime.date(2025, 4, 1), datetime.date(2025, 4, 1))
     """
-    if value is None or type(value) is dt.date:
-        return value
-    if isinstance(value, str):
-        found = _ISO.get(value)
-        if found is None:
-            try:
-                found = dt.date.fromisoformat(value[:10])
-            except ValueError:
-                raise NotADate("text that is not an ISO date (yyyy-mm-dd)") from None
-            if len(_ISO) < 200_000:
-                _ISO[value] = found
+    found = DATE_OF.get(value) if type(value) in _CACHED else None
+    if found is not None or value is None:
         return found
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    raise NotADate(f"a value of type {type(value).__name__}")
+    if type(value) is dt.date:
+        found = value
+    elif isinstance(value, str):
+        try:
+            found = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            raise NotADate("text that is not an ISO date (yyyy-mm-dd)") from None
+    elif isinstance(value, dt.datetime):
+        found = value.date()
+    elif isinstance(value, dt.date):
+        found = value
+    else:
+        raise NotADate(f"a value of type {type(value).__name__}")
+    if type(value) in _CACHED and len(DATE_OF) < 200_000:
+        DATE_OF[value] = found
+    return found
+
+
+_CACHED = (str, dt.date, dt.datetime)
 
 
 def service_as_at(end: dt.date | None, period_end: dt.date) -> tuple[dt.date | None, bool]:
@@ -326,11 +332,13 @@ def pick_as_at(
         return None
     current = started = None
     for row in rows:
-        start = as_date(row[start_index])
+        v = row[start_index]
+        start = DATE_OF[v] if v in DATE_OF else as_date(v)
         if start is None or start > day:
             continue
         started = row
-        end = as_date(row[end_index]) if end_index is not None else None
+        v = row[end_index] if end_index is not None else None
+        end = DATE_OF[v] if v in DATE_OF else as_date(v)
         if end is None or end >= day:
             current = row
     return current or started or rows[0]

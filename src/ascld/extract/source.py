@@ -8,13 +8,13 @@ scope rules, and read them as streams ordered by person key.
   `scope.py` become its WHERE clause and it is ordered by person key, so the database does the filtering and
   sorting. The carer links come with a flag saying whether the cared-for person has a Service user row in the
   file, which the database works out too.
-* `PersonStream` reads one ordered result in chunks and hands it out one person key at a time.
+* `KeyedStream` reads one ordered result in chunks and hands it out a batch of person keys at a time.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-import itertools
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,7 +35,7 @@ from sqlalchemy import (
     select,
     text,
     true,
-    union,
+    union_all,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -358,10 +358,18 @@ class Statements:
         self.pe = bindparam("ascld_period_end", pe, type_=Date)
 
     def _ordered(
-        self, q: _Query, alias: str, key: str, order: Sequence[str], where: Sequence[ColumnElement[bool]] = ()
+        self,
+        q: _Query,
+        alias: str,
+        key: str,
+        order: Sequence[str],
+        where: Sequence[ColumnElement[bool]] = (),
+        unread: Sequence[str] = (),
     ) -> tuple[Any, list[str]]:
+        """The query by `order`, its key column first; `unread` columns only order the rows (every cell read
+        costs, so those the extractor never looks at are not fetched)."""
         sub = q.subquery(alias)
-        names = [q.by_lower[key]] + [n for n in q.names if n.lower() != key]
+        names = [q.by_lower[key]] + [n for n in q.names if n.lower() != key and n.lower() not in unread]
         stmt = select(*[sub.c[n] for n in names])
         if where:
             stmt = stmt.where(*where)
@@ -411,7 +419,11 @@ class Statements:
     def addresses(self) -> tuple[Any, list[str]]:
         """Every address, by person key and start date."""
         return self._ordered(
-            self.plan.queries["addresses"], "a", "person_key", ["person_key", "start_date", "address_key"]
+            self.plan.queries["addresses"],
+            "a",
+            "person_key",
+            ["person_key", "start_date", "address_key"],
+            unread=["address_key"],
         )
 
     def costs(self) -> tuple[Any, list[str]]:
@@ -424,10 +436,15 @@ class Statements:
         )
 
     def events(self, name: str) -> tuple[Any, list[str]]:
-        """An event section's records in scope, by person key, start date and record key."""
+        """An event section's records in scope, by person key, start date and record key (which is read only
+        where the service costs need it)."""
         q = self.plan.queries[name]
         sub = q.subquery("e")
-        names = [q.by_lower["person_key"]] + [n for n in q.names if n.lower() != "person_key"]
+        costed = name == "services" and "service_costs" in self.mapping.sections
+        unread = () if costed else ("event_key",)
+        names = [q.by_lower["person_key"]] + [
+            n for n in q.names if n.lower() != "person_key" and n.lower() not in unread
+        ]
         order = [
             sub.c[q.by_lower[o]]
             for o in ("person_key", "event_start_date", "event_key", "event_reference")
@@ -437,37 +454,43 @@ class Statements:
         return stmt, [n.lower() for n in names]
 
     def links(self) -> tuple[Any, list[str]]:
-        """Active carer links with whether the cared-for person has a Service user row, and their LA ID."""
+        """Active carer links with whether the cared-for person has a Service user row, and their LA ID.
+
+        Both are looked up for the cared-for people only: the service users among the event queries' people
+        are searched by the links' cared-for keys (which lets the database use its person indexes), and the
+        LA ID is one correlated lookup per link, so the people query is not read a second time in full.
+        """
         lq = self.plan.queries["carer_links"]
         link = lq.subquery("l")
         lc = {n.lower(): link.c[n] for n in lq.names}
+        cared = lq.subquery("lc")
+        cared_keys = select(cared.c[lq.by_lower["cared_for_key"]])
         parts = []
         for section in self.mapping.event_sections:
             q = self.plan.queries[section.name]
             sub = q.subquery(f"su_{section.name}")
-            person = sub.c[q.by_lower["person_key"]].label("person_key")
+            person = sub.c[q.by_lower["person_key"]]
             parts.append(
-                select(person).where(*self.event_filters(q, sub), self.service_user_condition(q, sub))
+                select(person.label("person_key")).where(
+                    person.in_(cared_keys), *self.event_filters(q, sub), self.service_user_condition(q, sub)
+                )
             )
-        su = (union(*parts) if len(parts) > 1 else parts[0]).subquery("su")
+        service_users = union_all(*parts) if len(parts) > 1 else parts[0]
         pq = self.plan.queries["people"]
         psub = pq.subquery("pp")
-        person_id = select(
-            psub.c[pq.by_lower["person_key"]].label("person_key"),
-            psub.c[pq.by_lower["la_person_unique_identifier"]].label("la_id"),
-        ).subquery("pid")
+        # max(): one value even when the people query repeats a key (reported as a problem of its own).
+        la_id = (
+            select(func.max(psub.c[pq.by_lower["la_person_unique_identifier"]]))
+            .where(psub.c[pq.by_lower["person_key"]] == lc["cared_for_key"])
+            .scalar_subquery()
+        )
         stmt = (
             select(
                 lc["carer_key"],
                 lc["start_date"],
                 lc["cared_for_key"],
-                su.c.person_key.is_not(None),
-                person_id.c.la_id,
-            )
-            .select_from(
-                link.outerjoin(su, su.c.person_key == lc["cared_for_key"]).outerjoin(
-                    person_id, person_id.c.person_key == lc["cared_for_key"]
-                )
+                lc["cared_for_key"].in_(service_users),
+                la_id,
             )
             .where(sc.link_active_filter(lc["start_date"], lc["end_date"], self.ps, self.pe))
             .order_by(lc["carer_key"], lc["start_date"], lc["cared_for_key"])
@@ -480,119 +503,109 @@ class SourceOrderError(UsageError):
     """The source sorts keys differently from Python, or queries return keys of different types."""
 
 
-class _After:
-    """The key of a finished stream: after every person key (compares greater than anything)."""
-
-    __slots__ = ()
-
-    def __lt__(self, other: object) -> bool:
-        return False
-
-    def __le__(self, other: object) -> bool:
-        return False
-
-    def __gt__(self, other: object) -> bool:
-        return True
-
-    def __ge__(self, other: object) -> bool:
-        return True
-
-    def __eq__(self, other: object) -> bool:
-        return other is self
-
-    def __hash__(self) -> int:
-        return 0
+_KEY = operator.itemgetter(0)
 
 
-AFTER = _After()
+class KeyedStream:
+    """One result ordered by its first column (a person key), read in chunks and handed out a batch of keys
+    at a time (`upto`).
 
-
-class PersonStream:
-    """One result ordered by person key, handed out one person at a time (`take`).
-
-    Rows are grouped by key in C (`itertools.groupby`). A group whose key is smaller than the person asked
-    for belongs to someone the people query does not return, and rows with no key belong to no one: both are
-    counted as orphans. Keys must come back in the order Python sorts them: a key smaller than the one before
-    raises SourceOrderError. A finished stream's key is AFTER, greater than every key.
+    Keys must come back in the order Python sorts them: a key smaller than the one before raises
+    SourceOrderError. Rows with no key belong to no one (the database sorts them first or last): they are
+    counted as orphans and dropped as they are read.
 
     Attributes:
-        orphans: rows of keys the people query lacks, or with no key.
-        orphan_flagged: for carer links, orphan rows whose cared-for person has a Service user row (rows
-            that would have mattered).
+        orphans: rows with no key, plus those the caller counts (`count_orphans`).
+        orphan_flagged: for carer links, orphan rows whose cared-for person has a Service user row (rows that
+            would have mattered).
     """
 
-    __slots__ = ("name", "line", "_groups", "key", "_group", "orphans", "orphan_flagged")
-
-    def __init__(self, name: str, line: int, rows: Iterator[Sequence[Any]]) -> None:
+    def __init__(self, name: str, line: int, chunks: Iterator[list[Sequence[Any]]]) -> None:
         self.name = name
         self.line = line
-        self._groups = itertools.groupby(rows, key=operator.itemgetter(0))
-        self.key: Any = None
-        self._group: Iterator[Sequence[Any]] = iter(())
+        self._chunks = chunks
+        self._rows: list[Sequence[Any]] = []  # read and not yet handed out, in key order
+        self._keys: list[Any] = []
+        self._finished = False
         self.orphans = 0
         self.orphan_flagged = 0
-        self._next()
 
-    @property
-    def done(self) -> bool:
-        """Whether every row has been handed out."""
-        return self.key is AFTER
-
-    def _count(self, group: Iterator[Sequence[Any]]) -> None:
-        for row in group:
-            self.orphans += 1
-            if len(row) > 3 and row[3]:
-                self.orphan_flagged += 1
-
-    def _next(self) -> None:
-        previous = self.key
-        for key, group in self._groups:
-            if key is None:  # no key: first (SQLite) or last (PostgreSQL) in the order
-                self._count(group)
-                continue
-            if previous is not None and not previous < key:
-                raise SourceOrderError(
-                    f"the {self.name} query's person keys do not come back in the order Python sorts them "
-                    "(text keys under a locale collation?). Return integer keys, or on PostgreSQL write the "
-                    'key as `... COLLATE "C" AS person_key` in every query'
-                )
-            self.key, self._group = key, group
-            return
-        self.key = AFTER
-
-    def take(self, key: Any) -> list[Sequence[Any]]:
-        """The rows of one person key ([] if none); groups of smaller keys before it count as orphans."""
-        k = self.key
-        if k == key:
-            rows = list(self._group)
-            self._next()
-            return rows
+    def _read(self) -> bool:
+        """Read one more chunk onto the rows waiting; False when the result has no more."""
+        if self._finished:
+            return False
+        chunk = next(self._chunks, None)
+        if chunk is None:
+            self._finished = True
+            return False
+        if chunk[0][0] is None or chunk[-1][0] is None:
+            kept = [r for r in chunk if r[0] is not None]
+            self.count_orphans([r for r in chunk if r[0] is None])
+            chunk = kept
+            if not chunk:
+                return True
+        keys = list(map(_KEY, chunk))
         try:
-            if k > key:
-                return []
-            while self.key < key:
-                self._count(self._group)
-                self._next()
-        except TypeError as exc:
+            in_order = (not self._keys or self._keys[-1] <= keys[0]) and all(map(operator.le, keys, keys[1:]))
+        except TypeError:
             raise SourceOrderError(
-                f"the {self.name} query's keys and the people query's person_key have different types "
-                f"({type(self.key).__name__} and {type(key).__name__}). Return the same type from every "
-                "query, e.g. `CAST(... AS INTEGER) AS person_key`."
-            ) from exc
-        return self.take(key) if self.key == key else []
+                f"the {self.name} query returns person keys of different types "
+                f"({', '.join(sorted({type(k).__name__ for k in keys}))}). Return one type, e.g. "
+                "`CAST(... AS INTEGER) AS person_key`."
+            ) from None
+        if not in_order:
+            raise SourceOrderError(
+                f"the {self.name} query's person keys do not come back in the order Python sorts them "
+                "(text keys under a locale collation?). Return integer keys, or on PostgreSQL write the "
+                'key as `... COLLATE "C" AS person_key` in every query'
+            )
+        self._rows += chunk
+        self._keys += keys
+        return True
+
+    def next_key(self) -> Any:
+        """The key of the next row (reading a chunk if none is waiting); None when the result is done."""
+        while not self._rows:
+            if not self._read():
+                return None
+        return self._keys[0]
+
+    def last_waiting_key(self) -> Any:
+        """The key of the last row read and not handed out (reading a chunk if none is waiting), or None."""
+        return self._keys[-1] if self.next_key() is not None else None
+
+    def upto(self, key: Any) -> list[Sequence[Any]]:
+        """Hand out every row whose key is not after `key`, in order.
+
+        Raises:
+            TypeError: the rows' keys cannot be compared with `key` (another type).
+        """
+        while (not self._rows or self._keys[-1] <= key) and self._read():
+            pass
+        n = bisect.bisect_right(self._keys, key)
+        if not n:
+            return []
+        rows = self._rows[:n]
+        del self._rows[:n], self._keys[:n]
+        return rows
+
+    def count_orphans(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Count rows that belong to no person of the people query."""
+        self.orphans += len(rows)
+        self.orphan_flagged += sum(1 for r in rows if len(r) > 3 and r[3])
 
     def drain(self) -> None:
         """Count every row left as an orphan (after the last person)."""
-        while self.key is not AFTER:
-            self._count(self._group)
-            self._next()
+        while self._rows or self._read():
+            self.count_orphans(self._rows)
+            self._rows, self._keys = [], []
 
 
-def read_rows(
+def read_chunks(
     conn: Connection, stmt: Any, name: str, file: str, line: int, chunk: int
-) -> Iterator[Sequence[Any]]:
-    """Rows of a statement, fetched `chunk` at a time (server-side cursor where the driver has one);
-    a database error becomes one line naming the mapping section and line.
+) -> Iterator[list[Sequence[Any]]]:
+    """Rows of a statement, `chunk` at a time (server-side cursor where the driver has one); a database error
+    becomes one line naming the mapping section and line.
 
     SQLAlchemy runs the statement (binds, dialect, server-side cursor) and hands over the first chunk; the
     rest is fetched from the driver's cursor directly, as plain tuples. The wrapped queries' columns are
@@ -605,12 +618,13 @@ def read_rows(
         try:
             # Through SQLAlchemy first: it may have buffered a row ahead (server-side cursors).
             first = result.fetchmany(chunk)
-            yield from [tuple(r) for r in first]
+            if first:
+                yield [tuple(r) for r in first]
             cursor = result.cursor if len(first) == chunk else None
             if cursor is not None:
                 fetch = cursor.fetchmany
                 while part := fetch(chunk):
-                    yield from part
+                    yield part
         finally:
             result.close()
     except (sa_exc.DBAPIError, dbapi_error) as exc:

@@ -48,6 +48,8 @@ _FORMULA_START = ("=", "+", "-", "@")
 _FORMULA_HINT = re.compile(r'[,\n]"?[=+\-@]')
 CHUNK = 1 << 20  # characters buffered before encoding and writing
 QUOTE_CACHE = 200_000  # distinct cell values remembered with their quoted form
+# Every byte to itself except 0x80-0x9F (where Latin-1 and Windows-1252 differ), which become 0x00.
+_NO_C1 = bytes(0 if 0x80 <= b < 0xA0 else b for b in range(256))
 
 
 def quote_cell(text: str) -> str:
@@ -144,8 +146,10 @@ class ReturnWriter:
         spec: the specification whose headers and column order to use (default: `load_spec()`).
         gzip: compress with gzip (deterministic header: no name, no timestamp).
         newline: the line terminator, CRLF by default.
-        check_formulas: refuse formula-like text. Only the synthetic generator turns this off, to write the
-            deliberately unusable files that test transport checks.
+        check_formulas: refuse formula-like text. The synthetic generator turns this off, to write the
+            deliberately unusable files that test transport checks; the extractor turns it off because it
+            checks every cell as it builds it (and reports the row and field), so the writer need not scan
+            the file a second time.
     """
 
     def __init__(
@@ -168,15 +172,19 @@ class ReturnWriter:
         self.rows = 0
         self._raw: IO[bytes] | None = None
         self._tmp: str | None = None
+        self._digest = hashlib.sha256()
+        self.bytes = 0  # bytes of the file, once written
 
     def __enter__(self) -> ReturnWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         self._raw = os.fdopen(fd, "wb")
-        self._sink: IO[bytes] = self._raw
+        # Every byte of the file passes through `_HashingFile`, so the file's SHA-256 is known when it is
+        # closed without reading it back.
+        self._sink: IO[bytes] = _HashingFile(self._raw, self._digest, self)  # type: ignore[assignment]
         if self._gzip:
             self._sink = gzip_module.GzipFile(  # type: ignore[assignment]
-                filename="", mode="wb", fileobj=self._raw, mtime=0
+                filename="", mode="wb", fileobj=self._sink, mtime=0
             )
         # Lines are built in memory and encoded a chunk at a time; memory stays bounded by the chunk size.
         # Cells are quoted exactly as csv.QUOTE_MINIMAL does, through a cache (return values repeat a lot).
@@ -213,6 +221,14 @@ class ReturnWriter:
         if self._size > CHUNK:
             self._flush()
 
+    def write_lines(self, lines: Sequence[str]) -> None:
+        """Write many rows at once, each given as `write_line` takes it (cells quoted and joined)."""
+        self._lines += lines
+        self._size += sum(map(len, lines))
+        self.rows += len(lines)
+        if self._size > CHUNK:
+            self._flush()
+
     def write_raw_cells(self, cells: Sequence[str]) -> None:
         """Write a row of any length (deliberately malformed test files; use with check_formulas=False)."""
         self.write_cells(cells)
@@ -237,13 +253,14 @@ class ReturnWriter:
     def _flush(self) -> None:
         if not self._lines:
             return
-        self._lines.append("")
-        text = self._newline.join(self._lines)
+        lines = self._lines
+        lines.append("")
+        text = self._newline.join(lines)
         self._lines = []
         self._size = 0
         if self._check:
             self._check_formulas(text)
-        self._sink.write(text.encode(ENCODING, errors="strict"))
+        self._sink.write(encode(text, lines))
         self._flushed_rows = self.rows
 
     def _check_formulas(self, text: str) -> None:
@@ -278,6 +295,11 @@ class ReturnWriter:
                         "would run as a spreadsheet formula. Remove the leading character."
                     )
 
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the file's bytes (complete once the writer has closed)."""
+        return self._digest.hexdigest()
+
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._raw is not None and self._tmp is not None
         ok = exc_type is None
@@ -297,6 +319,48 @@ class ReturnWriter:
                 os.replace(self._tmp, self.path)
             else:
                 os.unlink(self._tmp)
+
+
+class _HashingFile:
+    """A binary file that hashes and counts what is written to it (only `write` and `flush` are used)."""
+
+    def __init__(self, raw: IO[bytes], digest: hashlib._Hash, owner: ReturnWriter) -> None:
+        self._raw = raw
+        self._digest = digest
+        self._owner = owner
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        self._owner.bytes += len(data)
+        return self._raw.write(data)
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+
+def encode(text: str, lines: Sequence[str] | None = None) -> bytes:
+    """Text as Windows-1252 bytes, exactly as `text.encode("cp1252")` gives them (and failing the same way).
+
+    Windows-1252 agrees with ASCII, and with Latin-1 except at 0x80-0x9F, where it holds other characters
+    (the euro sign, curly quotes ...) and Latin-1 has control characters Windows-1252 cannot hold. So ASCII
+    text is copied, and text Latin-1 can encode takes Latin-1's fast encoder once it is known to hold none of
+    those control characters; only that check looks at the text character by character, and, when the
+    text's `lines` are given, only at the lines that are not ASCII.
+
+    Examples:
+        >>> encode("Zoë €5") == "Zoë €5".encode("cp1252"), encode("Plain") == b"Plain"
+        (True, True)
+    """
+    if text.isascii():  # a flag Python keeps on every string: no scan
+        return text.encode("ascii")
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:  # characters beyond Latin-1: curly quotes, the euro sign ... or none at all
+        return text.encode(ENCODING, errors="strict")
+    check = data if lines is None else "".join([x for x in lines if not x.isascii()]).encode("latin-1")
+    if check.translate(_NO_C1) != check:
+        return text.encode(ENCODING, errors="strict")
+    return data
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -1,0 +1,137 @@
+"""The queries are read a batch of people at a time: what the people query does not return, returns twice,
+or returns out of order is found wherever the batches fall, and stops the extract with nothing written."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from extract_support import write_mapping
+
+from ascld.extract import ExtractProblems, SourceOrderError, extract_return
+from ascld.synth.cms import sqlite_url
+
+PEOPLE_KEY = "SELECT c.client_id                   AS person_key,"
+LA_CODE = "k.la_code                     AS la_code,"
+# Completed requests of service users inside the period: their people are certainly in the return.
+REQUEST_PEOPLE = (
+    "SELECT DISTINCT client_id FROM contact WHERE status_code = 'COMPLETE' AND contact_type_code = 'CONTACT' "
+    "AND client_role = 'SU' AND completed_date BETWEEN ? AND ? ORDER BY client_id LIMIT 3"
+)
+REQUESTS = (
+    "SELECT contact_id FROM contact WHERE status_code = 'COMPLETE' AND contact_type_code = 'CONTACT' "
+    "AND completed_date BETWEEN ? AND ? ORDER BY contact_id LIMIT 4"
+)
+
+
+def _query(db: Path, sql: str, *params: object) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _fails(db: Path, mapping: Path, period, out: Path, chunk_rows: int = 50) -> ExtractProblems:
+    out.mkdir(exist_ok=True)
+    with pytest.raises(ExtractProblems) as caught:
+        extract_return(sqlite_url(db), mapping, *period, out / "r.csv", validate=False, chunk_rows=chunk_rows)
+    assert list(out.iterdir()) == [], "nothing may be written when the extract stops"
+    return caught.value
+
+
+def _replace_once(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+def test_people_returned_twice_are_counted_across_batches(synth_sqlite, cms_copy, mapping_text, tmp_path) -> None:
+    text = _replace_once(
+        mapping_text,
+        "    FROM client c\n",
+        "    FROM client c\n    LEFT JOIN client_address twice ON twice.client_id = c.client_id\n",
+    )
+    repeated = _query(
+        cms_copy, "SELECT count(*) FROM (SELECT client_id FROM client_address GROUP BY client_id HAVING count(*) > 1)"
+    )[0][0]
+    assert repeated > 1
+    err = _fails(cms_copy, write_mapping(tmp_path, text), synth_sqlite.periods[-1], tmp_path / "out")
+    assert any(f"returns {repeated} person keys more than once" in o for o in err.other), err.other
+
+
+def test_records_with_no_person_key_are_counted(synth_sqlite, cms_copy, mapping_text, tmp_path) -> None:
+    period = synth_sqlite.periods[-1]
+    requests = [r[0] for r in _query(cms_copy, REQUESTS, period[0].isoformat(), period[1].isoformat())]
+    assert len(requests) == 4
+    text = _replace_once(
+        mapping_text,
+        "SELECT t.client_id                                 AS person_key,",
+        f"SELECT CASE WHEN t.contact_id IN ({', '.join(map(str, requests))}) THEN NULL ELSE t.client_id END "
+        "AS person_key,",
+    )
+    err = _fails(cms_copy, write_mapping(tmp_path, text), period, tmp_path / "out")
+    orphans = [o for o in err.other if "records in scope belong to person keys" in o]
+    assert len(orphans) == 1 and ": 4 requests records in scope" in orphans[0], err.other
+
+
+def test_people_with_no_person_key_are_counted(synth_sqlite, cms_copy, mapping_text, tmp_path) -> None:
+    period = synth_sqlite.periods[-1]
+    person = _query(cms_copy, REQUEST_PEOPLE, period[0].isoformat(), period[1].isoformat())[0][0]
+    text = _replace_once(
+        mapping_text,
+        PEOPLE_KEY,
+        f"SELECT CASE WHEN c.client_id = {person} THEN NULL ELSE c.client_id END AS person_key,",
+    )
+    err = _fails(cms_copy, write_mapping(tmp_path, text), period, tmp_path / "out")
+    assert any("the people query returns 1 people with no person_key" in o for o in err.other), err.other
+    # The person's own records now belong to no one.
+    assert any("requests records in scope belong to person keys" in o for o in err.other), err.other
+
+
+def test_carer_links_of_carers_the_people_query_lacks_are_counted(synth_sqlite, cms_copy, tmp_path) -> None:
+    period = synth_sqlite.periods[-1]
+    cared_for = _query(cms_copy, REQUEST_PEOPLE, period[0].isoformat(), period[1].isoformat())[0][0]
+    unknown = _query(cms_copy, "SELECT max(client_id) + 1000 FROM client")[0][0]
+    with sqlite3.connect(cms_copy) as conn:
+        conn.execute(
+            "INSERT INTO carer_link (link_id, carer_client_id, cared_for_client_id, start_date, end_date) "
+            "SELECT max(link_id) + 1, ?, ?, ?, NULL FROM carer_link",
+            (unknown, cared_for, period[0].isoformat()),
+        )
+    from ascld.extract import example_mapping_path
+
+    err = _fails(cms_copy, example_mapping_path(), period, tmp_path / "out")
+    assert any("1 carer links name carers the people query does not return" in o for o in err.other), err.other
+
+
+def test_more_than_one_la_code_stops_the_extract(synth_sqlite, mapping_text, tmp_path) -> None:
+    db = Path(synth_sqlite.url.removeprefix("sqlite:///"))
+    text = _replace_once(
+        mapping_text, LA_CODE, "CASE WHEN c.client_id % 2 = 0 THEN k.la_code ELSE '999' END AS la_code,"
+    )
+    err = _fails(db, write_mapping(tmp_path, text), synth_sqlite.periods[-1], tmp_path / "out")
+    assert any("gives 2 different LA codes" in o for o in err.other), err.other
+
+
+@pytest.mark.parametrize(
+    ("key", "match"),
+    [
+        # SQLite sorts this text without regard to case; Python puts capitals first.
+        (
+            "CASE WHEN c.client_id % 2 = 0 THEN 'a' ELSE 'B' END || c.client_id COLLATE NOCASE AS person_key,",
+            "do not come back in the order Python sorts them",
+        ),
+        # SQLite sorts numbers before text; Python cannot compare them.
+        (
+            "CASE WHEN c.client_id % 2 = 0 THEN c.client_id ELSE CAST(c.client_id AS TEXT) END AS person_key,",
+            "different types",
+        ),
+    ],
+)
+def test_people_keys_python_cannot_follow_are_explained(synth_sqlite, mapping_text, tmp_path, key, match) -> None:
+    text = _replace_once(mapping_text, PEOPLE_KEY, "SELECT " + key)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(SourceOrderError, match=match):
+        extract_return(
+            synth_sqlite.url, write_mapping(tmp_path, text), *synth_sqlite.periods[-1], out / "r.csv", validate=False
+        )
+    assert list(out.iterdir()) == []
