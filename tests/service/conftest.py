@@ -71,7 +71,12 @@ def pseudo_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def start_landing(
     folder: Path, db_url: str, password_hash: str, pseudo_key_file: Path, **settings: object
 ) -> Landing:
-    """Migrate and seed the database, then start the service in this process (no worker thread)."""
+    """Migrate and seed the database, then start the service in this process (no worker thread).
+
+    Checks run in this process unless a test asks for checker processes (`check_process=True`): the live
+    server and browser tests, and tests/service/test_checker.py, run them as `ascld serve` does.
+    """
+    settings = {"check_process": False, **settings}
     config = make_config(folder, db_url, pseudo_key_file, **settings)
     db = Database(config.db_url)
     migrate(db)

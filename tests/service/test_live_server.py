@@ -21,7 +21,7 @@ from ascld.landing.client import SubmitClient, SubmitError
 from ascld.landing.db import Database
 from ascld.national.store import NationalStore
 from support.landing import make_return
-from support.landing_server import LandingServer
+from support.landing_server import LandingServer, child_pids, process_gone
 from support.postgres import free_port
 
 pytestmark = pytest.mark.slow
@@ -136,6 +136,44 @@ def test_sigkill_during_ingest_then_restart_completes_it_exactly_once(tmp_path, 
         assert imports[0].row_count == 30
         data_dirs = list((server.national_dir / "data").glob("*/*"))
         assert len(data_dirs) == 1, "the killed attempt's files were not cleaned up"
+        assert len(_submissions(db_url)) == 1
+
+
+def test_sigkill_during_a_check_takes_the_checker_process_down_too(tmp_path, db_url, big_return):
+    server = LandingServer(tmp_path, db_url, COUNCIL_A, settings={"worker_threads": 0})
+    header, body = big_return.read_bytes().split(b"\r\n", 1)
+    slow = tmp_path / "slow.csv"  # checked for several seconds
+    slow.write_bytes(header + b"\r\n" + body * 20)
+    with server:
+        server.start()
+        errors: list[BaseException] = []
+
+        def upload() -> None:
+            try:
+                with server.client("council_a") as c:
+                    c.post("/api/v1/submissions", content=slow.read_bytes(), headers={"Content-Type": "text/csv"})
+            except httpx.TransportError as exc:
+                errors.append(exc)
+
+        uploader = threading.Thread(target=upload, daemon=True)
+        uploader.start()
+        tmp_root = server.store / "tmp"
+        # The validator is at work once its working folder exists inside the upload's folder.
+        _wait_for(lambda: list(tmp_root.glob("p*/land-*/ascld-validate-*")), 60, "the check to start")
+        checkers = child_pids(server.proc.pid)
+        assert len(checkers) == 1, checkers
+        server.kill()
+        _wait_for(lambda: process_gone(checkers[0]), 10, "the checker process to exit")
+        uploader.join(30)
+        assert errors, "the interrupted upload should have failed on the client"
+        assert _submissions(db_url) == []
+        assert list((server.store / "raw").glob("*")) == [] and list((server.store / "reports").glob("*")) == []
+
+        server.start()
+        folders = [p.name for p in tmp_root.iterdir() if p.is_dir()]
+        assert all(name.startswith(f"p{server.proc.pid}-") for name in folders), "the dead process's folder remains"
+        with SubmitClient(server.url, server.tokens["council_a"], allow_http=True) as client:
+            assert client.submit(slow).outcome == "accepted"
         assert len(_submissions(db_url)) == 1
 
 

@@ -153,3 +153,23 @@ class LandingServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started that are still its children (Linux: /proc/PID/task/*/children)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return sorted(set(found))
+
+
+def process_gone(pid: int) -> bool:
+    """True when `pid` has exited (a zombie waiting for its new parent to reap it counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("Z", "X")

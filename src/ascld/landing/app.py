@@ -221,6 +221,7 @@ def create_app(config: LandingConfig, *, own_process: bool = False) -> FastAPI:
             yield
         finally:
             state.worker.stop()
+            state.lander.close()
             tempfile.tempdir = previous_tempdir
             state.tmp.close()
             state.db.dispose()

@@ -50,12 +50,24 @@ class Settings:
     max_concurrent_checks: int = _s(
         1,
         "Uploads checked and encrypted at the same time; others wait their turn once received. Memory for "
-        "checks is about this times `check_memory_mb` (one check already uses every core).",
+        "checks is about this times the checker's peak (one check already uses every core).",
+    )
+    check_process: bool = _s(
+        True,
+        "Run each check in a separate checker process (one per check slot), so the service process stays "
+        "small whatever the file size; false runs checks inside the service process.",
+    )
+    check_process_idle_seconds: float = _s(
+        0,
+        "How long a checker process waits for another upload before it exits and gives its memory back. 0: "
+        "it exits after its check unless an upload is already waiting for one (a fresh process starts each "
+        "check with the least memory).",
     )
     check_memory_mb: int = _s(
         256,
-        "Memory limit of the validator's DuckDB during one check (`ascld serve` sets ASCLD_MEMORY_LIMIT); "
-        "it spills to the process's temporary folder beyond that. Below about 200 the largest files fail.",
+        "Memory limit of the validator's DuckDB during one check (the checker's ASCLD_MEMORY_LIMIT); it "
+        "spills to the service's temporary folder beyond that. At 224 the validator ran out of memory on a "
+        "1,000,000-row file.",
     )
     raw_retention_days: float = _s(
         30, "Days after ingest (or after a final ingest failure) before the encrypted raw file is deleted."

@@ -35,6 +35,8 @@ class CheckResult:
         exit_code: the validator's exit code (0 clean, 1 problems, 2 unusable).
         first_problems: the first problems, as Problem-shaped dicts.
         report_written: the validator's summary.json, problems.csv and report.html are in the report folder.
+        seconds: how long the check took (set by the checker pool; None when run in the service process).
+        peak_rss_mb: the checker process's peak resident memory during the check (None when not measured).
     """
 
     usable: bool
@@ -47,6 +49,8 @@ class CheckResult:
     first_problems: list[dict[str, Any]]
     report_written: bool
     summary: dict[str, Any] = field(default_factory=dict)
+    seconds: float | None = None
+    peak_rss_mb: float | None = None
 
     def stored_summary(self) -> dict[str, Any]:
         return {"summary": self.summary, "first_problems": self.first_problems}

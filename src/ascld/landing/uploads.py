@@ -5,7 +5,8 @@ The order is what makes a crash harmless:
 1. the body streams into this process's private temporary folder, hashed and counted as it comes (memory stays
    at one chunk whatever the size; the national portal's limits are enforced as bytes arrive);
 2. the same bytes from the same council already landed? Then that submission is the answer (idempotent);
-3. the validator checks the file; a file it cannot use is refused, its report kept, its bytes deleted;
+3. the validator checks the file (in a checker process, `checker.py`); a file it cannot use is refused, its
+   report kept, its bytes deleted;
 4. an accepted file is encrypted into `raw/<id>.enc` (written aside, fsynced, renamed) and its report
    moved into `reports/<id>/`;
 5. only then does one transaction record the submission, its ingest job and the audit event.
@@ -40,8 +41,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ascld.errors import AscldError
-from ascld.landing import steps
 from ascld.landing.audit import Actor, record_event
+from ascld.landing.checker import make_checks
 from ascld.landing.crypto import encrypt_file, fsync_dir
 from ascld.landing.db import Database
 from ascld.landing.jobs import INGEST, enqueue
@@ -259,6 +260,13 @@ class Lander:
         self._inflight_guard = threading.Lock()
         # Waiting uploads queue here without holding a worker thread (see `land_async`).
         self._check_slots = threading.BoundedSemaphore(max(1, config.settings.max_concurrent_checks))
+        self._waiting = 0  # uploads received and waiting for a check slot
+        # Where checks run: checker processes (`check_process`, the default) or this process.
+        self.checks = make_checks(config.settings, tmp.path, waiting=lambda: self._waiting > 0)
+
+    def close(self) -> None:
+        """Stop the checker processes."""
+        self.checks.close()
 
     @contextlib.contextmanager
     def _one_at_a_time(self, key: tuple[str, str]) -> Iterator[None]:
@@ -291,8 +299,15 @@ class Lander:
         the thread pool that every other request needs.
         """
         try:
-            while not self._check_slots.acquire(blocking=False):
-                await anyio.sleep(0.05)
+            if not self._check_slots.acquire(blocking=False):
+                with self._inflight_guard:
+                    self._waiting += 1
+                try:
+                    while not self._check_slots.acquire(blocking=False):
+                        await anyio.sleep(0.05)
+                finally:
+                    with self._inflight_guard:
+                        self._waiting -= 1
             try:
                 return await run_in_threadpool(self.land, received, la_code, actor, name)
             finally:
@@ -324,7 +339,7 @@ class Lander:
             report_tmp = work / "report"
             report_tmp.mkdir(mode=0o700)
             shown = display_name(name)
-            check = steps.check_return(
+            check = self.checks.check(
                 plain,
                 la_code=la_code,
                 report_dir=report_tmp,
@@ -380,6 +395,8 @@ class Lander:
                             "problems": check.problem_count,
                             "errors": check.error_count,
                             "exit_code": check.exit_code,
+                            "check_seconds": check.seconds,
+                            "check_peak_rss_mb": check.peak_rss_mb,
                         },
                     )
             except IntegrityError:
