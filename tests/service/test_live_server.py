@@ -58,7 +58,7 @@ def _statuses(server: LandingServer, user: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def big_return(tmp_path_factory) -> Path:
-    # A few megabytes: the first part sent fills the receiver's 1 MiB write buffer, so bytes reach the disk
+    # A few megabytes: the first part sent fills the receiver's 256 KiB write buffer, so bytes reach the disk
     # before the server is killed.
     return make_return(tmp_path_factory.mktemp("live") / "q2_101.csv", 5_000, la_code="101", seed=5)
 

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 GZIP_MAGIC = b"\x1f\x8b"
 REFUSED, ACCEPTED, INGESTED, FAILED = "refused", "accepted", "ingested", "failed"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+WRITE_BUFFER = 256 * 1024  # per upload being received
 
 
 class UploadError(AscldError):
@@ -154,7 +155,7 @@ class Receiver:
 
     def __post_init__(self) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        self._fh = os.fdopen(fd, "wb", buffering=1024 * 1024)
+        self._fh = os.fdopen(fd, "wb", buffering=WRITE_BUFFER)
 
     def limit(self) -> int:
         return self.settings.max_gzip_upload_bytes if self.gzip else self.settings.max_upload_bytes
