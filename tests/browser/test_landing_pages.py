@@ -109,6 +109,7 @@ def test_council_signs_in_uploads_and_reads_the_report(browser, server, files):
     _sign_in(page)
     _shot(page, "01-submissions-empty")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Upload a return").click()
+    page.wait_for_url(re.compile(r"/upload$"))  # not mid-navigation when the checks below run
     _labels_ok(page)
     page.get_by_label("Return file").set_input_files(str(good))
     _shot(page, "02-upload-form")
