@@ -135,3 +135,30 @@ def test_people_keys_python_cannot_follow_are_explained(synth_sqlite, mapping_te
             synth_sqlite.url, write_mapping(tmp_path, text), *synth_sqlite.periods[-1], out / "r.csv", validate=False
         )
     assert list(out.iterdir()) == []
+
+
+def test_start_dates_of_different_types_are_ordered_as_dates() -> None:
+    """Queries may give start dates of different types (a timestamp beside a date on PostgreSQL), which
+    Python cannot compare: that person's rows are then ordered by the dates they hold, section order breaking
+    ties, and a `known by association` row stays last."""
+    import datetime as dt
+
+    from ascld.extract.run import _sorted_by_person
+
+    # (person, known by association, start as read, order read, line, problems)
+    rows = [
+        (1, 0, dt.date(2025, 1, 2), 0, "request, 2 January", None),
+        (0, 0, "2025-03-01", 1, "other person", None),
+        (1, 0, dt.datetime(2025, 1, 1, 9, 30), 2, "service, 1 January", None),
+        (1, 0, dt.date(2025, 1, 1), 3, "review, 1 January", None),
+        (1, 1, None, 4, "known by association", None),
+    ]
+    with pytest.raises(TypeError):
+        sorted(rows)
+    assert [r[4] for r in _sorted_by_person(rows)] == [
+        "other person",
+        "service, 1 January",
+        "review, 1 January",
+        "request, 2 January",
+        "known by association",
+    ]

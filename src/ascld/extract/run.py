@@ -6,15 +6,18 @@ How it works (docs/extract.md has the user's view):
    with no rows (`SELECT * FROM (<query>) q WHERE 1 = 0`) so a bad query, a missing key column, a column that
    is not a field, or a coded field with no value map is reported with its mapping line before any record is
    read.
-2. **Stream, one person at a time.** Each query is wrapped by ascld: the scope rules (`scope.py`) become its
-   WHERE clause and it is ordered by person key, so the source database does the filtering and sorting. The
-   people, address, event, cost and carer-link streams are merged on the person key; the extractor holds one
-   person's records at a time, so memory stays flat however large the source is. Carer links come with a flag
-   saying whether the cared-for person has a Service user row in the file, worked out by the database.
-3. **Map and write.** Local codes go through the value maps; every code with no entry is counted. Free text
-   with characters Windows-1252 cannot hold is reported by row and field (or transliterated with
-   `transliterate=True`). Rows go to the atomic return writer (`ascld.returns`): if anything was found the
-   writer is abandoned and no file appears, so there is never a partial return.
+2. **Stream, a batch of people at a time.** Each query is wrapped by ascld: the scope rules (`scope.py`)
+   become its WHERE clause and it is ordered by person key, so the source database does the filtering and
+   sorting. The people query is read a chunk at a time, and every other query up to the chunk's last person
+   key (`source.KeyedStream`); the extractor holds one batch, so memory stays flat however large the source
+   is. Carer links come with a flag saying whether the cared-for person has a Service user row in the file,
+   worked out by the database.
+3. **Map and write, a column at a time.** A batch's cells are made column by column (value maps, dates,
+   numbers, free-text checks through C-level `map`, `zip` and `join`), falling back to one value at a time
+   for a column holding anything unusual; every code with no entry is counted. Free text with characters
+   Windows-1252 cannot hold is reported by row and field (or transliterated with `transliterate=True`).
+   Rows go to the atomic return writer (`ascld.returns`): if anything was found the writer is abandoned and
+   no file appears, so there is never a partial return.
 4. **Validate** the written return with `ascld.quality.validate_return` when the validator is installed.
 
 On PostgreSQL the whole extract reads one snapshot (REPEATABLE READ, read only).
@@ -54,7 +57,7 @@ from ascld.extract.source import (
 from ascld.returns.writer import ReturnWriter, format_decimal, is_formula_like, quote_cell
 from ascld.spec import Spec, load_spec
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 2000  # rows fetched at a time; a batch is this many people
 MAX_LISTED = 1000  # problems kept in full; the rest are counted (memory stays flat)
 WRITE_LINES = 2000  # lines handed to the writer at a time
 KNOWN_TEXT = 20_000  # free-text values remembered per field with their cells
@@ -346,6 +349,46 @@ class _Section:
 Column = Sequence[str] | str  # a cell for each row, or one text for every row
 
 
+@dataclass
+class _Records:
+    """An event section's records of a batch: their people (batch positions), start dates as read, client
+    types, and the record's own stretches of each line (`parts`, in line order, each the columns of its
+    cells; None where the person's runs go, in turn)."""
+
+    pidxs: list[int]
+    starts: Sequence[Any]
+    cts: list[str]
+    parts: list[list[Column] | None]
+
+    def lines(self, runs: list[Column], at: list[int], rows: list[int] | None = None) -> list[str]:
+        """The lines of the records (`rows` of them), with the people's runs `runs[k][at[n]]`."""
+        cols: list[Column] = []
+        k = 0
+        for part in self.parts:
+            if part is None:
+                run = runs[k]
+                k += 1
+                cols.append(run if isinstance(run, str) else list(map(run.__getitem__, at)))
+            elif rows is None:
+                cols += part
+            else:
+                cols += [c if isinstance(c, str) else list(map(c.__getitem__, rows)) for c in part]
+        joined = _Extractor._joined(cols, len(at))
+        return [joined] * len(at) if isinstance(joined, str) else joined  # type: ignore[list-item]
+
+    def line(self, i: int, runs: tuple[str, ...]) -> str:
+        """Record `i`'s line with one person's runs."""
+        cells: list[str] = []
+        k = 0
+        for part in self.parts:
+            if part is None:
+                cells.append(runs[k])
+                k += 1
+            else:
+                cells += [c if isinstance(c, str) else c[i] for c in part]
+        return ",".join(cells)
+
+
 class _Extractor:
     """Builds the return's rows from the streams and writes them, counting every problem.
 
@@ -398,6 +441,7 @@ class _Extractor:
         self.linked_cols = [self.ci[f"Adult_{i}_Linked_Person_ID"] for i in range(1, self.max_linked + 1)]
         self._not_applicable: dict[str, list[int]] = {}
         self._as_at: dict[Any, tuple[Any, bool]] = {}  # a service's end date as read -> rule X05
+        self._death_cells: dict[Any, str] = {None: ""}  # a date of death as read -> its cell (rule X07)
 
     # ------------------------------------------------------------------ value maps as dicts
     def code_dict(self, section: str, column_: str, quoted: bool = True) -> dict[Any, str]:
@@ -492,16 +536,15 @@ class _Extractor:
             return list(map(known.__getitem__, col))
         except (KeyError, TypeError):
             pass
-        blanks = None in col or "" in col
-        present = [v for v in col if v is not None and v != ""] if blanks else col
-        try:
-            flat = "".join(present)
-        except TypeError:  # numbers, or other values that are not text
+        types = set(map(type, col))
+        if not types <= _TEXT_OR_NULL:  # numbers, or other values that are not text
             return self._text_values(col, known, field_, owners)
+        present = list(filter(None, col))  # NULLs and empty text left out
+        flat = "".join(present)
         if flat.isascii() and flat.isprintable() and "," not in flat and '"' not in flat:
             lined = "\n" + "\n".join(present) + "\n"  # values hold no line break: each sits between two
             if not any(edge in lined for edge in _NOT_PLAIN_EDGES):
-                return list(map(known.get, col, col)) if blanks else col
+                return col if len(present) == len(col) else list(map(known.get, col, col))
         return self._text_values(col, known, field_, owners)
 
     def _text_values(
@@ -542,6 +585,26 @@ class _Extractor:
             append(cell)
         return out
 
+    def _death_column(self, col: Sequence[Any]) -> list[str]:
+        """Date of Death cells: a death after the period end is not written (rule X07)."""
+        cells = self._death_cells
+        try:
+            return list(map(cells.__getitem__, col))
+        except KeyError:
+            pass
+        out = []
+        for v in col:
+            if v not in cells:
+                cell = _fmt_date(v, "people", "Date_of_Death")
+                if cell and sc.death_as_at(sc.as_date(v), self.pe) is None:
+                    cell = ""
+                if len(cells) < 100_000:
+                    cells[v] = cell
+                out.append(cell)
+            else:
+                out.append(cells[v])
+        return out
+
     def _cells(
         self, ops: _Ops, cols: list[Sequence[Any]], section: str, owners: dict[int, list[tuple[str, str, bool]]]
     ) -> dict[int, Column]:
@@ -550,6 +613,9 @@ class _Extractor:
         for j, i, d, field_ in ops.codes:
             out[j] = self._code_column(cols[i], d, section, field_)
         for j, i, field_ in ops.dates:
+            if j == self.i_death:
+                out[j] = self._death_column(cols[i])
+                continue
             out[j] = self._date_column(cols[i], section, field_)
         for j, i, known, field_ in ops.texts:
             out[j] = self._text_column(cols[i], known, field_, owners)
@@ -625,7 +691,6 @@ class _Extractor:
                 self.runs.append((j, j + 1))
                 self.layout.append((len(self.runs) - 1,))
         self.p_ops = self._plan_fields("people", p_names)
-        self.p_death = p_names.index("date_of_death") if "date_of_death" in p_names else None
         self.p_la = p_names.index("la_code") if "la_code" in p_names else None
         self.a_ops = self._plan_fields("addresses", a_names) if a_names else None
         self.a_start = a_names.index("start_date") if a_names else 0
@@ -837,28 +902,18 @@ class _Extractor:
         if not people:
             return
         n = len(people)
-        pidx = {r[0]: p for p, r in enumerate(people)}
+        pidx = dict(zip(map(_KEY, people), range(n), strict=True))  # person key -> position in the batch
         person_issues: dict[int, list[tuple[str, str, bool]]] = {}
         pc = self._cells(self.p_ops, list(zip(*people, strict=True)), "people", person_issues)
         for j, text_ in enumerate(self.template):
             if text_:
                 pc[j] = text_
         if self.a_ops is not None and addr_rows:
-            self._addresses(pc, people, addr_rows, person_issues)
-        death = pc.get(self.i_death)
-        if self.p_death is not None and death is not None and not isinstance(death, str):
-            pe, p_death = self.pe, self.p_death
-            later = [p for p, c in enumerate(death) if c and sc.death_as_at(sc.as_date(people[p][p_death]), pe) is None]
-            if later:  # rule X07: a death after the period end is not written
-                death = list(death)
-                for p in later:
-                    death[p] = ""
-                pc[self.i_death] = death
+            self._addresses(pc, pidx, addr_rows, person_issues)
         la = pc.get(self.i_la, "")
         for code in [la] if isinstance(la, str) else la:
             if code not in self.la_codes and len(self.la_codes) < 10:
                 self.la_codes.add(code)
-        su_runs = self._run_columns(pc, n)
         base = [""] * self.width  # the person cells that are the same for everyone, and the others by column
         person_cols: dict[int, Sequence[str]] = {}
         for j, col in pc.items():
@@ -875,53 +930,68 @@ class _Extractor:
                 blocks[p] = sc.carer_block(lk, self.max_linked) if lk else None
             return blocks[p]
 
-        other_runs: dict[tuple[int, str], tuple[str, ...]] = {}
-        carer_rows: set[int] = set()
-        out: list[tuple[Any, ...]] = []  # (person, 0 or 1 for known by association, start, seq, line, issues)
         noted = bool(person_issues)
         history = self._cost_history(cost_rows, pidx) if cost_rows else {}
+        sections = []
         for section, _, rows in ev_rows:
-            if not rows:
-                continue
-            k = len(rows)
-            self.by_type[section.event_type] += k
-            record_issues: dict[int, list[tuple[str, str, bool]]] = {}
-            pidxs, starts, cts, lines_, rebuild = self._records(section, rows, pidx, su_runs, history, record_issues)
-            if cts.count(self.su) != k:  # rows of other client types take the person's runs for theirs
-                for i, ct in enumerate(cts):
-                    if ct == self.su:
-                        continue
-                    p = pidxs[i]
-                    runs = other_runs.get((p, ct))
-                    if runs is None:
-                        if ct == self.carer:
-                            carer_rows.add(p)
-                        runs = other_runs[(p, ct)] = self._person_runs(
-                            base, person_cols, p, ct, block_of(p) if ct == self.carer else None
-                        )
-                    lines_[i] = rebuild(i, runs)
+            if rows:
+                record_issues: dict[int, list[tuple[str, str, bool]]] = {}
+                sections.append((self._records(section, rows, pidx, history, record_issues), record_issues))
+                self.by_type[section.event_type] += len(rows)
+        # The people's runs: as service users for everyone, as carers (with their carer block) for those with
+        # a carer's record, both a column at a time; any other client type person by person.
+        su_runs = self._run_columns(pc, n, self.su)
+        carers = sorted(
+            {p for rec, _ in sections for p, ct in zip(rec.pidxs, rec.cts, strict=True) if ct == self.carer}
+        )
+        carer_at = {p: i for i, p in enumerate(carers)}
+        carer_runs = self._run_columns(pc, n, self.carer, carers, [block_of(p) for p in carers]) if carers else []
+        other_runs: dict[tuple[int, str], tuple[str, ...]] = {}
+        out: list[tuple[Any, ...]] = []  # (person, 0 or 1 for known by association, start, seq, line, issues)
+        for rec, record_issues in sections:
+            k = len(rec.pidxs)
+            lines_ = rec.lines(su_runs, rec.pidxs)
+            if rec.cts.count(self.su) != k:
+                at = [i for i, ct in enumerate(rec.cts) if ct == self.carer]
+                if at:
+                    own = rec.lines(carer_runs, [carer_at[rec.pidxs[i]] for i in at], at)
+                    for i, line in zip(at, own, strict=True):
+                        lines_[i] = line
+                for i, ct in enumerate(rec.cts):
+                    if ct != self.su and ct != self.carer:
+                        p = rec.pidxs[i]
+                        runs = other_runs.get((p, ct))
+                        if runs is None:
+                            runs = other_runs[(p, ct)] = self._person_runs(base, person_cols, p, ct, None)
+                        lines_[i] = rec.line(i, runs)
             if record_issues:
                 noted = True
                 issues_col: list[Any] = [record_issues.get(i) for i in range(k)]
             else:
                 issues_col = [None] * k
-            out += zip(pidxs, [0] * k, starts, range(len(out), len(out) + k), lines_, issues_col, strict=True)
+            out += zip(rec.pidxs, [0] * k, rec.starts, range(len(out), len(out) + k), lines_, issues_col, strict=True)
+        # Rule X11: a carer with linked cared-for people and no carer's record of their own.
+        known: list[int] = []
+        known_blocks: list[sc.CarerBlock | None] = []
+        with_rows = set(carers)
         for key in links:
             p = pidx.get(key)
-            if p is None or p in carer_rows:
-                continue
-            block = block_of(p)
-            if block is not None and block.linked:
-                self.by_type[self.kba] += 1
-                runs = self._person_runs(base, person_cols, p, self.kba, block)
-                line = ",".join([runs[x] if type(x) is int else x for x in self.no_events])
-                out.append((p, 1, None, len(out), line, None))
+            if p is not None and p not in with_rows and (block := block_of(p)) is not None and block.linked:
+                known.append(p)
+                known_blocks.append(block)
+        if known:
+            self.by_type[self.kba] += len(known)
+            m = len(known)
+            runs_ = self._run_columns(pc, n, self.kba, known, known_blocks)
+            joined = self._joined([runs_[x] if type(x) is int else x for x in self.no_events], m)
+            lines_ = [joined] * m if isinstance(joined, str) else joined
+            out += zip(known, [1] * m, [None] * m, range(len(out), len(out) + m), lines_, [None] * m, strict=True)
         try:
             out.sort()
         except TypeError:  # start dates of different types from different queries (date, datetime, text)
             out = _sorted_by_person(out)
         if not noted:
-            lines += [row[4] for row in out]
+            lines += map(_LINE, out)
             self.rows += len(out)
             return
         for p, _, _, _, line, row_issues in out:
@@ -936,13 +1006,10 @@ class _Extractor:
         section: _Section,
         rows: list[Sequence[Any]],
         pidx: dict[Any, int],
-        su_runs: list[Column],
         history: dict[tuple[Any, Any], list[tuple[Any, Any]]],
         record_issues: dict[int, list[tuple[str, str, bool]]],
-    ) -> tuple[list[int], Sequence[Any], list[str], list[str], Callable[[int, tuple[str, ...]], str]]:
-        """An event section's records of a batch: their people, start dates, client types, and their lines
-        made with the Service user runs of their people, with a function that makes record `i`'s line with
-        other runs."""
+    ) -> _Records:
+        """An event section's records of a batch: their people, start dates, client types and cells."""
         k = len(rows)
         name = section.name
         cols = list(zip(*rows, strict=True))
@@ -982,30 +1049,30 @@ class _Extractor:
                 cells[self.i_end] = ["" if o else c for o, c in zip(opens, ends_, strict=True)]
             if section.key is not None and history:
                 pe = self.pe
+                cost_as_at, decs = sc.cost_as_at, _DECIMAL_TEXT
                 cost = [
-                    _cost_cell(h, a[0], pe) if (h := history.get((pk, ek))) else ""
+                    ""
+                    if not (h := history.get((pk, ek)))
+                    else decs[c]
+                    if (c := cost_as_at(h, a[0], pe)) in decs
+                    else _fmt_decimal(c)
                     for pk, ek, a in zip(cols[0], cols[section.key], as_at, strict=True)
-                ]
-        segments = [self._joined([cells.get(j, "") for j in seg], k) for seg in section.segments]
-        parts: list[Column] = []
+                ]  # rule X06
+        # The record's own stretches of its line, in order (None where the person's runs go), each as its
+        # cells' columns, with neighbouring cells that are the same on every row joined in advance.
+        parts: list[list[Column] | None] = []
         for kind, x in section.pattern:
             if kind == "run":
-                run = su_runs[x]
-                parts.append(run if isinstance(run, str) else list(map(run.__getitem__, pidxs)))
-            else:
-                parts.append(segments[x] if kind == "seg" else cost)
-        joined = self._joined(parts, k)
-        lines_ = [joined] * k if isinstance(joined, str) else joined  # type: ignore[list-item]
-        pattern = section.pattern
-
-        def rebuild(i: int, runs: tuple[str, ...]) -> str:
-            cells_: list[str] = []
-            for kind, x in pattern:
-                part = runs[x] if kind == "run" else segments[x] if kind == "seg" else cost
-                cells_.append(part if isinstance(part, str) else part[i])
-            return ",".join(cells_)
-
-        return pidxs, cols[section.start], cts, lines_, rebuild
+                parts.append(None)
+                continue
+            stretch: list[Column] = []
+            for col in [cells.get(j, "") for j in section.segments[x]] if kind == "seg" else [cost]:
+                if isinstance(col, str) and stretch and isinstance(stretch[-1], str):
+                    stretch[-1] += "," + col
+                else:
+                    stretch.append(col)
+            parts.append(stretch)
+        return _Records(pidxs, cols[section.start], cts, parts)
 
     def _cost_history(
         self, cost_rows: list[Sequence[Any]], pidx: dict[Any, int]
@@ -1032,32 +1099,34 @@ class _Extractor:
     def _addresses(
         self,
         pc: dict[int, Column],
-        people: list[Sequence[Any]],
+        pidx: dict[Any, int],
         addr_rows: list[Sequence[Any]],
         person_issues: dict[int, list[tuple[str, str, bool]]],
     ) -> None:
         """Postcode and accommodation from each person's address as at the period end (rule X08)."""
         assert self.a_ops is not None
-        groups = _grouped(addr_rows)
         chosen_p: list[int] = []
         chosen: list[Sequence[Any]] = []
-        start, end, date_of = self.a_start, self.a_end, sc.DATE_OF
-        for p, r in enumerate(people):
-            rows = groups.get(r[0])
-            if rows:
-                # One address is the one whatever its dates (once they are known to be dates).
-                if len(rows) == 1 and rows[0][start] in date_of and (end is None or rows[0][end] in date_of):
-                    row: Sequence[Any] | None = rows[0]
-                else:
-                    row = sc.pick_as_at(rows, start, self.pe, end)
-                if row is not None:
-                    chosen_p.append(p)
-                    chosen.append(row)
+        start, end, date_of, pe = self.a_start, self.a_end, sc.DATE_OF, self.pe
+        for key, group in itertools.groupby(addr_rows, _KEY):
+            p = pidx.get(key)
+            if p is None:
+                continue
+            rows = list(group)
+            row = rows[0]
+            # One address is the one whatever its dates (once they are known to be dates).
+            if len(rows) > 1 or row[start] not in date_of or (end is not None and row[end] not in date_of):
+                row = sc.pick_as_at(rows, start, pe, end)  # type: ignore[assignment]
+            chosen_p.append(p)
+            chosen.append(row)
         if not chosen:
             return
         issues: dict[int, list[tuple[str, str, bool]]] = {}
-        n = len(people)
+        n = len(pidx)
         for j, col in self._cells(self.a_ops, list(zip(*chosen, strict=True)), "addresses", issues).items():
+            if len(chosen_p) == n:  # everyone has an address (in key order, as the people are)
+                pc[j] = col
+                continue
             base = pc.get(j, "")
             full = [base] * n if isinstance(base, str) else list(base)
             for p, v in zip(chosen_p, [col] * len(chosen_p) if isinstance(col, str) else col, strict=True):
@@ -1074,14 +1143,35 @@ class _Extractor:
             ]
         return found
 
-    def _run_columns(self, pc: dict[int, Column], n: int) -> list[Column]:
-        """The Service user runs of every person of the batch (rule X09 for them; no carer block)."""
-        blank = set(self._not_applicable_cells(self.su))
-        su = quote_cell(self.su)
+    def _run_columns(
+        self,
+        pc: dict[int, Column],
+        n: int,
+        client_type: str,
+        subset: list[int] | None = None,
+        blocks: list[sc.CarerBlock | None] | None = None,
+    ) -> list[Column]:
+        """The runs of the batch's people (or of `subset` of them, with their carer blocks) for a client
+        type, a column at a time: the fields Not applicable to it blanked (rule X09), the Client Type, and
+        the carer block (rule X10)."""
+        blank = set(self._not_applicable_cells(client_type))
+        cells: dict[int, Column] = {self.i_client_type: quote_cell(client_type)}
+        if blocks is not None:
+            cells[self.i_adults] = [str(b.adults) if b is not None else "" for b in blocks]
+            for m, j in enumerate(self.linked_cols):
+                cells[j] = [quote_cell(b.linked[m]) if b is not None and m < len(b.linked) else "" for b in blocks]
+        count = n if subset is None else len(subset)
         out = []
         for a, b in self.runs:
-            cols = [su if j == self.i_client_type else "" if j in blank else pc.get(j, "") for j in range(a, b)]
-            out.append(self._joined(cols, n))
+            cols: list[Column] = []
+            for j in range(a, b):
+                col = cells.get(j)
+                if col is None:
+                    col = "" if j in blank else pc.get(j, "")
+                    if subset is not None and not isinstance(col, str):
+                        col = list(map(col.__getitem__, subset))
+                cols.append(col)
+            out.append(self._joined(cols, count))
         return out
 
     def _person_runs(
@@ -1145,11 +1235,6 @@ def _service_as_at(cache: dict[Any, tuple[Any, bool]], period_end: dt.date, valu
     return found
 
 
-def _cost_cell(history: list[tuple[Any, Any]], written: dt.date | None, period_end: dt.date) -> str:
-    """Rule X06: the Unit Cost cell of a service."""
-    return _fmt_decimal(sc.cost_as_at(history, written, period_end))
-
-
 def _check_written_as_is(value: str, column_: str) -> None:
     """A list value the extractor writes as it is must be fit for the file (cells read from the source are
     checked one by one as they are made)."""
@@ -1182,10 +1267,12 @@ def _grouped(rows: list[Sequence[Any]]) -> dict[Any, list[Sequence[Any]]]:
 
 _KEY = operator.itemgetter(0)
 _START = operator.itemgetter(2)
+_LINE = operator.itemgetter(4)
 _TWO_KEYS = operator.itemgetter(0, 1)
 # In free text joined by line breaks (and between two), what shows a value is not plain: a space first or
 # last, or a first character that could start a formula.
 _NOT_PLAIN_EDGES = ("\n ", " \n", "\n=", "\n+", "\n-", "\n@")
+_TEXT_OR_NULL = frozenset({str, type(None)})
 
 
 # ---------------------------------------------------------------------- the front door
