@@ -162,3 +162,25 @@ def test_start_dates_of_different_types_are_ordered_as_dates() -> None:
         "request, 2 January",
         "known by association",
     ]
+
+
+def test_cost_histories_are_kept_per_service_in_the_order_read() -> None:
+    """Rule X06 reads each service's cost history oldest first; the histories are cut from the cost query's
+    rows, which the query orders by person, service and date (and gathered row by row should a service's rows
+    not come together)."""
+    import datetime as dt
+
+    from ascld.extract.run import _Extractor
+
+    extractor = _Extractor.__new__(_Extractor)
+    extractor.c_key, extractor.c_from, extractor.c_cost = 1, 2, 3
+    d1, d2 = dt.date(2024, 4, 1), dt.date(2025, 4, 1)
+    together = [(7, 10, "2024-04-01", 5), (7, 10, "2025-04-01", 6), (7, 11, "2024-04-01", 8), (9, 10, "2024-04-01", 1)]
+    assert extractor._cost_history(together, {7: 0, 9: 1}) == {
+        (7, 10): [(d1, 5), (d2, 6)],
+        (7, 11): [(d1, 8)],
+        (9, 10): [(d1, 1)],
+    }
+    apart = [(7, 10, "2024-04-01", 5), (7, 11, "2024-04-01", 8), (7, 10, "2025-04-01", 6)]
+    assert extractor._cost_history(apart, {7: 0}) == {(7, 10): [(d1, 5), (d2, 6)], (7, 11): [(d1, 8)]}
+    assert extractor._cost_history(together, {9: 0}) == {(9, 10): [(d1, 1)]}  # the batch's people only

@@ -540,11 +540,16 @@ class _Extractor:
         if not types <= _TEXT_OR_NULL:  # numbers, or other values that are not text
             return self._text_values(col, known, field_, owners)
         present = list(filter(None, col))  # NULLs and empty text left out
-        flat = "".join(present)
-        if flat.isascii() and flat.isprintable() and "," not in flat and '"' not in flat:
-            lined = "\n" + "\n".join(present) + "\n"  # values hold no line break: each sits between two
-            if not any(edge in lined for edge in _NOT_PLAIN_EDGES):
-                return col if len(present) == len(col) else list(map(known.get, col, col))
+        # Each value between two commas: as many commas as values and one shows no value holds one.
+        lined = ",".join(["", *present, ""])
+        if (
+            lined.isascii()
+            and lined.isprintable()
+            and '"' not in lined
+            and lined.count(",") == len(present) + 1
+            and not any(edge in lined for edge in _NOT_PLAIN_EDGES)
+        ):
+            return col if len(present) == len(col) else list(map(known.get, col, col))
         return self._text_values(col, known, field_, owners)
 
     def _text_values(
@@ -1089,11 +1094,18 @@ class _Extractor:
             dates = list(map(date_of.__getitem__, cols[self.c_from]))
         except KeyError:
             dates = [date_of[v] if v in date_of else as_date(v) for v in cols[self.c_from]]
+        keys = list(zip(cols[0], cols[self.c_key], strict=True))
+        pairs = list(zip(dates, cols[self.c_cost], strict=True))
+        counts = Counter(keys)  # in the order first met
         history: dict[tuple[Any, Any], list[tuple[Any, Any]]] = {}
-        for key, group in itertools.groupby(
-            zip(cols[0], cols[self.c_key], dates, cols[self.c_cost], strict=True), _TWO_KEYS
-        ):
-            history.setdefault(key, []).extend([(d, c) for _, _, d, c in group])
+        if sum(map(operator.ne, keys, keys[1:])) + 1 == len(counts):  # each service's costs together
+            at = 0
+            for key, m in counts.items():
+                history[key] = pairs[at : at + m]
+                at += m
+        else:
+            for key, pair in zip(keys, pairs, strict=True):
+                history.setdefault(key, []).append(pair)
         return history
 
     def _addresses(
@@ -1268,10 +1280,9 @@ def _grouped(rows: list[Sequence[Any]]) -> dict[Any, list[Sequence[Any]]]:
 _KEY = operator.itemgetter(0)
 _START = operator.itemgetter(2)
 _LINE = operator.itemgetter(4)
-_TWO_KEYS = operator.itemgetter(0, 1)
-# In free text joined by line breaks (and between two), what shows a value is not plain: a space first or
-# last, or a first character that could start a formula.
-_NOT_PLAIN_EDGES = ("\n ", " \n", "\n=", "\n+", "\n-", "\n@")
+# In free text joined by commas (and between two), what shows a value is not plain: a space first or last,
+# or a first character that could start a formula.
+_NOT_PLAIN_EDGES = (", ", " ,", ",=", ",+", ",-", ",@")
 _TEXT_OR_NULL = frozenset({str, type(None)})
 
 
