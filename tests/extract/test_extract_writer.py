@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ascld.returns.writer import ReturnWriter, encode
+from ascld.returns.writer import ReturnWriter, encode_cp1252
 from ascld.spec import load_spec
 
 ASCII = 'aZ09 ,"\r\n'
@@ -28,7 +28,7 @@ def _cp1252(text: str) -> bytes | None:
 
 def _encode(text: str, lines: list[str] | None) -> bytes | None:
     try:
-        return encode(text, lines)
+        return encode_cp1252(text, lines)
     except UnicodeEncodeError:
         return None
 

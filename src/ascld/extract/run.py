@@ -374,7 +374,7 @@ class _Records:
             else:
                 cols += [c if isinstance(c, str) else list(map(c.__getitem__, rows)) for c in part]
         joined = _Extractor._joined(cols, len(at))
-        return [joined] * len(at) if isinstance(joined, str) else joined  # type: ignore[list-item]
+        return [joined] * len(at) if isinstance(joined, str) else joined
 
     def line(self, i: int, runs: tuple[str, ...]) -> str:
         """Record `i`'s line with one person's runs."""
@@ -611,7 +611,7 @@ class _Extractor:
         return out
 
     def _cells(
-        self, ops: _Ops, cols: list[Sequence[Any]], section: str, owners: dict[int, list[tuple[str, str, bool]]]
+        self, ops: _Ops, cols: Sequence[Sequence[Any]], section: str, owners: dict[int, list[tuple[str, str, bool]]]
     ) -> dict[int, Column]:
         """A section's cells, by cell index, from its query's columns."""
         out: dict[int, Column] = {j: text_ for j, text_ in ops.constants}
@@ -629,7 +629,7 @@ class _Extractor:
         return out
 
     @staticmethod
-    def _joined(columns: list[Column], n: int) -> Column:
+    def _joined(columns: list[Column], n: int) -> str | list[str]:
         """Cells joined row by row into one stretch of each line (one text when every cell is)."""
         if all(isinstance(c, str) for c in columns):
             return ",".join(columns)  # type: ignore[arg-type]
@@ -720,7 +720,7 @@ class _Extractor:
                 if default is not None and default.value:
                     ops.constants.append((self.i_outcome, quote_cell(default.value)))
             ops.constants.append((split, quote_cell(section.event_type or "")))
-            checks = []
+            checks: list[tuple[int, Any, str, str, int]] = []
             if "status" in idx:
                 checks.append((idx["status"], section.status or {}, "status", "status", section.status_line))
             for col, known in section.in_scope.items():
@@ -891,7 +891,7 @@ class _Extractor:
     ) -> None:
         """Make the rows of a batch of people (one row each, in key order) and add them to `lines`."""
         keyset = set(map(_KEY, people))
-        active = set()  # people with a row in the file: records, or carer links that matter
+        active: set[Any] = set()  # people with a row in the file: records, or carer links that matter
         for i, (section, s, rows) in enumerate(ev_rows):
             if rows and not keyset.issuperset(map(_KEY, rows)):
                 s.count_orphans([r for r in rows if r[0] not in keyset])
@@ -980,15 +980,15 @@ class _Extractor:
         known_blocks: list[sc.CarerBlock | None] = []
         with_rows = set(carers)
         for key in links:
-            p = pidx.get(key)
-            if p is not None and p not in with_rows and (block := block_of(p)) is not None and block.linked:
-                known.append(p)
+            at_ = pidx.get(key)
+            if at_ is not None and at_ not in with_rows and (block := block_of(at_)) is not None and block.linked:
+                known.append(at_)
                 known_blocks.append(block)
         if known:
             self.by_type[self.kba] += len(known)
             m = len(known)
             runs_ = self._run_columns(pc, n, self.kba, known, known_blocks)
-            joined = self._joined([runs_[x] if type(x) is int else x for x in self.no_events], m)
+            joined = self._joined([runs_[x] if isinstance(x, int) else x for x in self.no_events], m)
             lines_ = [joined] * m if isinstance(joined, str) else joined
             out += zip(known, [1] * m, [None] * m, range(len(out), len(out) + m), lines_, [None] * m, strict=True)
         try:
@@ -999,12 +999,12 @@ class _Extractor:
             lines += map(_LINE, out)
             self.rows += len(out)
             return
-        for p, _, _, _, line, row_issues in out:
+        for p, _, _, _, text_, row_issues in out:
             self.rows += 1
-            lines.append(line)
-            own = person_issues.get(p)
-            if own or row_issues:
-                self._note(self.rows + 1, (own or []) + (row_issues or []))
+            lines.append(text_)
+            found = person_issues.get(p)
+            if found or row_issues:
+                self._note(self.rows + 1, (found or []) + (row_issues or []))
 
     def _records(
         self,
@@ -1071,11 +1071,11 @@ class _Extractor:
                 parts.append(None)
                 continue
             stretch: list[Column] = []
-            for col in [cells.get(j, "") for j in section.segments[x]] if kind == "seg" else [cost]:
-                if isinstance(col, str) and stretch and isinstance(stretch[-1], str):
-                    stretch[-1] += "," + col
+            for cell in [cells.get(j, "") for j in section.segments[x]] if kind == "seg" else [cost]:
+                if isinstance(cell, str) and stretch and isinstance(stretch[-1], str):
+                    stretch[-1] += "," + cell
                 else:
-                    stretch.append(col)
+                    stretch.append(cell)
             parts.append(stretch)
         return _Records(pidxs, cols[section.start], cts, parts)
 
@@ -1173,7 +1173,7 @@ class _Extractor:
             for m, j in enumerate(self.linked_cols):
                 cells[j] = [quote_cell(b.linked[m]) if b is not None and m < len(b.linked) else "" for b in blocks]
         count = n if subset is None else len(subset)
-        out = []
+        out: list[Column] = []
         for a, b in self.runs:
             cols: list[Column] = []
             for j in range(a, b):
@@ -1234,9 +1234,13 @@ def _sorted_by_person(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         try:
             events = sorted(events, key=_START)
         except TypeError:
-            events = sorted(events, key=lambda r: sc.as_date(r[2]))
+            events = sorted(events, key=_start_date)
         out += events + [r for r in own if r[1] == 1]
     return out
+
+
+def _start_date(row: tuple[Any, ...]) -> Any:
+    return sc.as_date(row[2])
 
 
 def _service_as_at(cache: dict[Any, tuple[Any, bool]], period_end: dt.date, value: Any) -> tuple[Any, bool]:

@@ -520,7 +520,7 @@ class KeyedStream:
             would have mattered).
     """
 
-    def __init__(self, name: str, line: int, chunks: Iterator[list[Sequence[Any]]]) -> None:
+    def __init__(self, name: str, line: int, chunks: Iterator[Sequence[Sequence[Any]]]) -> None:
         self.name = name
         self.line = line
         self._chunks = chunks
@@ -603,7 +603,7 @@ class KeyedStream:
 
 def read_chunks(
     conn: Connection, stmt: Any, name: str, file: str, line: int, chunk: int
-) -> Iterator[list[Sequence[Any]]]:
+) -> Iterator[Sequence[Sequence[Any]]]:
     """Rows of a statement, `chunk` at a time (server-side cursor where the driver has one); a database error
     becomes one line naming the mapping section and line.
 

@@ -30,6 +30,7 @@ import decimal
 import gzip as gzip_module
 import hashlib
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -172,8 +173,7 @@ class ReturnWriter:
         self.rows = 0
         self._raw: IO[bytes] | None = None
         self._tmp: str | None = None
-        self._digest = hashlib.sha256()
-        self.bytes = 0  # bytes of the file, once written
+        self._hashing: _HashingFile | None = None
 
     def __enter__(self) -> ReturnWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +181,8 @@ class ReturnWriter:
         self._raw = os.fdopen(fd, "wb")
         # Every byte of the file passes through `_HashingFile`, so the file's SHA-256 is known when it is
         # closed without reading it back.
-        self._sink: IO[bytes] = _HashingFile(self._raw, self._digest, self)  # type: ignore[assignment]
+        self._hashing = _HashingFile(self._raw)
+        self._sink: IO[bytes] = self._hashing  # type: ignore[assignment]
         if self._gzip:
             self._sink = gzip_module.GzipFile(  # type: ignore[assignment]
                 filename="", mode="wb", fileobj=self._sink, mtime=0
@@ -260,7 +261,7 @@ class ReturnWriter:
         self._size = 0
         if self._check:
             self._check_formulas(text)
-        self._sink.write(encode(text, lines))
+        self._sink.write(encode_cp1252(text, lines))
         self._flushed_rows = self.rows
 
     def _check_formulas(self, text: str) -> None:
@@ -298,7 +299,12 @@ class ReturnWriter:
     @property
     def sha256(self) -> str:
         """Hex SHA-256 of the file's bytes (complete once the writer has closed)."""
-        return self._digest.hexdigest()
+        return (self._hashing.digest if self._hashing is not None else hashlib.sha256()).hexdigest()
+
+    @property
+    def bytes(self) -> int:
+        """Size of the file in bytes (complete once the writer has closed)."""
+        return self._hashing.size if self._hashing is not None else 0
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._raw is not None and self._tmp is not None
@@ -324,21 +330,21 @@ class ReturnWriter:
 class _HashingFile:
     """A binary file that hashes and counts what is written to it (only `write` and `flush` are used)."""
 
-    def __init__(self, raw: IO[bytes], digest: hashlib._Hash, owner: ReturnWriter) -> None:
+    def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
-        self._digest = digest
-        self._owner = owner
+        self.digest = hashlib.sha256()
+        self.size = 0
 
     def write(self, data: bytes) -> int:
-        self._digest.update(data)
-        self._owner.bytes += len(data)
+        self.digest.update(data)
+        self.size += len(data)
         return self._raw.write(data)
 
     def flush(self) -> None:
         self._raw.flush()
 
 
-def encode(text: str, lines: Sequence[str] | None = None) -> bytes:
+def encode_cp1252(text: str, lines: Sequence[str] | None = None) -> bytes:
     """Text as Windows-1252 bytes, exactly as `text.encode("cp1252")` gives them (and failing the same way).
 
     Windows-1252 agrees with ASCII, and with Latin-1 except at 0x80-0x9F, where it holds other characters
@@ -348,16 +354,16 @@ def encode(text: str, lines: Sequence[str] | None = None) -> bytes:
     text's `lines` are given, only at the lines that are not ASCII.
 
     Examples:
-        >>> encode("Zoë €5") == "Zoë €5".encode("cp1252"), encode("Plain") == b"Plain"
+        >>> encode_cp1252("Zoë €5") == "Zoë €5".encode("cp1252"), encode_cp1252("Plain") == b"Plain"
         (True, True)
     """
     if text.isascii():  # a flag Python keeps on every string: no scan
         return text.encode("ascii")
     try:
         data = text.encode("latin-1")
-    except UnicodeEncodeError:  # characters beyond Latin-1: curly quotes, the euro sign ... or none at all
+    except UnicodeEncodeError:  # beyond Latin-1 (curly quotes, the euro sign ...): the full encoder decides
         return text.encode(ENCODING, errors="strict")
-    check = data if lines is None else "".join([x for x in lines if not x.isascii()]).encode("latin-1")
+    check = data if lines is None else "".join(itertools.filterfalse(str.isascii, lines)).encode("latin-1")
     if check.translate(_NO_C1) != check:
         return text.encode(ENCODING, errors="strict")
     return data
