@@ -184,3 +184,26 @@ def test_cost_histories_are_kept_per_service_in_the_order_read() -> None:
     apart = [(7, 10, "2024-04-01", 5), (7, 11, "2024-04-01", 8), (7, 10, "2025-04-01", 6)]
     assert extractor._cost_history(apart, {7: 0}) == {(7, 10): [(d1, 5), (d2, 6)], (7, 11): [(d1, 8)]}
     assert extractor._cost_history(together, {9: 0}) == {(9, 10): [(d1, 1)]}  # the batch's people only
+
+
+def test_keys_out_of_order_across_chunks_are_found() -> None:
+    """The order is checked across chunks too, also once the rows before have been handed out."""
+    from ascld.extract.source import KeyedStream
+
+    stream = KeyedStream("requests", 1, iter([[(1, "a"), (2, "b")], [(2, "c"), (5, "d")], [(3, "e")]]))
+    assert stream.upto(2) == [(1, "a"), (2, "b"), (2, "c")]
+    assert stream.upto(4) == []
+    with pytest.raises(SourceOrderError, match="do not come back in the order"):
+        stream.upto(9)
+
+
+def test_rows_with_no_key_are_orphans_first_or_last() -> None:
+    from ascld.extract.source import KeyedStream
+
+    stream = KeyedStream("carer_links", 1, iter([[(None, 0, 0, True), (1, 0, 0, True)], [(2, 0, 0, False)]]))
+    assert [r[0] for r in stream.upto(5)] == [1, 2]
+    assert (stream.orphans, stream.orphan_flagged) == (1, 1)
+    stream = KeyedStream("carer_links", 1, iter([[(1, 0, 0, True)], [(None, 0, 0, False), (None, 0, 0, True)]]))
+    assert [r[0] for r in stream.upto(5)] == [1]
+    stream.drain()
+    assert (stream.orphans, stream.orphan_flagged) == (2, 1)

@@ -526,6 +526,7 @@ class KeyedStream:
         self._chunks = chunks
         self._rows: list[Sequence[Any]] = []  # read and not yet handed out, in key order
         self._keys: list[Any] = []
+        self._last: Any = None  # the last key read
         self._finished = False
         self.orphans = 0
         self.orphan_flagged = 0
@@ -546,7 +547,7 @@ class KeyedStream:
                 return True
         keys = list(map(_KEY, chunk))
         try:
-            in_order = (not self._keys or self._keys[-1] <= keys[0]) and all(map(operator.le, keys, keys[1:]))
+            in_order = (self._last is None or self._last <= keys[0]) and all(map(operator.le, keys, keys[1:]))
         except TypeError:
             raise SourceOrderError(
                 f"the {self.name} query returns person keys of different types "
@@ -561,6 +562,7 @@ class KeyedStream:
             )
         self._rows += chunk
         self._keys += keys
+        self._last = keys[-1]
         return True
 
     def next_key(self) -> Any:
