@@ -154,6 +154,9 @@ def _connect(workdir: str) -> Any:
     raw.execute("SET disabled_optimizers = 'in_clause'")
     raw.execute("SET preserve_insertion_order = true")
     raw.execute("SET enable_progress_bar = false")
+    # The later steps read the scan's Parquet file many times (one branch per field): without the metadata
+    # cache each read parses its footer again, which at 2M rows added ~390 MB and a third of the time.
+    raw.execute("SET parquet_metadata_cache = true")
     return raw
 
 
