@@ -248,8 +248,8 @@ class CheckerPool:
                 proc.idle_since = time.monotonic()
                 self._idle.append(proc)
                 self._arm_timer()
-        if not keep:
-            proc.stop()
+        if not keep:  # the upload's answer need not wait for the process to exit
+            threading.Thread(target=proc.stop, name="checker-stop", daemon=True).start()
 
     def _discard(self, proc: CheckerProcess) -> None:
         with self._lock:
