@@ -223,24 +223,20 @@ def _referenced(sql: str) -> set[tuple[str, str]]:
     return set(_REF.findall(sql))
 
 
-def _inline(sql: str, own: str, spec: Spec, *, exact: bool = False) -> str:
-    """Replace references to the field's own blank test and list class with their expressions.
+def _exact(sql: str, own: str, spec: Spec) -> str:
+    """`sql` for a value known to be an exact Release 2 value of the field's list: not blank and list class 0,
+    so the checks that look at them fold away instead of classifying the value again."""
+    sql = sql.replace(blank(own), "FALSE")
+    return sql.replace(list_class(own), "0") if spec.list_for(own) is not None else sql
 
-    With `exact`, the value is known to be an exact Release 2 value of the field's list: not blank, list class
-    0 (so the checks that look at the class fold away instead of classifying the value again).
+
+def _fused_code(fl: FieldLayout, spec: Spec) -> str:
+    """One expression giving the packed code of a cell: blank, status, failing check, warnings, formula.
+
+    It reads the field's blank test `b__X` and, for a list field, its list class `lc__X` from the layers
+    below, so each appears once in the query however many checks use it (the query's size drives its
+    planning time and memory, which dominate small files).
     """
-    lst = spec.list_for(own)
-    if exact:
-        sql = sql.replace(blank(own), "FALSE")
-        return sql.replace(list_class(own), "0") if lst is not None else sql
-    sql = sql.replace(blank(own), blank_expr(col(own)))
-    if lst is not None:
-        sql = sql.replace(list_class(own), f"({ck.list_class_sql(own, lst, spec, 'FALSE')})")
-    return sql
-
-
-def _fused_code(fl: FieldLayout, spec: Spec, blank_col: str) -> str:
-    """One expression giving the packed code of a cell: blank, status, failing check, warnings, formula."""
     c = fl.column
     f = spec.field(c)
     raw = col(c)
@@ -251,21 +247,18 @@ def _fused_code(fl: FieldLayout, spec: Spec, blank_col: str) -> str:
             "CASE " + " ".join(f"WHEN {sql} THEN {i}" for i, sql in items) + " ELSE 0 END" if items else "0"
         )
 
-    value = [(i, _inline(cell_sql(k, c, spec), c, spec)) for i, k in numbered if k.rule in ck.VALUE_RULES]
+    value = [(i, cell_sql(k, c, spec)) for i, k in numbered if k.rule in ck.VALUE_RULES]
     if value and not f.defined_list and ck.value_ok_sql(f) is None:
         raise ValueError(f"{c} has value rules but no value_ok_sql: the scan would never run them")
     def rest(exact: bool) -> tuple[str, str]:
         """(checks after the value rules + warning part, warning part) of a value that passed them."""
-        cross = [
-            (i, _inline(cell_sql(k, c, spec), c, spec, exact=exact))
-            for i, k in numbered
-            if k.rule != "mandatory" and k.rule not in ck.VALUE_RULES
-        ]
+
+        def sql_of(k: Check) -> str:
+            return _exact(cell_sql(k, c, spec), c, spec) if exact else cell_sql(k, c, spec)
+
+        cross = [(i, sql_of(k)) for i, k in numbered if k.rule != "mandatory" and k.rule not in ck.VALUE_RULES]
         warn = (
-            " + ".join(
-                f"CASE WHEN {_inline(cell_sql(k, c, spec), c, spec, exact=exact)} THEN {1 << i} ELSE 0 END"
-                for i, k in enumerate(fl.warnings)
-            )
+            " + ".join(f"CASE WHEN {sql_of(k)} THEN {1 << i} ELSE 0 END" for i, k in enumerate(fl.warnings))
             or "0"
         )
         warn_part = f"({warn}) * {1 << W_SHIFT}" if warn != "0" else "0"
@@ -274,16 +267,16 @@ def _fused_code(fl: FieldLayout, spec: Spec, blank_col: str) -> str:
     ok_rest, warn_part = rest(False)
     formula = f"CASE WHEN {formula_sql(raw)} THEN {FORMULA_BIT} ELSE 0 END"
     mandatory = f"CASE WHEN {status(c)} = 2 THEN 1 ELSE 0 END"
-    blank_path = f"WHEN {blank_col} THEN {1 << BLANK_SHIFT} + {mandatory} + {warn_part}"
+    blank_path = f"WHEN {blank(c)} THEN {1 << BLANK_SHIFT} + {mandatory} + {warn_part}"
     slow = (
         f"{formula} + CASE {' '.join(f'WHEN {sql} THEN {i}' for i, sql in value)} ELSE {ok_rest} END"
         if value
         else f"{formula} + {ok_rest}"
     )
     if f.defined_list:
-        # Release 2 values never start with = + - @, and an exact one is neither blank nor failing.
-        exact = ", ".join(quote_str(v) for v in spec.lists[f.defined_list].r2_values)
-        fast = f"WHEN {raw} IN ({exact}) THEN {rest(True)[0]} " if exact else ""
+        # List class 0 is an exact Release 2 value: never blank, never failing, and it cannot start with
+        # = + - @.
+        fast = f"WHEN {list_class(c)} = 0 THEN {rest(True)[0]} " if spec.lists[f.defined_list].r2_values else ""
         body = f"{fast}{blank_path} ELSE {slow}"
     else:
         ok = ck.value_ok_sql(f)
@@ -320,9 +313,7 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
         for d in [_detail_sql(k, fl.column, spec)]
         if d
     )
-    refs = _referenced(" ".join([rule_sql, *status_sql, *keys, details]))
-    needs_blank = {c for kind, c in refs if kind == "b"} | {c for kind, c in refs if kind == "cv"}
-    needs_cv = {c for kind, c in refs if kind == "cv"}
+    needs_cv = {c for kind, c in _referenced(" ".join([rule_sql, *status_sql, *keys, details])) if kind == "cv"}
     a = [
         "*",
         f"DATE '{submission_date.isoformat()}' AS submission_date",
@@ -330,25 +321,27 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
     ]
     for f in spec.fields:
         c = f.column
-        if c in needs_blank:
-            a.append(f"{blank_expr(col(c))} AS {blank(c)}")
+        a.append(f"{blank_expr(col(c))} AS {blank(c)}")
         if f.type == "date":
             a.append(f"{date_sql(col(c))} AS {dte(c)}")
     b = ["*", f"{ck.nhs_number_sql(ck.NHS)} AS {ck.NHS_NUM}"]
     for f in spec.fields:
-        if f.column in needs_cv:
-            b.append(
-                f"{list_lookup_sql(col(f.column), spec.lists[f.defined_list], blank(f.column))} "
-                f"AS {cv(f.column)}"
-            )
+        if f.defined_list:
+            lst = spec.lists[f.defined_list]
+            b.append(f"{ck.list_class_sql(f.column, lst, spec, blank(f.column))} AS {list_class(f.column)}")
+    # The folded Release 2 values, a layer above the list classes: class 0 is an exact Release 2 value.
+    b2 = ["*"] + [
+        f"{list_lookup_sql(col(c), spec.list_for(c), blank(c), exact=f'{list_class(c)} = 0')} AS {cv(c)}"
+        for c in spec.columns
+        if c in needs_cv
+    ]
     c_ = ["*"] + [
         f"CAST({sql} AS TINYINT) AS {status(f.column)}"
         for f, sql in zip(spec.fields, status_sql, strict=True)
     ]
     d = []
     for fl in layout.fields:
-        own_blank = blank(fl.column) if fl.column in needs_blank else blank_expr(col(fl.column))
-        d.append(f"{_fused_code(fl, spec, own_blank)} AS {quote_ident('code_' + fl.column)}")
+        d.append(f"{_fused_code(fl, spec)} AS {quote_ident('code_' + fl.column)}")
     d += keys
     e = [quote_ident("code_" + fl.column) for fl in layout.fields]
     e += [k.rsplit(" AS ", 1)[1] for k in keys]
@@ -378,7 +371,7 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
     d = passthrough + d
     return (
         f"SELECT {', '.join(e)} FROM (SELECT {', '.join(d)} FROM (SELECT {', '.join(c_)} FROM "
-        f"(SELECT {', '.join(b)} FROM (SELECT {', '.join(a)} FROM {source_sql}))))"
+        f"(SELECT {', '.join(b2)} FROM (SELECT {', '.join(b)} FROM (SELECT {', '.join(a)} FROM {source_sql})))))"
     )
 
 

@@ -40,8 +40,25 @@ def quote_str(text: str) -> str:
 
 
 WS_SQL = quote_str(WHITESPACE)
+
+
+def _re2_class(chars: str) -> str:
+    """An RE2 character class matching exactly `chars`, consecutive code points written as ranges."""
+    points = sorted(ord(c) for c in chars)
+    runs: list[list[int]] = []
+    for p in points:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    return "[" + "".join(
+        f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in runs
+    ) + "]"
+
+
 # The same characters as an RE2 class: DuckDB's trim(x, characters) is slow, its regular expressions are not.
-WS_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+# (Ranges keep it short: it appears hundreds of times in the scan query, whose size drives planning time.)
+WS_CLASS = _re2_class(WHITESPACE)
 
 
 def strip_sql(raw: str, *, left: bool = True) -> str:
@@ -145,11 +162,12 @@ def evaluate_status(rules: Sequence[StatusRule], lookup: Callable[[str], object]
     return -1
 
 
-def list_lookup_sql(raw: str, lst: DefinedList, blank: str | None = None) -> str:
+def list_lookup_sql(raw: str, lst: DefinedList, blank: str | None = None, exact: str | None = None) -> str:
     """SQL for a list field's comparison value: the Release 2 value (folded) the national code would read.
 
     Matching ignores case and trailing spaces (`DefinedList.to_r2`). A blank value is NULL; `blank` is SQL
-    already computing that (default: `blank_sql(raw)`). A value matching nothing is NULL (unknown)
+    already computing that (default: `blank_sql(raw)`); `exact`, SQL already testing whether it is exactly a
+    Release 2 value (default: an IN list of them). A value matching nothing is NULL (unknown)
     for a complete list; for a list the specification marks incomplete it is kept (trimmed, folded), because
     it
     may well be a Release 2 value we do not know yet and the status rules (e.g. `Assessment_Type like
@@ -162,8 +180,9 @@ def list_lookup_sql(raw: str, lst: DefinedList, blank: str | None = None) -> str
     if not mapping:
         return f"CASE WHEN {is_blank_} THEN NULL ELSE {fallback} END"
     # Most values are exact Release 2 values: test those first, fold only what is left.
-    exact = ", ".join(quote_str(v) for v in lst.r2_values)
-    fast = f"WHEN {is_blank_} THEN NULL " + (f"WHEN {raw} IN ({exact}) THEN lower({raw}) " if exact else "")
+    values = ", ".join(quote_str(v) for v in lst.r2_values)
+    exact = exact or (f"{raw} IN ({values})" if values else None)
+    fast = f"WHEN {is_blank_} THEN NULL " + (f"WHEN {exact} THEN lower({raw}) " if exact else "")
     whens = " ".join(f"WHEN {quote_str(k)} THEN {quote_str(v)}" for k, v in sorted(mapping.items()))
     return f"CASE {fast}ELSE CASE {key} {whens} ELSE {fallback} END END"
 
