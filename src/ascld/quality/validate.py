@@ -146,9 +146,9 @@ def write_problems_csv(path: Path, problems: Sequence[Problem]) -> None:
 
 def _connect(workdir: str) -> Any:
     memory = os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT)
-    raw = duckdb_connection(
-        Path(workdir) / "dq.duckdb", memory_limit=memory, temp_directory=Path(workdir) / "spill"
-    )
+    # In memory: nothing the validator keeps needs to outlive it, and a database file would write (and sync)
+    # every small table; past the memory limit DuckDB spills to the temporary folder instead.
+    raw = duckdb_connection(None, memory_limit=memory, temp_directory=Path(workdir) / "spill")
     # DuckDB turns long IN lists into joins, which for hundreds of small lists costs far more than comparing.
     raw.execute("SET disabled_optimizers = 'in_clause'")
     raw.execute("SET preserve_insertion_order = true")
@@ -308,40 +308,43 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
             f"{details} FROM __ascld_hit WHERE {interesting}"
         )
     con.execute(f"CREATE OR REPLACE TEMP TABLE __ascld_hit AS SELECT * FROM {table} WHERE {REPORTED}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __ascld_cells AS {' UNION ALL '.join(parts)}")
+    any_hit = con.execute("SELECT count(*) FROM __ascld_hit").fetchone()[0] > 0
+    # (Without any, as in a clean file, the steps below are skipped: planning them alone takes ~0.1 s.)
+    if any_hit:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __ascld_cells AS {' UNION ALL '.join(parts)}")
+        # 2. Which check each code part stands for, per field (kind f: failing check index; w: warning bit;
+        #    na: filled in though not applicable), and which detail slot carries its {detail}.
+        rows = []
+        for n, fl in enumerate(layout.fields):
+            names = list(fl.details)
+            for i, chk in enumerate(fl.errors, start=1):
+                rows.append(
+                    [n, fl.seq, fl.column, "f", i, chk.id, names.index(chk.id) if chk.id in names else -1]
+                )
+            for bit, chk in enumerate(fl.warnings):
+                if chk.id not in aggregated:
+                    slot = names.index(chk.id) if chk.id in names else -1
+                    rows.append([n, fl.seq, fl.column, "w", 1 << bit, chk.id, slot])
+            for chk in na_checks:
+                if fl.column in chk.columns(spec):
+                    rows.append([n, fl.seq, fl.column, "na", 0, chk.id, -1])
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __ascld_map (fieldno INTEGER, seq INTEGER, field VARCHAR, "
+            "kind VARCHAR, part INTEGER, check_id VARCHAR, slot INTEGER)"
+        )
+        con.executemany("INSERT INTO __ascld_map VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        whens = " ".join(f"WHEN {k} THEN c.d{k}" for k in range(slots))
+        detail = f"CASE m.slot {whens} END" if slots else "NULL"
+        con.execute(f"""
+            INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, suggestion, detail)
+            SELECT c.row, m.seq, m.field, m.check_id, CASE WHEN m.kind = 'na' THEN NULL ELSE c.value END,
+                   NULL, {detail}
+            FROM __ascld_cells c JOIN __ascld_map m ON m.fieldno = c.fieldno
+            WHERE (m.kind = 'f' AND (c.code & 15) = m.part)
+               OR (m.kind = 'w' AND (c.code & 15) = 0 AND ((c.code >> 4) & m.part) <> 0)
+               OR (m.kind = 'na' AND (c.code & 15) = 0 AND ((c.code >> 12) & 7) = 2)""")
+        con.execute("DROP TABLE __ascld_cells")
     con.execute("DROP TABLE __ascld_hit")
-    # 2. Which check each code part stands for, per field (kind f: failing check index; w: warning bit;
-    #    na: filled in though not applicable), and which detail slot carries its {detail}.
-    rows = []
-    for n, fl in enumerate(layout.fields):
-        names = list(fl.details)
-        for i, chk in enumerate(fl.errors, start=1):
-            rows.append(
-                [n, fl.seq, fl.column, "f", i, chk.id, names.index(chk.id) if chk.id in names else -1]
-            )
-        for bit, chk in enumerate(fl.warnings):
-            if chk.id not in aggregated:
-                slot = names.index(chk.id) if chk.id in names else -1
-                rows.append([n, fl.seq, fl.column, "w", 1 << bit, chk.id, slot])
-        for chk in na_checks:
-            if fl.column in chk.columns(spec):
-                rows.append([n, fl.seq, fl.column, "na", 0, chk.id, -1])
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __ascld_map (fieldno INTEGER, seq INTEGER, field VARCHAR, "
-        "kind VARCHAR, part INTEGER, check_id VARCHAR, slot INTEGER)"
-    )
-    con.executemany("INSERT INTO __ascld_map VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-    detail = (
-        "CASE m.slot " + " ".join(f"WHEN {k} THEN c.d{k}" for k in range(slots)) + " END" if slots else "NULL"
-    )
-    con.execute(f"""
-        INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, value, suggestion, detail)
-        SELECT c.row, m.seq, m.field, m.check_id, CASE WHEN m.kind = 'na' THEN NULL ELSE c.value END, NULL,
-               {detail}
-        FROM __ascld_cells c JOIN __ascld_map m ON m.fieldno = c.fieldno
-        WHERE (m.kind = 'f' AND (c.code & 15) = m.part)
-           OR (m.kind = 'w' AND (c.code & 15) = 0 AND ((c.code >> 4) & m.part) <> 0)
-           OR (m.kind = 'na' AND (c.code & 15) = 0 AND ((c.code >> 12) & 7) = 2)""")
     # Warnings that repeat one value on many rows are listed once per field and value (checks.csv: aggregate),
     # straight from the scanned table, on the value's first row with the number of rows.
     agg = []
@@ -818,12 +821,7 @@ def validate_return(
             con.close()
         if ret is not None:
             ret.close()
-        db = Path(workdir) / "dq.duckdb"
-        for leftover in (db, db.with_suffix(".duckdb.wal"), Path(workdir) / "spill"):
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            elif leftover.exists():
-                leftover.unlink()
+        shutil.rmtree(Path(workdir) / "spill", ignore_errors=True)
         if not keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
