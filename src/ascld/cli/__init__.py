@@ -1,7 +1,11 @@
 """The `ascld` command line: a thin Click layer over library calls.
 
 Each part of ascld keeps its commands in `ascld/cli/<part>.py`, exposing `commands` (a list of Click commands or
-groups); `COMMAND_MODULES` lists them in the order `ascld --help` shows them.
+groups); `COMMAND_MODULES` lists those modules. They are imported lazily: running `ascld serve` imports
+`ascld.cli.serve` and nothing of the other commands (some of them load numpy and pyarrow, which the landing
+service would otherwise carry for its lifetime). A command is looked for in the module of its own name, plus
+the modules `EXTRA_MODULES` names for it (those that add subcommands to its group); any other name, and
+`ascld --help`, import every module.
 
 Exit codes: 0 ok; 1 data problems found; 2 usage error or unusable input. Unexpected errors print one line and
 suggest `--debug`.
@@ -35,10 +39,44 @@ COMMAND_MODULES = (
     "privacy",
     "spec",
 )
+# Modules that add subcommands to another module's group: loaded with that group.
+EXTRA_MODULES = {"national": ("national_ingest",)}
 
 
 class AscldGroup(click.Group):
-    """Turns ascld's own errors into one clear line and the documented exit code."""
+    """Loads each command's module when that command is needed, and turns ascld's own errors into one clear line
+    and the documented exit code."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._imported: set[str] = set()
+
+    def _import(self, name: str) -> None:
+        if name in self._imported or name not in COMMAND_MODULES:
+            return
+        self._imported.add(name)
+        if importlib.util.find_spec(f"ascld.cli.{name}") is None:
+            return  # that part has not been built yet
+        for command in importlib.import_module(f"ascld.cli.{name}").commands:
+            self.add_command(command)
+
+    def _import_all(self) -> None:
+        for name in COMMAND_MODULES:
+            self._import(name)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = cmd_name.replace("-", "_")
+        if module in COMMAND_MODULES:
+            self._import(module)
+            for extra in EXTRA_MODULES.get(cmd_name, ()):
+                self._import(extra)
+        if cmd_name not in self.commands:
+            self._import_all()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._import_all()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -82,13 +120,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-
-
-for _name in COMMAND_MODULES:
-    if importlib.util.find_spec(f"ascld.cli.{_name}") is None:
-        continue  # that part has not been built yet
-    for _command in importlib.import_module(f"ascld.cli.{_name}").commands:
-        cli.add_command(_command)
 
 
 def main() -> None:
