@@ -4,24 +4,31 @@ SQLite (the embedded default) runs in WAL mode with full fsync, foreign keys on,
 with `BEGIN IMMEDIATE`, so concurrent writers wait for each other instead of failing. PostgreSQL (production)
 uses an ordinary connection pool. Transactions are kept short: nothing slow (receiving, checking, encrypting)
 happens while one is open.
+
+Alembic is imported only to migrate (`ascld serve --init` / `--migrate`): the check at start-up that the schema
+is current reads the migration files' revision ids itself, so the service process does not carry Alembic,
+Mako and Pygments (about 12 MB) for its lifetime.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ascld.errors import UsageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# Alembic's default table for the revision a database is at (env.py does not change it).
+VERSION_TABLE = "alembic_version"
 
 
 def make_engine(url: str) -> Engine:
@@ -76,6 +83,8 @@ class Database:
 
 def alembic_config(url: str) -> AlembicConfig:
     """An Alembic configuration for the migrations shipped inside the package."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(resources.files("ascld.landing") / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -84,6 +93,8 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def migrate(db: Database, revision: str = "head") -> None:
     """Bring the database schema up to `revision` (creating it when empty)."""
+    from alembic import command
+
     cfg = alembic_config(db.url)
     with db.engine.connect() as conn:
         cfg.attributes["connection"] = conn
@@ -91,9 +102,29 @@ def migrate(db: Database, revision: str = "head") -> None:
         conn.commit()
 
 
+def head_revisions() -> set[str]:
+    """The newest migration(s): the `revision` of each file in migrations/versions that no other file's
+    `down_revision` names (what Alembic's `ScriptDirectory.get_heads()` gives, without importing Alembic)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (resources.files("ascld.landing") / "migrations" / "versions").iterdir():
+        if not script.name.endswith(".py"):
+            continue
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if name not in ("revision", "down_revision"):
+                    continue
+                value = ast.literal_eval(node.value)
+                values = {value} if isinstance(value, str) else set(value or ())
+                (revisions if name == "revision" else parents).update(values)
+    return revisions - parents
+
+
 def schema_is_current(db: Database) -> bool:
     """True when the database is at the newest migration."""
-    head = ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
     with db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return current == head
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return False
+        current = set(conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
+    return current == head_revisions()

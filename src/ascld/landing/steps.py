@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ascld.errors import AscldError
-from ascld.landing.crypto import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +189,8 @@ def purge_national(national_dir: Path, *, sha256: str) -> int:
     Holding the store's writer lock, the import's register entry goes first (from then on the rows are not
     part of the store), then the store's own crash recovery removes the data folder no entry names.
     """
+    # Imported here, not at the top: the checker process imports this module and has no use for `cryptography`.
+    from ascld.landing.crypto import fsync_dir
     from ascld.national.store import REGISTER_DIR, NationalStore
 
     store = NationalStore(national_dir)
