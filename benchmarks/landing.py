@@ -10,7 +10,7 @@ optionally larger ones (``--more-rows 2000000``):
     not grow with the file and stays under 500 MB;
   * ingest: the server restarted with its worker on (the queued jobs survive the restart); wall seconds until
     the national store holds the file, and the server's peak RSS during ingest. The larger files of
-    ``--more-rows`` go to a second server and are not ingested;
+    ``--more-rows`` go to a second server and are not ingested; ``--skip-ingest`` leaves this step out;
 Part 2 - 20 councils uploading a 50,000-row return each at the same moment (``--councils``,
 ``--council-rows``): wall seconds until all 20 are accepted (received, checked, encrypted; worker off), MB/s
 and rows/s, the peaks as above; then the server restarted with its worker, seconds to ingest all 20, peak RSS.
@@ -243,6 +243,9 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="metadata database for part 1 (default: SQLite in the store)")
     parser.add_argument("--db2", default=None, help="an empty database for part 2 (default: SQLite)")
     parser.add_argument("--skip-concurrent", action="store_true", help="part 1 only")
+    parser.add_argument(
+        "--skip-ingest", action="store_true", help="part 1: upload, check and encrypt only (no ingest)"
+    )
     parser.add_argument("--only-concurrent", action="store_true", help="part 2 only")
     parser.add_argument(
         "--setting", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="a service setting"
@@ -307,25 +310,30 @@ def part_one(
         results["server_idle_rss_mb"] = round(status_mb(server.proc.pid, "VmRSS"), 1)
         for name in ("small", "big"):
             ids[name], part1[name] = upload_one(server, tokens, files[name])
-        # Ingest: restart with the worker on; the jobs queued above run now.
-        restart(server, worker_threads=1)
-        reset_peak(server)
-        times = wait_ingested(server, tokens["processor"], set(ids.values()))
-        ingest_peak = peak_mb(server)
-        ingest_load = load()
+        if not args.skip_ingest:
+            # Ingest: restart with the worker on; the jobs queued above run now.
+            restart(server, worker_threads=1)
+            reset_peak(server)
+            times = wait_ingested(server, tokens["processor"], set(ids.values()))
+            ingest_peak = peak_mb(server)
+            ingest_load = load()
     finally:
         server.stop()
-    big_ingest = (
-        times[ids["big"]] - times[ids["small"]] if times[ids["big"]] > times[ids["small"]] else times[ids["big"]]
-    )
-    part1["big"]["ingest_s"] = round(big_ingest, 2)
-    part1["big"]["end_to_end_s"] = round(float(part1["big"]["upload_check_encrypt_s"]) + big_ingest, 2)  # type: ignore[arg-type]
-    part1["ingest"] = {"server_peak_rss_mb": round(ingest_peak, 1), "load_average": ingest_load}
-    print(
-        f"ingest of the {args.rows:,}-row file: {big_ingest:.1f} s; server peak RSS during ingest "
-        f"{ingest_peak:.1f} MB (load {ingest_load})"
-    )
-    print(f"end to end (upload, check, encrypt, ingest) for {args.rows:,} rows: {part1['big']['end_to_end_s']:.1f} s")
+    if not args.skip_ingest:
+        big_ingest = (
+            times[ids["big"]] - times[ids["small"]] if times[ids["big"]] > times[ids["small"]] else times[ids["big"]]
+        )
+        part1["big"]["ingest_s"] = round(big_ingest, 2)
+        part1["big"]["end_to_end_s"] = round(float(part1["big"]["upload_check_encrypt_s"]) + big_ingest, 2)  # type: ignore[arg-type]
+        part1["ingest"] = {"server_peak_rss_mb": round(ingest_peak, 1), "load_average": ingest_load}
+        print(
+            f"ingest of the {args.rows:,}-row file: {big_ingest:.1f} s; server peak RSS during ingest "
+            f"{ingest_peak:.1f} MB (load {ingest_load})"
+        )
+        print(
+            f"end to end (upload, check, encrypt, ingest) for {args.rows:,} rows: "
+            f"{part1['big']['end_to_end_s']:.1f} s"
+        )
 
     # Larger files: checked on a second server, not ingested.
     if args.more_rows:
