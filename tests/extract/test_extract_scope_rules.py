@@ -108,6 +108,56 @@ def test_address_as_at() -> None:
     assert sc.pick_as_at([], 1, D(2026, 3, 31), 2) is None
 
 
+@pytest.mark.parametrize("dates_known", [False, True])
+def test_addresses_of_a_batch_are_picked_as_pick_as_at_picks(dates_known: bool) -> None:
+    """A batch's addresses (text dates as SQLite gives them, in person and start order): each person's is the
+    one `pick_as_at` picks, whether found from their last address (every date already read as a date) or
+    from all of them (a date not read before)."""
+    import itertools
+
+    from ascld.extract.run import _addresses_as_at
+
+    rows = [
+        (1, "2019-01-01", None, "only"),
+        (2, "2010-01-01", "2024-05-01", "moved"),
+        (2, "2024-05-02", None, "current, last"),
+        (3, "2010-01-01", None, "current, first"),
+        (3, "2026-05-01", None, "starts later"),
+        (4, "2021-01-11", None, "current"),
+        (4, "2022-02-28", "2022-02-28", "one day"),
+        (5, "2020-01-01", "2021-01-01", "ended"),
+        (5, "2021-01-01", "2026-03-30", "ended the day before"),
+        (6, "2026-04-01", None, "not started"),
+        (6, "2026-05-01", None, "not started either"),
+        (7, "2020-01-01", "2026-03-31", "ends on the day"),
+        (8, "2020-01-01", None, "not in the batch"),
+        (8, "2021-01-01", "2021-02-01", "not in the batch either"),
+    ]
+    pe = PERIOD[1]
+    if dates_known:
+        for row in rows:
+            sc.as_date(row[1]), sc.as_date(row[2])
+    else:
+        rows = [(k, f"{s} 00:00:0{k}", e, x) for k, s, e, x in rows]  # text with a time, not read before
+    pidx = {k: k - 1 for k in range(1, 8)}
+    expected = [
+        (pidx[key], sc.pick_as_at(list(group), 1, pe, 2))
+        for key, group in itertools.groupby(rows, lambda r: r[0])
+        if key in pidx
+    ]
+    assert [r[3] for _, r in expected] == [
+        "only",
+        "current, last",
+        "current, first",
+        "current",
+        "ended the day before",
+        "not started",
+        "ends on the day",
+    ]
+    chosen_p, chosen = _addresses_as_at(rows, pidx, 1, 2, pe)
+    assert list(zip(chosen_p, chosen, strict=True)) == expected
+
+
 def test_death_as_at() -> None:
     assert sc.death_as_at(D(2026, 3, 31), PERIOD[1]) == D(2026, 3, 31)
     assert sc.death_as_at(D(2026, 4, 1), PERIOD[1]) is None

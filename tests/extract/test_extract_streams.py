@@ -175,15 +175,54 @@ def test_cost_histories_are_kept_per_service_in_the_order_read() -> None:
     extractor = _Extractor.__new__(_Extractor)
     extractor.c_key, extractor.c_from, extractor.c_cost = 1, 2, 3
     d1, d2 = dt.date(2024, 4, 1), dt.date(2025, 4, 1)
+
+    def histories(costs):
+        return {key: costs.history(key) for key in costs.last}
+
     together = [(7, 10, "2024-04-01", 5), (7, 10, "2025-04-01", 6), (7, 11, "2024-04-01", 8), (9, 10, "2024-04-01", 1)]
-    assert extractor._cost_history(together, {7: 0, 9: 1}) == {
+    assert histories(extractor._cost_history(together, {7: 0, 9: 1})) == {
         (7, 10): [(d1, 5), (d2, 6)],
         (7, 11): [(d1, 8)],
         (9, 10): [(d1, 1)],
     }
     apart = [(7, 10, "2024-04-01", 5), (7, 11, "2024-04-01", 8), (7, 10, "2025-04-01", 6)]
-    assert extractor._cost_history(apart, {7: 0}) == {(7, 10): [(d1, 5), (d2, 6)], (7, 11): [(d1, 8)]}
-    assert extractor._cost_history(together, {9: 0}) == {(9, 10): [(d1, 1)]}  # the batch's people only
+    assert histories(extractor._cost_history(apart, {7: 0})) == {(7, 10): [(d1, 5), (d2, 6)], (7, 11): [(d1, 8)]}
+    assert histories(extractor._cost_history(together, {9: 0})) == {(9, 10): [(d1, 1)]}  # the batch's people only
+    assert extractor._cost_history(together, {8: 0}) is None
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # in order: a service's last cost is its latest
+        [(7, 10, "2024-04-01", 5), (7, 10, "2025-04-01", 6), (7, 11, "2025-06-01", 8), (9, 10, "2024-04-01", 1)],
+        # dates out of order within a service, a service's rows apart, a cost with no date
+        [(7, 10, "2025-04-01", 6), (7, 10, "2024-04-01", 5), (7, 11, "2025-06-01", 8), (9, 10, "2024-04-01", 1)],
+        [(7, 10, "2024-04-01", 5), (7, 11, "2025-06-01", 8), (7, 10, "2025-04-01", 6), (9, 10, "2024-04-01", 1)],
+        [(7, 10, "2024-04-01", 5), (7, 10, None, 6), (7, 11, "2025-06-01", 8), (9, 10, "2024-04-01", 1)],
+        [(7, 10, None, 6)],
+    ],
+)
+def test_unit_cost_cells_are_the_cost_as_at_the_service_end(rows) -> None:
+    """The Unit Cost cells (a service whose costs all took effect by its end takes its last one without
+    going through its history) are rule X06's cost for every service, however the cost rows come."""
+    import datetime as dt
+
+    from ascld.extract import scope as sc
+    from ascld.extract.run import _Extractor, _fmt_decimal
+
+    extractor = _Extractor.__new__(_Extractor)
+    extractor.c_key, extractor.c_from, extractor.c_cost = 1, 2, 3
+    costs = extractor._cost_history(rows, {7: 0, 9: 1})
+    pe = dt.date(2026, 3, 31)
+    services = [(7, 10), (7, 11), (9, 10), (9, 12)]  # the last has no costs
+    ends = [None, dt.date(2024, 1, 1), dt.date(2024, 4, 1), dt.date(2024, 12, 31), dt.date(2025, 5, 1), pe]
+    for end in ends:
+        as_at = [sc.service_as_at(end, pe)] * len(services)
+        got = costs.cells([s[0] for s in services], [s[1] for s in services], as_at, pe)
+        expected = [_fmt_decimal(sc.cost_as_at(costs.history(s), as_at[0][0], pe)) for s in services]
+        assert got == expected, end
+    assert costs.history((9, 12)) == [] and costs.cells([9], [12], [(None, True)], pe) == [""]
 
 
 def test_keys_out_of_order_across_chunks_are_found() -> None:
@@ -207,3 +246,41 @@ def test_rows_with_no_key_are_orphans_first_or_last() -> None:
     assert [r[0] for r in stream.upto(5)] == [1]
     stream.drain()
     assert (stream.orphans, stream.orphan_flagged) == (2, 1)
+
+
+def test_a_persons_records_are_ordered_by_start_date_then_key(synth_sqlite, cms_copy, tmp_path) -> None:
+    """The event queries are sorted by person and record key only; the rows of a person still come out by
+    start date, records starting the same day in key order, whatever order their keys are in."""
+    import datetime as dt
+
+    from extract_support import read_return
+
+    from ascld.extract import example_mapping_path
+    from ascld.spec import load_spec
+
+    start, end = synth_sqlite.periods[-1]
+    client, = _query(
+        cms_copy,
+        "SELECT client_id FROM contact WHERE status_code = 'COMPLETE' AND contact_type_code = 'CONTACT' "
+        "AND client_role = 'SU' GROUP BY client_id HAVING count(*) >= 3 ORDER BY client_id LIMIT 1",
+    )[0]
+    ids = [r[0] for r in _query(
+        cms_copy,
+        "SELECT contact_id FROM contact WHERE client_id = ? AND status_code = 'COMPLETE' "
+        "AND contact_type_code = 'CONTACT' AND client_role = 'SU' ORDER BY contact_id LIMIT 3",
+        client,
+    )]
+    day = start + dt.timedelta(days=20)
+    later, earlier = (day + dt.timedelta(days=2)).isoformat(), day.isoformat()
+    with sqlite3.connect(cms_copy) as conn:  # keys in order, start dates not: later, earlier, earlier
+        for contact_id, started in zip(ids, (later, earlier, earlier), strict=True):
+            conn.execute(
+                "UPDATE contact SET contact_date = ?, completed_date = ? WHERE contact_id = ?",
+                (started, (day + dt.timedelta(days=5)).isoformat(), contact_id),
+            )
+    result = extract_return(
+        sqlite_url(cms_copy), example_mapping_path(), start, end, tmp_path / "r.csv", validate=False, chunk_rows=50
+    )
+    col = {c: i for i, c in enumerate(load_spec().columns)}
+    refs = [r[col["Event_Reference"]] for r in read_return(result.path)]
+    assert [refs.index(f"C{i}") for i in (ids[1], ids[2], ids[0])] == sorted(refs.index(f"C{i}") for i in ids)

@@ -350,6 +350,65 @@ Column = Sequence[str] | str  # a cell for each row, or one text for every row
 
 
 @dataclass
+class _Costs:
+    """A batch's unit cost histories (rule X06): the cost query's rows, by (person key, service key), oldest
+    first.
+
+    Attributes:
+        keys, dates, amounts: each row's (person key, service key), effective date (as a date) and unit cost.
+        last: (person key, service key) -> the service's last row.
+        by_key: each service's (effective date, unit cost) pairs, when its rows are not all together.
+        ordered: each service's rows are together with their dates known and in order, so that its last date
+            is its latest.
+    """
+
+    keys: list[tuple[Any, Any]]
+    dates: list[Any]
+    amounts: Sequence[Any]
+    last: dict[tuple[Any, Any], int]
+    by_key: dict[tuple[Any, Any], list[tuple[Any, Any]]] | None
+    ordered: bool
+
+    def history(self, key: tuple[Any, Any]) -> list[tuple[Any, Any]]:
+        """A service's (effective date, unit cost) pairs, oldest first; empty when it has none."""
+        if self.by_key is not None:
+            return self.by_key.get(key, [])
+        i = self.last.get(key)
+        if i is None:
+            return []
+        j, keys = i, self.keys
+        while j and keys[j - 1] == key:
+            j -= 1
+        return list(zip(self.dates[j : i + 1], self.amounts[j : i + 1], strict=True))
+
+    def cells(
+        self, people: Sequence[Any], services: Sequence[Any], as_at: Sequence[tuple[Any, bool]], period_end: dt.date
+    ) -> list[str]:
+        """The Unit Cost cells of services (person keys, service keys, rule X05's end dates): the cost as at
+        the service's end or the period end (`scope.cost_as_at`). A service whose costs all took effect by
+        then has its last cost, which is found without going through its history."""
+        decs, keys = _DECIMAL_TEXT, zip(people, services, strict=True)
+        if not self.ordered:
+            cost_as_at, history = sc.cost_as_at, self.history
+            return [
+                decs[c] if (c := cost_as_at(history(key), a[0], period_end)) in decs else _fmt_decimal(c)
+                for key, a in zip(keys, as_at, strict=True)
+            ]
+        get, dates, amounts, slow = self.last.get, self.dates, self.amounts, self._slow
+        return [
+            ""
+            if (i := get(key)) is None
+            else decs[c]
+            if (c := amounts[i] if dates[i] <= (a[0] or period_end) else slow(key, a[0], period_end)) in decs
+            else _fmt_decimal(c)
+            for key, a in zip(keys, as_at, strict=True)
+        ]
+
+    def _slow(self, key: tuple[Any, Any], end: Any, period_end: dt.date) -> Any:
+        return sc.cost_as_at(self.history(key), end, period_end)
+
+
+@dataclass
 class _Records:
     """An event section's records of a batch: their people (batch positions), start dates as read, client
     types, and the record's own stretches of each line (`parts`, in line order, each the columns of its
@@ -547,7 +606,7 @@ class _Extractor:
             and lined.isprintable()
             and '"' not in lined
             and lined.count(",") == len(present) + 1
-            and not any(edge in lined for edge in _NOT_PLAIN_EDGES)
+            and not any(ch in lined and any(edge in lined for edge in edges) for ch, edges in _NOT_PLAIN_EDGES)
         ):
             return col if len(present) == len(col) else list(map(known.get, col, col))
         return self._text_values(col, known, field_, owners)
@@ -633,7 +692,13 @@ class _Extractor:
         """Cells joined row by row into one stretch of each line (one text when every cell is)."""
         if all(isinstance(c, str) for c in columns):
             return ",".join(columns)  # type: ignore[arg-type]
-        return list(map(",".join, zip(*[[c] * n if isinstance(c, str) else c for c in columns], strict=True)))
+        merged: list[Column] = []  # neighbouring cells that are the same on every row, joined once
+        for c in columns:
+            if isinstance(c, str) and merged and isinstance(merged[-1], str):
+                merged[-1] = f"{merged[-1]},{c}"
+            else:
+                merged.append(c)
+        return list(map(",".join, zip(*[[c] * n if isinstance(c, str) else c for c in merged], strict=True)))
 
     # ------------------------------------------------------------------ plans
     def _plan_fields(self, section: str, names: list[str], skip: Sequence[str] = ()) -> _Ops:
@@ -936,7 +1001,7 @@ class _Extractor:
             return blocks[p]
 
         noted = bool(person_issues)
-        history = self._cost_history(cost_rows, pidx) if cost_rows else {}
+        history = self._cost_history(cost_rows, pidx) if cost_rows else None
         sections = []
         for section, _, rows in ev_rows:
             if rows:
@@ -946,9 +1011,8 @@ class _Extractor:
         # The people's runs: as service users for everyone, as carers (with their carer block) for those with
         # a carer's record, both a column at a time; any other client type person by person.
         su_runs = self._run_columns(pc, n, self.su)
-        carers = sorted(
-            {p for rec, _ in sections for p, ct in zip(rec.pidxs, rec.cts, strict=True) if ct == self.carer}
-        )
+        is_carer = self.carer.__eq__
+        carers = sorted({p for rec, _ in sections for p in itertools.compress(rec.pidxs, map(is_carer, rec.cts))})
         carer_at = {p: i for i, p in enumerate(carers)}
         carer_runs = self._run_columns(pc, n, self.carer, carers, [block_of(p) for p in carers]) if carers else []
         other_runs: dict[tuple[int, str], tuple[str, ...]] = {}
@@ -956,13 +1020,13 @@ class _Extractor:
         for rec, record_issues in sections:
             k = len(rec.pidxs)
             lines_ = rec.lines(su_runs, rec.pidxs)
-            if rec.cts.count(self.su) != k:
-                at = [i for i, ct in enumerate(rec.cts) if ct == self.carer]
+            su_count = rec.cts.count(self.su)
+            if su_count != k:
+                at = list(itertools.compress(range(k), map(is_carer, rec.cts)))
                 if at:
                     own = rec.lines(carer_runs, [carer_at[rec.pidxs[i]] for i in at], at)
-                    for i, line in zip(at, own, strict=True):
-                        lines_[i] = line
-                for i, ct in enumerate(rec.cts):
+                    any(map(lines_.__setitem__, at, own))
+                for i, ct in enumerate(rec.cts) if su_count + len(at) != k else ():
                     if ct != self.su and ct != self.carer:
                         p = rec.pidxs[i]
                         runs = other_runs.get((p, ct))
@@ -1011,7 +1075,7 @@ class _Extractor:
         section: _Section,
         rows: list[Sequence[Any]],
         pidx: dict[Any, int],
-        history: dict[tuple[Any, Any], list[tuple[Any, Any]]],
+        history: _Costs | None,
         record_issues: dict[int, list[tuple[str, str, bool]]],
     ) -> _Records:
         """An event section's records of a batch: their people, start dates, client types and cells."""
@@ -1033,36 +1097,41 @@ class _Extractor:
         if section.service:  # rule X05, before the cells (a date that is not a date stops here first)
             cache, pe = self._as_at, self.pe
             ends = cols[section.end] if section.end is not None else [None] * k
-            as_at = [cache[v] if v in cache else _service_as_at(cache, pe, v) for v in ends]
+            try:
+                as_at = list(map(cache.__getitem__, ends))
+            except KeyError:
+                as_at = [cache[v] if v in cache else _service_as_at(cache, pe, v) for v in ends]
         cells = self._cells(section.ops, cols, name, record_issues)
         cost: Column = ""
         if section.service:
-            opens = [a[1] for a in as_at]
+            opens = list(map(_OPEN, as_at))
+            opened = list(itertools.compress(range(k), opens))  # services open at the period end
+            open_cell = self.open_cell
             if section.outcome is not None:  # the outcome of a service still open is rule X05's
                 i, d = section.outcome
-                miss, open_cell = self.map_code, self.open_cell
-                cells[self.i_outcome] = [
-                    open_cell if o else d[v] if v in d else miss(d, v, name, "Event_Outcome")
-                    for v, o in zip(cols[i], opens, strict=True)
-                ]
-            if True in opens:
+                try:
+                    outcomes = list(map(d.__getitem__, cols[i]))
+                except KeyError:  # a code not in the map counts only where the service is not open
+                    miss = self.map_code
+                    outcomes = [
+                        open_cell if o else d[v] if v in d else miss(d, v, name, "Event_Outcome")
+                        for v, o in zip(cols[i], opens, strict=True)
+                    ]
+                _set_at(outcomes, opened, open_cell)
+                cells[self.i_outcome] = outcomes
+            if opened:
                 if section.outcome is None:
                     const = cells.get(self.i_outcome, "")
-                    cells[self.i_outcome] = [self.open_cell if o else const for o in opens]  # type: ignore[misc]
+                    assert isinstance(const, str)
+                    outcomes = [const] * k
+                    _set_at(outcomes, opened, open_cell)
+                    cells[self.i_outcome] = outcomes
                 end = cells.get(self.i_end, "")
-                ends_ = [end] * k if isinstance(end, str) else end
-                cells[self.i_end] = ["" if o else c for o, c in zip(opens, ends_, strict=True)]
-            if section.key is not None and history:
-                pe = self.pe
-                cost_as_at, decs = sc.cost_as_at, _DECIMAL_TEXT
-                cost = [
-                    ""
-                    if not (h := history.get((pk, ek)))
-                    else decs[c]
-                    if (c := cost_as_at(h, a[0], pe)) in decs
-                    else _fmt_decimal(c)
-                    for pk, ek, a in zip(cols[0], cols[section.key], as_at, strict=True)
-                ]  # rule X06
+                end_cells = [end] * k if isinstance(end, str) else list(end)
+                _set_at(end_cells, opened, "")
+                cells[self.i_end] = end_cells
+            if section.key is not None and history is not None:
+                cost = history.cells(cols[0], cols[section.key], as_at, self.pe)  # rule X06
         # The record's own stretches of its line, in order (None where the person's runs go), each as its
         # cells' columns, with neighbouring cells that are the same on every row joined in advance.
         parts: list[list[Column] | None] = []
@@ -1079,34 +1148,38 @@ class _Extractor:
             parts.append(stretch)
         return _Records(pidxs, cols[section.start], cts, parts)
 
-    def _cost_history(
-        self, cost_rows: list[Sequence[Any]], pidx: dict[Any, int]
-    ) -> dict[tuple[Any, Any], list[tuple[Any, Any]]]:
+    def _cost_history(self, cost_rows: list[Sequence[Any]], pidx: dict[Any, int]) -> _Costs | None:
         """The unit cost histories of the batch's people by (person key, service key), oldest first (the
         query orders them so)."""
         if not all(map(pidx.__contains__, map(_KEY, cost_rows))):
             cost_rows = [r for r in cost_rows if r[0] in pidx]
         if not cost_rows:
-            return {}
+            return None
         cols = list(zip(*cost_rows, strict=True))
         date_of, as_date = sc.DATE_OF, sc.as_date
+        dates: list[Any]
         try:
             dates = list(map(date_of.__getitem__, cols[self.c_from]))
         except KeyError:
             dates = [date_of[v] if v in date_of else as_date(v) for v in cols[self.c_from]]
         keys = list(zip(cols[0], cols[self.c_key], strict=True))
-        pairs = list(zip(dates, cols[self.c_cost], strict=True))
-        counts = Counter(keys)  # in the order first met
-        history: dict[tuple[Any, Any], list[tuple[Any, Any]]] = {}
-        if sum(map(operator.ne, keys, keys[1:])) + 1 == len(counts):  # each service's costs together
-            at = 0
-            for key, m in counts.items():
-                history[key] = pairs[at : at + m]
-                at += m
-        else:
-            for key, pair in zip(keys, pairs, strict=True):
-                history.setdefault(key, []).append(pair)
-        return history
+        amounts = cols[self.c_cost]
+        last = dict(zip(keys, range(len(keys)), strict=True))
+        changes = list(map(operator.ne, keys, keys[1:]))
+        if sum(changes) + 1 == len(last):  # each service's costs together
+            try:
+                # Dates in order within each service (a None or a date of another type cannot be compared):
+                # then a service's last cost date is its latest.
+                ordered = (len(dates) > 1 or dates[0] is not None) and all(
+                    map(operator.or_, changes, map(operator.le, dates, dates[1:]))
+                )
+            except TypeError:
+                ordered = False
+            return _Costs(keys, dates, amounts, last, None, ordered)
+        by_key: dict[tuple[Any, Any], list[tuple[Any, Any]]] = {}
+        for key, pair in zip(keys, zip(dates, amounts, strict=True), strict=True):
+            by_key.setdefault(key, []).append(pair)
+        return _Costs(keys, dates, amounts, last, by_key, False)
 
     def _addresses(
         self,
@@ -1117,20 +1190,7 @@ class _Extractor:
     ) -> None:
         """Postcode and accommodation from each person's address as at the period end (rule X08)."""
         assert self.a_ops is not None
-        chosen_p: list[int] = []
-        chosen: list[Sequence[Any]] = []
-        start, end, date_of, pe = self.a_start, self.a_end, sc.DATE_OF, self.pe
-        for key, group in itertools.groupby(addr_rows, _KEY):
-            p = pidx.get(key)
-            if p is None:
-                continue
-            rows = list(group)
-            row = rows[0]
-            # One address is the one whatever its dates (once they are known to be dates).
-            if len(rows) > 1 or row[start] not in date_of or (end is not None and row[end] not in date_of):
-                row = sc.pick_as_at(rows, start, pe, end)  # type: ignore[assignment]
-            chosen_p.append(p)
-            chosen.append(row)
+        chosen_p, chosen = _addresses_as_at(addr_rows, pidx, self.a_start, self.a_end, self.pe)
         if not chosen:
             return
         issues: dict[int, list[tuple[str, str, bool]]] = {}
@@ -1141,8 +1201,7 @@ class _Extractor:
                 continue
             base = pc.get(j, "")
             full = [base] * n if isinstance(base, str) else list(base)
-            for p, v in zip(chosen_p, [col] * len(chosen_p) if isinstance(col, str) else col, strict=True):
-                full[p] = v
+            any(map(full.__setitem__, chosen_p, [col] * len(chosen_p) if isinstance(col, str) else col))
             pc[j] = full
         for i, found in issues.items():
             person_issues.setdefault(chosen_p[i], []).extend(found)
@@ -1276,6 +1335,60 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _addresses_as_at(
+    addr_rows: list[Sequence[Any]], pidx: dict[Any, int], start: int, end: int | None, pe: dt.date
+) -> tuple[list[Any], list[Sequence[Any]]]:
+    """Each person's address as at the period end (rule X08), from their addresses in start order: the
+    people's batch positions and the rows chosen, in key order (people not in `pidx` left out)."""
+    date_of = sc.DATE_OF
+    keys = list(map(_KEY, addr_rows))
+    starts = list(map(operator.itemgetter(start), addr_rows))
+    ends = list(map(operator.itemgetter(end), addr_rows)) if end is not None else None
+    rows_n = len(keys)
+    last = dict(zip(keys, range(rows_n), strict=True))  # person key -> their last address
+    if (
+        all(map(date_of.__contains__, starts))
+        and (ends is None or all(map(date_of.__contains__, ends)))
+        and sum(map(operator.ne, keys, keys[1:])) + 1 == len(last)  # each person's addresses together
+    ):
+        # Every date is known to be a date, so a person's address can be found from their last one (the
+        # rows are in start order): it is the one if it is their only address or is current at the
+        # period end (rule X08 takes the last current address); only otherwise are all theirs looked at.
+        at = list(last.values())
+        chosen: list[Sequence[Any]] = list(map(addr_rows.__getitem__, at))
+        chosen_p: list[Any] = list(map(pidx.get, last))  # a position, or None: not written
+        if len(at) != rows_n:
+            firsts = [0, *map((1).__add__, at[:-1])]
+            for j in itertools.compress(range(len(at)), map(operator.ne, at, firsts)):
+                i = at[j]
+                d = date_of[starts[i]]
+                if d is None or d > pe or (ends is not None and (e := date_of[ends[i]]) is not None and e < pe):
+                    chosen[j] = sc.pick_as_at(addr_rows[firsts[j] : i + 1], start, pe, end)  # type: ignore[assignment]
+        if None in chosen_p:  # addresses of people not written
+            kept = [j for j, p in enumerate(chosen_p) if p is not None]
+            chosen = [chosen[j] for j in kept]
+            chosen_p = [chosen_p[j] for j in kept]
+    else:
+        chosen_p, chosen = [], []
+        for key, group in itertools.groupby(addr_rows, _KEY):
+            p = pidx.get(key)
+            if p is None:
+                continue
+            rows = list(group)
+            row = rows[0]
+            # One address is the one whatever its dates (once they are known to be dates).
+            if len(rows) > 1 or row[start] not in date_of or (end is not None and row[end] not in date_of):
+                row = sc.pick_as_at(rows, start, pe, end)  # type: ignore[assignment]
+            chosen_p.append(p)
+            chosen.append(row)
+    return chosen_p, chosen
+
+
+def _set_at(cells: list[str], at: Sequence[int], cell: str) -> None:
+    """Put `cell` at the positions `at` of a column (through C-level `map`)."""
+    any(map(cells.__setitem__, at, itertools.repeat(cell, len(at))))
+
+
 def _grouped(rows: list[Sequence[Any]]) -> dict[Any, list[Sequence[Any]]]:
     """Rows in key order, by key."""
     return {key: list(group) for key, group in itertools.groupby(rows, _KEY)} if rows else {}
@@ -1283,10 +1396,12 @@ def _grouped(rows: list[Sequence[Any]]) -> dict[Any, list[Sequence[Any]]]:
 
 _KEY = operator.itemgetter(0)
 _START = operator.itemgetter(2)
+_OPEN = operator.itemgetter(1)  # of rule X05's (end date, open)
 _LINE = operator.itemgetter(4)
 # In free text joined by commas (and between two), what shows a value is not plain: a space first or last,
-# or a first character that could start a formula.
-_NOT_PLAIN_EDGES = (", ", " ,", ",=", ",+", ",-", ",@")
+# or a first character that could start a formula. Each by the character it needs: looking for one character
+# is many times faster than for two, and most columns hold few of these characters or none.
+_NOT_PLAIN_EDGES = ((" ", (", ", " ,")), ("=", (",=",)), ("+", (",+",)), ("-", (",-",)), ("@", (",@",)))
 _TEXT_OR_NULL = frozenset({str, type(None)})
 
 

@@ -445,10 +445,14 @@ class Statements:
         names = [q.by_lower["person_key"]] + [
             n for n in q.names if n.lower() != "person_key" and n.lower() not in unread
         ]
+        # The extractor sorts each person's rows by start date itself, keeping the order read among equal
+        # dates, so with a record key the start date need not be sorted on here: the rows come out the same,
+        # and the database can often take the order from its person index instead of sorting.
+        keyed = q.has("event_key") or q.has("event_reference")
         order = [
             sub.c[q.by_lower[o]]
             for o in ("person_key", "event_start_date", "event_key", "event_reference")
-            if q.has(o)
+            if q.has(o) and not (keyed and o == "event_start_date")
         ]
         stmt = select(*[sub.c[n] for n in names]).where(*self.event_filters(q, sub)).order_by(*order)
         return stmt, [n.lower() for n in names]
