@@ -71,6 +71,16 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
     junk = bytes(rng.getrandbits(8) for _ in range(4096))
     add("binary_junk.csv", junk, "T002", "random bytes")
     add("nul_in_text.csv", good[:400] + b"\x00" + good[400:], "T002", "a NUL byte inside text")
+    add("only_nul_bytes.csv", b"\x00" * 256, "T002", "nothing but NUL bytes")
+    add("utf32.csv", good.decode("cp1252").encode("utf-32"), "T004", "UTF-32 with BOM")
+    crlf_lines = good.split(b"\r\n")
+    add(
+        "mixed_line_endings.csv",
+        b"\r\n".join(crlf_lines[:6]) + b"\r\n" + b"\n".join(crlf_lines[6:]),
+        "T017",
+        "CR LF on the first lines, LF alone after",
+    )
+    add("cr_line_endings.csv", good.replace(b"\r\n", b"\r"), "T017", "lines ending in CR alone")
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w") as zf:
         for member, text in (("[Content_Types].xml", "<Types/>"), ("xl/workbook.xml", "<workbook/>")):

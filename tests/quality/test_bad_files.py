@@ -105,3 +105,57 @@ def test_real_process_exit_2_without_traceback(corpus, name):
 def test_missing_file_is_a_usage_error_exit_2(tmp_path):
     result = CliRunner().invoke(cli, ["validate", str(tmp_path / "nope.csv")])
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+# --- edges around the corpus: files that look odd but must be read, and how refusals are listed
+
+
+def _good_bytes(tmp_path: Path, rows: int = 8) -> bytes:
+    from ascld.quality.sample import sample_rows, write_rows
+
+    return write_rows(tmp_path / "good.csv", sample_rows(rows, seed=11)).read_bytes()
+
+
+def test_a_plain_csv_named_gz_is_read_as_plain_text(tmp_path):
+    # Compression is decided by the bytes, not the name: DuckDB would guess gzip from ".gz" and fail.
+    path = tmp_path / "plain.csv.gz"
+    path.write_bytes(_good_bytes(tmp_path))
+    result = validate_return(path)
+    assert result.usable and result.row_count == 8, [str(p) for p in result.problems[:3]]
+
+
+def test_crlf_file_with_a_line_feed_inside_a_quoted_value_is_not_mixed(tmp_path):
+    # Excel writes a line break inside a cell as LF within quotes and ends rows with CR LF: that is valid.
+    lines = _good_bytes(tmp_path).split(b"\r\n")
+    cells = lines[1].split(b",")
+    cells[27] = b'"Home\ncare"'  # Event_Description, a free-text field
+    lines[1] = b",".join(cells)
+    path = tmp_path / "lf_in_quotes.csv"
+    path.write_bytes(b"\r\n".join(lines))
+    result = validate_return(path)
+    assert result.usable and result.row_count == 8
+    assert not [p for p in result.problems if p.check_id == "T017"]
+
+
+def test_a_row_with_thousands_of_surplus_values_is_listed_once(tmp_path):
+    lines = _good_bytes(tmp_path).split(b"\r\n")
+    lines[2] += b"," * 5000
+    path = tmp_path / "surplus.csv"
+    path.write_bytes(b"\r\n".join(lines))
+    result = validate_return(path)
+    assert result.exit_code == 2
+    listed = [(p.row, p.check_id) for p in result.problems]
+    assert listed == [(3, "T009")], listed
+
+
+def test_a_line_break_inside_a_shown_value_is_escaped_so_messages_stay_on_one_line(tmp_path):
+    lines = _good_bytes(tmp_path).split(b"\r\n")
+    cells = lines[1].split(b",")
+    cells[9] = b'"Fe\r\nmale"'  # Gender: a list field whose value is shown
+    lines[1] = b",".join(cells)
+    path = tmp_path / "break.csv"
+    path.write_bytes(b"\r\n".join(lines))
+    result = validate_return(path)
+    shown = [p for p in result.problems if p.field == "Gender" and p.row == 2]
+    assert shown and all("\n" not in p.message and "\r" not in p.message for p in shown), shown
+    assert any('"Fe\\r\\nmale"' in p.message for p in shown), [p.message for p in shown]

@@ -396,8 +396,10 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
 
 def _rendered_sql(file_name: str) -> str:
     """Problems with their messages and hints filled in (values shown only for fields that allow it)."""
+    # A line break or tab inside a value is shown escaped, so every message stays on one line.
+    shown = "replace(replace(replace(p.value, chr(13), '\\r'), chr(10), '\\n'), chr(9), '\\t')"
     value = (
-        "CASE WHEN p.value IS NOT NULL THEN '\"' || p.value || '\"' WHEN f.sensitive THEN "
+        f"CASE WHEN p.value IS NOT NULL THEN '\"' || {shown} || '\"' WHEN f.sensitive THEN "
         "'the value (N/A - PID)' ELSE 'the value' END"
     )
 
@@ -660,7 +662,10 @@ def validate_return(
         _register_reference(con, spec, layout, checks)
         table = "dq"
         with timer.step("scan"):
-            rejected = _scan(con, ret, table, spec, layout, submission, workdir)
+            try:
+                rejected = _scan(con, ret, table, spec, layout, submission, workdir)
+            except TransportError as exc:  # rows DuckDB cannot split at all (e.g. mixed line endings)
+                rejected = list(exc.problems)
         if rejected:
             return _unusable(name, spec, submission, rejected, ret, ret.size_bytes, None, max_problems)
         with timer.step("transport"):

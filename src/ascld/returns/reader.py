@@ -135,6 +135,7 @@ class ReturnFile:
     warnings: list[Problem] = field(default_factory=list)
     duckdb_encoding: str = "utf-8"  # how DuckDB reads data_path: utf-8, or latin-1 (= Windows-1252 here)
     parallel: bool = True  # False once DuckDB has refused to read it in parallel (quoted line breaks)
+    line_endings: str = "lf"  # as `_Scan.line_endings`
     _tmpdir: str | None = field(default=None, repr=False)
     _scan_count: int = field(default=0, repr=False)
 
@@ -156,7 +157,10 @@ class ReturnFile:
         path = str(self.data_path).replace("'", "''")
         opts = (
             f"header=true, auto_detect=false, delim=',', quote='\"', escape='\"', strict_mode=true, "
-            f"null_padding=true, nullstr='{NO_NULL}', max_line_size={MAX_LINE_BYTES}, columns={{{cols}}}"
+            f"null_padding=true, nullstr='{NO_NULL}', max_line_size={MAX_LINE_BYTES}, columns={{{cols}}}, "
+            # data_path is always plain text (gzip content is written out decompressed); without this DuckDB
+            # would guess from the name, and a plain file named .gz would fail.
+            "compression='none'"
         )
         if rejects:
             opts += (
@@ -179,12 +183,31 @@ class ReturnFile:
         """
         run = run or con.execute
         try:
-            run(make_sql(self.parallel))
-        except Exception as exc:  # noqa: BLE001 - only DuckDB's one known refusal is retried
-            if "null_padding in conjunction with quoted new lines" not in str(exc) or not self.parallel:
+            try:
+                run(make_sql(self.parallel))
+            except Exception as exc:  # noqa: BLE001 - only DuckDB's one known refusal is retried
+                if "null_padding in conjunction with quoted new lines" not in str(exc) or not self.parallel:
+                    raise
+                self.parallel = False
+                run(make_sql(False))
+        except Exception as exc:
+            # DuckDB's CSV reader gives up on the whole file when its line endings change part-way.
+            if "state machine reached an invalid state" not in str(exc):
                 raise
-            self.parallel = False
-            run(make_sql(False))
+            if self.line_endings == "mixed":
+                raise TransportError([_line_endings_problem(self.name, "mixed")]) from None
+            raise TransportError(
+                [
+                    _problem(
+                        self.name,
+                        "T010",
+                        "the rows cannot be split as CSV (a double quote is not closed, or text follows a "
+                        "closing quote)",
+                        "Put each value that contains commas, quotes or line breaks in double quotes, and "
+                        "double any quote inside it",
+                    )
+                ]
+            ) from None
 
     def ragged_sql(self) -> str:
         """SQL over `read_csv_sql` rows: 1 too few values, 2 too many, 0 as many as the header."""
@@ -196,11 +219,18 @@ class ReturnFile:
 
     def rejected_rows(self, con: Any, rejects: str, *, limit: int = 1000) -> list[Problem]:
         """Problems for the rows DuckDB recorded in `rejects` (never showing their content)."""
+        # DuckDB may record several errors on one line (one per surplus value, or an over-long line that
+        # also breaks quoting): each line is listed once, with the error that explains the others.
+        first = (
+            "CASE error_type::VARCHAR WHEN 'LINE SIZE OVER MAXIMUM' THEN 0 "
+            "WHEN 'MISSING COLUMNS' THEN 2 WHEN 'TOO MANY COLUMNS' THEN 2 ELSE 1 END, column_idx"
+        )
         rows = con.execute(
-            f"SELECT line, error_type::VARCHAR, column_idx FROM {rejects} ORDER BY line LIMIT {int(limit)}"
+            f"SELECT line, arg_min(error_type::VARCHAR, ({first})) FROM {rejects} GROUP BY line "
+            f"ORDER BY line LIMIT {int(limit)}"
         ).fetchall()
-        total = con.execute(f"SELECT count(*) FROM {rejects}").fetchone()[0]
-        out = [_reject_problem(self.name, int(line), kind, len(self.columns)) for line, kind, _ in rows]
+        total = con.execute(f"SELECT count(DISTINCT line) FROM {rejects}").fetchone()[0]
+        out = [_reject_problem(self.name, int(line), kind, len(self.columns)) for line, kind in rows]
         if total > len(out):
             out.append(
                 _problem(
@@ -313,6 +343,17 @@ def ragged_problems(
     ]
 
 
+def _line_endings_problem(name: str, kind: str) -> Problem:
+    what = {
+        "cr": "the lines end with carriage returns only (CR, as on old Macs), so no row can be told apart",
+        "mixed": "the file mixes line endings (Windows CR LF on some lines, LF or CR alone on others), so "
+        "its rows cannot be split reliably",
+    }[kind]
+    return _problem(
+        name, "T017", what, "Save the file again as CSV so every line ends the same way (CR LF or LF)"
+    )
+
+
 def _reject_problem(name: str, line: int, kind: str, n_columns: int) -> Problem:
     if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
         fewer = kind == "MISSING COLUMNS"
@@ -373,6 +414,19 @@ class _Scan:
     first_non_ascii_offset: int | None = None
     c1: bool = False  # a byte 0x80-0x9F: Windows-1252 and Latin-1 differ there
     blank_line_offset: int | None = None
+    crlf: int = 0  # line endings: CR LF pairs, and all CR and LF bytes (a pair split across chunks counts once)
+    cr: int = 0
+    lf: int = 0
+
+    @property
+    def line_endings(self) -> str:
+        """"crlf", "lf", "cr" (carriage returns only), "mixed" (CR LF and bare LF or CR) or "none"."""
+        bare_cr, bare_lf = self.cr - self.crlf, self.lf - self.crlf
+        if self.crlf and (bare_cr or bare_lf) or (bare_cr and bare_lf):
+            return "mixed"
+        if self.crlf:
+            return "crlf"
+        return "lf" if bare_lf else "cr" if bare_cr else "none"
 
 
 _HIGH = re.compile(b"[\x80-\xff]")
@@ -397,6 +451,7 @@ class _Checker:
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._tail = b""  # the last bytes of the previous chunk, for an empty line across the boundary
         self._pending: int | None = None  # an empty line with only white space after it so far
+        self._last_cr = False  # the previous chunk ended with CR
 
     def feed(self, data: bytes) -> tuple[str, int] | None:
         """Check (and copy) one chunk; returns (problem kind, byte offset) for the first fatal problem."""
@@ -406,6 +461,11 @@ class _Checker:
             return "binary", base + nul
         if self.scan.blank_line_offset is None:
             self._blank_lines(data, base)
+        s = self.scan
+        s.cr += data.count(b"\r")
+        s.lf += data.count(b"\n")
+        s.crlf += data.count(b"\r\n") + (self._last_cr and data[:1] == b"\n")
+        self._last_cr = data[-1:] == b"\r"
         if not data.isascii():
             # bytes.translate deleting every byte but 0x80-0x9F runs at memory speed; a regex search would
             # not.
@@ -543,6 +603,7 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
         )
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
         len(head) > 3
+        and head.strip(b"\x00")  # only NUL bytes: binary (below), not text
         and (head[1:2] == b"\x00" and head[3:4] == b"\x00" or head[0:1] == b"\x00" and head[2:3] == b"\x00")
     ):
         raise TransportError(
@@ -550,7 +611,7 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
                 _problem(
                     name,
                     "T004",
-                    "the file is encoded as UTF-16 (Unicode), not Windows-1252",
+                    "the file is encoded as UTF-16 or UTF-32 (Unicode), not Windows-1252",
                     "Save it as CSV in Windows-1252 ('CSV (Comma delimited)')",
                 )
             ]
@@ -627,6 +688,8 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
                     )
                 ]
             )
+        if scan.line_endings == "cr":
+            raise TransportError([_line_endings_problem(name, "cr")])
         if coder.offset == 0:
             raise TransportError(
                 [
@@ -895,6 +958,7 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         size_bytes=path.stat().st_size,
         warnings=warnings,
         duckdb_encoding=duckdb_encoding,
+        line_endings=scan.line_endings,
         _tmpdir=tmpdir,
     )
     if tmpdir:
