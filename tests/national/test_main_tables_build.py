@@ -102,7 +102,7 @@ def test_summary_removals_add_up_to_row_counts(mt6_store):
     [
         (["--period", "2024-04-01"], "needs START:END"),
         (["--period", "2024-04-01:2025-13-01"], "is not a date"),
-        (["--as-of", "2025-09-30"], "as-of date 2025-09-30 is not after the period end"),
+        (["--as-of", "2025-09-29"], "as-of date 2025-09-29 is before the period end"),
         (["--period", "2024-04-01:2024-05-31"], "shorter than one 3-month reference period"),
     ],
 )

@@ -13,7 +13,7 @@ from ascld.methodology import load_main_tables_method
 from ascld.national.main_tables import read_store
 from ascld.national.main_tables.derive import review_type
 from ascld.national.main_tables.mapping import apply_mappings, field_mappings
-from ascld.national.main_tables.schema import conform_store, normalise_blanks
+from ascld.national.main_tables.schema import conform_store
 from ascld.national.main_tables.select import choose_for_period
 from ascld.spec import load_spec
 from conftest import D, T, covering_rows, submission, write_store
@@ -25,7 +25,7 @@ SPEC = load_spec()
 def mapped(duck, tmp_path, rows, unmapped="auto"):
     """Both mapping passes and the review type over store rows; returns a list of dicts."""
     records = [dict(r, LA_Code="318", LA_Name="X", ImportDate=T(2025, 5, 1)) for r in rows]
-    table = normalise_blanks(conform_store(read_store(duck, write_store(tmp_path / "s", records), "duckdb")))
+    table = conform_store(read_store(duck, write_store(tmp_path / "s", records), "duckdb"))
     maps = field_mappings(SPEC, METHOD, unmapped)
     first = apply_mappings(table, SPEC, maps, 1)
     both = apply_mappings(first.mutate(Review_Type=review_type(first, METHOD)), SPEC, maps, 2)
@@ -295,10 +295,3 @@ def test_single_table_null_and_blank_mechanism_are_one_key(build):
         ],
     )
     assert len(rows) == 1
-
-
-def test_empty_la_identifier_is_blank_and_row_dropped(build):
-    rows = single_table(
-        build, [dict(REQUEST, Der_NHS_Number_Traced_Pseudo=None, LA_Person_Unique_Identifier="")]
-    )
-    assert rows == []

@@ -17,7 +17,7 @@ from ascld.national.main_tables import BuildParams, read_store
 from ascld.national.main_tables.derive import add_ages, add_person_ids
 from ascld.national.main_tables.filter import drop_reasons, filter_events_in_period
 from ascld.national.main_tables.periods import derive_reporting_periods
-from ascld.national.main_tables.schema import conform_store, normalise_blanks
+from ascld.national.main_tables.schema import conform_store
 from ascld.national.main_tables.select import choose_submissions, collapse_choices, reference_periods
 from conftest import D, T, covering_rows, month_starts, submission, write_store
 
@@ -27,7 +27,7 @@ TYPES4 = ("Request", "Assessment", "Service", "Review")
 
 def store_table(duck, tmp_path, records):
     path = write_store(tmp_path / "store", records)
-    return normalise_blanks(conform_store(read_store(duck, path, "duckdb")))
+    return conform_store(read_store(duck, path, "duckdb"))
 
 
 def rows_ending_in(month: dt.date, n: int, types: tuple[str, ...]) -> list[dict]:
@@ -511,6 +511,6 @@ def test_age_and_bands_mt8(duck, year, month, event, end, expected):
     assert (row["Der_Latest_Age"], row["Der_Age_Band"], row["Der_Working_Age_Band"]) == expected
 
 
-def test_params_reject_as_of_not_after_period_end():
+def test_params_reject_as_of_before_period_end():
     with pytest.raises(ValueError, match="as-of"):
-        BuildParams("single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 3, 31)).check()
+        BuildParams("single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 3, 30)).check()

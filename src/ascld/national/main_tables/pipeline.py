@@ -25,7 +25,7 @@ from ascld.national.main_tables.derive import (
 from ascld.national.main_tables.filter import filter_events_in_period
 from ascld.national.main_tables.mapping import UNMAPPED_POLICIES, FieldMapping, apply_mappings, field_mappings
 from ascld.national.main_tables.periods import derive_reporting_periods
-from ascld.national.main_tables.schema import conform_store, normalise_blanks
+from ascld.national.main_tables.schema import conform_store
 from ascld.national.main_tables.select import (
     choose_submissions,
     collapse_choices,
@@ -73,9 +73,11 @@ class BuildParams:
             )
         if self.period_end < self.period_start:
             raise UsageError(f"the period ends ({self.period_end}) before it starts ({self.period_start}).")
-        if self.as_of <= self.period_end:
+        # A file qualifies when imported after midnight at the start of the period end and on or before the
+        # as-of date (§0, §3.1), so the as-of date may be the period end itself but not earlier.
+        if self.as_of < self.period_end:
             raise UsageError(
-                f"as-of date {self.as_of} is not after the period end {self.period_end}: only files imported "
+                f"as-of date {self.as_of} is before the period end {self.period_end}: only files imported "
                 "after the period end can be chosen. Give a later --as-of."
             )
 
@@ -154,9 +156,9 @@ def pipeline_steps(ctx: Context) -> tuple[Step, ...]:
         Step(
             "store",
             (RAW,),
-            lambda raw: normalise_blanks(conform_store(raw)),
+            conform_store,
             False,
-            "national store, conformed to the contract; blank text is NULL (§0, §1)",
+            "national store, conformed to the contract; empty text is a value, not NULL (§0, §1)",
         ),
         Step(
             "reporting_periods",

@@ -181,18 +181,3 @@ def conform_store(table: ir.Table) -> ir.Table:
         same = have[c] == want[c] or keep_decimal
         cols[c] = table[c] if same else table[c].cast(want[c])
     return table.select(**cols)
-
-
-def normalise_blanks(table: ir.Table) -> ir.Table:
-    """Blank text is NULL, as in the national raw table (main-tables.md §0, NULL semantics).
-
-    A value that is empty after removing trailing spaces (what SQL Server's `= ''` matches) becomes NULL, so
-    NOT IN / NOT LIKE / IS NULL behave as on the national server.
-    """
-    from ascld.national.main_tables.sql import rtrim
-
-    cols = {}
-    for name, typ in table.schema().items():
-        col = table[name]
-        cols[name] = ibis.cases((rtrim(col) == "", ibis.null(typ)), else_=col) if typ.is_string() else col
-    return table.select(**cols)
