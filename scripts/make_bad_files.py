@@ -81,6 +81,13 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
         "CR LF on the first lines, LF alone after",
     )
     add("cr_line_endings.csv", good.replace(b"\r\n", b"\r"), "T017", "lines ending in CR alone")
+    add(
+        "repeated_header.csv",
+        b"\r\n".join(crlf_lines[:5] + [crlf_lines[0]] + crlf_lines[5:]),
+        "T018",
+        "the header row again after four rows (two exports joined)",
+    )
+    add("double_gzip.csv.gz", gzip.compress(gzip.compress(good, mtime=0), mtime=0), "T002", "gzip inside gzip")
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w") as zf:
         for member, text in (("[Content_Types].xml", "<Types/>"), ("xl/workbook.xml", "<workbook/>")):

@@ -248,13 +248,33 @@ def _stream_to_parquet(con: Any, sql: str, path: Path, *, small: bool = False) -
     writer.close()
 
 
+def _repeated_header_sql(spec: Spec) -> str:
+    """SQL true on a data row whose first three shown fields hold their own header names: a header row
+    repeated inside the file, typically where two exports were joined together."""
+    shown = [f for f in spec.fields if value_shown(spec, f.column)][:3]
+    return " AND ".join(f"{quote_ident('v_' + f.column)} = {quote_str(f.name)}" for f in shown)
+
+
+def _repeated_headers(con: Any, ret: ReturnFile, table: str, spec: Spec) -> list[Problem]:
+    """T018: data rows that repeat the header row."""
+    rows = con.execute(
+        f"SELECT __row FROM {table} WHERE {_repeated_header_sql(spec)} ORDER BY __row LIMIT 1000"
+    ).fetchall()
+    chk = checks_by_id()["T018"]
+    return [
+        Problem(ret.name, int(r), "", chk.id, chk.severity, chk.message, chk.hint) for (r,) in rows
+    ]
+
+
 def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows: int) -> list[Problem]:
     """T008 (no rows), T012 (formula values, from the formula bit of the cell codes), T013 and T014."""
     from ascld.returns.reader import loaded_transport_problems
 
     if n_rows == 0:
         return loaded_transport_problems(con, table, ret.name, spec.columns, 0)
-    problems: list[Problem] = []
+    problems = _repeated_headers(con, ret, table, spec)
+    # Repeated header rows are left out of the counts below (their 'LA Code' is not a second council).
+    data_rows = f"NOT ({_repeated_header_sql(spec)})" if problems else "TRUE"
     if con.execute(f"SELECT bool_or(has_formula) FROM {table}").fetchone()[0]:
         union = " UNION ALL ".join(
             f"SELECT __row AS row, {i} AS pos FROM {table} WHERE {decode_sql(c, 'formula')} = 1"
@@ -265,7 +285,7 @@ def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows:
     n_la, n_periods = con.execute(
         f"SELECT count(DISTINCT la), "
         f"count(DISTINCT (rs, re)) FILTER (WHERE rs IS NOT NULL AND re IS NOT NULL) "
-        f"FROM {table}"
+        f"FROM {table} WHERE {data_rows}"
     ).fetchone()
     problems += period_la_problems(ret.name, int(n_la), int(n_periods))
     return problems

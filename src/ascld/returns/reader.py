@@ -86,6 +86,8 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"Rar!", "a RAR archive"),
     (b"PAR1", "a Parquet file"),
     (b"SQLite format 3", "a SQLite database"),
+    # Seen only after one gzip layer is taken off (a plain file starting so is read as gzip).
+    (b"\x1f\x8b", "compressed twice (a gzip file inside a gzip file)"),
 )
 GZIP_MAGIC = b"\x1f\x8b"
 
