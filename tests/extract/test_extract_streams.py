@@ -284,3 +284,39 @@ def test_a_persons_records_are_ordered_by_start_date_then_key(synth_sqlite, cms_
     col = {c: i for i, c in enumerate(load_spec().columns)}
     refs = [r[col["Event_Reference"]] for r in read_return(result.path)]
     assert [refs.index(f"C{i}") for i in (ids[1], ids[2], ids[0])] == sorted(refs.index(f"C{i}") for i in ids)
+
+
+@pytest.mark.parametrize(
+    "col",
+    [
+        ("Smith", "Jones-Lee", "O'Neil", "van der Berg"),  # plain: the cells are the values
+        ("Smith", "", "Jones"),  # empty text takes the blank's cell
+        ("Smith", None, "Jones"),
+        ("Smith", 12, "Jones"),  # not text
+        ("Smith", " Jones"),  # spaces to strip
+        ("Smith", "Jones "),
+        ("Smith", "=SUM(A1)"),  # would run as a formula
+        ("Smith", "-1"),
+        ("Smith, John", "Jones"),  # needs quoting
+        ('Say "hi"', "Jones"),
+        ("Smith\tJones", "Jones"),  # not printable
+        ("Smith\x7f", "Jones"),
+        ("Siobhán", "Jones"),  # not ASCII, Windows-1252 has it
+        ("Łukasz", "Jones"),  # Windows-1252 cannot hold it
+        (),
+    ],
+)
+def test_free_text_columns_give_the_cells_made_one_value_at_a_time(col) -> None:
+    """A free-text column done at once (every value plain) gives the cells, and the problems, that making
+    them one value at a time gives."""
+    from ascld.extract.run import _Extractor
+
+    def made(at_once: bool) -> tuple[list[str], dict[int, list[tuple[str, str, bool]]]]:
+        extractor = _Extractor.__new__(_Extractor)
+        extractor._issues, extractor.transliterate = [], False
+        known = {None: "blank", "": "blank"}
+        owners: dict[int, list[tuple[str, str, bool]]] = {}
+        make = extractor._text_column if at_once else extractor._text_values
+        return list(make(col, known, "Last_Name", owners)), owners
+
+    assert made(True) == made(False)
