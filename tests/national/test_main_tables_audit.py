@@ -5,9 +5,13 @@ Each test names the section it follows; expected values are worked by hand from 
 
 from __future__ import annotations
 
+import ibis
+import pyarrow as pa
 import pytest
 
+from ascld.methodology import load_main_tables_method
 from ascld.national.main_tables import BuildParams, main_table_expr, read_store
+from ascld.national.main_tables.derive import add_ages, crop_services
 from conftest import D, T, covering_rows, submission, write_store
 
 YEAR = BuildParams("single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 5, 5))
@@ -148,3 +152,163 @@ def test_as_of_before_the_period_end_is_refused():
     # No file can be imported after midnight at the start of E and on or before an earlier date A.
     with pytest.raises(ValueError, match="as-of"):
         BuildParams("single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 3, 30)).check()
+
+
+# ---- boundaries the text implies (worked by hand; these pin the current, correct behaviour)
+
+
+def period_of(duck, tmp_path, rows, imported):
+    records = submission(rows, imported=imported, file_id="F1")
+    rp = duck.to_pyarrow(steps(duck, tmp_path, records)["reporting_periods"]).to_pylist()[0]
+    return rp["n_Eligible_Events"], rp["Der_Reporting_Period_Start_Date"], rp["Der_Reporting_Period_End_Date"]
+
+
+def ending(day, n, types=("Request", "Assessment", "Service", "Review")):
+    return [
+        {
+            "Event_Type": types[i % len(types)],
+            "Event_Start_Date": day,
+            "Event_End_Date": day,
+            "LA_Person_Unique_Identifier": f"{day}{i}",
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("may_rows", "expected"),
+    [
+        # §2 step 5: N = 1 + 98 = 99 < 100, so every month with an eligible row is included (April: 1 row).
+        (98, (99, D(2024, 4, 1), D(2024, 5, 31))),
+        # N = 1 + 99 = 100 >= 100: April has 100 * 1 / 100 = 1 % < 2 % and is excluded.
+        (99, (100, D(2024, 5, 1), D(2024, 5, 31))),
+    ],
+)
+def test_hundred_event_threshold(duck, tmp_path, may_rows, expected):
+    rows = ending(D(2024, 4, 30), 1, ("Request",)) + ending(D(2024, 5, 31), may_rows)
+    # §2 step 2: imported in June, so the last eligible end date is 2024-05-31; June rows are ignored.
+    rows += ending(D(2024, 6, 1), 50)
+    assert period_of(duck, tmp_path, rows, T(2024, 6, 1, 0, 0, 1)) == expected
+
+
+def test_death_on_the_reference_period_start_is_kept(duck, tmp_path):
+    # §4 step 3: Date_of_Death >= RS (2024-04-01) keeps the row; a death the day before removes it. Both are
+    # open services started 2024-01-01, so §4 step 1 ends them at the death (death > start, no end date).
+    base = {"Event_Type": "Service", "Event_Start_Date": D(2024, 1, 1)}
+    rows = [
+        dict(base, Date_of_Death=D(2024, 4, 1), LA_Person_Unique_Identifier="on"),
+        dict(base, Date_of_Death=D(2024, 3, 31), LA_Person_Unique_Identifier="before"),
+    ]
+    records = submission(covering_rows(D(2024, 4, 1), D(2025, 3, 31)) + rows, imported=T(2025, 4, 20, 9), file_id="F1")
+    kept = rows_of(duck, steps(duck, tmp_path, records)["events_in_period"])
+    got = [
+        (r["LA_Person_Unique_Identifier"], r["Der_Event_End_Date"])
+        for r in kept
+        if r["Event_Start_Date"] == D(2024, 1, 1)
+    ]
+    assert got == [("on", D(2024, 4, 1))]
+
+
+@pytest.mark.parametrize(
+    ("end", "age"),
+    [
+        # §5.5: proxy DOB 2000-02-01. 2018-01-31 is 6574 days (18 * 365 + 5 leap days - 1): 6574 / 365.25 =
+        # 17.998 -> 17. 2018-02-01 is 6575 days: 18.001 -> 18.
+        (D(2018, 1, 31), 17),
+        (D(2018, 2, 1), 18),
+    ],
+)
+def test_age_floor_across_leap_years(duck, tmp_path, end, age):
+    table = ibis.memtable(
+        pa.table(
+            {
+                "Event_Type": ["Assessment"],
+                "Der_Event_End_Date": pa.array([end], pa.date32()),
+                "Ref_Period_End_Date": pa.array([D(2018, 3, 31)], pa.date32()),
+                "Der_Birth_Year": pa.array([2000], pa.int32()),
+                "Der_Birth_Month": pa.array([2], pa.int32()),
+            }
+        )
+    )
+    row = duck.to_pyarrow(add_ages(table, load_main_tables_method())).to_pylist()[0]
+    assert (row["Der_Latest_Age"], row["Der_Age_Band"]) == (age, "Under 18" if age < 18 else "18 to 24")
+
+
+def test_cropping_looks_only_at_the_next_reference_period(duck):
+    # §5.4: periods P1 = Q1, P2 = Q2, P3 = Q3..Q4 of 2024 for one LA.
+    p1, p2, p3 = (D(2024, 1, 1), D(2024, 3, 31)), (D(2024, 4, 1), D(2024, 6, 30)), (D(2024, 7, 1), D(2024, 12, 31))
+    rows = [
+        ("A", p1, None),  # open in P1, event A only in P3 (not the next period) -> cropped to 2024-03-31
+        ("A", p3, None),
+        ("B", p1, D(2024, 5, 1)),  # ends after P1, event B in P2 (starts 2024-04-01) -> unchanged
+        ("B", p2, D(2024, 5, 1)),
+        ("C", p2, None),  # open in P2, not in P3 -> cropped to 2024-06-30
+        ("D", p3, None),  # the last period is never cropped
+        ("E", p1, D(2024, 3, 31)),  # ends inside its period: not a candidate
+    ]
+    table = ibis.memtable(
+        pa.table(
+            {
+                "LA_Name_Key": ["x"] * len(rows),
+                "Der_Unique_Event_Ref": [r[0] for r in rows],
+                "Ref_Period_Start_Date": pa.array([r[1][0] for r in rows], pa.date32()),
+                "Ref_Period_End_Date": pa.array([r[1][1] for r in rows], pa.date32()),
+                "Der_Event_End_Date": pa.array([r[2] for r in rows], pa.date32()),
+            }
+        )
+    )
+    out = duck.to_pyarrow(crop_services(table)).to_pylist()
+    got = sorted((r["Der_Unique_Event_Ref"], r["Ref_Period_Start_Date"], r["Der_Event_End_Date"]) for r in out)
+    assert got == sorted(
+        [
+            ("A", D(2024, 1, 1), D(2024, 3, 31)),
+            ("A", D(2024, 7, 1), None),
+            ("B", D(2024, 1, 1), D(2024, 5, 1)),
+            ("B", D(2024, 4, 1), D(2024, 5, 1)),
+            ("C", D(2024, 4, 1), D(2024, 6, 30)),
+            ("D", D(2024, 7, 1), None),
+            ("E", D(2024, 1, 1), D(2024, 3, 31)),
+        ],
+        key=lambda r: (r[0], r[1], r[2] or D(9999, 1, 1)),
+    )
+
+
+# ---- NUMERIC(18,2) conversion of costs (§6, §6.2)
+
+SERVICE = {
+    "Der_NHS_Number_Traced_Pseudo": "Q",
+    "Client_Type": "Service user",
+    "Event_Type": "Service",
+    "Event_Start_Date": D(2024, 5, 1),
+    "Service_Type": "Long term support: Community",
+    "Service_Component": "Home support or domiciliary care",
+    "Delivery_Mechanism": "Direct payment",
+    "Cost_Frequency_Unit_Type": "Weekly",
+}
+
+
+@pytest.mark.parametrize(
+    ("cost", "units", "expected"),
+    [
+        # §6: the submitted value rounded once to 2 decimals, half away from zero: 10.0049999 -> 10.00 (third
+        # decimal 4), never 10.005 -> 10.01 by rounding twice; 1.0049999 units -> 1.00.
+        (10.0049999, 1.0049999, ("10.00", "1.00")),
+        (150.005, 2.675, ("150.01", "2.68")),  # exact halves round up (the double's text, not its binary value)
+        (-0.005, 0.125, ("-0.01", "0.13")),  # half away from zero below zero as well
+    ],
+)
+def test_costs_round_once_to_two_places(duck, tmp_path, cost, units, expected):
+    rows = [dict(SERVICE, Unit_Cost=cost, Planned_units_per_week=units, Der_Unique_Record_ID=901)]
+    records = submission(covering_rows(D(2024, 4, 1), D(2025, 3, 31)) + rows, imported=T(2025, 4, 20, 9), file_id="F1")
+    out = rows_of(duck, steps(duck, tmp_path, records)["main_table"])
+    q = [r for r in out if r["Der_NHS_LA_Combined_Person_ID"] == "Q"]
+    assert [(str(r["Unit_Cost"]), str(r["Planned_Units_Per_Week"])) for r in q] == [expected]
+
+
+def test_cost_keys_compare_the_rounded_values(duck, tmp_path):
+    # §6.2: 10.0049999 and 10.00 are one key (both 10.00), so one row is kept: the later load (§6.1 key 5).
+    rows = [dict(SERVICE, Unit_Cost=c, Der_Unique_Record_ID=901 + i) for i, c in enumerate((10.0049999, 10.0))]
+    records = submission(covering_rows(D(2024, 4, 1), D(2025, 3, 31)) + rows, imported=T(2025, 4, 20, 9), file_id="F1")
+    out = rows_of(duck, steps(duck, tmp_path, records)["main_table"])
+    q = [r for r in out if r["Der_NHS_LA_Combined_Person_ID"] == "Q"]
+    assert [(r["Der_Unique_Record_ID"], str(r["Unit_Cost"])) for r in q] == [(902, "10.00")]

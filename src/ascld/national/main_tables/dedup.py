@@ -13,13 +13,16 @@ COST_TYPE = "decimal(18, 2)"
 
 
 def rounded_2dp(value: ir.NumericValue, places: int = 2) -> ir.DecimalValue:
-    """CONVERT(NUMERIC(18,2), x): rounded half away from zero (DECIMAL rounding on every engine).
+    """CONVERT(NUMERIC(18,2), x): the submitted value rounded once, half away from zero (main-tables.md §6).
 
-    Doubles go through DECIMAL(38,6) first so 150.005 (stored as 150.00499...) rounds as its decimal text
-    does.
+    A double is rounded as its shortest decimal text (the value the council submitted, which the store holds
+    as the nearest double): text to DECIMAL rounds half away from zero on DuckDB and Spark, so 150.005
+    (stored as 150.00499...) gives 150.01 and 10.0049999 gives 10.00 (a DECIMAL(38,6) step first would round
+    it twice, to 10.01).
     """
-    as_decimal = value if value.type().is_decimal() else value.cast("decimal(38, 6)")
-    return as_decimal.round(places).cast(f"decimal(18, {places})")
+    if value.type().is_decimal():
+        return value.round(places).cast(f"decimal(18, {places})")
+    return value.cast("string").cast(f"decimal(18, {places})")
 
 
 def _partition(t: ir.Table, mode: str, method: MainTablesMethod) -> list[ir.Value]:
