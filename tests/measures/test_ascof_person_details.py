@@ -197,3 +197,27 @@ def test_known_accommodation_is_not_overridden_by_services():
     rows[1]["Accommodation_Status_Cleaned"] = None
     got = details(rows)
     assert (got["Accommodation_Status"], got["Accommodation_Status_Group"]) == ("Tenant: Private landlord", 1)
+
+
+@pytest.mark.parametrize(
+    ("client_type", "expected"),
+    [("Unpaid carer known by association", "Yes"), ("Carer", "No"), ("Service user", "No")],
+)
+def test_only_unpaid_carer_client_types_give_the_override(client_type, expected):
+    # ascof.md §0.4: the override looks at rows with Client_Type_Cleaned in (`Unpaid carer`,
+    # `Unpaid carer known by association`) only; any other client type (even a Release 1 spelling) does not.
+    rows = [
+        req("2025-01-01", "2025-01-02", Has_Unpaid_Carer="No", LA_Person_Unique_Identifier="lp1"),
+        event(
+            "K",
+            "Assessment",
+            "2024-05-01",
+            "2024-05-02",
+            None,
+            "1960-01",
+            Client_Type_Cleaned=client_type,
+            Adult_2_Linked_Person_ID="lp1",
+            LA_Person_Unique_Identifier="k1",
+        ),
+    ]
+    assert details(rows)["Has_Unpaid_Carer"] == expected

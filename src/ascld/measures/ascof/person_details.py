@@ -62,12 +62,7 @@ PERSON_DETAILS_COLUMNS = (
 
 UNKNOWN = "Unknown"
 NOT_USEFUL = "Not useful"
-CARER_CLIENT_TYPES = (
-    "Unpaid carer",
-    "Unpaid carer known by association",
-    "Carer",
-    "Carer known by association",
-)
+CARER_CLIENT_TYPES = ("Unpaid carer", "Unpaid carer known by association")  # §0.4 override, only these two
 FUNDING_KNOWN = ("Fully social care funded", "Joint client and social care funded", "Fully client funded")
 ETHNICITY_UNDECLARED = "No data: Undeclared or not known"
 ETHNICITY_REFUSED = "No data: Refused"
