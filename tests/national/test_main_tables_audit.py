@@ -312,3 +312,43 @@ def test_cost_keys_compare_the_rounded_values(duck, tmp_path):
     out = rows_of(duck, steps(duck, tmp_path, records)["main_table"])
     q = [r for r in out if r["Der_NHS_LA_Combined_Person_ID"] == "Q"]
     assert [(r["Der_Unique_Record_ID"], str(r["Unit_Cost"])) for r in q] == [(902, "10.00")]
+
+
+# ---- a file chosen for two non-adjacent quarters (§3.3, §5.4, §6.1)
+
+
+def test_file_chosen_for_non_adjacent_quarters(build):
+    # §3.3: file A (derived 2024-04-01..2024-12-31, imported 2025-01-20) and file B (derived
+    # 2024-07-01..2024-09-30, imported 2025-02-01); joined period 2024-04-01..2024-12-31, as of 2025-03-01.
+    # Q1 Apr-Jun: only A covers it -> A. Q2 Jul-Sep: A and B -> B (later import). Q3 Oct-Dec: only A -> A.
+    # Collapsed: A = MIN/MAX = 2024-04-01..2024-12-31 (spanning Q2), B = 2024-07-01..2024-09-30.
+    service = {
+        "Der_NHS_Number_Traced_Pseudo": "S",
+        "Client_Type": "Service user",
+        "Event_Type": "Service",
+        "Event_Start_Date": D(2024, 5, 1),
+        "Service_Type": "Long term support: Community",
+        "Service_Component": "Home support or domiciliary care",
+        "Der_Birth_Year": 1950,
+        "Der_Birth_Month": 1,
+    }
+    records = submission(
+        covering_rows(D(2024, 4, 1), D(2024, 12, 31), person="A") + [service], imported=T(2025, 1, 20), file_id="A"
+    ) + submission(
+        covering_rows(D(2024, 7, 1), D(2024, 9, 30), person="B") + [service], imported=T(2025, 2, 1), file_id="B"
+    )
+    rows, result = build(records, "joined", D(2024, 4, 1), D(2024, 12, 31), D(2025, 3, 1))
+    assert sorted(
+        (s["ImportFileId"], s["Ref_Period_Start_Date"], s["Ref_Period_End_Date"]) for s in result.selected
+    ) == [
+        ("A", "2024-04-01", "2024-12-31"),
+        ("B", "2024-07-01", "2024-09-30"),
+    ]
+    # §5.4: the LA's last reference period is the one with the greatest start (B, 2024-07-01), so A's period is
+    # "prior": its open service is not found in a period starting 2025-01-01 and is cropped to 2024-12-31; B's
+    # copy stays open. §6.1: the later Ref_Period_End_Date (A's 2024-12-31) wins. §5.5: age at the cropped end,
+    # 1950-01-01 -> 2024-12-31 = 27393 days, / 365.25 = 74.99 -> 74.
+    s = [r for r in rows if r["Der_NHS_LA_Combined_Person_ID"] == "S"]
+    assert [(r["ImportFileId"], r["Der_Event_End_Date"], r["Der_Latest_Age"]) for r in s] == [
+        ("A", D(2024, 12, 31), 74)
+    ]
