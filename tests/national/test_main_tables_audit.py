@@ -12,6 +12,7 @@ import pytest
 from ascld.methodology import load_main_tables_method
 from ascld.national.main_tables import BuildParams, main_table_expr, read_store
 from ascld.national.main_tables.derive import add_ages, crop_services
+from ascld.national.main_tables.sql import end_of_month
 from conftest import D, T, covering_rows, submission, write_store
 
 YEAR = BuildParams("single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 5, 5))
@@ -352,3 +353,12 @@ def test_file_chosen_for_non_adjacent_quarters(build):
     assert [(r["ImportFileId"], r["Der_Event_End_Date"], r["Der_Latest_Age"]) for r in s] == [
         ("A", D(2024, 12, 31), 74)
     ]
+
+
+@pytest.mark.parametrize(
+    ("month", "eomonth"),
+    [(D(2024, 2, 1), D(2024, 2, 29)), (D(2100, 2, 1), D(2100, 2, 28)), (D(2000, 2, 1), D(2000, 2, 29))],
+)
+def test_derived_period_end_is_eomonth_in_leap_years(duck, month, eomonth):
+    # §2 step 6 / §0: EOMONTH of the latest included month (2100 is not a leap year; 2000 is).
+    assert duck.to_pyarrow(end_of_month(ibis.literal(month, type="date"))).as_py() == eomonth

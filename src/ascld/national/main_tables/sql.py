@@ -15,10 +15,12 @@ import ibis.expr.types as ir
 
 @ibis.udf.scalar.builtin(name="rtrim")
 def rtrim(value: str) -> str:  # pragma: no cover - compiled to SQL, never called in Python
-    """SQL RTRIM(x) with one argument: removes trailing spaces only, on DuckDB, Spark and SQL Server alike.
+    """SQL RTRIM(x) with one argument: removes trailing spaces, not tabs or newlines, on DuckDB, Spark and SQL
+    Server alike.
 
     (Ibis's own `rstrip()` also removes tabs and newlines on some engines, which `=` in SQL Server does not
-    ignore.)
+    ignore.) Known gap: DuckDB's RTRIM also removes trailing Unicode space separators (e.g. U+00A0), which
+    Spark and SQL Server keep.
     """
 
 
