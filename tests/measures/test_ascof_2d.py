@@ -202,3 +202,35 @@ def test_a_discharge_linked_to_reablement_in_two_councils_counts_twice_and_qa_re
     qa = ascof_qa_checks(res)
     assert qa["2D Reablement_Count > Discharges"] >= 1
     assert qa["Rows where Num > Denom"] == 0
+
+
+def test_every_episode_with_the_linked_discharge_date_is_kept():
+    # ascof.md §4.3: the latest discharge date is found among discharges in [start − 7, start + 3] admitted on or
+    # before the cluster start; then the joined rows *with that discharge date* are kept (DHSC #Filter_Date joins
+    # on the cluster and the date only). A2 shares A1's discharge date but was admitted after the reablement
+    # started: it still comes along, so the cluster also counts in A2's (Male) slice. Total stays one cluster.
+    spells = [
+        spell("H1", "A1", "2024-05-01", "2024-05-14", "1944-01", "2"),
+        spell("H1", "A2", "2024-05-13", "2024-05-14", "1944-01", "1"),
+    ]
+    res = result([reablement()], spells)
+    p1 = {
+        r["Slice"]: (r["Numerator"], r["Denominator"])
+        for r in pick(res.part1_2d, Area="Testshire", Client_Type="Total")
+    }
+    assert (p1["Total"], p1["Female"], p1["Male"]) == ((1, 1), (1, 1), (1, 1))
+
+
+def test_venn_counts_a_cluster_once_per_distinct_linked_row():
+    # ascof.md §4.5 Venn table, as DHSC computes it: SUM over the distinct (cluster, client type, gender, age
+    # group, flags) rows of #Outcome_Combo_Event, so a cluster linked to two same-date episodes recorded with
+    # different sexes is counted twice in the Venn table, while part 1 counts distinct clusters.
+    spells = [
+        spell("H1", "A1", "2024-05-01", "2024-05-10", "1944-01", "2"),
+        spell("H1", "A2", "2024-05-02", "2024-05-10", "1944-01", "1"),
+        spell("H1", "A3", "2024-06-20", "2024-06-25", "1944-01", "2"),  # readmitted within 84 days
+    ]
+    res = result([reablement()], spells)
+    venn = one(res.venn_2d, Area="Testshire", Client_Type="Total")
+    assert (venn["Total_Readmission"], venn["Readmission_Only"]) == (2, 2)
+    assert total(res, "ASCOF 2D Part 1")[:2] == (0, 1)
