@@ -7,8 +7,8 @@ each check runs in a checker process, `python -m ascld.landing.checker`, one per
 (`max_concurrent_checks`):
 
 - started on the first upload that needs it, with its own memory settings (`check_memory_mb` as the
-  validator's `ASCLD_MEMORY_LIMIT`; DuckDB's and Arrow's allocators told to give freed memory back at once),
-  and none of the service's secrets in its environment;
+  validator's `ASCLD_MEMORY_LIMIT`; DuckDB's and Arrow's allocators told to give freed memory back at once,
+  the C library's malloc to keep one arena), and none of the service's secrets in its environment;
 - used for one check and then stopped, so all its memory goes back to the system and every check starts
   from a fresh process; kept for the next check only when that upload is already waiting for it (a burst of
   uploads does not pay for a new process each time) or for `check_process_idle_seconds` if that is set, and
@@ -59,10 +59,13 @@ SECRET_ENV = frozenset(
     }
 )
 # Allocator settings for the checker, unless the environment sets them: DuckDB's jemalloc and Arrow give
-# freed memory back to the system at once instead of keeping it for reuse.
+# freed memory back to the system at once instead of keeping it for reuse, and the C library's malloc (Python's
+# objects, Arrow's system pool) keeps one arena instead of one per thread (peak at 1,000,000 rows 385 MB
+# instead of 390-398; at 4,000,000 rows 417 instead of 424-437).
 ALLOCATOR_ENV = {
     "DUCKDB_JE_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0",
     "ARROW_DEFAULT_MEMORY_POOL": "system",
+    "MALLOC_ARENA_MAX": "1",
 }
 PARENT_POLL_SECONDS = 0.5
 # A checker kept for an upload that was waiting is stopped if that upload does not take it within this time.
