@@ -154,3 +154,27 @@ def test_council_cli_controls_disclosure_by_default(world, tmp_path):
     assert rows and all(r["disclosure_flag"] in ("suppressed", "rounded", "national") for r in rows)
     published = [r["numerator"] for r in rows if isinstance(r["numerator"], int) and r["la_code"]]
     assert all(n % 5 == 0 for n in published)  # council counts rounded to 5 (DC02)
+
+
+def test_council_cli_memory_limit_and_threads_reach_duckdb(world, tmp_path):
+    import duckdb
+
+    out, _, files, _ = world
+    mine = [str(f) for f in files if f.parent.name == COUNCIL]
+    args = ["measures", "council", *mine, "--period", f"{PERIOD[0]}:{PERIOD[1]}", "--no-ascof"]
+    cli = __import__("ascld.cli", fromlist=["cli"]).cli
+    result = CliRunner().invoke(
+        cli, [*args, "--memory-limit", "300MB", "--threads", "1", "--work-dir", str(tmp_path / "w"),
+              "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    got = json.loads((tmp_path / "o" / "manifest.json").read_text())["engine_settings"]
+    # DuckDB's own rendering of the same limit is the reference.
+    expected = duckdb.connect(config={"memory_limit": "300MB"}).execute(
+        "SELECT current_setting('memory_limit')"
+    ).fetchone()[0]
+    assert got["memory_limit"] == expected and got["threads"] == 1
+    assert got["temp_directory"].endswith("spill")
+    # Spark has its own settings: the DuckDB options are refused there with a clear message.
+    refused = CliRunner().invoke(cli, [*args, "--engine", "spark", "--threads", "1", "--out", str(tmp_path / "s")])
+    assert refused.exit_code == 2 and "DuckDB settings" in refused.output, refused.output

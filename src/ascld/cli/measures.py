@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -122,8 +123,14 @@ def _common(f: Any) -> Any:
         click.option(
             "--work-dir",
             type=click.Path(file_okay=False),
-            help="Scratch folder for temporary stores and main tables.",
+            help="Scratch folder for temporary stores and main tables (and DuckDB's spill files).",
         ),
+        click.option(
+            "--memory-limit",
+            help="DuckDB memory limit for the measures, e.g. 4GB; beyond it DuckDB spills to --work-dir "
+            "(or the system temporary folder). Default: DuckDB's own (80% of RAM).",
+        ),
+        click.option("--threads", type=click.IntRange(min=1), help="DuckDB threads (default: every core)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -155,8 +162,19 @@ def _run_options(options: dict[str, Any]) -> dict[str, Any]:
         "disclosure": not options["no_disclosure_control"],
         "emit_sql": options["emit_sql"],
         "work_dir": options["work_dir"],
+        "engine_options": _engine_options(options),
         **_references(options),
     }
+
+
+def _engine_options(options: dict[str, Any]) -> dict[str, Any]:
+    """DuckDB settings from --memory-limit, --threads and --work-dir (refused for Spark, which has its own)."""
+    chosen = {k: options[k] for k in ("memory_limit", "threads") if options[k] is not None}
+    if chosen and options["engine"] != "duckdb":
+        raise UsageError("--memory-limit and --threads are DuckDB settings; configure Spark through Spark.")
+    if chosen and options["work_dir"]:
+        chosen["temp_directory"] = str(Path(options["work_dir"]) / "spill")
+    return chosen
 
 
 @measures_command.command("national")

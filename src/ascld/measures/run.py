@@ -266,6 +266,7 @@ def _run(plan: _Plan) -> MeasuresRun:
     counts: dict[str, int] = {}
     steps: dict[str, float] = {}
     con = connect(plan.engine, **plan.engine_options)
+    engine_settings = _engine_settings(con, plan.engine)
     try:
         mark = time.perf_counter()
         if plan.ascof is not None and not plan.ascof:
@@ -327,6 +328,7 @@ def _run(plan: _Plan) -> MeasuresRun:
         "command": f"ascld measures {plan.mode}",
         "mode": plan.mode,
         "engine": plan.engine,
+        "engine_settings": engine_settings,
         "parameters": {
             "period": [plan.period[0].isoformat(), plan.period[1].isoformat()],
             "as_of": plan.as_of.isoformat() if plan.as_of else None,
@@ -508,7 +510,7 @@ def run_measures_national(
         elif ascof is None or list(ascof):
             if as_of_date is None:
                 raise UsageError("building the main table from the store needs --as-of YYYY-MM-DD.")
-            tmp = Path(tempfile.mkdtemp(prefix="ascld-measures-", dir=work_dir))
+            tmp = _scratch("ascld-measures-", work_dir)
             main_path = _build_joined(Path(store), (start, end), as_of_date, engine, tmp, work_dir)  # type: ignore[arg-type]
             notes.append("the joined main table was built from the store for this run and then deleted")
         else:
@@ -549,6 +551,23 @@ def run_measures_national(
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _scratch(prefix: str, work_dir: str | Path | None) -> Path:
+    """A new scratch folder inside `work_dir` (created if need be) or the system temporary folder."""
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=work_dir))
+
+
+def _engine_settings(con: Any, engine: str) -> dict[str, Any]:
+    """The DuckDB settings the measures ran under, as DuckDB reports them (for the manifest); {} for Spark."""
+    if engine != "duckdb":
+        return {}
+    memory, threads, temp = con.con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')"
+    ).fetchone()
+    return {"memory_limit": memory, "threads": int(threads), "temp_directory": temp}
 
 
 def _store_input(store: Path) -> dict[str, Any]:
@@ -630,6 +649,7 @@ def run_measures_council(
     rules: Any = None,
     emit_sql: Sequence[str] = (),
     work_dir: str | Path | None = None,
+    engine_options: dict[str, Any] | None = None,
 ) -> MeasuresRun:
     """ASCOF and SALT for one council from its own return files, by the national code path.
 
@@ -651,7 +671,7 @@ def run_measures_council(
         populations, discharges, la_lookup, lsoa_lookup: ASCOF inputs, as nationally. Discharges must carry
             NHS numbers in clear (the generator's `hospital_spells` layout): they are pseudonymised with the
             run's ephemeral key. The LA lookup is cut down to the council in the returns.
-        ascof, salt, disclosure, rules, emit_sql, work_dir: as `run_measures_national`.
+        ascof, salt, disclosure, rules, emit_sql, work_dir, engine_options: as `run_measures_national`.
 
     Returns:
         The MeasuresRun.
@@ -708,7 +728,7 @@ def run_measures_council(
     if la_name:
         names.update(dict.fromkeys(file_codes, la_name))
 
-    tmp = Path(tempfile.mkdtemp(prefix="ascld-council-", dir=work_dir))
+    tmp = _scratch("ascld-council-", work_dir)
     try:
         store_dir = tmp / "store"
         store = NationalStore(store_dir)
@@ -769,6 +789,7 @@ def run_measures_council(
                 "each return counts as imported the day after its stated period end",
             ],
             title=f"Adult social care measures: {council}",
+            engine_options=dict(engine_options or {}),
         )
         return _run(plan)
     finally:
