@@ -6,9 +6,8 @@ then checks across rows, for the whole file and against a previous return (`ascl
 SQL
 over the scanned table. Every problem is counted; the listing in the result is capped at `max_problems` and
 the
-full list is written to problems.csv. DuckDB works in a temporary database on disk with a memory limit, so
-memory
-use does not grow with the file.
+full list is written to problems.csv. DuckDB works in memory under a memory limit and spills to a temporary
+folder beyond it, so memory use does not grow with the file.
 """
 
 from __future__ import annotations
@@ -159,26 +158,10 @@ def _connect(workdir: str) -> Any:
     return raw
 
 
-def _register_reference(con: Any, spec: Spec, layout: ScanLayout, checks: Sequence[Check]) -> None:
+def _create_problems_table(con: Any) -> None:
     con.execute(
         f"CREATE OR REPLACE TABLE {crossrow.PROBLEMS} (row BIGINT, seq INTEGER, field VARCHAR, "
         "check_id VARCHAR, value VARCHAR, suggestion VARCHAR, detail VARCHAR)"
-    )
-    con.execute(
-        "CREATE OR REPLACE TABLE __ascld_checks (check_id VARCHAR, severity VARCHAR, message VARCHAR, "
-        "hint VARCHAR, ord INTEGER)"
-    )
-    con.executemany(
-        "INSERT INTO __ascld_checks VALUES (?, ?, ?, ?, ?)",
-        [[c.id, c.severity, c.message, c.hint, i] for i, c in enumerate(checks)],
-    )
-    con.execute(
-        "CREATE OR REPLACE TABLE __ascld_fields (field VARCHAR, header VARCHAR, sensitive BOOLEAN, "
-        "list VARCHAR)"
-    )
-    con.executemany(
-        "INSERT INTO __ascld_fields VALUES (?, ?, ?, ?)",
-        [[f.column, f.name, f.sensitive, f.defined_list or ""] for f in spec.fields],
     )
 
 
@@ -414,30 +397,57 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
         )
 
 
-def _rendered_sql(file_name: str) -> str:
-    """Problems with their messages and hints filled in (values shown only for fields that allow it)."""
+def _case(key: str, pairs: Mapping[str, Any], default: str = "NULL") -> str:
+    """SQL `CASE key WHEN k THEN v ... END` for a small lookup (a join would not keep the rows' order)."""
+    whens = " ".join(
+        f"WHEN {quote_str(k)} THEN {quote_str(v) if isinstance(v, str) else v}" for k, v in pairs.items()
+    )
+    return f"CASE {key} {whens} ELSE {default} END"
+
+
+def _order_sql(checks: Sequence[Check]) -> str:
+    """The listing order of problems: by row (file-wide problems first), field, then checks.csv order."""
+    return f"row NULLS FIRST, seq, {_case('check_id', {c.id: i for i, c in enumerate(checks)})}"
+
+
+def _sort_problems(con: Any, checks: Sequence[Check]) -> None:
+    """Sort the problems once, narrow (before messages are rendered), into `SORTED_PROBLEMS`, so the listing
+    and problems.csv read them in order without sorting the long rendered texts (less memory)."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE {SORTED_PROBLEMS} AS SELECT * FROM {crossrow.PROBLEMS} "
+        f"ORDER BY {_order_sql(checks)}"
+    )
+    con.execute(f"DROP TABLE {crossrow.PROBLEMS}")
+
+
+SORTED_PROBLEMS = "__ascld_sorted_problems"
+
+
+def _rendered_sql(file_name: str, spec: Spec, checks: Sequence[Check]) -> str:
+    """Problems with their messages and hints filled in (values shown only for fields that allow it), in
+    listing order (read from `SORTED_PROBLEMS`, whose insertion order is that order)."""
     # A line break or tab inside a value is shown escaped, so every message stays on one line.
     shown = "replace(replace(replace(p.value, chr(13), '\\r'), chr(10), '\\n'), chr(9), '\\t')"
+    sensitive = ", ".join(quote_str(f.column) for f in spec.fields if f.sensitive)
     value = (
-        f"CASE WHEN p.value IS NOT NULL THEN '\"' || {shown} || '\"' WHEN f.sensitive THEN "
+        f"CASE WHEN p.value IS NOT NULL THEN '\"' || {shown} || '\"' WHEN p.field IN ({sensitive}) THEN "
         "'the value (N/A - PID)' ELSE 'the value' END"
     )
+    lists = _case("p.field", {f.column: f.defined_list for f in spec.fields if f.defined_list}, "''")
 
     def fill(text: str) -> str:
         return (
             f"replace(replace(replace(replace({text}, '{{value}}', {value}), '{{suggestion}}', "
-            f"coalesce(p.suggestion, '')), '{{detail}}', coalesce(p.detail, '')), '{{list}}', "
-            f"coalesce(f.list, ''))"
+            f"coalesce(p.suggestion, '')), '{{detail}}', coalesce(p.detail, '')), '{{list}}', {lists})"
         )
 
+    def attr(name: str) -> str:
+        return _case("p.check_id", {c.id: getattr(c, name) for c in checks})
+
     return f"""
-        SELECT {quote_str(file_name)} AS file, p.row, p.field, p.check_id, c.severity,
-               {fill("c.message")} AS message, {fill("c.hint")} AS hint, p.seq, c.ord
-        FROM {crossrow.PROBLEMS} p JOIN __ascld_checks c USING (check_id)
-        LEFT JOIN __ascld_fields f ON f.field = p.field"""
-
-
-_ORDER = "ORDER BY row NULLS FIRST, seq, ord"
+        SELECT {quote_str(file_name)} AS file, p.row, p.field, p.check_id, {attr("severity")} AS severity,
+               {fill(attr("message"))} AS message, {fill(attr("hint"))} AS hint, p.seq
+        FROM {SORTED_PROBLEMS} p"""
 
 
 def _problem_objects(rows: Sequence[Sequence[Any]]) -> list[Problem]:
@@ -679,7 +689,7 @@ def validate_return(
                 name, spec, submission, exc.problems, None, path.stat().st_size, None, max_problems
             )
         con = _connect(workdir)
-        _register_reference(con, spec, layout, checks)
+        _create_problems_table(con)
         table = "dq"
         with timer.step("scan"):
             try:
@@ -752,7 +762,8 @@ def validate_return(
         # Counts, listing, full CSV.
         outputs = timer.step("outputs")
         outputs.__enter__()
-        rendered = _rendered_sql(name)
+        _sort_problems(con, checks)
+        rendered = _rendered_sql(name, spec, checks)
         counts_rows = con.execute(f"""
             SELECT check_id, severity, count(*), count(DISTINCT row) FROM ({rendered}) GROUP BY
             ALL""").fetchall()
@@ -773,21 +784,23 @@ def validate_return(
         rows_err, rows_warn = con.execute(f"""
             SELECT count(DISTINCT row) FILTER (WHERE severity = 'error'),
                    count(DISTINCT row) FILTER (WHERE severity = 'warning') FROM ({rendered})""").fetchone()
-        listing = con.execute(f"SELECT * FROM ({rendered}) {_ORDER} LIMIT {int(max_problems)}").fetchall()
+        listing = con.execute(f"SELECT * FROM ({rendered}) LIMIT {int(max_problems)}").fetchall()
         problems = _problem_objects(listing)
         total = sum(c["count"] for c in problem_counts)
         rows_not_listed = 0
         if total > len(problems):
+            # The listing is in row order: every row before its last row is listed whole, so the rows left
+            # out are those after it.
+            last = problems[-1].row if problems else None
+            after = f" AND row > {int(last)}" if last is not None else ""
             rows_not_listed = int(
-                con.execute(f"""
-                WITH ranked AS (SELECT row, row_number() OVER ({_ORDER}) AS k FROM ({rendered}))
-                SELECT count(DISTINCT row) FROM ranked WHERE k > {int(max_problems)} AND row IS NOT NULL
-                  AND row NOT IN (SELECT row FROM ranked WHERE k <= {int(max_problems)} AND row IS NOT NULL)
-            """).fetchone()[0]
+                con.execute(
+                    f"SELECT count(DISTINCT row) FROM {SORTED_PROBLEMS} WHERE row IS NOT NULL{after}"
+                ).fetchone()[0]
             )
         problems_csv = Path(workdir) / "problems.csv"
         con.execute(
-            f"COPY (SELECT file, row, field, check_id, severity, message, hint FROM ({rendered}) {_ORDER}) "
+            f"COPY (SELECT file, row, field, check_id, severity, message, hint FROM ({rendered})) "
             f"TO {quote_str(str(problems_csv))} (HEADER, DELIMITER ',')"
         )
         if dq_out:
