@@ -21,6 +21,18 @@ from ascld.national.main_tables import BuildParams, build_main_tables, store_tab
 
 D, T = dt.date, dt.datetime
 
+# A long-term service row of the main-table tests (cost fields added by each test).
+SERVICE = {
+    "Der_NHS_Number_Traced_Pseudo": "Q",
+    "Client_Type": "Service user",
+    "Event_Type": "Service",
+    "Event_Start_Date": D(2024, 5, 1),
+    "Service_Type": "Long term support: Community",
+    "Service_Component": "Home support or domiciliary care",
+    "Delivery_Mechanism": "Direct payment",
+    "Cost_Frequency_Unit_Type": "Weekly",
+}
+
 
 def month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
     """First days of the months from `first`'s month to `last`'s month."""

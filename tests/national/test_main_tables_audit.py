@@ -13,7 +13,7 @@ from ascld.methodology import load_main_tables_method
 from ascld.national.main_tables import BuildParams, main_table_expr, read_store
 from ascld.national.main_tables.derive import add_ages, crop_services
 from ascld.national.main_tables.sql import end_of_month
-from conftest import D, T, covering_rows, submission, write_store
+from conftest import SERVICE, D, T, covering_rows, submission, write_store
 
 YEAR = BuildParams("single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 5, 5))
 
@@ -275,17 +275,6 @@ def test_cropping_looks_only_at_the_next_reference_period(duck):
 
 
 # ---- NUMERIC(18,2) conversion of costs (§6, §6.2)
-
-SERVICE = {
-    "Der_NHS_Number_Traced_Pseudo": "Q",
-    "Client_Type": "Service user",
-    "Event_Type": "Service",
-    "Event_Start_Date": D(2024, 5, 1),
-    "Service_Type": "Long term support: Community",
-    "Service_Component": "Home support or domiciliary care",
-    "Delivery_Mechanism": "Direct payment",
-    "Cost_Frequency_Unit_Type": "Weekly",
-}
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from ascld.national.main_tables.mapping import apply_mappings, field_mappings
 from ascld.national.main_tables.schema import conform_store
 from ascld.national.main_tables.select import choose_for_period
 from ascld.spec import load_spec
-from conftest import D, T, covering_rows, submission, write_store
+from conftest import SERVICE, D, T, covering_rows, submission, write_store
 
 METHOD = load_main_tables_method()
 SPEC = load_spec()
@@ -235,16 +235,6 @@ REQUEST = {
     "Event_Type": "Request",
     "Event_Start_Date": D(2024, 6, 1),
     "Event_End_Date": D(2024, 6, 3),
-}
-SERVICE = {
-    "Der_NHS_Number_Traced_Pseudo": "Q",
-    "Client_Type": "Service user",
-    "Event_Type": "Service",
-    "Event_Start_Date": D(2024, 5, 1),
-    "Service_Type": "Long term support: Community",
-    "Service_Component": "Home support or domiciliary care",
-    "Delivery_Mechanism": "Direct payment",
-    "Cost_Frequency_Unit_Type": "Weekly",
 }
 
 
