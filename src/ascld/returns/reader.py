@@ -137,7 +137,6 @@ class ReturnFile:
     warnings: list[Problem] = field(default_factory=list)
     duckdb_encoding: str = "utf-8"  # how DuckDB reads data_path: utf-8, or latin-1 (= Windows-1252 here)
     parallel: bool = True  # False once DuckDB has refused to read it in parallel (quoted line breaks)
-    line_endings: str = "lf"  # as `_Scan.line_endings`
     _tmpdir: str | None = field(default=None, repr=False)
     _scan_count: int = field(default=0, repr=False)
 
@@ -196,7 +195,7 @@ class ReturnFile:
             # DuckDB's CSV reader gives up on the whole file when its line endings change part-way.
             if "state machine reached an invalid state" not in str(exc):
                 raise
-            if self.line_endings == "mixed":
+            if _mixed_line_endings(self.data_path):
                 raise TransportError([_line_endings_problem(self.name, "mixed")]) from None
             raise TransportError(
                 [
@@ -345,6 +344,21 @@ def ragged_problems(
     ]
 
 
+def _mixed_line_endings(path: Path) -> bool:
+    """Whether a (plain) file ends some lines with CR LF and others with LF or CR alone. Counted only once
+    DuckDB has refused the file: a line break inside a quoted value makes the counts alone no proof."""
+    crlf = cr = lf = 0
+    last_cr = False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(READ_BYTES):
+            cr += chunk.count(b"\r")
+            lf += chunk.count(b"\n")
+            crlf += chunk.count(b"\r\n") + (last_cr and chunk[:1] == b"\n")
+            last_cr = chunk[-1:] == b"\r"
+    bare_cr, bare_lf = cr - crlf, lf - crlf
+    return bool(crlf and (bare_cr or bare_lf) or (bare_cr and bare_lf))
+
+
 def _line_endings_problem(name: str, kind: str) -> Problem:
     what = {
         "cr": "the lines end with carriage returns only (CR, as on old Macs), so no row can be told apart",
@@ -416,19 +430,8 @@ class _Scan:
     first_non_ascii_offset: int | None = None
     c1: bool = False  # a byte 0x80-0x9F: Windows-1252 and Latin-1 differ there
     blank_line_offset: int | None = None
-    crlf: int = 0  # line endings: CR LF pairs, and all CR and LF bytes (a pair split across chunks counts once)
-    cr: int = 0
-    lf: int = 0
-
-    @property
-    def line_endings(self) -> str:
-        """"crlf", "lf", "cr" (carriage returns only), "mixed" (CR LF and bare LF or CR) or "none"."""
-        bare_cr, bare_lf = self.cr - self.crlf, self.lf - self.crlf
-        if self.crlf and (bare_cr or bare_lf) or (bare_cr and bare_lf):
-            return "mixed"
-        if self.crlf:
-            return "crlf"
-        return "lf" if bare_lf else "cr" if bare_cr else "none"
+    saw_cr: bool = False  # a carriage return somewhere
+    saw_lf: bool = False  # a line feed somewhere (a file with CRs and no LF ends its lines with CR alone)
 
 
 _HIGH = re.compile(b"[\x80-\xff]")
@@ -453,7 +456,6 @@ class _Checker:
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._tail = b""  # the last bytes of the previous chunk, for an empty line across the boundary
         self._pending: int | None = None  # an empty line with only white space after it so far
-        self._last_cr = False  # the previous chunk ended with CR
 
     def feed(self, data: bytes) -> tuple[str, int] | None:
         """Check (and copy) one chunk; returns (problem kind, byte offset) for the first fatal problem."""
@@ -464,10 +466,10 @@ class _Checker:
         if self.scan.blank_line_offset is None:
             self._blank_lines(data, base)
         s = self.scan
-        s.cr += data.count(b"\r")
-        s.lf += data.count(b"\n")
-        s.crlf += data.count(b"\r\n") + (self._last_cr and data[:1] == b"\n")
-        self._last_cr = data[-1:] == b"\r"
+        if not s.saw_lf:  # (each test stops at the first hit: after the first chunk they cost nothing)
+            s.saw_lf = b"\n" in data
+        if not s.saw_cr:
+            s.saw_cr = b"\r" in data
         if not data.isascii():
             # bytes.translate deleting every byte but 0x80-0x9F runs at memory speed; a regex search would
             # not.
@@ -690,7 +692,7 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
                     )
                 ]
             )
-        if scan.line_endings == "cr":
+        if scan.saw_cr and not scan.saw_lf:
             raise TransportError([_line_endings_problem(name, "cr")])
         if coder.offset == 0:
             raise TransportError(
@@ -960,7 +962,6 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         size_bytes=path.stat().st_size,
         warnings=warnings,
         duckdb_encoding=duckdb_encoding,
-        line_endings=scan.line_endings,
         _tmpdir=tmpdir,
     )
     if tmpdir:
