@@ -29,3 +29,14 @@ def write_mapping(folder: Path, text: str, name: str = "mapping.yaml") -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# Completed requests of service users inside the period: their people are certainly in the return.
+REQUEST_PEOPLE = (
+    "SELECT DISTINCT client_id FROM contact WHERE status_code = 'COMPLETE' AND contact_type_code = 'CONTACT' "
+    "AND client_role = 'SU' AND completed_date BETWEEN ? AND ? ORDER BY client_id LIMIT 3"
+)
+REQUESTS = (
+    "SELECT contact_id FROM contact WHERE status_code = 'COMPLETE' AND contact_type_code = 'CONTACT' "
+    "AND completed_date BETWEEN ? AND ? ORDER BY contact_id LIMIT 4"
+)

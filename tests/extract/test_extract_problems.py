@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from extract_support import line_of, read_return, write_mapping
+from extract_support import REQUEST_PEOPLE, REQUESTS, line_of, read_return, write_mapping
 
 from ascld.extract import ExtractProblems, SourceOrderError, example_mapping_path, extract_return
 from ascld.spec import load_spec
@@ -36,17 +36,6 @@ def _fails(db: Path, period, out: Path, mapping: Path | None = None) -> ExtractP
         )
     assert list(out.iterdir()) == [], "nothing may be written when the extract stops"
     return caught.value
-
-
-# Completed requests of service users inside the period: their people are certainly in the return.
-REQUEST_PEOPLE = (
-    "SELECT DISTINCT client_id FROM contact WHERE status_code = 'COMPLETE' AND contact_type_code = 'CONTACT' "
-    "AND client_role = 'SU' AND completed_date BETWEEN ? AND ? ORDER BY client_id LIMIT 3"
-)
-REQUESTS = (
-    "SELECT contact_id FROM contact WHERE status_code = 'COMPLETE' AND contact_type_code = 'CONTACT' "
-    "AND completed_date BETWEEN ? AND ? ORDER BY contact_id LIMIT 4"
-)
 
 
 def test_unmapped_codes_are_listed_with_field_count_and_mapping_line(

@@ -7,22 +7,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from extract_support import write_mapping
+from extract_support import REQUEST_PEOPLE, REQUESTS, write_mapping
 
 from ascld.extract import ExtractProblems, SourceOrderError, extract_return
 from ascld.synth.cms import sqlite_url
 
 PEOPLE_KEY = "SELECT c.client_id                   AS person_key,"
 LA_CODE = "k.la_code                     AS la_code,"
-# Completed requests of service users inside the period: their people are certainly in the return.
-REQUEST_PEOPLE = (
-    "SELECT DISTINCT client_id FROM contact WHERE status_code = 'COMPLETE' AND contact_type_code = 'CONTACT' "
-    "AND client_role = 'SU' AND completed_date BETWEEN ? AND ? ORDER BY client_id LIMIT 3"
-)
-REQUESTS = (
-    "SELECT contact_id FROM contact WHERE status_code = 'COMPLETE' AND contact_type_code = 'CONTACT' "
-    "AND completed_date BETWEEN ? AND ? ORDER BY contact_id LIMIT 4"
-)
 
 
 def _query(db: Path, sql: str, *params: object) -> list[tuple]:
