@@ -349,12 +349,11 @@ def _mixed_line_endings(path: Path) -> bool:
     DuckDB has refused the file: a line break inside a quoted value makes the counts alone no proof."""
     crlf = cr = lf = 0
     last_cr = False
-    with open(path, "rb") as fh:
-        while chunk := fh.read(READ_BYTES):
-            cr += chunk.count(b"\r")
-            lf += chunk.count(b"\n")
-            crlf += chunk.count(b"\r\n") + (last_cr and chunk[:1] == b"\n")
-            last_cr = chunk[-1:] == b"\r"
+    for chunk in _stream(path, compressed=False):
+        cr += chunk.count(b"\r")
+        lf += chunk.count(b"\n")
+        crlf += chunk.count(b"\r\n") + (last_cr and chunk[:1] == b"\n")
+        last_cr = chunk[-1:] == b"\r"
     bare_cr, bare_lf = cr - crlf, lf - crlf
     return bool(crlf and (bare_cr or bare_lf) or (bare_cr and bare_lf))
 
