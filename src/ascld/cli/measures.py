@@ -1,4 +1,5 @@
-"""`ascld measures ...`: ASCOF and SALT for England (national) or for one council (its own returns)."""
+"""`ascld measures ...`: ASCOF, SALT and (with --dashboard) the DHSC LA dashboard tables, for England (national)
+or for one council (its own returns)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def measures_command() -> None:
     ascld measures national --store STORE --as-of DATE --period START:END --out OUT
     ascld measures national --main-tables DIR --store STORE --period START:END --out OUT
     ascld measures council RETURN.csv... --period START:END --out OUT
+
+    --dashboard also builds the DHSC LA dashboard tables under OUT/dashboard/ (person-level facts are
+    internal outputs) and adds the waiting-time medians, disclosure-controlled, to measures.csv.
 
     Disclosure control is applied to every output by default; --no-disclosure-control is for internal use
     only and is recorded in the manifest and on the report. Exit codes: 0 done; 2 usage error or unusable
@@ -109,6 +113,13 @@ def _common(f: Any) -> Any:
         click.option("--no-ascof", is_flag=True, help="Do not run ASCOF."),
         click.option("--no-salt", is_flag=True, help="Do not run SALT."),
         click.option(
+            "--dashboard",
+            is_flag=True,
+            help="Also build the DHSC LA dashboard tables (OUT/dashboard/; person-level facts are internal "
+            "outputs) and the waiting-time medians (added to measures.csv). Reads the single-submissions "
+            "main table beside the joined one, or builds both from the store (docs/measures-dashboard.md).",
+        ),
+        click.option(
             "--no-disclosure-control",
             is_flag=True,
             help="INTERNAL USE ONLY: skip disclosure control (recorded in the manifest and report).",
@@ -150,6 +161,8 @@ def _report(run: Any) -> None:
     for note in run.manifest["notes"]:
         click.echo(f"note: {note}")
     click.echo(f"wrote {run.out_dir}/measures.csv, measures.json, manifest.json, report.html")
+    if run.manifest["parameters"].get("dashboard"):
+        click.echo(f"wrote {run.out_dir}/dashboard/ (dashboard tables; person-level facts are for internal use)")
 
 
 def _run_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -161,6 +174,7 @@ def _run_options(options: dict[str, Any]) -> dict[str, Any]:
         "salt": not options["no_salt"],
         "disclosure": not options["no_disclosure_control"],
         "emit_sql": options["emit_sql"],
+        "dashboard": options["dashboard"],
         "work_dir": options["work_dir"],
         "engine_options": _engine_options(options),
         **_references(options),
@@ -193,6 +207,9 @@ def _engine_options(options: dict[str, Any]) -> dict[str, Any]:
 def national_cmd(main_tables: str | None, store: str | None, as_of: str | None, **options: Any) -> None:
     """ASCOF (from the joined main table) and SALT (from the store) for every council and England.
 
+    With --dashboard, the dashboard tables read the single-submissions main table in --main-tables (or
+    build it, and the joined table from 2023-04-01 for waiting times, from --store with --as-of).
+
     Discharges in the generator's layout (NHS numbers in clear) are pseudonymised with the store's key
     (ASCLD_PSEUDO_KEY or ASCLD_PSEUDO_KEY_FILE).
     """
@@ -217,7 +234,8 @@ def national_cmd(main_tables: str | None, store: str | None, as_of: str | None, 
 def council_cmd(
     returns: tuple[str, ...], as_of: str | None, la_name: str | None, index: str | None, **options: Any
 ) -> None:
-    """ASCOF and SALT for one council from its own CLD returns, by the national code path.
+    """ASCOF and SALT (and with --dashboard the dashboard tables) for one council from its own CLD returns,
+    by the national code path.
 
     The returns are ingested into a temporary store with an ephemeral random key generated in memory (never
     written; the store is deleted at the end), the joined main table is built, and the national code runs.

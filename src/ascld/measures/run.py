@@ -1,4 +1,5 @@
-"""`ascld measures`: ASCOF and SALT for the nation or for one council, controlled, written and reported.
+"""`ascld measures`: ASCOF and SALT (and optionally the DHSC LA dashboard tables) for the nation or for one
+council, controlled, written and reported.
 
 One code path serves both modes (`_run`): ASCOF from a joined main table, SALT from the raw store, then
 disclosure control, then the outputs. National mode reads the national main tables (and the national store
@@ -9,7 +10,8 @@ temporary store and the key are gone when the run ends.
 Outputs in `out_dir`: `measures.csv` and `measures.json` (tidy layout
 `ascld.measures.output.MEASURE_COLUMNS`), `manifest.json` (versions, engine, parameters, inputs with
 SHA-256, disclosure rules in force or "disabled (internal use)", row counts, start and end times) and
-`report.html` (self-contained).
+`report.html` (self-contained). With `dashboard=True` the dashboard tables go to `dashboard/` and the
+waiting-time medians join `measures.csv` (`ascld.measures.dashboard`, docs/measures-dashboard.md).
 """
 
 from __future__ import annotations
@@ -245,6 +247,9 @@ class _Plan:
     notes: list[str]
     title: str
     engine_options: dict[str, Any] = field(default_factory=dict)
+    dashboard: bool = False
+    single_table: Path | None = None  # the dashboard's single-submissions main table
+    waiting_table: Path | None = None  # the joined main table for waiting times (default: main_table)
 
 
 def _salt_period(plan: _Plan) -> Any:
@@ -303,6 +308,23 @@ def _run(plan: _Plan) -> MeasuresRun:
         elif plan.salt:
             skipped.append("SALT: no national store given (SALT reads the raw store, not the main tables)")
         steps["salt"], mark = round(time.perf_counter() - mark, 3), time.perf_counter()
+        dashboard: Any = None
+        if plan.dashboard:
+            from ascld.measures.dashboard.step import run_dashboard_step
+
+            dashboard = run_dashboard_step(
+                con,
+                single=plan.single_table,
+                joined=plan.waiting_table or plan.main_table,
+                store=plan.store,
+                period=plan.period,
+                la_lookup=plan.la_lookup,
+                out_dir=plan.out_dir,
+            )
+            skipped.extend(dashboard.skipped)
+            plan.notes.extend(dashboard.notes)
+            counts["dashboard"] = len(dashboard.rows)
+            steps["dashboard"], mark = round(time.perf_counter() - mark, 3), time.perf_counter()
     finally:
         with contextlib.suppress(Exception):  # closing is best effort
             con.disconnect()
@@ -315,9 +337,16 @@ def _run(plan: _Plan) -> MeasuresRun:
         disclosure: Any = {"applied": True, "rules": rules.describe()}
     else:
         disclosure = DISABLED
+    report_rows = rows
+    if dashboard is not None and dashboard.rows:
+        from ascld.measures.dashboard.pipeline import control_waiting_time_rows
+
+        rows = rows + (control_waiting_time_rows(dashboard.rows, rules) if plan.disclosure else dashboard.rows)
     steps["disclosure_control"], mark = round(time.perf_counter() - mark, 3), time.perf_counter()
     outputs = _write_outputs(plan, rows)
     outputs.update(_write_sql(plan))
+    if dashboard is not None:
+        outputs.update(dashboard.outputs)
     finished = dt.datetime.now(dt.UTC)
     by_measure: dict[str, int] = {}
     for r in rows:
@@ -336,12 +365,18 @@ def _run(plan: _Plan) -> MeasuresRun:
             "salt": plan.salt,
             "salt_period": _salt_manifest(plan) if plan.salt and plan.store is not None else None,
             "emit_sql": list(plan.emit_sql),
+            "dashboard": plan.dashboard,
         },
         "inputs": plan.inputs,
         "disclosure_control": disclosure,
         "notes": plan.notes,
         "skipped": skipped,
-        "row_counts": {"total": len(rows), **counts, "by_measure": by_measure},
+        "row_counts": {
+            "total": len(rows),
+            **counts,
+            "by_measure": by_measure,
+            **({"dashboard_tables": dashboard.counts} if dashboard is not None else {}),
+        },
         "outputs": {k: str(v.relative_to(plan.out_dir)) for k, v in outputs.items()},
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": finished.isoformat(timespec="seconds"),
@@ -351,7 +386,8 @@ def _run(plan: _Plan) -> MeasuresRun:
     from ascld.report.measures import measures_report
 
     report_path = plan.out_dir / "report.html"
-    measures_report(rows, manifest, title=plan.title).write(report_path)
+    # The report has ASCOF and SALT sections only; the dashboard medians are in measures.csv and dashboard/.
+    measures_report(report_rows, manifest, title=plan.title).write(report_path)
     steps["outputs"] = round(time.perf_counter() - mark, 3)  # CSV, JSON, SQL and the report
     outputs["report"] = report_path
     manifest["outputs"]["report"] = "report.html"
@@ -451,6 +487,7 @@ def run_measures_national(
     emit_sql: Sequence[str] = (),
     work_dir: str | Path | None = None,
     engine_options: dict[str, Any] | None = None,
+    dashboard: bool = False,
 ) -> MeasuresRun:
     """ASCOF (from the joined main table) and SALT (from the raw store) for every council and England.
 
@@ -476,6 +513,9 @@ def run_measures_national(
         work_dir: scratch folder for building the main table.
         engine_options: settings for the connection the measures run on (DuckDB: `memory_limit`,
             `threads`, `temp_directory`), e.g. to keep a national run within a memory budget.
+        dashboard: also build the DHSC LA dashboard tables and waiting-time medians
+            (docs/measures-dashboard.md): from the `*SingleSubmissions*` and joined tables in `main_tables`,
+            or built from the store (needs `as_of`); DQ values from the store's DQ codes.
 
     Returns:
         The MeasuresRun.
@@ -515,6 +555,13 @@ def run_measures_national(
             notes.append("the joined main table was built from the store for this run and then deleted")
         else:
             main_path = None
+        single_path = waiting_path = None
+        if dashboard:
+            single_path, waiting_path, tmp = _dashboard_tables(
+                main_tables, store, main_path, (start, end), as_of_date, engine, tmp, work_dir, notes
+            )
+            if single_path is not None and main_tables is not None:
+                inputs.append(_input("single_main_table", single_path))
         if store is not None:
             inputs.append(_store_input(Path(store)))
         for role, value in (
@@ -546,11 +593,52 @@ def run_measures_national(
             notes=notes,
             title="Adult social care measures: England",
             engine_options=dict(engine_options or {}),
+            dashboard=dashboard,
+            single_table=single_path,
+            waiting_table=waiting_path,
         )
         return _run(plan)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _dashboard_tables(
+    main_tables: Any,
+    store: Any,
+    main_path: Path | None,
+    period: tuple[dt.date, dt.date],
+    as_of: dt.date | None,
+    engine: str,
+    tmp: Path | None,
+    work_dir: Any,
+    notes: list[str],
+) -> tuple[Path | None, Path | None, Path | None]:
+    """(single table, joined table for waiting times, scratch folder) for `--dashboard` in national mode.
+
+    Given main tables are used as they are (the single table beside the joined one); what is missing is built
+    from the store into the scratch folder.
+    """
+    from ascld.measures.dashboard.step import build_dashboard_main_tables, single_table_in
+
+    single = single_table_in(Path(main_tables)) if main_tables is not None else None
+    waiting = main_path if main_tables is not None else None
+    if (single is None or waiting is None) and store is not None:
+        if as_of is None:
+            raise UsageError("building the dashboard's main tables from the store needs --as-of YYYY-MM-DD.")
+        tmp = tmp or _scratch("ascld-measures-", work_dir)
+        built_single, built_joined = build_dashboard_main_tables(
+            Path(store), period, as_of, engine, tmp / "dashboard", work_dir,
+            single=single is None, joined=waiting is None,
+        )
+        single, waiting = single or built_single, waiting or built_joined
+        notes.append("the dashboard's main tables were built from the store for this run and then deleted")
+    if single is None:
+        raise UsageError(
+            "--dashboard needs the single-submissions main table (*SingleSubmissions*.parquet beside the joined "
+            "one in --main-tables; build it with `ascld national build --mode single`) or --store and --as-of."
+        )
+    return single, waiting, tmp
 
 
 def _scratch(prefix: str, work_dir: str | Path | None) -> Path:
@@ -650,6 +738,7 @@ def run_measures_council(
     emit_sql: Sequence[str] = (),
     work_dir: str | Path | None = None,
     engine_options: dict[str, Any] | None = None,
+    dashboard: bool = False,
 ) -> MeasuresRun:
     """ASCOF and SALT for one council from its own return files, by the national code path.
 
@@ -671,7 +760,8 @@ def run_measures_council(
         populations, discharges, la_lookup, lsoa_lookup: ASCOF inputs, as nationally. Discharges must carry
             NHS numbers in clear (the generator's `hospital_spells` layout): they are pseudonymised with the
             run's ephemeral key. The LA lookup is cut down to the council in the returns.
-        ascof, salt, disclosure, rules, emit_sql, work_dir, engine_options: as `run_measures_national`.
+        ascof, salt, disclosure, rules, emit_sql, work_dir, engine_options, dashboard: as
+            `run_measures_national` (the dashboard's main tables are built from the temporary store).
 
     Returns:
         The MeasuresRun.
@@ -751,6 +841,13 @@ def run_measures_council(
         main_path = None
         if ascof is None or list(ascof):
             main_path = _build_joined(store_dir, (start, end), as_of_date, engine, tmp / "main", work_dir)
+        single_path = waiting_path = None
+        if dashboard:
+            from ascld.measures.dashboard.step import build_dashboard_main_tables
+
+            single_path, waiting_path = build_dashboard_main_tables(
+                store_dir, (start, end), as_of_date, engine, tmp / "dashboard", work_dir
+            )
         inputs = [_input("return", p) for p in paths]
         for role, value in (
             ("index", index),
@@ -790,6 +887,9 @@ def run_measures_council(
             ],
             title=f"Adult social care measures: {council}",
             engine_options=dict(engine_options or {}),
+            dashboard=dashboard,
+            single_table=single_path,
+            waiting_table=waiting_path,
         )
         return _run(plan)
     finally:
