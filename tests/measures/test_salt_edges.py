@@ -583,3 +583,40 @@ def test_lts004_edges():
     assert cells(result, "SALT LTS004", "Gender | Settled accommodation status", "D05") == {
         "Female | Tenant": 1
     }
+
+
+def test_lts004_conflict_with_null_gender_keeps_both_statuses():
+    # salt.md §10 step 2.3 is the code's join of the staging table to its duplicates on (LA, ID, Gender, date,
+    # known flag); with main-tables.md §0 a NULL gender never matches in that join, so a person with no gender
+    # and two statuses on the latest date keeps both (one count under each) instead of `Unknown`. A person with
+    # a gender gets `Unknown` as usual.
+    ld = {"Primary_Support_Reason": "Learning Disability Support", "Accommodation_Status": "Tenant"}
+    rows = [
+        service("g0", LT_COMMUNITY, "2023-05-01", la="D06", Employment_Status="Paid: Less than 16 hours a week", **ld),
+        service("g0", LT_COMMUNITY, "2023-05-01", la="D06", Employment_Status="Paid: 16 or more hours a week", **ld),
+        service(
+            "g1",
+            LT_COMMUNITY,
+            "2023-05-01",
+            la="D07",
+            Gender="Male",
+            Employment_Status="Paid: Less than 16 hours a week",
+            **ld,
+        ),
+        service(
+            "g1",
+            LT_COMMUNITY,
+            "2023-05-01",
+            la="D07",
+            Gender="Male",
+            Employment_Status="Paid: 16 or more hours a week",
+            **ld,
+        ),
+    ]
+    result = run(rows, "SALT LTS004")
+    assert cells(result, "SALT LTS004", "Gender | Employment status", "D06") == {
+        "(null) | Paid: Less than 16 hours a week": 1,
+        "(null) | Paid: 16 or more hours a week": 1,
+    }
+    assert cells(result, "SALT LTS004", "Gender | Employment status", "D07") == {"Male | Unknown": 1}
+    assert cells(result, "SALT LTS004", "Gender | Settled accommodation status", "D06") == {"(null) | Tenant": 1}

@@ -58,7 +58,8 @@ def status_table(
 
     A row is valid when its trimmed status is in the list (case-insensitively); the status is then written in
     the list's spelling. Per person (across councils) rows on the latest start date; per (LA, ID, date) the
-    highest known flag; more than one status left for (LA, ID, gender, date) -> `Unknown`.
+    highest known flag; more than one status left for (LA, ID, gender, date) -> `Unknown`, unless the gender is
+    NULL (the code's join on gender then fails and every status is kept).
     """
     groups = _groups(list_name)
     spelled = map_ci(sql_trim(t[column]), {v: v for v in groups})
@@ -80,10 +81,14 @@ def status_table(
     staging = staging.mutate(
         __n=staging.ID.count().over(group_by=["LA_Code", "ID", "Gender", "Event_Start_Date", "__max_known"])
     )
+    # The code overwrites a conflict by joining the staging table to its duplicates on (LA, ID, Gender, date,
+    # known flag): a NULL gender never matches in that join (main-tables.md §0), so such a person keeps every
+    # status.
+    conflict = (staging["__n"] > 1) & staging.Gender.notnull()
     final = staging.select(
         "LA_Code",
         "Gender",
-        Status=ibis.cases((staging["__n"] > 1, reference.value("lts004_conflict")), else_=staging.Status),
+        Status=ibis.cases((conflict, reference.value("lts004_conflict")), else_=staging.Status),
         ID=staging.ID,
     ).distinct()
     return ctx.stage(final), ctx.stage(invalid)
