@@ -620,3 +620,48 @@ def test_lts004_conflict_with_null_gender_keeps_both_statuses():
     }
     assert cells(result, "SALT LTS004", "Gender | Employment status", "D07") == {"Male | Unknown": 1}
     assert cells(result, "SALT LTS004", "Gender | Settled accommodation status", "D06") == {"(null) | Tenant": 1}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# LIKE without a wildcard keeps trailing spaces significant, also for known values (main-tables.md §0)
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_lts003_not_like_sees_a_trailing_space_on_a_known_outcome():
+    # salt.md §9 step 2: an assessment with outcome `NFA - Information & Advice / Signposting only ` (trailing
+    # space) is in the cohort (`=` ignores the space, and its service type is NULL), but `NOT LIKE` keeps the
+    # space significant, so the rule "outcome NOT LIKE '...Signposting only'" matches first: No Direct Support.
+    # Without the space the same row is Information, Advice and Other Universal Services / Signposting.
+    carer = {"Client_Type": "Carer"}
+    rows = [
+        row("t1", "Assessment", "2023-05-01", "2023-05-02", la="T01", Event_Outcome=f"{INFO} ", **carer),
+        row("t2", "Assessment", "2023-05-01", "2023-05-02", la="T02", Event_Outcome=INFO, **carer),
+    ]
+    result = run(rows, "SALT LTS003")
+    assert {la: cells(result, "SALT LTS003", "Support provided", la) for la in ("T01", "T02")} == {
+        "T01": {"No Direct Support Provided to Carer": 1},
+        "T02": {"Information, Advice and Other Universal Services / Signposting": 1},
+    }
+
+
+def test_sts001_break_is_a_like_test_on_the_event_type():
+    # salt.md §1.7 step 4: Break = 0 for a `Request` sequel, tested with `LIKE 'Request'`. A later request typed
+    # `Request ` (trailing space) is still a request for `=` (it forms its own cluster, 7 days later), but not
+    # for LIKE: it does not break the first request's chain, which reaches the community service (1 day after
+    # the second request ends) -> both clusters have the service as sequel. With `Request` the first cluster is
+    # out of scope (case E16).
+    rows = [
+        request("u1", "2023-06-01", "2023-06-05", "Progress to Assessment", la="U01"),
+        row(
+            "u1",
+            "Request ",
+            "2023-06-12",
+            "2023-06-14",
+            la="U01",
+            Event_Outcome="NFA - Deceased",
+            Request_Route_of_Access="Community / Other route",
+        ),
+        service("u1", LT_COMMUNITY, "2023-06-15", la="U01"),
+    ]
+    result = run(rows, "SALT STS001")
+    assert cells(result, "SALT STS001", "Sequel", la_code="U01") == {"Long Term Support: Community": 2}

@@ -89,6 +89,17 @@ CANONICAL_LISTS: Mapping[str, str] = {
 }
 
 
+#: Columns the scripts also test with `LIKE` and no wildcard (STS001/STS002a break events, the STS002a subset,
+#: LTS003 outcomes). `LIKE` keeps trailing spaces significant (main-tables.md §0), but the one spelling given
+#: to a known value drops them; `trailing_flag` keeps, per row, whether the submitted value had any.
+LIKE_COLUMNS: tuple[str, ...] = ("Event_Type", "Event_Outcome", "Service_Type")
+
+
+def trailing_flag(column: str) -> str:
+    """Name of the column that says whether `column`'s submitted value ended in spaces (NULL when NULL)."""
+    return f"__trailing_{column}"
+
+
 def prepare_input(table: Any) -> ir.Table:
     """Check and type the SALT input: the national raw-store columns in `SALT_INPUT_COLUMNS`.
 
@@ -97,7 +108,8 @@ def prepare_input(table: Any) -> ir.Table:
             ignored; `Der_LA_Person_Unique_Identifier_Pseudo` is accepted for `LA_Person_Unique_Identifier`).
 
     Returns:
-        An Ibis table with exactly the input columns, typed, and known Release 1 values in one spelling.
+        An Ibis table with the input columns, typed, and known Release 1 values in one spelling, plus one
+        `trailing_flag` column per `LIKE_COLUMNS` column (for `like_ci`).
 
     Raises:
         UsageError: columns are missing (all of them are listed, in sorted order).
@@ -114,10 +126,11 @@ def prepare_input(table: Any) -> ir.Table:
             "docs/measures-salt.md (Input)."
         )
     typed = {name: t[name].cast(dtype) for name, dtype in SALT_INPUT_COLUMNS.items()}
+    flags = {trailing_flag(c): sql_rtrim(typed[c]) != typed[c] for c in LIKE_COLUMNS}
     spec = load_spec()
     for column, list_name in CANONICAL_LISTS.items():
         typed[column] = canonical(typed[column], spec.lists[list_name].r1_values)
-    return t.select(**typed)
+    return t.select(**typed, **flags)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -253,9 +266,17 @@ def in_ci(col: ir.StringValue, texts: Iterable[str]) -> ir.BooleanValue:
     return fold(col).isin(sorted({fold_literal(t) for t in texts}))
 
 
-def like_ci(col: ir.StringValue, pattern: str) -> ir.BooleanValue:
-    """`col LIKE 'pattern'` with no wildcard: case-insensitive, trailing spaces significant."""
-    return col.lower() == pattern.lower()
+def like_ci(col: ir.StringValue, pattern: str, trailing: ir.BooleanValue | None = None) -> ir.BooleanValue:
+    """`col LIKE 'pattern'` with no wildcard: case-insensitive, trailing spaces significant.
+
+    Args:
+        col: the value (for an input column, in its one spelling).
+        pattern: the pattern, without wildcards.
+        trailing: the column's `trailing_flag`: the submitted value ended in spaces, which its one spelling
+            dropped (so it does not match a pattern without them).
+    """
+    matched = col.lower() == pattern.lower()
+    return matched if trailing is None else matched & ~trailing
 
 
 def like_prefix_ci(col: ir.StringValue, prefix: str) -> ir.BooleanValue:

@@ -16,6 +16,7 @@ from ascld.measures.salt.common import (
     like_ci,
     map_ci,
     proxy_dob,
+    trailing_flag,
 )
 from ascld.spec import load_spec
 
@@ -62,7 +63,7 @@ def support_provided(t: ir.Table) -> ir.StringValue:
         (direct & ~in_ci(t.Delivery_Mechanism, mechanisms), unknown_dm),
         (direct & t.Delivery_Mechanism.isnull(), unknown_dm),
         (eq_ci(t.Service_Type, reference.value("carer_involving")), no_direct),
-        (assessment_review & ~like_ci(t.Event_Outcome, info), no_direct),
+        (assessment_review & ~like_ci(t.Event_Outcome, info, trailing=t[trailing_flag("Event_Outcome")]), no_direct),
         (assessment_review & t.Event_Outcome.isnull(), no_direct),
         (assessment_review & eq_ci(t.Event_Outcome, info), info_label),
         (eq_ci(t.Event_Type, reference.value("request")), info_label),

@@ -35,6 +35,7 @@ from ascld.measures.salt.common import (
     map_ci,
     match_all,
     prefixed,
+    trailing_flag,
 )
 
 SEQUEL_COLUMNS = (
@@ -99,6 +100,10 @@ def sequel_rows(clusters: ir.Table, events: ir.Table, rules: SequelRules) -> ir.
         Sequel_Event_Type="Event_Type",
         Sequel_Service_Type="Service_Type",
         Sequel_Event_Outcome="Event_Outcome",
+        **{
+            trailing_flag("Sequel_Event_Type"): trailing_flag("Event_Type"),
+            trailing_flag("Sequel_Service_Type"): trailing_flag("Service_Type"),
+        },
     )
     joined = clusters.join(
         ev,
@@ -166,7 +171,17 @@ def chain(sequels: ir.Table, rules: SequelRules) -> ir.Table:
     )
     scoped = in_chain.mutate(In_Scope=in_chain.In_Chain.min().over(running))
     broken = scoped.mutate(
-        Break=ibis.cases((like_ci(scoped[rules.break_column], rules.break_value), 0), else_=1)
+        Break=ibis.cases(
+            (
+                like_ci(
+                    scoped[rules.break_column],
+                    rules.break_value,
+                    trailing=scoped[trailing_flag(rules.break_column)],
+                ),
+                0,
+            ),
+            else_=1,
+        )
     )
     return broken.mutate(No_Break=broken.Break.min().over(running))
 

@@ -97,16 +97,17 @@ def all_events(ctx: SaltContext) -> ir.Table:
         eq_ci(raw.Client_Type, reference.value("service_user")),
     )
     t = assign_person_id(t.mutate(Der_Age_EndDate=age_at(proxy_dob(t), p.end)))
-    requests = latest_versions(t.filter(eq_ci(t.Event_Type, "Request")), request_key, p.event_window_close)
-    services = latest_versions(t.filter(eq_ci(t.Event_Type, "Service")), service_key, p.event_window_close)
-    others = t.filter(~in_ci(t.Event_Type, ["Service", "Request"]))
+    request, service = reference.value("request"), reference.value("service")
+    requests = latest_versions(t.filter(eq_ci(t.Event_Type, request)), request_key, p.event_window_close)
+    services = latest_versions(t.filter(eq_ci(t.Event_Type, service)), service_key, p.event_window_close)
+    others = t.filter(~in_ci(t.Event_Type, [service, request]))
     return requests.union(services).union(others)
 
 
 def request_clusters(ctx: SaltContext, events: ir.Table) -> ir.Table:
     """Steps 2-3: request islands (g = 4); the latest in-period end of each island; row per outcome/route."""
     p = ctx.period
-    req = events.filter(eq_ci(events.Event_Type, "Request"))
+    req = events.filter(eq_ci(events.Event_Type, reference.value("request")))
     req = req.select(
         "LA_Code",
         "ID",

@@ -21,6 +21,7 @@ from ascld.measures.salt.common import (
     min_outcome_hierarchy_rows,
     plus,
     service_key,
+    trailing_flag,
 )
 from ascld.measures.salt.sequels import (
     SequelRules,
@@ -74,10 +75,10 @@ def subset(ctx: SaltContext) -> ir.Table:
             in_ci(raw.Event_Type, reference.values("event_types")),
         )
         t = assign_person_id(t)
-        services = latest_versions(
-            t.filter(eq_ci(t.Event_Type, "Service")), service_key, p.event_window_close
-        )
-        return ctx.stage(services.union(t.filter(~like_ci(t.Event_Type, "Service"))))
+        service = reference.value("service")
+        services = latest_versions(t.filter(eq_ci(t.Event_Type, service)), service_key, p.event_window_close)
+        others = t.filter(~like_ci(t.Event_Type, service, trailing=t[trailing_flag("Event_Type")]))
+        return ctx.stage(services.union(others))
 
     return ctx.memo("sts002.subset", build)
 
@@ -114,7 +115,7 @@ def st_max_clusters(ctx: SaltContext, rows: ir.Table) -> ir.Table:
 def st_max_services(ctx: SaltContext, events: ir.Table) -> ir.Table:
     """ST-Max services of people alive at PS."""
     return events.filter(
-        eq_ci(events.Event_Type, "Service"),
+        eq_ci(events.Event_Type, reference.value("service")),
         eq_ci(events.Service_Type, reference.value("st_max")),
         alive_on(events, ctx.period.start),
     )
