@@ -79,8 +79,11 @@ def test_lts_flag_matches_grouped_service_type_case_insensitively(grouped):
 
 
 def test_lts_flag_matches_event_type_case_insensitively():
-    fact = _requests_fact([{**_lts("2024-05-01"), "Event_Type": "SERVICE"}, _row("request", "2024-06-01")])
-    assert fact.LTS_Flag.tolist() == ["Yes"]
+    rows = [{**_lts("2024-05-01"), "Event_Type": "SERVICE"}, _row("request", "2024-06-01")]
+    for canonicalise in (True, False):  # with the raw spelling kept, the comparisons must still ignore case
+        master = build_master_table(_table(rows), canonicalise=canonicalise)
+        fact = build_event_fact(master, build_services_fact(master), "requests").execute()
+        assert fact.LTS_Flag.tolist() == ["Yes"]
 
 
 def test_lts_flag_ignores_short_term_services():
@@ -331,7 +334,8 @@ def test_wt_band_18_to_64_is_reported_as_25_to_64():
 
 
 def test_wt_request_and_assessment_on_the_same_day_request_first():
-    rows = [event("R", "Assessment", "2024-05-01"), event("R", "Request", "2024-05-01")]
+    # The assessment has the later record id, so only the type priority puts the request first.
+    rows = [event("R", "Request", "2024-05-01"), event("R", "Assessment", "2024-05-01")]
     assert _waits(rows, "R") == [(0, None)]
 
 
@@ -359,6 +363,27 @@ def test_wt_conversation_override_needs_a_progress_outcome():
         event("X", "Assessment", "2024-06-11"),
     ]
     assert _waits(rows, "X") == [(10, None)]
+
+
+def test_wt_overlap_previous_request_rule():
+    # R1 is a conversation (own response) linked to the service (4); R2's response is the assessment (3), whose
+    # block does not progress (no service): only rule (a) applies, since R1's latest linked event 4 > 2.
+    rows = [
+        event(
+            "A",
+            "Request",
+            "2024-05-01",
+            Der_Conversation=1,
+            Event_Outcome_Cleaned=PROGRESS_SERVICES,
+            Event_Outcome_Grouped=PROGRESS_SERVICES,
+        ),
+        event("A", "Request", "2024-05-02"),
+        event("A", "Assessment", "2024-05-05", Event_Outcome_Cleaned="NFA: Other", Event_Outcome_Grouped="NFA"),
+        event("A", "Service", "2024-05-10"),
+    ]
+    links = _links(rows).sort_values("Request_Order")
+    assert links.Overlap_Excluded.tolist() == [0, 1]
+    assert links.Wait_First_Service.iloc[0] == 9
 
 
 def test_wt_overlap_earlier_response_rule():
@@ -440,10 +465,15 @@ def _medians(waits, period_start="2024-07-01", band="65 and above", all_periods=
         ([7, 7, 1, 1], (4.0, 4)),  # ties either side of the middle
         ([1, None, 100, None], (50.5, 2)),  # NULL waits are not counted
         ([0], (0.0, 1)),
+        ([None, 6, None, 2, None], (4.0, 2)),
     ],
 )
 def test_median_is_percentile_cont(waits, expected):
     assert _medians(waits) == [expected]
+
+
+def test_median_group_with_only_null_waits_has_no_row():
+    assert _medians([None, None]) == []
 
 
 def test_median_reports_only_two_bands_and_periods_from_april_2024():
@@ -581,6 +611,39 @@ def test_dq_values_labels_pid_values_and_england_copy():
     }
     assert set(out.Module) == {"Person details"}
     assert set(out[out.LA_Code == "99999"].LA_Name) == {"England"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "codes", "labels"),
+    [
+        (
+            "validity",
+            [9, 1, 0, -1, -2, -6, -7, -8, None],
+            [
+                "Passed: Valid",
+                "Passed: Valid",
+                "Passed: Blank (Not Mandatory)",
+                "Failed: Blank (Mandatory)",
+                "Failed: Invalid",
+                "Failed: Invalid",
+                "Failed: Release 1",
+                None,
+                None,
+            ],
+        ),
+        (
+            "status",
+            [2, 1, 0, -1, 3, None],
+            ["Mandatory", "Applicable but not mandatory", "Not applicable", "Undetermined", None, None],
+        ),
+    ],
+)
+def test_dq_code_labels(kind, codes, labels):
+    from ascld.measures.dashboard.dq import _label
+
+    t = ibis.memtable(pa.table({"code": pa.array(codes, pa.int16())}))
+    got = t.select(label=_label(t.code, kind)).to_pyarrow().column("label").to_pylist()
+    assert got == labels
 
 
 def test_calendar_dates_are_consecutive(calendar_2025):
