@@ -1,9 +1,9 @@
 """Write the corpus of unusable return files the validator must refuse with exit code 2 and a one-line reason.
 
 Seeded and deterministic: the same seed writes the same bytes. Each file's expected transport check is listed
-in
-`expected.csv` beside the files (name,check_id,what). The tests build the corpus in a temporary folder with
-`make_bad_files`; run this script to look at the files yourself:
+in `expected.csv` beside the files (name,check_id,what,says: words the one-line reason must contain, if any).
+The tests build the corpus in a temporary folder with `make_bad_files`; run this script to look at the files
+yourself:
 
     uv run python scripts/make_bad_files.py tests/data/bad_files
 """
@@ -33,8 +33,9 @@ def _csv_bytes(
     return buf.getvalue().encode(encoding)
 
 
-def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, str]]:
-    """Write every bad file into `folder`; returns {file name: (expected check id, what is wrong)}."""
+def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, str, str]]:
+    """Write every bad file into `folder`; returns {file name: (expected check id, what is wrong, words the
+    one-line reason must contain)}."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -44,10 +45,10 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
     rows = [[r[c] for c in spec.columns] for r in gen.rows(12)]
     good = _csv_bytes(header, rows)
     col = {c: i for i, c in enumerate(spec.columns)}
-    files: dict[str, tuple[bytes, str, str]] = {}
+    files: dict[str, tuple[bytes, str, str, str]] = {}
 
-    def add(name: str, data: bytes, check: str, what: str) -> None:
-        files[name] = (data, check, what)
+    def add(name: str, data: bytes, check: str, what: str, says: str = "") -> None:
+        files[name] = (data, check, what, says)
 
     def with_cell(row: int, column: str, value: str) -> list[list[str]]:
         changed = [list(r) for r in rows]
@@ -202,13 +203,112 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
     two_periods = with_cell(3, "Reporting_Period_End_Date", "31/12/2025")
     add("two_periods.csv", _csv_bytes(header, two_periods), "T014", "two stated reporting periods")
 
+    # Found by probing the validator with files nobody had thought of (see tests/quality/test_bad_files.py).
+    clean = good.split(b"\r\n")  # `lines` above has been changed
+    add("no_header_row.csv", b"\r\n".join(clean[1:]), "T007", "the header row left out", "the header row is missing")
+    add("sep_line.csv", b"sep=,\r\n" + good, "T007", "Excel's 'sep=,' line before the header", "'sep=' line")
+    add(
+        "empty_lines_before_header.csv",
+        b"\r\n  \r\n" + good,
+        "T007",
+        "two empty lines before the header",
+        "the first line with text is line 3",
+    )
+    add(
+        "html_page.csv",
+        b"<!DOCTYPE html>\r\n<html><body><table><tr><td>LA Code</td></tr></table></body></html>\r\n",
+        "T002",
+        "a web page saved as .csv",
+        "web page",
+    )
+    add(
+        "header_extra_first_column.csv",
+        _csv_bytes(["Row", *header], [[str(i), *r] for i, r in enumerate(rows)]),
+        "T007",
+        "a row-number column before the CLD columns",
+        "column 1 ('Row') is not a CLD column",
+    )
+    add(
+        "header_10000_columns.csv",
+        _csv_bytes(header + [f"c{i}" for i in range(10_000)], [r + [""] * 10_000 for r in rows[:3]]),
+        "T007",
+        "10,000 columns after the CLD ones",
+        "10,000 columns after column 50",
+    )
+    add(
+        "rows_10000_surplus_values.csv",
+        b"\r\n".join([clean[0]] + [ln + b"," * 10_000 for ln in clean[1:] if ln]) + b"\r\n",
+        "T009",
+        "every data row with 10,000 surplus empty values (DuckDB took 20 s over 12 rows)",
+        "10,050 values",
+    )
+    add(
+        "header_duplicate_name.csv",
+        _csv_bytes(header[:5] + [header[6]] + header[6:], rows),
+        "T007",
+        "'Last Name' in place of 'First Name' as well",
+        "appears twice (columns 6 and 7)",
+    )
+    add(
+        "header_nbsp.csv",
+        good.replace(b"LA Code", b"LA\xa0Code", 1),
+        "T007",
+        "a non-breaking space in a column name",
+        "a non-breaking space instead of a space",
+    )
+    add(
+        "header_line_break.csv",
+        good.replace(b"LA Code", b'"LA\nCode"', 1),
+        "T007",
+        "a line break inside a quoted column name",
+        "'LA\\nCode'",
+    )
+    add("header_all_empty.csv", b"," * 49 + b"\r\n" + b"\r\n".join(clean[1:]), "T007", "no names", "no column names")
+    add(
+        "bom_in_the_middle.csv",
+        b"\r\n".join(clean[:4] + [b"\xef\xbb\xbf" + clean[4]] + clean[5:]),
+        "T019",
+        "a UTF-8 byte-order mark at the start of line 5 (two files joined)",
+        "row 5: the line holds a UTF-8 byte-order mark",
+    )
+    add(
+        "formula_after_tab.csv",
+        _csv_bytes(header, with_cell(3, "Event_Description", "\t=1+1")),
+        "T012",
+        "a value starting with a tab then =",
+    )
+    add(
+        "formula_after_carriage_return.csv",
+        _csv_bytes(header, with_cell(5, "Event_Description", "\r@SUM(A1:A2)")),
+        "T012",
+        "a value starting with a carriage return then @",
+    )
+    add("no_line_breaks.csv", b"x" * (1 << 21), "T011", "2 MiB with no line break", "no header row")
+    # DuckDB 2.0 loses such rows without a word once they pass its 32 MiB buffer: both files exited 0.
+    add(
+        "line_over_buffer.csv",
+        b"\r\n".join(clean[:3] + [clean[3].replace(b",", b"," + b"y" * (33 << 20), 1)] + clean[4:]),
+        "T011",
+        "one unquoted 33 MiB value (the row vanished: 11 rows checked, exit 0)",
+        "longer than 1 MiB",
+    )
+    plain = [ln for ln in clean[1:] if ln and b'"' not in ln]
+    tail = plain * ((34 << 20) // sum(len(ln) + 2 for ln in plain) + 1)
+    add(
+        "quote_never_closed_large.csv",
+        b"\r\n".join([clean[0], plain[0], plain[1].replace(b",", b',"', 1), *tail]) + b"\r\n",
+        "T010",
+        "a quote on row 3 never closed, 34 MiB before the end (every row after it vanished: exit 0)",
+        "never closed",
+    )
+
     with open(out / "expected.csv", "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["name", "check_id", "what"])
-        for name, (data, check, what) in files.items():
+        writer.writerow(["name", "check_id", "what", "says"])
+        for name, (data, check, what, says) in files.items():
             (out / name).write_bytes(data)
-            writer.writerow([name, check, what])
-    return {name: (check, what) for name, (_, check, what) in files.items()}
+            writer.writerow([name, check, what, says])
+    return {name: (check, what, says) for name, (_, check, what, says) in files.items()}
 
 
 if __name__ == "__main__":

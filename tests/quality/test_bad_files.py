@@ -60,10 +60,11 @@ def test_corpus_is_seeded(tmp_path):
 def test_library_refuses_with_the_expected_check(corpus, name):
     folder, expected = corpus
     result = validate_return(folder / name)
-    check, what = expected[name]
+    check, what, says = expected[name]
     assert result.exit_code == 2 and not result.usable, (name, what)
     assert result.problems[0].check_id == check, (name, [str(p) for p in result.problems[:3]])
     assert result.summary["reason"] and "\n" not in result.summary["reason"]
+    assert says in result.summary["reason"], (name, result.summary["reason"])
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -74,7 +75,44 @@ def test_cli_gives_one_line_reason_and_exit_2(corpus, name):
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     first = result.output.splitlines()[0]
     assert "cannot be checked" in first and f"[{expected[name][0]}]" in first, result.output
+    assert expected[name][2] in first, result.output
     assert "Traceback" not in result.output
+
+
+def _identifying_values() -> set[str]:
+    """The corpus rows' values of sensitive fields (names, NHS numbers, dates of birth, postcodes, IDs)."""
+    from ascld.quality.sample import SampleGenerator
+    from ascld.spec import load_spec
+
+    spec = load_spec()
+    sensitive = [f.column for f in spec.fields if f.sensitive]
+    rows = SampleGenerator(spec, seed=0).rows(12)
+    # Short first names ("Jo") could be part of ordinary words; the rest are unmistakable.
+    return {r[c] for r in rows for c in sensitive if r[c] and len(r[c]) >= 4}
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_no_identifying_value_in_any_refusal(corpus, fmt):
+    import re
+
+    folder, _ = corpus
+    values = _identifying_values()
+    assert len(values) > 20
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in sorted(values, key=len, reverse=True)))
+    for name in ALL:
+        result = CliRunner().invoke(cli, ["validate", "--format", fmt, str(folder / name)])
+        found = pattern.search(result.output)
+        assert found is None, (name, found.group(0) if found else None)
+
+
+@pytest.mark.parametrize(
+    "name", ["no_header_row.csv", "sep_line.csv", "header_10000_columns.csv", "header_extra_first_column.csv"]
+)
+def test_a_first_line_that_is_not_the_header_is_one_problem(corpus, name):
+    # Not one problem per column (50 lines, or 10,000), and none echoing a data row's values.
+    folder, _ = corpus
+    result = validate_return(folder / name)
+    assert len(result.problems) == 1, [str(p) for p in result.problems[:5]]
 
 
 @pytest.mark.parametrize(
@@ -87,6 +125,8 @@ def test_cli_gives_one_line_reason_and_exit_2(corpus, name):
         "ragged_long_row.csv",
         "formula_equals.csv",
         "huge_single_field.csv",
+        "quote_never_closed_large.csv",
+        "rows_10000_surplus_values.csv",
     ],
 )
 def test_real_process_exit_2_without_traceback(corpus, name):

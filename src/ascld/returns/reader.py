@@ -77,6 +77,11 @@ def ragged_sql(columns: Sequence[str]) -> str:
 CP1252_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"PK\x07\x08", "a ZIP archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
     (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls) or another Office file"),
     (b"%PDF", "a PDF document"),
     (b"BZh", "a bzip2-compressed file"),
@@ -90,6 +95,13 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "compressed twice (a gzip file inside a gzip file)"),
 )
 GZIP_MAGIC = b"\x1f\x8b"
+# Text formats that are not CSV, told by how they start (after white space, case ignored).
+_TEXT_MAGIC: tuple[tuple[tuple[bytes, ...], str], ...] = (
+    ((b"<!doctype html", b"<html", b"<table", b"<head", b"<body"), "a web page (HTML)"),
+    ((b"<?xml", b"<workbook", b"<ss:workbook"), "an XML document (such as an Excel XML spreadsheet)"),
+    ((b"{\\rtf",), "a Rich Text (RTF) document"),
+    ((b'{"', b"[{", b"[\n", b"[\r\n", b'["'), "JSON data"),
+)
 
 
 class TransportError(UnusableInput):
@@ -419,6 +431,10 @@ def _kind_of(head: bytes) -> str | None:
     for magic, what in _MAGIC:
         if head.startswith(magic):
             return what
+    text = head.lstrip().lower()
+    for starts, what in _TEXT_MAGIC:
+        if text.startswith(starts):
+            return what
     return None
 
 
@@ -431,11 +447,16 @@ class _Scan:
     blank_line_offset: int | None = None
     saw_cr: bool = False  # a carriage return somewhere
     saw_lf: bool = False  # a line feed somewhere (a file with CRs and no LF ends its lines with CR alone)
+    long_line_offset: int | None = None  # where the first line longer than MAX_LINE_BYTES starts
+    bom_offset: int | None = None  # where a UTF-8 byte-order mark first appears (a split across chunks is missed)
 
 
 _HIGH = re.compile(b"[\x80-\xff]")
 _EMPTY_LINE = re.compile(b"\n\r?\n")  # one regex pass is several times faster than two bytes.find calls
 _NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)
+_BOM_AND_QUOTE = b'"' + codecs.BOM_UTF8
+# The chunk scan keeps only bytes 0x80-0x9F, double quotes and the bytes of a UTF-8 byte-order mark.
+_DELETED = bytes(b for b in _NOT_C1 if b not in _BOM_AND_QUOTE)
 _UNDEFINED = re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in sorted(CP1252_UNDEFINED)) + b"]")
 
 
@@ -455,6 +476,8 @@ class _Checker:
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._tail = b""  # the last bytes of the previous chunk, for an empty line across the boundary
         self._pending: int | None = None  # an empty line with only white space after it so far
+        self._line_start = 0  # where the line running at the end of the previous chunk starts
+        self.quotes = 0  # double quotes seen: an odd count may be a quoted value never closed
 
     def feed(self, data: bytes) -> tuple[str, int] | None:
         """Check (and copy) one chunk; returns (problem kind, byte offset) for the first fatal problem."""
@@ -464,15 +487,26 @@ class _Checker:
             return "binary", base + nul
         if self.scan.blank_line_offset is None:
             self._blank_lines(data, base)
+        if self.scan.long_line_offset is None:
+            self.scan.long_line_offset = self._long_line(data, base)
         s = self.scan
         if not s.saw_lf:  # (each test stops at the first hit: after the first chunk they cost nothing)
             s.saw_lf = b"\n" in data
         if not s.saw_cr:
             s.saw_cr = b"\r" in data
-        if not data.isascii():
-            # bytes.translate deleting every byte but 0x80-0x9F runs at memory speed; a regex search would
-            # not.
-            c1 = data.translate(None, _NOT_C1)
+        if data.isascii():
+            self.quotes += _count_quotes(data)
+        else:
+            # bytes.translate deleting every byte but 0x80-0x9F and the double quote runs at memory speed; a
+            # regex search would not.
+            kept = data.translate(None, _DELETED)
+            n_quotes = kept.count(b'"')
+            self.quotes += n_quotes
+            if self.scan.bom_offset is None and codecs.BOM_UTF8 in kept:
+                at = data.find(codecs.BOM_UTF8)
+                if at >= 0:
+                    self.scan.bom_offset = base + at
+            c1 = kept.translate(None, _BOM_AND_QUOTE)
             if c1:
                 self.scan.c1 = True
                 if any(b in CP1252_UNDEFINED for b in set(c1)):
@@ -487,6 +521,32 @@ class _Checker:
             self.out.write(data)
         self.offset += len(data)
         return None
+
+    def _long_line(self, data: bytes, base: int) -> int | None:
+        """Where the first line longer than MAX_LINE_BYTES starts, if one ends in (or runs past) this chunk.
+
+        DuckDB's parallel reader loses such a line without a word when it spans its 32 MiB buffers (DuckDB
+        2.0), so the byte scan finds it first. A line is too long exactly when some stretch of MAX_LINE_BYTES
+        has no line feed: sampling every half of that length with a forward `find` (which stops at the next
+        line feed, a few hundred bytes on) finds every such stretch at a few dozen searches per chunk.
+        """
+        limit = MAX_LINE_BYTES
+        half = limit // 2
+        first = data.find(b"\n")
+        if first < 0:
+            return self._line_start if base + len(data) - self._line_start > limit else None
+        if base + first - self._line_start > limit:
+            return self._line_start
+        for p in range(first, len(data), half):
+            if data.find(b"\n", p + 1, p + 1 + half) >= 0:
+                continue
+            start = data.rfind(b"\n", 0, p + 1)
+            end = data.find(b"\n", p + 1)
+            if end >= 0 and end - start - 1 > limit:
+                return base + start + 1
+        last = data.rfind(b"\n")
+        self._line_start = base + last + 1
+        return self._line_start if len(data) - last - 1 > limit else None
 
     def _blank_lines(self, data: bytes, base: int) -> None:
         """Record the first empty line that has content after it (empty lines at the very end are harmless).
@@ -524,6 +584,49 @@ class _Checker:
     def close(self) -> None:
         if self.out is not None and not self.out.closed:
             self.out.close()
+
+
+def _count_quotes(data: bytes) -> int:
+    """The double quotes in a chunk (numpy, which pyarrow brings, counts 2.5 times as fast as bytes.count)."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy comes with pyarrow
+        return data.count(b'"')
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 34))
+
+
+def _unclosed_quote(path: Path) -> int | None:
+    """Where a double quote opens a value that is never closed (the file ends inside it), or None.
+
+    Quotes are read as DuckDB reads them: a quote opens a value only at the value's start; inside a value a
+    doubled quote stands for one quote and a single one closes it; a quote elsewhere is part of the value (so
+    an odd number of quotes alone proves nothing). DuckDB loses the rows after such a quote without a word
+    once they pass its 32 MiB buffer (DuckDB 2.0), so this runs before it, on files with an odd number of
+    quotes only.
+    """
+    inside, opened, pending, base, prev = False, 0, False, 0, b"\n"
+    for chunk in _stream(path, compressed=False):
+        i = 0
+        if pending:  # the last chunk ended on a quote inside a value
+            pending = False
+            if chunk[:1] == b'"':
+                i = 1
+            else:
+                inside = False
+        while (j := chunk.find(b'"', i)) >= 0:
+            if not inside:
+                if (chunk[j - 1 : j] if j else prev) in (b",", b"\n", b"\r"):
+                    inside, opened = True, base + j
+            elif j + 1 == len(chunk):
+                pending = True
+            elif chunk[j + 1 : j + 2] == b'"':
+                j += 1
+            else:
+                inside = False
+            i = j + 1
+        prev = chunk[-1:]
+        base += len(chunk)
+    return opened if inside and not pending else None
 
 
 def _transcode(source: Path, target: Path) -> None:
@@ -677,6 +780,20 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
                     )
                 ]
             )
+        if scan.bom_offset is not None:
+            line = _line_of(path, compressed, scan.bom_offset)
+            raise TransportError(
+                [
+                    _problem(
+                        name,
+                        "T019",
+                        "the line holds a UTF-8 byte-order mark (bytes EF BB BF), as where a UTF-8 file was "
+                        "joined on; it would be read as three stray characters",
+                        "Delete the mark, then save the file as CSV in Windows-1252 ('CSV (Comma delimited)')",
+                        row=line,
+                    )
+                ]
+            )
         if scan.non_ascii and scan.utf8:
             line = _line_of(path, compressed, scan.first_non_ascii_offset or 0)
             raise TransportError(
@@ -684,15 +801,42 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
                     _problem(
                         name,
                         "T005",
-                        f"the file is encoded as UTF-8 (accented letters first "
-                        f"on line {line}), not Windows-1252, so they would be read as other "
-                        "characters",
+                        f"the file is encoded as UTF-8 (accented letters first on line {line}), not "
+                        "Windows-1252, so they would be read as other characters",
                         "Save the file as CSV in Windows-1252 ('CSV (Comma delimited)', not 'CSV UTF-8')",
                     )
                 ]
             )
         if scan.saw_cr and not scan.saw_lf:
             raise TransportError([_line_endings_problem(name, "cr")])
+        if coder.quotes % 2 and (opened := _unclosed_quote(copy if compressed else path)) is not None:
+            line = _line_of(path, compressed, opened)
+            raise TransportError(
+                [
+                    _problem(
+                        name,
+                        "T010",
+                        "a double quote opens a value that is never closed, so the rest of the file would be "
+                        "read as that one value",
+                        "Close the quote (or double it if it is part of the text: \"\")",
+                        row=line,
+                    )
+                ]
+            )
+        if scan.long_line_offset is not None:
+            line = _line_of(path, compressed, scan.long_line_offset)
+            raise TransportError(
+                [
+                    _problem(
+                        name,
+                        "T011",
+                        f"the line is longer than {MAX_LINE_BYTES // (1 << 20)} MiB"
+                        + (" (there is no line break in the first MiB, so no header row)" if line == 1 else ""),
+                        "Check for a value that runs on (often an unclosed double quote) and shorten it",
+                        row=line,
+                    )
+                ]
+            )
         if coder.offset == 0:
             raise TransportError(
                 [
@@ -732,6 +876,13 @@ def _key(header: str) -> str:
 def _near_miss(given: str, expected: str) -> str:
     """Why `given` is not `expected` although it stands for the same column."""
     reasons = []
+    odd = [ch for ch in given if ch in _ODD_SPACES or not ch.isprintable()]
+    if odd:
+        reasons.append(
+            "a non-breaking space instead of a space"
+            if set(odd) <= {"\xa0"}
+            else "a hidden character such as a tab or a line break"
+        )
     if given != given.strip():
         reasons.append("spaces before or after the name")
     g = given.strip()
@@ -749,8 +900,85 @@ def _near_miss(given: str, expected: str) -> str:
     return ", ".join(reasons)
 
 
+_ODD_SPACES = frozenset("\xa0\u2007\u202f")
+# A header cell that looks like a value (a date, a long number, a postcode) is never shown: when the first line
+# is a data row (the header left out), its cells are a person's details.
+_LOOKS_LIKE_DATA = re.compile(
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{5,}|\b[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}\b"
+)
+
+
 def _shown(header: str) -> str:
-    return header if len(header) <= 60 else header[:57] + "..."
+    """A header cell as a message shows it: hidden characters written out, long names cut, values hidden."""
+    if _LOOKS_LIKE_DATA.search(header):
+        return "(a value, not shown)"
+    text = header if len(header) <= 60 else header[:57] + "..."
+    return "".join(
+        ch if ch.isprintable() and ch not in _ODD_SPACES else ascii(ch)[1:-1] for ch in text
+    )
+
+
+def _known_names(spec: Spec) -> dict[str, str]:
+    """Every spelling key of a column (its header and its national name) -> the header."""
+    known = {_key(h): h for h in spec.headers}
+    for f in spec.fields:
+        known.setdefault(_key(f.column), f.name)
+    return known
+
+
+def _one_problem(name: str, message: str, hint: str) -> list[Problem]:
+    return [_problem(name, "T007", message, hint, row=1)]
+
+
+def _whole_header_problem(got: list[str], expected: list[str], spec: Spec, name: str) -> list[Problem]:
+    """One problem for a first line that is not a near miss of the header at all (or is the header with one
+    column added or left out), instead of one per column."""
+    hint = "Make line 1 the header row shown by `ascld spec fields`: exact names, in order"
+    first = got[0].strip().casefold() if got else ""
+    if first.startswith("sep="):
+        return _one_problem(
+            name,
+            "line 1 is a 'sep=' line (an Excel separator hint), not the header row",
+            "Delete line 1 so the header row comes first",
+        )
+    if not any(g.strip() for g in got):
+        return _one_problem(name, "line 1 has no column names (every header cell is empty)", hint)
+    known = _known_names(spec)
+    n_known = sum(1 for g in got if _key(g) in known)
+    if n_known < len(expected) // 2:
+        if any(_LOOKS_LIKE_DATA.search(g) for g in got):
+            return _one_problem(
+                name,
+                "line 1 holds values, not the header row: the header row is missing",
+                "Add the header row shown by `ascld spec fields` as line 1",
+            )
+        return _one_problem(
+            name,
+            f"line 1 is not the CLD header row: {n_known} of its {len(got):,} names are CLD column names",
+            hint,
+        )
+    if len(got) == len(expected) + 1:
+        for i in range(len(got)):
+            if got[:i] + got[i + 1 :] == expected:
+                return _one_problem(
+                    name,
+                    f"column {i + 1} ('{_shown(got[i])}') is not a CLD column",
+                    "Delete that column; the other columns are then in their places",
+                )
+    if len(got) == len(expected) - 1:
+        for i in range(len(expected)):
+            if expected[:i] + expected[i + 1 :] == got:
+                return [
+                    _problem(
+                        name,
+                        "T007",
+                        f"the column '{expected[i]}' is missing (it belongs in column {i + 1})",
+                        "Add it in its place; leave its values blank if you have none",
+                        row=1,
+                        field=spec.field(expected[i]).column,
+                    )
+                ]
+    return []
 
 
 def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
@@ -784,9 +1012,31 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
                     row=1,
                 )
             )
+    if got == expected:
+        return problems
+    whole = _whole_header_problem(got, expected, spec, name)
+    if whole:
+        return problems + whole
+    where: dict[str, list[int]] = {}
+    for i, g in enumerate(got):
+        if g.strip():
+            where.setdefault(g, []).append(i + 1)
+    for g, cols in where.items():
+        if len(cols) > 1:
+            problems.append(
+                _problem(
+                    name,
+                    "T007",
+                    f"the column '{_shown(g)}' appears {'twice' if len(cols) == 2 else f'{len(cols)} times'} (columns "
+                    f"{', '.join(map(str, cols[:-1]))} and {cols[-1]})",
+                    "Keep one of them, and give every column the name the specification has in its place",
+                    row=1,
+                )
+            )
     by_key = {_key(h): h for h in expected}
     positions = {h: i for i, h in enumerate(expected)}
     seen_expected: set[str] = set()
+    extra: list[int] = []  # columns past the last CLD column that are not CLD columns
     for i, g in enumerate(got):
         want = expected[i] if i < len(expected) else None
         col = spec.field(want).column if want else ""
@@ -825,15 +1075,7 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
                 )
             )
         elif want is None:
-            problems.append(
-                _problem(
-                    name,
-                    "T007",
-                    f"column {i + 1} ('{_shown(g)}') is not a CLD column",
-                    "Delete columns that are not in the specification",
-                    row=1,
-                )
-            )
+            extra.append(i)
         else:
             problems.append(
                 _problem(
@@ -846,6 +1088,27 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
                     field=col,
                 )
             )
+    if len(extra) == 1:
+        problems.append(
+            _problem(
+                name,
+                "T007",
+                f"column {extra[0] + 1} ('{_shown(got[extra[0]])}') is not a CLD column",
+                "Delete columns that are not in the specification",
+                row=1,
+            )
+        )
+    elif extra:
+        problems.append(
+            _problem(
+                name,
+                "T007",
+                f"{len(extra):,} columns after column {len(expected)} (from column {extra[0] + 1}, "
+                f"'{_shown(got[extra[0]])}') are not CLD columns",
+                "Delete columns that are not in the specification",
+                row=1,
+            )
+        )
     for h in expected[len(got) :]:
         if h not in seen_expected:
             problems.append(
@@ -869,7 +1132,8 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
     ]
 
 
-def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> list[str]:
+def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> tuple[list[str], str]:
+    """The header row, and the first MiB of text it was read from."""
     with open(data_path, encoding=encoding, newline="") as fh:
         text = fh.read(MAX_LINE_BYTES)
     if not text.strip():
@@ -883,8 +1147,19 @@ def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> list[st
                 )
             ]
         )
+    first_line = text.split("\n", 1)[0].strip()
+    if not first_line:
+        skipped = len(text) - len(text.lstrip())
+        line = text[:skipped].count("\n") + 1
+        raise TransportError(
+            _one_problem(
+                name,
+                f"line 1 is empty or only spaces; the first line with text is line {line}",
+                "Delete the empty lines before the header row, so the header row is line 1",
+            )
+        )
     try:
-        return next(csv.reader(io.StringIO(text)))
+        return next(csv.reader(io.StringIO(text))), text
     except (csv.Error, StopIteration):
         raise TransportError(
             [
@@ -897,6 +1172,32 @@ def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> list[st
                 )
             ]
         ) from None
+
+
+def _very_wide_rows(text: str, n_columns: int, name: str) -> list[Problem]:
+    """T009 for the first row, in the first MiB, with more than twice the header's values.
+
+    DuckDB records a rejected value, with a copy of its line, for every surplus value, so a few rows with
+    thousands of them take minutes to read (the time grows with the square of the row's length); such rows
+    are refused here, from the text the header was read from.
+    """
+    rows = csv.reader(io.StringIO(text))
+    try:
+        for number, row in enumerate(rows, start=1):
+            if len(row) > 2 * n_columns:
+                return [
+                    _problem(
+                        name,
+                        "T009",
+                        f"the row has {len(row):,} values, more than the {n_columns} columns of the header",
+                        "Make every row have exactly one value per column (delete the surplus columns, "
+                        "often empty ones at the end of each row)",
+                        row=number,
+                    )
+                ]
+    except csv.Error:
+        pass  # the text ends inside a quoted value, or the quoting is broken: DuckDB reports that row
+    return []
 
 
 def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | None = None) -> ReturnFile:
@@ -927,8 +1228,8 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         raise UsageError(f"{path}: cannot read the file ({exc.strerror}).") from None
     duckdb_encoding = "latin-1" if scan.non_ascii and not scan.c1 else "utf-8"
     try:
-        header = _read_header(data_path, name, duckdb_encoding)
-        problems = check_header(header, spec, name)
+        header, text = _read_header(data_path, name, duckdb_encoding)
+        problems = check_header(header, spec, name) or _very_wide_rows(text, len(spec.columns), name)
         if problems:
             raise TransportError(problems)
     except TransportError:
@@ -974,17 +1275,19 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
 
 FORMULA_REGEX = r"^[=+\-@]"
 NEGATIVE_NUMBER_REGEX = r"^-[0-9]+(\.[0-9]+)?$"
+LEADING_BREAK_FORMULA_REGEX = r"^[\t\r\n]+[=+@-]"  # RE2 reads the escapes; SQL passes backslashes through
 
 
 def formula_sql(col: str) -> str:
     """SQL true when a value would be read as a spreadsheet formula (T012).
 
-    It starts with = + - or @ and is not
-    a negative number."""
-    # Test the first character before any regular expression: almost no value starts with one of the four.
+    It starts with = + - or @ and is not a negative number, or starts with tabs or line breaks followed by one
+    of the four (spreadsheets drop those leading characters: the OWASP CSV-injection variants)."""
+    # Test the first character before any regular expression: almost no value starts with one of these.
     return (
         f"(CASE WHEN ascii({col}) IN (61, 43, 45, 64) THEN NOT regexp_full_match({col}, "
-        f"'{NEGATIVE_NUMBER_REGEX[1:-1]}') ELSE FALSE END)"
+        f"'{NEGATIVE_NUMBER_REGEX[1:-1]}') WHEN ascii({col}) IN (9, 10, 13) THEN "
+        f"regexp_matches({col}, '{LEADING_BREAK_FORMULA_REGEX}') ELSE FALSE END)"
     )
 
 
@@ -1019,8 +1322,8 @@ def formula_problem(name: str, row: int, column: str) -> Problem:
     return _problem(
         name,
         "T012",
-        "the value starts with =, +, - or @ and is not a negative number, so a "
-        "spreadsheet would run it as a formula",
+        "the value starts with =, +, - or @ (perhaps after a tab or line break) and is not a negative number, "
+        "so a spreadsheet would run it as a formula",
         "Remove the leading character, or start the text another way",
         row=row,
         field=column,

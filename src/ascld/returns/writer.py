@@ -92,12 +92,15 @@ def format_decimal(value: decimal.Decimal | int | float) -> str:
 
 
 def is_formula_like(text: str) -> bool:
-    """True for text a spreadsheet would evaluate: it starts with = + - or @ and is not a plain number.
+    """True for text a spreadsheet would evaluate: it starts with = + - or @ and is not a plain number, or
+    starts with tabs or line breaks followed by one of the four.
 
     Examples:
         >>> is_formula_like("=HYPERLINK(1)"), is_formula_like("-45.50"), is_formula_like("Smith")
         (True, False, False)
     """
+    if text[:1] in ("\t", "\r", "\n"):  # spreadsheets drop leading tabs and line breaks (OWASP)
+        return text.lstrip("\t\r\n").startswith(_FORMULA_START)
     return text.startswith(_FORMULA_START) and not _NUMBER.match(text)
 
 
