@@ -174,3 +174,77 @@ def test_empty_lines_across_read_chunks(tmp_path, rows, spec, monkeypatch):
         monkeypatch.setattr(reader, "READ_BYTES", cut)
         with open_return(path) as ret:
             assert ret.warnings == [], cut
+
+
+# --- byte-scan checks that run before DuckDB, which would otherwise lose rows without a word
+
+
+def _first_long_line(data: bytes, limit: int) -> int | None:
+    start = 0
+    for line in data.split(b"\n"):
+        if len(line) > limit:
+            return start
+        start += len(line) + 1
+    return None
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_long_line_scan_agrees_with_splitting_into_lines(seed, monkeypatch):
+    import random
+
+    from ascld.returns import reader
+
+    monkeypatch.setattr(reader, "MAX_LINE_BYTES", 64)
+    rng = random.Random(seed)
+    lengths = [rng.choice([0, 5, 31, 32, 33, 63, 64]) for _ in range(200)]
+    lengths.insert(rng.randrange(len(lengths)), rng.choice([65, 66, 80, 100, 127, 130, 400]))
+    data = b"\n".join(b"x" * n for n in lengths) + rng.choice([b"\n", b""])
+    checker = reader._Checker(None)
+    found = None
+    pos = 0
+    while pos < len(data) and found is None:
+        size = rng.choice([1, 7, 40, 64, 65, 200])
+        checker.feed(data[pos : pos + size])
+        found = checker.scan.long_line_offset
+        pos += size
+    assert found == _first_long_line(data, 64)
+
+
+def test_a_line_of_exactly_the_limit_is_not_too_long(monkeypatch):
+    from ascld.returns import reader
+
+    monkeypatch.setattr(reader, "MAX_LINE_BYTES", 64)
+    checker = reader._Checker(None)
+    checker.feed(b"y" * 64 + b"\n" + b"z" * 64)
+    assert checker.scan.long_line_offset is None
+
+
+@pytest.mark.parametrize(
+    ("text", "opened"),
+    [
+        (b'a,"b ""quoted"" c",d\n1,2,3\n', None),
+        (b'a,b"c,d\n1,2,"3"\n', None),  # a quote inside an unquoted value is part of it, as DuckDB reads it
+        (b'a,"b\nc",d\n', None),  # a line break inside a closed quoted value
+        (b'a,b,c\n1,"2,3\n4,5,6\n', 8),
+        (b'a,b,c\n1,2,""""\n"x', 15),
+        (b'a,b,c\n1,2,"x"""\n', None),
+    ],
+)
+def test_unclosed_quote_is_found_as_duckdb_reads_quotes(tmp_path, monkeypatch, text, opened):
+    from ascld.returns import reader
+
+    path = tmp_path / "q.csv"
+    path.write_bytes(text)
+    for chunk in (1, 2, 3, 1 << 20):  # a doubled quote split across chunks is still one quote
+        monkeypatch.setattr(reader, "READ_BYTES", chunk)
+        assert reader._unclosed_quote(path) == opened, chunk
+
+
+def test_header_cells_that_look_like_values_are_never_shown(spec):
+    header = list(spec.headers)
+    header[3] = "9434765919"
+    header[11] = "01/02/1950"
+    header[15] = "LS1 4AP"
+    text = " | ".join(p.message for p in check_header(header, spec, "r.csv"))
+    assert "9434765919" not in text and "01/02/1950" not in text and "LS1 4AP" not in text
+    assert text.count("(a value, not shown)") == 3, text
