@@ -77,6 +77,11 @@ def _as_table(con: Any, value: Any, what: str) -> ir.Table | None:
     if isinstance(value, ir.Table):
         return value
     if isinstance(value, pa.Table):
+        if getattr(con, "name", "") == "pyspark":
+            # Spark stages compile expressions to SQL themselves, which does not register in-memory tables.
+            import uuid
+
+            return con.create_view(f"__ascld_dashboard_input_{uuid.uuid4().hex[:12]}", ibis.memtable(value))
         return ibis.memtable(value)
     path = Path(value)
     if not path.exists():
