@@ -129,7 +129,8 @@ def _common(f: Any) -> Any:
             "emit_sql",
             type=click.Choice(SQL_DIALECTS),
             multiple=True,
-            help="Also write the ASCOF and SALT SQL in this dialect under OUT/sql/ (repeatable).",
+            help="Also write the ASCOF and SALT SQL (and the dashboard's, with --dashboard) in this dialect "
+            "under OUT/sql/ (repeatable).",
         ),
         click.option(
             "--work-dir",

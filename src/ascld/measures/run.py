@@ -455,6 +455,10 @@ def _write_sql(plan: _Plan) -> dict[str, Path]:
             statements.update(
                 {f"salt_{k}": v for k, v in salt_sql(period=_salt_period(plan), dialect=dialect).items()}
             )
+        if plan.dashboard:
+            from ascld.measures.dashboard.sql import dashboard_sql
+
+            statements.update({f"dashboard_{k}": v for k, v in dashboard_sql(plan.period[1], dialect).items()})
         for name, sql in statements.items():
             stem = "".join(ch if ch.isalnum() else "_" for ch in name).strip("_").lower()
             path = folder / f"{stem}.sql"
@@ -509,7 +513,8 @@ def run_measures_national(
         salt: run SALT (needs the store).
         disclosure: apply disclosure control (default). False is for internal use only; the manifest says so.
         rules: disclosure rules (default `load_disclosure_rules()`).
-        emit_sql: also write the ASCOF and SALT SQL in these dialects ("mssql", "pyspark", "duckdb").
+        emit_sql: also write the ASCOF and SALT SQL (and the dashboard's, with `dashboard`) in these dialects
+            ("mssql", "pyspark", "duckdb").
         work_dir: scratch folder for building the main table.
         engine_options: settings for the connection the measures run on (DuckDB: `memory_limit`,
             `threads`, `temp_directory`), e.g. to keep a national run within a memory budget.

@@ -26,6 +26,7 @@ from ascld.measures.dashboard.pipeline import (
     control_waiting_time_rows,
     waiting_time_rows,
 )
+from ascld.measures.dashboard.sql import dashboard_sql
 from ascld.measures.dashboard.waiting import (
     waiting_time_context,
     waiting_time_events,
@@ -48,6 +49,7 @@ __all__ = [
     "compute_dashboard",
     "control_waiting_time_rows",
     "costs_quarter",
+    "dashboard_sql",
     "lts_flagged_events",
     "main_table_from_records",
     "waiting_time_context",
