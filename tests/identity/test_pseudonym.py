@@ -22,6 +22,7 @@ from ascld.identity.pseudonym import (
     Pseudonymiser,
     la_person_domain,
     load_key,
+    sql_pseudonym,
     write_key_file,
 )
 
@@ -127,6 +128,43 @@ def test_batch_pseudonyms_equal_single(values):
     batch = p.pseudonyms(values, "d")
     assert batch == [None if v is None else p.pseudonym(v, "d") for v in values]
     assert all(v is None or (len(v) == 64 and int(v, 16) >= 0) for v in batch)
+
+
+@settings(deadline=None, max_examples=50)
+@given(st.lists(st.one_of(st.none(), st.text(st.characters(blacklist_characters="\x00"), max_size=40)), max_size=30))
+def test_sql_pseudonyms_equal_python(values):
+    import duckdb
+
+    con = duckdb.connect()
+    p = Pseudonymiser(PseudoKey.from_text(HEX_KEY))
+    p.register_sql_keys(con, "k", {"a": "la_person:503", "n": NHS_DOMAIN})
+    got = con.execute(
+        f"SELECT {sql_pseudonym('k', 'v.x')} FROM unnest($1::VARCHAR[]) WITH ORDINALITY v(x, i) "
+        "JOIN k ON k.name = 'a' ORDER BY i",
+        [values],
+    ).fetchall()
+    assert [g[0] for g in got] == p.pseudonyms(values, "la_person:503")
+
+
+def test_sql_pseudonyms_follow_domains_and_releases():
+    import duckdb
+
+    con = duckdb.connect()
+    plain = Pseudonymiser(PseudoKey.from_text(HEX_KEY))
+    release = Pseudonymiser(PseudoKey.from_text(HEX_KEY), release="r1")
+    plain.register_sql_keys(con, "k1", {"nhs": NHS_DOMAIN, "503": la_person_domain("503")})
+    release.register_sql_keys(con, "k2", {"nhs": NHS_DOMAIN})
+    value = "'9990000018'"
+    got = dict(con.execute(
+        f"SELECT 'plain ' || name, {sql_pseudonym('k1', value)} FROM k1 UNION ALL "
+        f"SELECT 'release ' || name, {sql_pseudonym('k2', value)} FROM k2"
+    ).fetchall())
+    assert got == {
+        "plain nhs": plain.pseudonym("9990000018", NHS_DOMAIN),
+        "plain 503": plain.pseudonym("9990000018", la_person_domain("503")),
+        "release nhs": release.pseudonym("9990000018", NHS_DOMAIN),
+    }
+    assert reference_pseudonym(bytes.fromhex(HEX_KEY), "nhs", "9990000018") == got["plain nhs"]
 
 
 def test_fingerprint_distinguishes_keys_without_revealing_them():

@@ -201,3 +201,21 @@ def test_gender_and_blank_macros():
     ).fetchall()[0]
     assert got[:6] == ("F", "M", "U", None, None, "x ")
     assert got[6] is None and str(got[7]) == "2024-02-29"
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.one_of(
+    st.text(st.sampled_from(" \u00a0\u3000nNuUlLxé\u0130\u0131"), max_size=8),
+    st.sampled_from(["NULL", "null", " Null ", "\u00a0nULL\u3000", "NULLS", "NUL", "", "   "]),
+), min_size=1, max_size=20))
+def test_blank_macro_agrees_with_its_definition(values):
+    """`ascld_blank` skips upper-casing all but 4-byte values: the same answers as the plain definition
+    (blank, or the text NULL in any case, after DuckDB's trim)."""
+    con = _CON
+    con.execute("CREATE OR REPLACE TABLE t (v VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
+    got = con.execute(
+        "SELECT count(*) FROM t WHERE ascld_blank(v) IS DISTINCT FROM "
+        "(CASE WHEN trim(v) = '' OR upper(trim(v)) = 'NULL' THEN NULL ELSE v END)"
+    ).fetchone()[0]
+    assert got == 0

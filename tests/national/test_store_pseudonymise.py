@@ -250,3 +250,17 @@ def test_ids_are_never_reused_after_an_import_is_removed(world):
         store.recover()
     _, third = ingest(store, fx.return_rows(world["a"][6:9], "503"), "three")
     assert third.import_id == "00000003" and third.first_record_id == second.last_record_id + 1
+
+
+def test_key_pads_leave_the_connection_with_the_pseudonyms_made(world):
+    """The pseudonyms are computed in DuckDB from HMAC pads of the key: the tables holding them are dropped as
+    soon as the pseudonyms exist, so nothing key-derived outlives `ingest_table` in the caller's connection."""
+    store = NationalStore(world["tmp"] / "store")
+    con = duckdb.connect()
+    fx.load_rows(con, fx.return_rows(world["a"][:5], "503") + [fx.carer_row(world["a"][0], world["a"][1], "503")])
+    ingest_table(con, "raw", store, pseudonymiser=Pseudonymiser(KEY), sha256="k", load_file_name="k.csv",
+                 index=world["index"], postcodes=world["lookup"])
+    left = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    assert not [t for t in left if "key" in t]
+    blobs = con.execute("SELECT count(*) FROM duckdb_columns() WHERE data_type = 'BLOB'").fetchone()[0]
+    assert blobs == 0

@@ -34,6 +34,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ascld.errors import UsageError
 
@@ -46,6 +47,7 @@ NHS_DOMAIN = "nhs"
 _SUBKEY_LABEL = b"ascld/pseudonym/v1\x00"
 _FINGERPRINT_LABEL = b"ascld/key-fingerprint/v1"
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+_SHA256_BLOCK = 64  # HMAC pads the key to the hash's block size (RFC 2104)
 
 _HOW_TO_GET_ONE = (
     f"Set {KEY_ENV} to 64 hex digits, or pass --key-file (or set {KEY_FILE_ENV}) naming a file that holds "
@@ -235,3 +237,43 @@ class Pseudonymiser:
         sub = self._subkey(domain)
         digest = hmac.digest
         return [None if v is None else digest(sub, v.encode("utf-8"), "sha256").hex() for v in values]
+
+    def register_sql_keys(self, con: Any, table: str, domains: Mapping[str, str]) -> str:
+        """Create a DuckDB temporary table `table(name, ipad, opad)`: for each `name -> domain`, the domain's
+        HMAC pads, so `sql_pseudonym` can compute pseudonyms inside DuckDB (in parallel, no Python per value).
+
+        The pads are key material: they are passed as query parameters, so they never appear in SQL text (an
+        error message or a logged statement cannot show them), and the caller drops the table as soon as the
+        pseudonyms are made.
+
+        Args:
+            con: a DuckDB connection.
+            table: the temporary table to create (replaced if present).
+            domains: a name the caller joins on (e.g. an LA code) -> the pseudonym domain for it.
+        """
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (name VARCHAR, ipad BLOB, opad BLOB)")
+        for name, domain in domains.items():
+            # HMAC(k, m) = H((k ^ opad) || H((k ^ ipad) || m)), k zero-padded to the block (a sub-key is 32 bytes).
+            padded = self._subkey(domain).ljust(_SHA256_BLOCK, b"\x00")
+            con.execute(
+                f"INSERT INTO {table} VALUES (?, ?, ?)",
+                [name, bytes(b ^ 0x36 for b in padded), bytes(b ^ 0x5C for b in padded)],
+            )
+        return table
+
+
+def sql_pseudonym(keys: str, value: str) -> str:
+    """DuckDB SQL for the pseudonym of the text `value` under the pads of row alias `keys` (a row of a table
+    made by `Pseudonymiser.register_sql_keys`): HMAC-SHA-256 written out with `sha256`, the same 64 lower-case
+    hex digits as `Pseudonymiser.pseudonym` (the value is hashed as its UTF-8 bytes); NULL stays NULL.
+
+    Examples:
+        >>> import duckdb
+        >>> con = duckdb.connect()
+        >>> p = Pseudonymiser(PseudoKey.from_text("00" * 32))
+        >>> _ = p.register_sql_keys(con, "k", {"nhs": NHS_DOMAIN})
+        >>> sql = "SELECT " + sql_pseudonym("k", "'9990000018'") + " FROM k"
+        >>> con.execute(sql).fetchone()[0] == p.pseudonym("9990000018", NHS_DOMAIN)
+        True
+    """
+    return f"sha256({keys}.opad || unhex(sha256({keys}.ipad || encode({value}))))"

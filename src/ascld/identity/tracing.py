@@ -73,7 +73,8 @@ def install_identity_macros(con: Any) -> None:
     * `ascld_gender_key(x)`: 'M', 'F', 'U' (other or unknown) or NULL (blank);
     * `ascld_pc_key(x)`: postcode upper case without spaces; NULL if blank;
     * `ascld_cld_date(x)`: a dd/mm/yyyy date, else NULL;
-    * `ascld_blank(x)`: NULL for blank or the literal text NULL, else the value unchanged.
+    * `ascld_blank(x)`: NULL for blank or the literal text NULL (any case), else the value unchanged. Only
+      4-byte values are upper-cased (no other text upper-cases to NULL), which spares a string per value.
     """
     placeholders = ", ".join(_sql_str(p) for p in sorted(PLACEHOLDERS))
     # The check digit from the number as a BIGINT n: digit i (1-based) is (n // 10^(10-i)) % 10; a result of
@@ -98,7 +99,7 @@ def install_identity_macros(con: Any) -> None:
         CREATE OR REPLACE TEMP MACRO ascld_pc_key(x) AS nullif({sql_postcode_key("x")}, '');
         CREATE OR REPLACE TEMP MACRO ascld_cld_date(x) AS CAST(try_strptime(trim(x), '%d/%m/%Y') AS DATE);
         CREATE OR REPLACE TEMP MACRO ascld_blank(x) AS
-            CASE WHEN trim(x) = '' OR upper(trim(x)) = 'NULL' THEN NULL ELSE x END;
+            CASE WHEN trim(x) = '' OR (strlen(trim(x)) = 4 AND upper(trim(x)) = 'NULL') THEN NULL ELSE x END;
         """
     )
 

@@ -11,7 +11,7 @@ The processor keeps a return only in pseudonymised form (spec/README.md §2, §8
   distinct value hashed once; date of birth becomes birth year and month and two ages; postcode becomes sector
   and areas; names, date of birth, postcode, NHS number, event reference and event description are dropped.
 
-All row work is DuckDB SQL; Python only computes HMACs of distinct values.
+All row work is DuckDB SQL, the keyed HMACs of the distinct values included (`sql_pseudonym`).
 """
 
 from __future__ import annotations
@@ -26,12 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-
 from ascld import __version__
 from ascld.errors import UsageError
 from ascld.identity.postcodes import DER_POSTCODE_COLUMNS, PostcodeLookup, sql_postcode_sector
-from ascld.identity.pseudonym import NHS_DOMAIN, PseudoKey, Pseudonymiser, la_person_domain, load_key
+from ascld.identity.pseudonym import (
+    NHS_DOMAIN,
+    PseudoKey,
+    Pseudonymiser,
+    la_person_domain,
+    load_key,
+    sql_pseudonym,
+)
 from ascld.identity.tracing import TRACE_KEY_COLUMNS, DemographicIndex, install_identity_macros, trace_people
 from ascld.national.store import (
     DQ_FILE,
@@ -186,12 +191,6 @@ def _columns(con: Any, table: str) -> set[str]:
     return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
 
 
-def _register_arrow(con: Any, name: str, table: pa.Table) -> None:
-    con.register(f"{name}__arrow", table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}__arrow")
-    con.unregister(f"{name}__arrow")
-
-
 PERSON_DETAILS = ("NHS_Number", "Date_of_Birth", "Last_Name", "First_Name", "Gender", "Postcode")
 PERSON_IDS = ("LA_Person_Unique_Identifier", *LINKED)
 
@@ -217,25 +216,31 @@ def _person_details(con: Any, table: str, have: set[str]) -> None:
     )
 
 
+KEYS_NHS = "__ascld_keys_nhs"
+KEYS_LA = "__ascld_keys_la"
+
+
 def _nhs_pseudonyms(con: Any, pseudonymiser: Pseudonymiser, traced: bool) -> None:
-    """Hash each distinct NHS number (submitted or traced) once; register `__ascld_pmap_nhs(v, p)`."""
+    """Hash each distinct NHS number (submitted or traced) once, in DuckDB; make `__ascld_pmap_nhs(v, p)`."""
     sql = "SELECT nhs_key AS v FROM __ascld_pd WHERE nhs_key IS NOT NULL"
     if traced:
         sql += " UNION SELECT traced_nhs FROM __ascld_traced WHERE traced_nhs IS NOT NULL"
     else:
         sql = sql.replace("SELECT", "SELECT DISTINCT", 1)
-    values = con.sql(sql).to_arrow_table().column("v").to_pylist()
-    _register_arrow(
-        con, "__ascld_pmap_nhs",
-        pa.table({"v": pa.array(values, pa.string()),
-                  "p": pa.array(pseudonymiser.pseudonyms(values, NHS_DOMAIN), pa.string())}),
-    )
+    try:
+        pseudonymiser.register_sql_keys(con, KEYS_NHS, {NHS_DOMAIN: NHS_DOMAIN})
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE __ascld_pmap_nhs AS SELECT d.v, {sql_pseudonym('k', 'd.v')} AS p "
+            f"FROM ({sql}) d, {KEYS_NHS} k"
+        )
+    finally:  # the pads are key material: gone as soon as the pseudonyms are made
+        con.execute(f"DROP TABLE IF EXISTS {KEYS_NHS}")
 
 
 def _person_id_pseudonyms(con: Any, table: str, have: set[str], pseudonymiser: Pseudonymiser) -> None:
     """Hash each distinct (council, person ID) once, LA person IDs and linked IDs alike, in the council's
-    domain; register `__ascld_pmap_pid(la_raw, v_raw, p)` keyed by the values as submitted (so the final
-    join compares raw text and normalises nothing per row)."""
+    domain; make `__ascld_pmap_pid(la_raw, v_raw, p)` keyed by the values as submitted (so the final join
+    compares raw text and normalises nothing per row)."""
     raw = " UNION ".join(
         f"SELECT {_col(have, 'LA_Code')} AS la_raw, {_q(c)} AS v_raw FROM {table} WHERE {_q(c)} IS NOT NULL"
         for c in PERSON_IDS if c in have
@@ -249,25 +254,22 @@ def _person_id_pseudonyms(con: Any, table: str, have: set[str], pseudonymiser: P
         FROM ({raw})
         """
     )
-    pairs = con.execute(
-        "SELECT la, list(DISTINCT v) FROM __ascld_pid_raw WHERE v IS NOT NULL GROUP BY la"
-    ).fetchall()
-    las: list[str] = []
-    vs: list[str] = []
-    ps: list[str | None] = []
-    for la, group in pairs:
-        las.extend([la] * len(group))
-        vs.extend(group)
-        ps.extend(pseudonymiser.pseudonyms(group, la_person_domain(la)))
-    _register_arrow(
-        con, "__ascld_pid_p",
-        pa.table({"la": pa.array(las, pa.string()), "v": pa.array(vs, pa.string()),
-                  "p": pa.array(ps, pa.string())}),
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __ascld_pmap_pid AS SELECT r.la_raw, r.v_raw, p.p "
-        "FROM __ascld_pid_raw r JOIN __ascld_pid_p p ON p.la = r.la AND p.v = r.v"
-    )
+    las = [r[0] for r in con.execute("SELECT DISTINCT la FROM __ascld_pid_raw WHERE v IS NOT NULL").fetchall()]
+    try:
+        pseudonymiser.register_sql_keys(con, KEYS_LA, {la: la_person_domain(la) for la in las})
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE __ascld_pmap_pid AS
+            WITH hashed AS (
+                SELECT d.la, d.v, {sql_pseudonym('k', 'd.v')} AS p
+                FROM (SELECT DISTINCT la, v FROM __ascld_pid_raw WHERE v IS NOT NULL) d
+                JOIN {KEYS_LA} k ON k.name = d.la
+            )
+            SELECT r.la_raw, r.v_raw, h.p FROM __ascld_pid_raw r JOIN hashed h ON h.la = r.la AND h.v = r.v
+            """
+        )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {KEYS_LA}")
 
 
 def _person_table(con: Any, traced: bool, postcodes: str | None) -> None:
@@ -376,8 +378,13 @@ def _dq_select(dq_table: str, import_id: str, columns: Sequence[str], row_base: 
     )
 
 
+# zstd at level 1: on a 200,000-row return the rows file is about 11% larger than at DuckDB's default level 3
+# and costs about 20% less CPU to write (benchmarks/ingest.py; docs/national-store.md).
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
+
+
 def _copy(con: Any, select: str, path: Path) -> None:
-    con.execute(f"COPY ({select}) TO {_sql_str(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"COPY ({select}) TO {_sql_str(str(path))} ({PARQUET_OPTIONS})")
 
 
 INDEX_TABLE = "__ascld_index"
@@ -471,10 +478,10 @@ def ingest_table(
         postcodes = postcodes.register(con, "__ascld_pc_one", keys_from="__ascld_pc_keys")
     _person_table(con, traced, postcodes)
     names = dict(la_names or {})
-    _register_arrow(
-        con, "__ascld_la_names",
-        pa.table({"code": pa.array(list(names), pa.string()),
-                  "name": pa.array(list(names.values()), pa.string())}),
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __ascld_la_names AS "
+        "SELECT unnest($1::VARCHAR[]) AS code, unnest($2::VARCHAR[]) AS name",
+        [list(names), list(names.values())],
     )
     row_col = "__row" if "__row" in have else "NULL::BIGINT"
     n_rows, lo_row, la_code, rp_start, rp_end = con.execute(
@@ -527,7 +534,7 @@ def ingest_table(
     )
     store.commit(temp, record, pause=_pause)
     for t in ("__ascld_pd", "__ascld_pdx", "__ascld_traced", "__ascld_pmap_nhs", "__ascld_pmap_pid",
-              "__ascld_pid_raw", "__ascld_pid_p",
+              "__ascld_pid_raw",
               "__ascld_pc_one", "__ascld_pc_keys", "__ascld_la_names"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return "stored", record
