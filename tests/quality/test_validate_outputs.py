@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import duckdb
+import pytest
 from click.testing import CliRunner
 from validate_helpers import SUBMITTED, validate_rows
 
@@ -105,6 +106,35 @@ def test_outputs_written_and_complete(tmp_path, gen):
     assert summary["listing"]["rows_not_listed"] >= 1
 
 
+def test_low_memory_mode_gives_the_same_result_with_one_thread_after_the_scan(tmp_path, gen, monkeypatch):
+    """The landing checker's mode (`ASCLD_VALIDATOR_LOW_MEMORY`): the steps after the scan run on one DuckDB
+    thread with 5/8 of the memory limit, and find exactly what the default mode finds."""
+    import ascld.quality.validate as validate_module
+
+    rows = _broken_rows(gen)
+    prev = write_rows(tmp_path / "prev.csv", rows[:8])
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    default = validate_rows(tmp_path / "a", rows, previous=prev)
+    seen: list[tuple] = []
+    after_scan = validate_module._after_scan
+
+    def spy(con):
+        after_scan(con)
+        seen.append(con.execute("SELECT current_setting('threads'), current_setting('memory_limit')").fetchone())
+
+    monkeypatch.setattr(validate_module, "_after_scan", spy)
+    monkeypatch.setenv(validate_module.MEMORY_LIMIT_ENV, "256MB")
+    monkeypatch.setenv(validate_module.LOW_MEMORY_ENV, "1")
+    low = validate_rows(tmp_path / "b", rows, previous=prev)
+    # 256 MB is 244.1 MiB to DuckDB; 5/8 of it is 152 MiB.
+    assert seen == [(1, "152.0 MiB")]
+    assert low.exit_code == default.exit_code == 1
+    assert [p.to_dict() for p in low.problems] == [p.to_dict() for p in default.problems]
+    assert low.summary["fields"] == default.summary["fields"]
+    assert low.summary["comparison"] == default.summary["comparison"]
+
+
 def test_report_is_self_contained(tmp_path, gen):
     result = validate_rows(tmp_path, _broken_rows(gen))
     html = result.write_outputs(tmp_path / "out")["report.html"].read_text(encoding="utf-8")
@@ -177,10 +207,15 @@ def test_dq_parquet_has_a_row_per_data_row_with_national_codes(tmp_path, gen, sp
     assert codes <= {1, 0, -1, -2, -3, -4, -5, -6, -7}
 
 
-def test_row_numbers_follow_file_order_across_scan_batches(tmp_path):
-    """The scan runs in parallel batches: rows after the first batches still get their own row numbers."""
+@pytest.mark.parametrize("rows_per_file", [1_000_000, 50_000], ids=["one-file", "several-files"])
+def test_row_numbers_follow_file_order_across_scan_batches(tmp_path, monkeypatch, rows_per_file):
+    """The scan runs in parallel batches, written to one Parquet file or several: rows after the first
+    batches and files still get their own row numbers."""
+    import ascld.quality.validate as validate_module
     from ascld.quality.sample import sample_rows
     from ascld.quality.validate import SCAN_BATCH_ROWS
+
+    monkeypatch.setattr(validate_module, "SCAN_ROWS_PER_FILE", rows_per_file)
 
     base = sample_rows(1000, seed=11)
     rows = [dict(r) for _ in range(2 * SCAN_BATCH_ROWS // 1000 + 20) for r in base]

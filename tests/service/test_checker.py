@@ -211,6 +211,7 @@ def test_the_checker_environment_has_its_memory_settings_and_none_of_the_secrets
     assert not {k for k in env if "KEY" in k or "PASSWORD" in k or "DB_URL" in k}
     assert "secret" not in json.dumps(env)
     assert env["ASCLD_MEMORY_LIMIT"] == "300MB" and env["TMPDIR"] == str(tmp_path)
+    assert env["ASCLD_VALIDATOR_LOW_MEMORY"] == "1"  # one DuckDB thread after the scan (see docs/landing.md)
     assert env["ASCLD_SPEC_OVERLAY"] == "/overlay.csv" and env["PATH"] == "/usr/bin"
     assert env["ARROW_DEFAULT_MEMORY_POOL"] == "jemalloc"  # the operator's choice is kept
     assert env["DUCKDB_JE_MALLOC_CONF"].startswith("dirty_decay_ms:0")

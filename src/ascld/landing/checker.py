@@ -82,9 +82,10 @@ def checker_env(memory_mb: int, tmp_dir: Path, environ: Mapping[str, str] | None
     env = {k: v for k, v in environ.items() if k not in SECRET_ENV}
     for name, value in ALLOCATOR_ENV.items():
         env.setdefault(name, value)
-    from ascld.quality.validate import MEMORY_LIMIT_ENV
+    from ascld.quality.validate import LOW_MEMORY_ENV, MEMORY_LIMIT_ENV
 
     env[MEMORY_LIMIT_ENV] = f"{int(memory_mb)}MB"
+    env[LOW_MEMORY_ENV] = "1"
     env["TMPDIR"] = str(tmp_dir)
     # The checker imports this same ascld: a source tree the service found some other way goes on its path
     # (an installed package is found anyway; site folders are not put ahead of the standard library).

@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -60,8 +61,16 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = "1"
 MEMORY_LIMIT_ENV = "ASCLD_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "512MB"
-# Rows per batch of the streamed scan (one Parquet row group each; DuckDB's row-group size).
+# Set (to 1) by the landing service's checker: after the scan, DuckDB works with one thread and this share of
+# the memory limit. The scan streams and needs the whole limit; what follows works on tables that grow with the
+# problems (a problem a row in a file of duplicates), and with two threads and the whole limit its sorts took
+# the checker's peak from 355 MB at 1,000,000 rows to 417 MB at 4,000,000 (one thread and 160 of 256 MB: 325).
+LOW_MEMORY_ENV = "ASCLD_VALIDATOR_LOW_MEMORY"
+LOW_MEMORY_SHARE = 0.625
+# Rows per batch asked of the streamed scan (one Parquet row group each; DuckDB hands over fewer).
 SCAN_BATCH_ROWS = 122_880
+# Rows per Parquet file of the scan (`_stream_to_parquet`).
+SCAN_ROWS_PER_FILE = 1_000_000
 # Files below this size (about 20,000 rows) stream the scan's result by the quicker route for few rows.
 SMALL_FILE_BYTES = 10_000_000
 # Column of the scan table: the row has a cell problem listed cell by cell (`_reported_sql`).
@@ -158,6 +167,25 @@ def _connect(workdir: str) -> Any:
     return raw
 
 
+def _memory_limit_mb(con: Any) -> float | None:
+    """DuckDB's memory limit in megabytes (it reports it as, for example, '244.1 MiB')."""
+    text = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)i?B\s*", str(text), re.IGNORECASE)
+    if not m:
+        return None
+    return float(m.group(1)) * {"K": 1 / 1024, "": 1 / 1048576, "M": 1, "G": 1024, "T": 1048576}[m.group(2).upper()]
+
+
+def _after_scan(con: Any) -> None:
+    """In low-memory mode (`LOW_MEMORY_ENV`): one DuckDB thread and a smaller limit after the scan."""
+    if os.environ.get(LOW_MEMORY_ENV, "").strip().lower() not in ("1", "true", "yes"):
+        return
+    limit = _memory_limit_mb(con)
+    if limit is not None:
+        con.execute(f"SET memory_limit = '{max(int(limit * LOW_MEMORY_SHARE), 64)}MiB'")
+    con.execute("SET threads = 1")
+
+
 def _create_problems_table(con: Any) -> None:
     con.execute(
         f"CREATE OR REPLACE TABLE {crossrow.PROBLEMS} (row BIGINT, seq INTEGER, field VARCHAR, "
@@ -170,24 +198,23 @@ def _scan(
 ) -> list[Problem]:
     """Run the scan into `table`; returns the problems of rows DuckDB could not split (T009-T011).
 
-    The scan streams, in file order, to a Parquet file in `workdir`, and `table` is a view over it with the
+    The scan streams, in file order, to Parquet files in `workdir`, and `table` is a view over them with the
     spreadsheet row number `__row`. (A `CREATE TABLE ... AS` keeps file order too, but under the memory limit
     DuckDB then inserts with one thread; streaming keeps both threads busy in flat memory.)
     """
     rejects = ret.new_rejects_name()
-    path = Path(workdir) / f"{table}.parquet"
+    parts: list[Path] = []
     ret.execute_read(
         con,
         lambda parallel: (
             f"SELECT *, {' OR '.join(f'({_reported_sql(spec, fl)})' for fl in layout.fields)} AS {REPORTED} "
             f"FROM ({build_scan_sql(spec, layout, ret.read_csv_sql(rejects, parallel=parallel), submission)})"
         ),
-        run=lambda sql: _stream_to_parquet(con, sql, path, small=_is_small(ret)),
+        run=lambda sql: parts.extend(
+            _stream_to_parquet(con, sql, Path(workdir), table, small=_is_small(ret))
+        ),
     )
-    con.execute(
-        f"CREATE OR REPLACE VIEW {table} AS SELECT CAST(file_row_number + 2 AS BIGINT) AS __row, "
-        f"* EXCLUDE (file_row_number) FROM read_parquet({quote_str(str(path))}, file_row_number = true)"
-    )
+    _scan_view(con, table, parts)
     problems = ret.rejected_rows(con, rejects)
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
     if con.execute(f"SELECT bool_or(ragged > 0) FROM {table}").fetchone()[0]:
@@ -203,14 +230,19 @@ def _is_small(ret: ReturnFile) -> bool:
     return ret.size_bytes * (10 if ret.compression == "gzip" else 1) < SMALL_FILE_BYTES
 
 
-def _stream_to_parquet(con: Any, sql: str, path: Path, *, small: bool = False) -> None:
-    """Write the rows of `sql` to `path` in order, a batch at a time (nothing is left at `path` on failure).
+def _stream_to_parquet(con: Any, sql: str, folder: Path, stem: str, *, small: bool = False) -> list[Path]:
+    """Write the rows of `sql` in order to Parquet files `<stem>-<n>.parquet` in `folder`, a batch at a time,
+    `SCAN_ROWS_PER_FILE` rows a file (the last holds the rest); returns the files in order (nothing is left
+    behind on failure).
+
+    The Parquet writer keeps every row group's metadata until it closes its file (about 0.12 MB for the scan's
+    124 columns, and DuckDB hands over batches of about 16,000 rows): in one file that grew the process by
+    about 8 MB per million rows. `_scan_view` numbers the rows from the file's index and the row's place in it.
 
     `small`: the source is small (`_is_small`).
     """
     import pyarrow.parquet as pq
 
-    path.unlink(missing_ok=True)
     if small:
         # The relational API parses the long query text in Python first (~0.15 s a file); running the
         # statement directly skips that, and the extra copy of a small file's rows costs nothing.
@@ -220,15 +252,47 @@ def _stream_to_parquet(con: Any, sql: str, path: Path, *, small: bool = False) -
             reader = con.to_arrow_reader(SCAN_BATCH_ROWS)
     else:
         reader = con.sql(sql).to_arrow_reader(SCAN_BATCH_ROWS)
-    writer = pq.ParquetWriter(path, reader.schema, compression="lz4")
+    paths: list[Path] = []
+    writer = None
+    room = 0  # rows the open file still takes
+
+    def next_file() -> Any:
+        paths.append(folder / f"{stem}-{len(paths):04d}.parquet")
+        paths[-1].unlink(missing_ok=True)
+        return pq.ParquetWriter(paths[-1], reader.schema, compression="lz4")
+
     try:
         for batch in reader:
-            writer.write_batch(batch)
+            while batch.num_rows:
+                if writer is None or room == 0:
+                    if writer is not None:
+                        writer.close()
+                    writer, room = next_file(), SCAN_ROWS_PER_FILE
+                part = batch.slice(0, room)
+                writer.write_batch(part)
+                room -= part.num_rows
+                batch = batch.slice(part.num_rows)
+        if writer is None:  # no rows: one empty file, so the view has the columns
+            writer = next_file()
     except BaseException:
-        writer.close()
-        path.unlink(missing_ok=True)
+        if writer is not None:
+            writer.close()
+        for p in paths:
+            p.unlink(missing_ok=True)
         raise
     writer.close()
+    return paths
+
+
+def _scan_view(con: Any, table: str, paths: Sequence[Path]) -> None:
+    """`table`: the scan's rows from `_stream_to_parquet`'s files, numbered as a spreadsheet shows them
+    (`__row`: 2 for the first data row)."""
+    files = ", ".join(quote_str(str(p)) for p in paths)
+    con.execute(
+        f"CREATE OR REPLACE VIEW {table} AS SELECT CAST(file_index AS BIGINT) * {SCAN_ROWS_PER_FILE} "
+        "+ file_row_number + 2 AS __row, * EXCLUDE (file_row_number) "
+        f"FROM read_parquet([{files}], file_row_number = true)"
+    )
 
 
 def _repeated_header_sql(spec: Spec) -> str:
@@ -698,6 +762,7 @@ def validate_return(
                 rejected = list(exc.problems)
         if rejected:
             return _unusable(name, spec, submission, rejected, ret, ret.size_bytes, None, max_problems)
+        _after_scan(con)
         with timer.step("transport"):
             n_rows = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
             transport = _loaded_transport(con, ret, table, spec, n_rows)
