@@ -283,6 +283,36 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
         "T012",
         "a value starting with a carriage return then @",
     )
+    add("ctrl_z_at_end.csv", good + b"\x1a", "T002", "a DOS end-of-file mark after the last line", "Ctrl-Z")
+    add(
+        "header_quote_not_closed.csv",
+        b'"' + good,
+        "T007",
+        "a double quote before the first column name, never closed in the header",
+        "a double quote in line 1 is not closed",
+    )
+    add(
+        "header_name_over_128k.csv",
+        good.replace(b"LA Code", b"LA Code" + b"x" * 200_000, 1),
+        "T007",
+        "a 200 KB column name (Python's csv module stops at 128 KiB)",
+        "the specification has 'LA Code' there",
+    )
+    add(
+        "header_trailing_space.csv",
+        good.replace(b"LA Code,", b"LA Code ,", 1),
+        "T007",
+        "a space after a column name",
+        "instead of 'LA Code' (spaces before or after the name)",
+    )
+    body = [ln for ln in clean[1:] if ln]
+    add(
+        "ragged_6000_rows.csv",
+        b"\r\n".join([clean[0]] + [ln + b",x,y" for ln in body] * 500) + b"\r\n",
+        "T009",
+        "6,000 rows with two surplus values each (the listing is cut at 1,000)",
+        "row 2: the row has more values",
+    )
     add("no_line_breaks.csv", b"x" * (1 << 21), "T011", "2 MiB with no line break", "no header row")
     # DuckDB 2.0 loses such rows without a word once they pass its 32 MiB buffer: both files exited 0.
     add(

@@ -106,13 +106,30 @@ def test_no_identifying_value_in_any_refusal(corpus, fmt):
 
 
 @pytest.mark.parametrize(
-    "name", ["no_header_row.csv", "sep_line.csv", "header_10000_columns.csv", "header_extra_first_column.csv"]
+    "name",
+    [
+        "no_header_row.csv",
+        "sep_line.csv",
+        "header_10000_columns.csv",
+        "header_extra_first_column.csv",
+        "header_lower_case.csv",
+        "header_quote_not_closed.csv",
+    ],
 )
-def test_a_first_line_that_is_not_the_header_is_one_problem(corpus, name):
+def test_a_header_wrong_throughout_is_one_problem(corpus, name):
     # Not one problem per column (50 lines, or 10,000), and none echoing a data row's values.
     folder, _ = corpus
     result = validate_return(folder / name)
     assert len(result.problems) == 1, [str(p) for p in result.problems[:5]]
+
+
+def test_a_full_listing_of_ragged_rows_ends_with_how_many_more(corpus):
+    folder, _ = corpus
+    result = validate_return(folder / "ragged_6000_rows.csv")
+    assert [p.row for p in result.problems[:2]] == [2, 3]
+    last = result.problems[-1]
+    assert len(result.problems) == 1000 and last.row == 1001, (len(result.problems), str(last))
+    assert "this row and 5,000 more rows after it" in last.message, last.message
 
 
 @pytest.mark.parametrize(

@@ -242,17 +242,11 @@ class ReturnFile:
             f"SELECT line, arg_min(error_type::VARCHAR, ({first})) FROM {rejects} GROUP BY line "
             f"ORDER BY line LIMIT {int(limit)}"
         ).fetchall()
-        total = con.execute(f"SELECT count(DISTINCT line) FROM {rejects}").fetchone()[0]
         out = [_reject_problem(self.name, int(line), kind, len(self.columns)) for line, kind in rows]
-        if total > len(out):
-            out.append(
-                _problem(
-                    self.name,
-                    "T009",
-                    f"{total - len(out)} more rows could not be read as CSV",
-                    "Fix the rows listed above, then check the file again",
-                )
-            )
+        if len(out) == limit:
+            # The last place of a full listing says how many rows it leaves out (a listing is cut at `limit`).
+            total = con.execute(f"SELECT count(DISTINCT line) FROM {rejects}").fetchone()[0]
+            out[-1] = _more_problem(self.name, int(rows[-1][0]), int(total) - limit + 1, "cannot be read as CSV")
         return out
 
     def to_duckdb(self, con: Any, table_name: str, *, check: bool = True) -> int:
@@ -350,10 +344,27 @@ def ragged_problems(
     rows = con.execute(
         f"SELECT {row_sql}, {kind} FROM {table} WHERE {where} ORDER BY 1 LIMIT {int(limit)}"
     ).fetchall()
-    return [
+    out = [
         _reject_problem(name, int(r), "MISSING COLUMNS" if k == 1 else "TOO MANY COLUMNS", n_columns)
         for r, k in rows
     ]
+    if len(out) == limit:
+        total = con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+        out[-1] = _more_problem(name, int(rows[-1][0]), int(total) - limit + 1, "has a different number of values")
+    return out
+
+
+def _more_problem(name: str, row: int, more: int, what: str) -> Problem:
+    """The last line of a full listing: this row and how many more after it (never listed one by one)."""
+    return _problem(
+        name,
+        "T009",
+        f"this row and {more - 1:,} more rows after it {what.replace('has', 'have')} (not listed one by one)"
+        if more > 1
+        else f"the row {what}",
+        "Fix the rows listed before, then check the file again",
+        row=row,
+    )
 
 
 def _mixed_line_endings(path: Path) -> bool:
@@ -478,6 +489,7 @@ class _Checker:
         self._pending: int | None = None  # an empty line with only white space after it so far
         self._line_start = 0  # where the line running at the end of the previous chunk starts
         self.quotes = 0  # double quotes seen: an odd count may be a quoted value never closed
+        self.last_byte = b""
 
     def feed(self, data: bytes) -> tuple[str, int] | None:
         """Check (and copy) one chunk; returns (problem kind, byte offset) for the first fatal problem."""
@@ -520,6 +532,7 @@ class _Checker:
         if self.out is not None:
             self.out.write(data)
         self.offset += len(data)
+        self.last_byte = data[-1:]
         return None
 
     def _long_line(self, data: bytes, base: int) -> int | None:
@@ -809,6 +822,20 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
             )
         if scan.saw_cr and not scan.saw_lf:
             raise TransportError([_line_endings_problem(name, "cr")])
+        if coder.last_byte == b"\x1a":
+            line = _line_of(path, compressed, coder.offset - 1)
+            raise TransportError(
+                [
+                    _problem(
+                        name,
+                        "T002",
+                        "the file ends with an end-of-file mark (Ctrl-Z, byte 1A, as old DOS programs write), "
+                        "which would be read as a row of its own or as part of the last value",
+                        "Delete that last character and save the file again",
+                        row=line,
+                    )
+                ]
+            )
         if coder.quotes % 2 and (opened := _unclosed_quote(copy if compressed else path)) is not None:
             line = _line_of(path, compressed, opened)
             raise TransportError(
@@ -886,7 +913,7 @@ def _near_miss(given: str, expected: str) -> str:
     if given != given.strip():
         reasons.append("spaces before or after the name")
     g = given.strip()
-    if "_" in g and "_" not in expected.replace("Person_ID", "") or g.replace("_", " ") == expected:
+    if g.count("_") > expected.count("_"):
         reasons.append("underscores instead of spaces")
     if ":" in expected and ":" not in g:
         reasons.append("a missing colon")
@@ -945,6 +972,12 @@ def _whole_header_problem(got: list[str], expected: list[str], spec: Spec, name:
         return _one_problem(name, "line 1 has no column names (every header cell is empty)", hint)
     known = _known_names(spec)
     n_known = sum(1 for g in got if _key(g) in known)
+    if n_known < len(expected) // 2 and any("\n" in g or "\r" in g for g in got):
+        return _one_problem(
+            name,
+            "a double quote in line 1 is not closed, so the header runs on into the lines below",
+            "Remove the stray double quote from the header row (or close it)",
+        )
     if n_known < len(expected) // 2:
         if any(_LOOKS_LIKE_DATA.search(g) for g in got):
             return _one_problem(
@@ -979,6 +1012,39 @@ def _whole_header_problem(got: list[str], expected: list[str], spec: Spec, name:
                     )
                 ]
     return []
+
+
+_NEAR_MISS = re.compile(r"column (\d+) is headed '(.*)' instead of '(.*)' \((.*)\)$")
+
+
+def _collapse_near_misses(problems: list[Problem], name: str) -> list[Problem]:
+    """Near misses that share one reason (all names in lower case, national names for headers ...) become one
+    problem, in the place of the first of them."""
+    groups: dict[str, list[re.Match[str]]] = {}
+    for p in problems:
+        if (m := _NEAR_MISS.match(p.message)) is not None:
+            groups.setdefault(m.group(4), []).append(m)
+    big = {reason for reason, ms in groups.items() if len(ms) >= 4}
+    if not big:
+        return problems
+    out = []
+    for p in problems:
+        m = _NEAR_MISS.match(p.message)
+        if m is None or m.group(4) not in big:
+            out.append(p)
+        elif groups[m.group(4)][0] is m or groups[m.group(4)][0].group(1) == m.group(1):
+            n = len(groups[m.group(4)])
+            out.append(
+                _problem(
+                    name,
+                    "T007",
+                    f"{n} column names differ from the specification's ({m.group(4)}): column {m.group(1)} is "
+                    f"headed '{m.group(2)}' instead of '{m.group(3)}'",
+                    "Use the header row shown by `ascld spec fields`: exact names, in order",
+                    row=1,
+                )
+            )
+    return out
 
 
 def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
@@ -1088,6 +1154,7 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
                     field=col,
                 )
             )
+    problems = _collapse_near_misses(problems, name)
     if len(extra) == 1:
         problems.append(
             _problem(
@@ -1134,6 +1201,9 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
 
 def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> tuple[list[str], str]:
     """The header row, and the first MiB of text it was read from."""
+    # Python's csv module refuses values over 128 KiB by default; a line may be up to 1 MiB.
+    if csv.field_size_limit() <= MAX_LINE_BYTES:
+        csv.field_size_limit(MAX_LINE_BYTES + 1)
     with open(data_path, encoding=encoding, newline="") as fh:
         text = fh.read(MAX_LINE_BYTES)
     if not text.strip():
