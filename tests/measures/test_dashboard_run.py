@@ -169,3 +169,19 @@ def test_dashboard_without_a_single_table_is_a_usage_error(world, tmp_path):
     )
     assert result.exit_code == 2, result.output
     assert "single-submissions main table" in result.output
+
+
+def test_single_table_is_found_beside_the_joined_one(tmp_path):
+    from ascld.errors import UsageError
+    from ascld.measures.dashboard.step import single_table_in
+
+    assert single_table_in(tmp_path) is None
+    joined = tmp_path / "CLD_230401_260331_JoinedSubmissions.parquet"
+    joined.write_bytes(b"")
+    single = tmp_path / "CLD_250401_260331_SingleSubmissions.parquet"
+    single.write_bytes(b"")
+    assert single_table_in(tmp_path) == single
+    assert single_table_in(single) == single and single_table_in(joined) is None
+    (tmp_path / "CLD_250101_251231_SingleSubmissions.parquet").write_bytes(b"")
+    with pytest.raises(UsageError, match="2 single-submissions main tables"):
+        single_table_in(tmp_path)
