@@ -179,6 +179,15 @@ def compute_dashboard(
         notes.append("waiting times: no joined main table given")
     else:
         check_columns(joined_t, "joined main table", costs=False)
+        first = run_step("waiting times", name, lambda: con.execute(joined_t.Ref_Period_Start_Date.min()))
+        wt_start = ref.parameter_date("wt_start_date")
+        if first is not None and _as_date(first) > wt_start:
+            notes.append(
+                f"waiting times: the joined main table's first reference period starts on "
+                f"{_as_date(first).isoformat()}, after "
+                f"{wt_start.isoformat()}; earlier requests, and services the new-client test looks back to, are "
+                "missing (build the joined table from that date)"
+            )
         event_set = stage(waiting_time_events(joined_t), "dashboard_wt_events")
         links = stage(waiting_time_links(event_set), "dashboard_wt_links")
         out("waiting_links", links)
