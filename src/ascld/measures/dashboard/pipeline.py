@@ -17,6 +17,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 import pyarrow as pa
 
 from ascld.engine import connect, run_step
@@ -181,7 +182,7 @@ def compute_dashboard(
         check_columns(joined_t, "joined main table", costs=False)
         first = run_step("waiting times", name, lambda: con.execute(joined_t.Ref_Period_Start_Date.min()))
         wt_start = ref.parameter_date("wt_start_date")
-        if first is not None and _as_date(first) > wt_start:
+        if first is not None and not pd.isna(first) and _as_date(first) > wt_start:  # Spark gives NaT for none
             notes.append(
                 f"waiting times: the joined main table's first reference period starts on "
                 f"{_as_date(first).isoformat()}, after "
@@ -236,7 +237,6 @@ def control_waiting_time_rows(rows: list[dict[str, Any]], rules: Any = None) -> 
     The release rules recompute a count's `value` from its published count; a median is not a count, so it
     is put back after control unless the row was suppressed.
     """
-    import pandas as pd
 
     from ascld.release import apply_disclosure_control, load_disclosure_rules
     from ascld.release.disclosure import SUPPRESSED
