@@ -313,6 +313,13 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
         "6,000 rows with two surplus values each (the listing is cut at 1,000)",
         "row 2: the row has more values",
     )
+    add(
+        "wide_rows_after_first_mib.csv",
+        b"\r\n".join([clean[0]] + body * 300 + [ln + b"," * 2000 for ln in body] * 8) + b"\r\n",
+        "T009",
+        "96 rows of 2,000 surplus values after 1.8 MB of good rows (DuckDB took 20 s)",
+        "2,050 values",
+    )
     add("no_line_breaks.csv", b"x" * (1 << 21), "T011", "2 MiB with no line break", "no header row")
     # DuckDB 2.0 loses such rows without a word once they pass its 32 MiB buffer: both files exited 0.
     add(

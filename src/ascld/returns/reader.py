@@ -459,6 +459,7 @@ class _Scan:
     saw_cr: bool = False  # a carriage return somewhere
     saw_lf: bool = False  # a line feed somewhere (a file with CRs and no LF ends its lines with CR alone)
     long_line_offset: int | None = None  # where the first line longer than MAX_LINE_BYTES starts
+    wide_line: tuple[int, int] | None = None  # (offset, values) of a sampled line with far too many values
     bom_offset: int | None = None  # where a UTF-8 byte-order mark first appears (a split across chunks is missed)
 
 
@@ -480,7 +481,7 @@ class _Checker:
     file with bytes 0x80-0x9F (the euro sign, curly quotes, dashes) needs a transcoded copy (`_transcode`).
     """
 
-    def __init__(self, out_path: Path | None):
+    def __init__(self, out_path: Path | None, max_values: int = 100):
         self.out: Any = open(out_path, "wb") if out_path else None  # noqa: SIM115 - closed by close()
         self.scan = _Scan()
         self.offset = 0
@@ -490,6 +491,7 @@ class _Checker:
         self._line_start = 0  # where the line running at the end of the previous chunk starts
         self.quotes = 0  # double quotes seen: an odd count may be a quoted value never closed
         self.last_byte = b""
+        self.max_values = max_values  # a sampled line with more values than this is refused (T009)
 
     def feed(self, data: bytes) -> tuple[str, int] | None:
         """Check (and copy) one chunk; returns (problem kind, byte offset) for the first fatal problem."""
@@ -501,6 +503,8 @@ class _Checker:
             self._blank_lines(data, base)
         if self.scan.long_line_offset is None:
             self.scan.long_line_offset = self._long_line(data, base)
+        if self.scan.wide_line is None:
+            self.scan.wide_line = self._wide_line(data, base)
         s = self.scan
         if not s.saw_lf:  # (each test stops at the first hit: after the first chunk they cost nothing)
             s.saw_lf = b"\n" in data
@@ -560,6 +564,30 @@ class _Checker:
         last = data.rfind(b"\n")
         self._line_start = base + last + 1
         return self._line_start if len(data) - last - 1 > limit else None
+
+    def _wide_line(self, data: bytes, base: int) -> tuple[int, int] | None:
+        """(offset, values) of a sampled line with far more values than the header, if one is found.
+
+        DuckDB records every surplus value with a copy of its line, so its time grows with the square of a
+        row's length: 1,000 rows of 200 surplus values took 10 s, 100 rows of 2,000 took 20 s. The line at
+        every 16 KiB is counted (a thousand short searches per 16 MiB, 5% of the byte scan), so every line
+        longer than that and every run of such rows is seen; what can pass unseen is a row or two of under
+        16 KiB between samples, a few seconds. The first MiB is checked row by row when the header is read.
+        """
+        for p in range(0, len(data), 1 << 14):
+            end = data.find(b"\n", p)
+            if end < 0:
+                return None
+            start = data.rfind(b"\n", 0, p) + 1
+            if base + start == 0 or data.count(b",", start, end) < self.max_values:
+                continue  # (line 1 is the header, checked on its own)
+            try:
+                values = len(next(csv.reader([data[start:end].decode("latin-1")])))
+            except (csv.Error, StopIteration):
+                continue
+            if values > self.max_values:
+                return base + start, values
+        return None
 
     def _blank_lines(self, data: bytes, base: int) -> None:
         """Record the first empty line that has content after it (empty lines at the very end are harmless).
@@ -674,7 +702,9 @@ def _first_bytes(path: Path, compressed: bool, n: int = 64) -> bytes:
         return fh.read(n)
 
 
-def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str, Path, str | None, _Scan]:
+def _check_bytes(
+    path: Path, name: str, temp_dir: str | None, n_columns: int = 50
+) -> tuple[str, str, Path, str | None, _Scan]:
     """Byte-level checks; returns (compression, encoding, data path, temp dir, scan facts)."""
     size = path.stat().st_size
     if size == 0:
@@ -738,7 +768,7 @@ def _check_bytes(path: Path, name: str, temp_dir: str | None) -> tuple[str, str,
     tmpdir = tempfile.mkdtemp(prefix="ascld-return-", dir=temp_dir)
     copy = Path(tmpdir) / "data.csv"
     # gzip content is written out decompressed, so DuckDB can read it with all its threads.
-    coder = _Checker(copy if compressed else None)
+    coder = _Checker(copy if compressed else None, max_values=2 * n_columns)
     fatal = None
     try:
         try:
@@ -1244,6 +1274,17 @@ def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> tuple[l
         ) from None
 
 
+def _too_many_values(name: str, row: int, values: int, n_columns: int) -> Problem:
+    return _problem(
+        name,
+        "T009",
+        f"the row has {values:,} values, more than the {n_columns} columns of the header",
+        "Make every row have exactly one value per column (delete the surplus columns, often empty ones at the "
+        "end of each row)",
+        row=row,
+    )
+
+
 def _very_wide_rows(text: str, n_columns: int, name: str) -> list[Problem]:
     """T009 for the first row, in the first MiB, with more than twice the header's values.
 
@@ -1255,16 +1296,7 @@ def _very_wide_rows(text: str, n_columns: int, name: str) -> list[Problem]:
     try:
         for number, row in enumerate(rows, start=1):
             if len(row) > 2 * n_columns:
-                return [
-                    _problem(
-                        name,
-                        "T009",
-                        f"the row has {len(row):,} values, more than the {n_columns} columns of the header",
-                        "Make every row have exactly one value per column (delete the surplus columns, "
-                        "often empty ones at the end of each row)",
-                        row=number,
-                    )
-                ]
+                return [_too_many_values(name, number, len(row), n_columns)]
     except csv.Error:
         pass  # the text ends inside a quoted value, or the quoting is broken: DuckDB reports that row
     return []
@@ -1293,13 +1325,16 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
     spec = spec or load_spec()
     name = path.name
     try:
-        compression, encoding, data_path, tmpdir, scan = _check_bytes(path, name, temp_dir)
+        compression, encoding, data_path, tmpdir, scan = _check_bytes(path, name, temp_dir, len(spec.columns))
     except PermissionError as exc:
         raise UsageError(f"{path}: cannot read the file ({exc.strerror}).") from None
     duckdb_encoding = "latin-1" if scan.non_ascii and not scan.c1 else "utf-8"
     try:
         header, text = _read_header(data_path, name, duckdb_encoding)
         problems = check_header(header, spec, name) or _very_wide_rows(text, len(spec.columns), name)
+        if not problems and scan.wide_line is not None:
+            line = _line_of(path, compression == "gzip", scan.wide_line[0])
+            problems = [_too_many_values(name, line, scan.wide_line[1], len(spec.columns))]
         if problems:
             raise TransportError(problems)
     except TransportError:
