@@ -66,8 +66,8 @@ class Settings:
     check_memory_mb: int = _s(
         256,
         "Memory limit of the validator's DuckDB during one check (the checker's ASCLD_MEMORY_LIMIT); it "
-        "spills to the service's temporary folder beyond that. At 224 the validator ran out of memory on a "
-        "1,000,000-row file.",
+        "spills to the service's temporary folder beyond that (after the scan the checker uses one thread and 5/8 "
+        "of it). At 224 the validator ran out of memory on a 1,000,000-row file.",
     )
     raw_retention_days: float = _s(
         30, "Days after ingest (or after a final ingest failure) before the encrypted raw file is deleted."

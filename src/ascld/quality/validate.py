@@ -474,14 +474,18 @@ def _order_sql(checks: Sequence[Check]) -> str:
     return f"row NULLS FIRST, seq, {_case('check_id', {c.id: i for i, c in enumerate(checks)})}"
 
 
-def _sort_problems(con: Any, checks: Sequence[Check]) -> None:
-    """Sort the problems once, narrow (before messages are rendered), into `SORTED_PROBLEMS`, so the listing
-    and problems.csv read them in order without sorting the long rendered texts (less memory)."""
+def _sort_problems(con: Any, checks: Sequence[Check], workdir: str) -> None:
+    """Sort the problems once, narrow (before messages are rendered), into a Parquet file that the view
+    `SORTED_PROBLEMS` reads in that order, so the listing and problems.csv need no sort of the long rendered
+    texts. On disk, not in a table: a table of millions of problems (a file of duplicates) held DuckDB's
+    memory and the next statement ran out of it (8,000,000 rows at the checker's limit)."""
+    path = quote_str(str(Path(workdir) / "problems-sorted.parquet"))
     con.execute(
-        f"CREATE OR REPLACE TABLE {SORTED_PROBLEMS} AS SELECT * FROM {crossrow.PROBLEMS} "
-        f"ORDER BY {_order_sql(checks)}"
+        f"COPY (SELECT * FROM {crossrow.PROBLEMS} ORDER BY {_order_sql(checks)}) TO {path} "
+        "(FORMAT parquet, COMPRESSION lz4)"
     )
     con.execute(f"DROP TABLE {crossrow.PROBLEMS}")
+    con.execute(f"CREATE OR REPLACE VIEW {SORTED_PROBLEMS} AS SELECT * FROM read_parquet({path})")
 
 
 SORTED_PROBLEMS = "__ascld_sorted_problems"
@@ -827,7 +831,7 @@ def validate_return(
         # Counts, listing, full CSV.
         outputs = timer.step("outputs")
         outputs.__enter__()
-        _sort_problems(con, checks)
+        _sort_problems(con, checks, workdir)
         rendered = _rendered_sql(name, spec, checks)
         counts_rows = con.execute(f"""
             SELECT check_id, severity, count(*), count(DISTINCT row) FROM ({rendered}) GROUP BY
