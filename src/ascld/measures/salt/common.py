@@ -196,13 +196,16 @@ class SaltPeriod:
         """Build a period, filling the other dates with the defaults described on the class."""
         if end < start:
             raise UsageError("SALT period: the end date is before the start date. Check the period.")
-        fy = start.year if start.month >= 4 else start.year - 1
+        fy_month = reference.parameter_int("financial_year_start_month")
+        fy = start.year if start.month >= fy_month else start.year - 1
         return cls(
             start=start,
             end=end,
-            event_window_close=event_window_close or _first_of_month_after(end, 2),
-            submission_window_close=submission_window_close or _first_of_month_after(end, 3),
-            year_start=year_start or date(fy, 4, 1),
+            event_window_close=event_window_close
+            or _first_of_month_after(end, reference.parameter_int("event_window_months")),
+            submission_window_close=submission_window_close
+            or _first_of_month_after(end, reference.parameter_int("submission_window_months")),
+            year_start=year_start or date(fy, fy_month, 1),
             today=today or date.today(),
         )
 
