@@ -329,6 +329,36 @@ def make_bad_files(folder: str | Path, seed: int = 0) -> dict[str, tuple[str, st
         "one unquoted 33 MiB value (the row vanished: 11 rows checked, exit 0)",
         "longer than 1 MiB",
     )
+    add(
+        "repeated_header_upper_case.csv",
+        b"\r\n".join(crlf_lines[:5] + [crlf_lines[0].upper()] + crlf_lines[5:]),
+        "T018",
+        "the header row again in capitals (it was named as a second LA code)",
+        "repeats the header row",
+    )
+    lower_spaced = b",".join(b" " + name.lower() + b" " for name in crlf_lines[0].split(b","))
+    add(
+        "repeated_header_lower_case_spaces.csv",
+        b"\r\n".join(crlf_lines[:5] + [lower_spaced] + crlf_lines[5:]),
+        "T018",
+        "the header row again in lower case with spaces around the names",
+        "repeats the header row",
+    )
+    commas = b"," * (len(header) - 1)
+    add(
+        "rows_only_commas.csv",
+        crlf_lines[0] + b"\r\n" + (commas + b"\r\n") * 5,
+        "T008",
+        "five rows of commas only (gave 60 blank-field failures, exit 1)",
+        "every value in them is blank",
+    )
+    add(
+        "some_rows_only_commas.csv",
+        b"\r\n".join(crlf_lines[:4] + [commas] + crlf_lines[4:-1] + [commas] * 3) + b"\r\n",
+        "T020",
+        "a row of commas inside the data and three after it (a spreadsheet's used range)",
+        "row 5: the row is empty",
+    )
     plain = [ln for ln in clean[1:] if ln and b'"' not in ln]
     tail = plain * ((34 << 20) // sum(len(ln) + 2 for ln in plain) + 1)
     add(

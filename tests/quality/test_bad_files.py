@@ -216,3 +216,59 @@ def test_a_line_break_inside_a_shown_value_is_escaped_so_messages_stay_on_one_li
     shown = [p for p in result.problems if p.field == "Gender" and p.row == 2]
     assert shown and all("\n" not in p.message and "\r" not in p.message for p in shown), shown
     assert any('"Fe\\r\\nmale"' in p.message for p in shown), [p.message for p in shown]
+
+
+# --- counts of a refused file, repeated headers in any case, rows of commas only
+
+
+def test_counts_of_a_cut_listing_count_every_row_not_the_summary_line(corpus):
+    # The listing's last line stands for 5,001 rows: counted as one problem, the file had 1,000 (not 6,000).
+    folder, _ = corpus
+    result = validate_return(folder / "ragged_6000_rows.csv")
+    (count,) = [c for c in result.problem_counts if c["check_id"] == "T009"]
+    assert (count["count"], count["rows"]) == (6000, 6000), count
+    totals = result.summary["totals"]
+    assert (totals["errors"], totals["problems"], totals["rows_with_errors"]) == (6000, 6000, 6000), totals
+    listing = result.summary["listing"]
+    assert (listing["listed"], listing["not_listed"], listing["rows_not_listed"]) == (1000, 5000, 5000), listing
+
+
+def test_counts_of_a_cut_listing_when_max_problems_is_smaller(corpus):
+    folder, _ = corpus
+    result = validate_return(folder / "ragged_6000_rows.csv", max_problems=10)
+    assert result.problem_counts[0]["count"] == 6000
+    listing = result.summary["listing"]
+    assert (listing["listed"], listing["not_listed"], listing["rows_not_listed"]) == (10, 5990, 5990), listing
+
+
+@pytest.mark.parametrize("name", ["repeated_header_upper_case.csv", "repeated_header_lower_case_spaces.csv"])
+def test_a_header_repeated_in_another_case_is_t018_not_a_second_la(corpus, name):
+    folder, _ = corpus
+    result = validate_return(folder / name)
+    assert [(p.row, p.check_id) for p in result.problems] == [(6, "T018")], [str(p) for p in result.problems]
+
+
+def test_rows_of_commas_only_are_one_problem_each(corpus):
+    folder, _ = corpus
+    result = validate_return(folder / "some_rows_only_commas.csv")
+    listed = [(p.row, p.check_id) for p in result.problems]
+    assert listed == [(5, "T020"), (15, "T020"), (16, "T020"), (17, "T020")], [str(p) for p in result.problems]
+
+
+def test_every_row_of_commas_only_is_no_data_rows(corpus):
+    folder, _ = corpus
+    result = validate_return(folder / "rows_only_commas.csv")
+    assert [p.check_id for p in result.problems] == ["T008"], [str(p) for p in result.problems]
+    assert "5 rows" in result.problems[0].message, result.problems[0].message
+
+
+def test_thousands_of_rows_of_commas_are_listed_to_1000_and_all_counted(tmp_path):
+    # A spreadsheet's used range saved below the data: 3,000 lines of commas.
+    good = _good_bytes(tmp_path)
+    path = tmp_path / "used_range.csv"
+    path.write_bytes(good + (b"," * 49 + b"\r\n") * 3000)
+    result = validate_return(path)
+    assert result.exit_code == 2 and {p.check_id for p in result.problems} == {"T020"}
+    assert len(result.problems) == 1000 and result.problems[0].row == 10
+    assert "this row and 2,000 more rows after it" in result.problems[-1].message, str(result.problems[-1])
+    assert result.problem_counts[0]["count"] == 3000 and result.problem_counts[0]["rows"] == 3000

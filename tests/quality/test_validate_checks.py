@@ -381,3 +381,13 @@ def test_blank_values_are_never_reported_as_unverified_list_values(tmp_path, gen
     result = validate_rows(tmp_path, rows)
     unverified = [p for p in result.problems if p.check_id == "C006"]
     assert not [p for p in unverified if p.message.startswith('""')], [str(p) for p in unverified]
+
+
+def test_t012_wording_names_the_leading_tab_or_line_break_the_reader_refuses():
+    # The reader refuses "\t=..." and "\n+..." too: checks.csv (and the docs table made from it) says so.
+    from ascld.quality.checks import checks_by_id
+    from ascld.returns.reader import formula_problem
+
+    t012 = checks_by_id()["T012"]
+    assert formula_problem("q1.csv", 2, "Event_Description").message.startswith(t012.message)
+    assert "tabs or line breaks" in t012.description, t012.description

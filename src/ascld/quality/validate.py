@@ -297,29 +297,94 @@ def _scan_view(con: Any, table: str, paths: Sequence[Path]) -> None:
 
 def _repeated_header_sql(spec: Spec) -> str:
     """SQL true on a data row whose first three shown fields hold their own header names: a header row
-    repeated inside the file, typically where two exports were joined together."""
+    repeated inside the file, typically where two exports were joined together. Names are matched in any
+    case and with spaces around them: a header typed again, or exported by another tool, is still a header
+    (it was taken for a second LA code)."""
     shown = [f for f in spec.fields if value_shown(spec, f.column)][:3]
-    return " AND ".join(f"{quote_ident('v_' + f.column)} = {quote_str(f.name)}" for f in shown)
+    return " AND ".join(
+        f"lower(trim({quote_ident('v_' + f.column)})) = {quote_str(f.name.strip().lower())}" for f in shown
+    )
+
+
+# The last line of a listing cut at `_LISTED_ROWS` says how many rows it stands for, in the reader's words
+# (`ascld.returns.reader._more_problem`): "this row and 5,000 more rows after it ...".
+_LISTED_ROWS = 1000
+_MORE_ROWS = re.compile(r"^this row and ([0-9,]+) more rows after it ")
+
+
+def _rows_problems(
+    con: Any, ret: ReturnFile, table: str, where: str, check_id: str, what: str
+) -> list[Problem]:
+    """One problem of `check_id` per row where `where` holds, listed up to `_LISTED_ROWS` rows; the last line
+    of a full listing is this row and how many more rows after it `what` (counted by `_unusable`)."""
+    rows = con.execute(
+        f"SELECT __row FROM {table} WHERE {where} ORDER BY __row LIMIT {_LISTED_ROWS}"
+    ).fetchall()
+    chk = checks_by_id()[check_id]
+    problems = [
+        Problem(ret.name, int(r), "", chk.id, chk.severity, chk.message, chk.hint) for (r,) in rows
+    ]
+    if len(rows) == _LISTED_ROWS:
+        more = int(con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]) - _LISTED_ROWS
+        if more:
+            problems[-1] = Problem(
+                ret.name,
+                problems[-1].row,
+                "",
+                chk.id,
+                chk.severity,
+                f"this row and {more:,} more rows after it {what} (not listed one by one)",
+                chk.hint,
+            )
+    return problems
 
 
 def _repeated_headers(con: Any, ret: ReturnFile, table: str, spec: Spec) -> list[Problem]:
     """T018: data rows that repeat the header row."""
-    rows = con.execute(
-        f"SELECT __row FROM {table} WHERE {_repeated_header_sql(spec)} ORDER BY __row LIMIT 1000"
-    ).fetchall()
-    chk = checks_by_id()["T018"]
-    return [
-        Problem(ret.name, int(r), "", chk.id, chk.severity, chk.message, chk.hint) for (r,) in rows
-    ]
+    return _rows_problems(con, ret, table, _repeated_header_sql(spec), "T018", "repeat the header row")
+
+
+def _empty_rows_sql(spec: Spec) -> str:
+    """SQL true on a data row whose every value is blank (a line of commas only)."""
+    return " AND ".join(f"{decode_sql(c, 'blank')} = 1" for c in spec.columns)
+
+
+def _empty_rows(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows: int) -> list[Problem]:
+    """T008 when every data row is blank (a header and lines of commas only), else T020 for each blank row.
+
+    A spreadsheet saves rows it once used below the data as lines of commas. Checked cell by cell, each
+    such row gave a blank-field failure for every mandatory field and counted as a copy of the one before;
+    it is one problem a row instead."""
+    # Only a row with LA Code blank can be blank throughout: one narrow column rules out almost every file.
+    if not con.execute(f"SELECT bool_or({decode_sql('LA_Code', 'blank')} = 1) FROM {table}").fetchone()[0]:
+        return []
+    where = _empty_rows_sql(spec)
+    n_empty = int(con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0])
+    if n_empty == 0:
+        return []
+    if n_empty == n_rows:
+        chk = checks_by_id()["T008"]
+        message = (
+            f"the file has {n_rows:,} rows after the header, but every value in them is blank "
+            "(lines of commas only)"
+            if n_rows > 1
+            else "the file has one row after the header, but every value in it is blank (commas only)"
+        )
+        return [Problem(ret.name, None, "", chk.id, chk.severity, message, chk.hint)]
+    return _rows_problems(con, ret, table, where, "T020", "are empty too")
 
 
 def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows: int) -> list[Problem]:
-    """T008 (no rows), T012 (formula values, from the formula bit of the cell codes), T013 and T014."""
+    """T008 (no rows, or only blank ones), T020 (blank rows), T018 (repeated header rows), T012 (formula
+    values, from the formula bit of the cell codes), T013 and T014."""
     from ascld.returns.reader import loaded_transport_problems
 
     if n_rows == 0:
         return loaded_transport_problems(con, table, ret.name, spec.columns, 0)
-    problems = _repeated_headers(con, ret, table, spec)
+    empty = _empty_rows(con, ret, table, spec, n_rows)
+    if empty and empty[0].check_id == "T008":
+        return empty
+    problems = sorted(_repeated_headers(con, ret, table, spec) + empty, key=lambda p: p.row or 0)
     # Repeated header rows are left out of the counts below (their 'LA Code' is not a second council).
     data_rows = f"NOT ({_repeated_header_sql(spec)})" if problems else "TRUE"
     if con.execute(f"SELECT bool_or(has_formula) FROM {table}").fetchone()[0]:
@@ -610,6 +675,27 @@ def _totals(
     }
 
 
+def _more_rows(problem: Problem) -> int:
+    """How many rows after its own the last line of a cut listing stands for (0 for any other problem)."""
+    m = _MORE_ROWS.match(problem.message) if problem.row is not None else None
+    return int(m.group(1).replace(",", "")) if m else 0
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks, tabs and other control characters escaped (a file may be named with them),
+    so that a message stays on one line and cannot move a terminal's cursor.
+
+    Examples:
+        >>> one_line("q1\\n.csv: the file is empty")
+        'q1\\\\n.csv: the file is empty'
+    """
+    return _CONTROL.sub(lambda m: _ESCAPES.get(m.group(0), f"\\x{ord(m.group(0)):02x}"), text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
 def _unusable(
     name: str,
     spec: Spec,
@@ -620,10 +706,14 @@ def _unusable(
     row_count: int | None,
     max_problems: int,
 ) -> ValidationResult:
+    # A listing cut short ends with a line standing for that row and every row after it: counted as those
+    # rows, so the counts are of real problems (a file of 6,000 ragged rows has 6,000, not 1,000).
+    more = [_more_rows(p) for p in problems]
     counts: dict[tuple[str, str], list[int]] = {}
-    for p in problems:
+    for p, extra in zip(problems, more, strict=True):
         entry = counts.setdefault((p.check_id, p.severity), [0, 0])
-        entry[0] += 1
+        entry[0] += 1 + extra
+        entry[1] += extra
     by_id = checks_by_id()
     problem_counts = [
         {
@@ -631,11 +721,14 @@ def _unusable(
             "severity": sev,
             "description": by_id[cid].description if cid in by_id else "",
             "count": n,
-            "rows": len({p.row for p in problems if p.check_id == cid and p.row}),
+            "rows": len({p.row for p in problems if p.check_id == cid and p.row}) + extra_rows,
         }
-        for (cid, sev), (n, _) in sorted(counts.items())
+        for (cid, sev), (n, extra_rows) in sorted(counts.items())
     ]
     listed = problems[:max_problems]
+    rows_with_errors = len({p.row for p in problems if p.severity == "error" and p.row}) + sum(
+        m for p, m in zip(problems, more, strict=True) if p.severity == "error"
+    )
     summary = _base_summary(name, spec, submission, ret, size)
     summary.update(
         {
@@ -645,9 +738,7 @@ def _unusable(
             "la_code": None,
             "stated_period": None,
             "derived_period": None,
-            "totals": _totals(
-                problems, problem_counts, len({p.row for p in problems if p.severity == "error"}), 0
-            ),
+            "totals": _totals(problems, problem_counts, rows_with_errors, 0),
             "problem_counts": problem_counts,
             "fields": [],
             "events_by_month": [],
@@ -655,11 +746,13 @@ def _unusable(
             "listing": {
                 "max_problems": max_problems,
                 "listed": len(listed),
-                "not_listed": len(problems) - len(listed),
-                "rows_not_listed": len({p.row for p in problems[max_problems:]} - {p.row for p in listed}),
+                # The rows a cut listing's last line stands for are not listed one by one either.
+                "not_listed": len(problems) - len(listed) + sum(more),
+                "rows_not_listed": len({p.row for p in problems[max_problems:]} - {p.row for p in listed})
+                + sum(more),
             },
             "problems": [p.to_dict() for p in listed],
-            "reason": str(problems[0]) if problems else "the file cannot be read",
+            "reason": one_line(str(problems[0])) if problems else "the file cannot be read",
         }
     )
     return ValidationResult(
