@@ -86,3 +86,59 @@ def test_dq_out_option(tmp_path, gen):
     out = tmp_path / "codes.parquet"
     assert run("validate", _files(tmp_path, gen), "--dq-out", out).exit_code == 0
     assert out.exists()
+
+
+# --- refusals: one line naming the file once, control characters escaped, a closed pipe ends quietly
+
+
+def _ragged(tmp_path, gen, name="ragged.csv", extra_rows=0):
+    path = write_rows(tmp_path / name, [gen.row(new_person=True) for _ in range(4 + extra_rows)])
+    lines = path.read_bytes().split(b"\r\n")
+    for i in range(3, len(lines) - 1):
+        lines[i] += b",surplus"
+    path.write_bytes(b"\r\n".join(lines))
+    return path
+
+
+def test_a_refusal_names_the_file_once(tmp_path, gen):
+    result = run("validate", _ragged(tmp_path, gen))
+    assert result.exit_code == 2, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("ragged.csv cannot be checked: row 4: the row has more values"), first
+    assert first.count("ragged.csv") == 1 and first.endswith("[T009]"), first
+
+
+def test_a_file_name_with_a_line_break_is_escaped_on_every_line(tmp_path, gen):
+    path = _ragged(tmp_path, gen, name="q1\nrow\t2\x1b[2J.csv")
+    result = run("validate", path)
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2, lines  # rows 4 and 5, one line each
+    assert all(line.startswith("q1\\nrow\\t2\\x1b[2J.csv") for line in lines), lines
+    assert "\x1b" not in result.output and "\t" not in result.output
+
+
+def test_a_file_name_with_a_line_break_stays_on_one_line_when_the_file_is_usable(tmp_path, gen):
+    path = write_rows(tmp_path / "q1\r\nok.csv", [gen.row(new_person=True) for _ in range(3)])
+    result = run("validate", path, "--submission-date", SUBMITTED)
+    assert result.exit_code in (0, 1), result.output
+    assert all(line.startswith("q1\\r\\nok.csv") for line in result.output.splitlines()), result.output
+
+
+def test_output_cut_by_a_closed_pipe_ends_quietly_with_the_verdict(tmp_path, gen):
+    # `ascld validate big.csv | head -1`: the reader goes after one line; no "Unexpected error", and the exit
+    # code is still the file's (2: cannot be checked).
+    import subprocess
+    import sys
+
+    path = _ragged(tmp_path, gen, extra_rows=1200)  # 1,000 listed lines: far more than a pipe holds
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from ascld.cli import main; main()", "validate", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert b"cannot be checked" in proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 2, stderr
+    assert stderr == "", stderr

@@ -8,7 +8,8 @@ the modules `EXTRA_MODULES` names for it (those that add subcommands to its grou
 `ascld --help`, import every module.
 
 Exit codes: 0 ok; 1 data problems found; 2 usage error or unusable input. Unexpected errors print one line and
-suggest `--debug`.
+suggest `--debug`. Output cut short because its reader has gone (`ascld ... | head -1`) ends quietly with 141,
+the status a shell gives a Unix tool ended by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
 import sys
 
 import click
@@ -24,6 +26,7 @@ from ascld import __version__
 from ascld.errors import AscldError, EngineNotInstalled, SpecError, UnusableInput, UsageError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: what a shell reports for `cat big.txt | head -1`
 
 COMMAND_MODULES = (
     "demo",
@@ -86,6 +89,10 @@ class AscldGroup(click.Group):
             ctx.exit(EXIT_USAGE)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            # The reader of the output has gone (`| head`): not an error of ascld's, so no message.
+            silence_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except AscldError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -99,6 +106,17 @@ class AscldGroup(click.Group):
             )
             ctx.exit(EXIT_USAGE)
         return None
+
+
+def silence_stdout() -> None:
+    """Point standard output at the null device once its reader has gone (a closed pipe), so that nothing
+    written later, nor Python's flush at exit, fails again ("Exception ignored ... BrokenPipeError")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (a test runner's captured output): nothing to flush
+        pass
 
 
 @click.group(cls=AscldGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -10,21 +10,38 @@ from pathlib import Path
 
 import click
 
-from ascld.quality.validate import ValidationResult, validate_return
+from ascld.cli import silence_stdout
+from ascld.quality.problem import Problem
+from ascld.quality.validate import ValidationResult, one_line, validate_return
 from ascld.spec import load_spec
 
 FORMATS = ("text", "json", "csv")
 
 
+def _echo(text: str, *, err: bool = False) -> None:
+    """One line of output: a file name can hold line breaks and other control characters, shown escaped."""
+    click.echo(one_line(text), err=err)
+
+
+def _refusal(problem: Problem) -> str:
+    """The one line saying why a file cannot be checked, naming the file once:
+    `q1.csv cannot be checked: row 5: the row has fewer values ... [T009]`."""
+    where_and_what = str(problem)[len(problem.file) :]  # ", row 5, field X: what. Hint. [T0xx]" or ": what..."
+    return f"{problem.file} cannot be checked: {where_and_what[2:]}"
+
+
 def _text(result: ValidationResult) -> None:
     s = result.summary
     if not result.usable:
-        click.echo(f"{result.file}: cannot be checked. {s['reason']}", err=False)
+        if result.problems:
+            _echo(_refusal(result.problems[0]))
+        else:
+            _echo(f"{result.file} cannot be checked: {s['reason']}")
         for p in result.problems[1:]:
-            click.echo(str(p))
+            _echo(str(p))
         return
     for p in result.problems:
-        click.echo(str(p))
+        _echo(str(p))
     listing = s["listing"]
     if listing["not_listed"]:
         click.echo(
@@ -33,7 +50,7 @@ def _text(result: ValidationResult) -> None:
         )
     t = s["totals"]
     verdict = "FAILED" if result.exit_code == 1 else "passed"
-    click.echo(
+    _echo(
         f"{result.file}: {verdict}: {result.row_count:,} rows, {t['errors']:,} failures on "
         f"{t['rows_with_errors']:,} rows, {t['warnings']:,} warnings (specification {s['spec']['label']})."
     )
@@ -117,8 +134,9 @@ def validate_command(
     Exit codes: 0 no failures (warnings allowed), 1 failures found, 2 the file cannot be checked (or a usage
     error).
     """
-    if not Path(return_file).exists():
-        raise click.UsageError(f"{return_file}: no such file. Check the path and try again.")
+    for name, what in ((return_file, ""), (previous, " (the --previous return)")):
+        if name is not None and not Path(name).exists():
+            raise click.UsageError(f"{one_line(name)}: no such file{what}. Check the path and try again.")
     spec = load_spec(spec_overlay)
     sub: date | None = submission_date.date() if submission_date else None  # type: ignore[attr-defined]
     result = validate_return(
@@ -129,19 +147,25 @@ def validate_command(
         submission_date=sub,
         dq_out=dq_out,
     )
-    if fmt == "json":
-        click.echo(json.dumps(result.summary, indent=2, default=str))
-    elif fmt == "csv":
-        _csv(result)
-    else:
-        _text(result)
+    try:
+        if fmt == "json":
+            click.echo(json.dumps(result.summary, indent=2, default=str))
+        elif fmt == "csv":
+            _csv(result)
+        else:
+            _text(result)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader has gone (`| head -1`): stop printing, but still write the outputs asked for and exit
+        # with the file's verdict, which is known.
+        silence_stdout()
     folder = Path(out) if out else (Path(report).parent if report else None)
     if folder is not None:
         written = result.write_outputs(folder, html=True)
         if report:
             Path(written["report.html"]).replace(report)
             written["report.html"] = Path(report)
-        click.echo(f"Report: {written['report.html']}", err=True)
+        _echo(f"Report: {written['report.html']}", err=True)
     sys.exit(result.exit_code)
 
 
