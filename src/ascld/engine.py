@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -170,6 +170,22 @@ def connect(name: str | None = None, path: str | Path | None = None, **options: 
     """
     chosen = resolve_engine_name(name)
     return _OPENERS[chosen](path, **options)
+
+
+def read_parquet_files(con: Any, files: Sequence[str | Path]) -> Any:
+    """Several Parquet files as one Ibis table on `con`, columns matched by name, on either engine.
+
+    DuckDB reads the list itself; Ibis hands Spark a list of paths as one glob pattern, which fails, so Spark's
+    reader is given the paths one by one (schemas merged) and the result is a temporary view.
+    """
+    paths = [str(f) for f in files]
+    if getattr(con, "name", "") == "pyspark":
+        import uuid
+
+        name = f"__ascld_parquet_{uuid.uuid4().hex[:12]}"
+        con._session.read.option("mergeSchema", "true").parquet(*paths).createOrReplaceTempView(name)
+        return con.table(name)
+    return con.read_parquet(paths, union_by_name=True)
 
 
 def run_step(step: str, engine: str, fn: Callable[[], Any]) -> Any:

@@ -63,3 +63,23 @@ def test_trivial_expression_same_on_duckdb_and_spark():
             {"la": "502", "total": 2, "rows": 1},
         ]
     )
+
+
+@pytest.mark.spark
+def test_parquet_files_read_as_one_table_on_both_engines(tmp_path):
+    """Several Parquet files (columns in another order, one missing) read as one table, the same on DuckDB and
+    Spark (Ibis gives Spark a list of paths as one glob pattern, which fails)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pq.write_table(pa.table({"x": [1, 2], "y": ["p", "q"]}), a)
+    pq.write_table(pa.table({"y": ["r"], "x": [3], "z": [True]}), b)
+    results = []
+    for name in ("duckdb", "spark"):
+        con = engine.connect(name)
+        t = engine.read_parquet_files(con, [a, b])
+        rows = con.to_pyarrow(t.select("x", "y").order_by("x")).to_pylist()
+        results.append(rows)
+        assert "z" in t.columns
+    assert results[0] == results[1] == [{"x": 1, "y": "p"}, {"x": 2, "y": "q"}, {"x": 3, "y": "r"}]

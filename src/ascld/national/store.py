@@ -298,9 +298,9 @@ class NationalStore:
 
         Works on any Ibis backend that reads Parquet (DuckDB, PySpark).
         """
-        if con is None:
-            from ascld.engine import connect
+        from ascld.engine import connect, read_parquet_files
 
+        if con is None:
             con = connect("duckdb")
         files = self.dq_files() if dq else self.row_files()
         if not files:
@@ -308,7 +308,7 @@ class NationalStore:
 
             schema = store_arrow_schema() if not dq else dq_arrow_schema(())
             return ibis.memtable(schema.empty_table())
-        return con.read_parquet([str(f) for f in files])
+        return read_parquet_files(con, files)
 
     def to_arrow(self, *, dq: bool = False) -> pa.Table:
         """All registered rows as one Arrow table (small stores: tests, demo)."""

@@ -49,15 +49,6 @@ def dq_codes_from_store(con: Any, store: Path | None) -> Any:
     files = s.dq_files()
     if not files:
         return None
-    if getattr(con, "name", "") == "pyspark":
-        # NationalStore.table passes a list of paths to read_parquet, which Spark reads as one glob pattern.
-        import uuid
-
-        view = f"__ascld_dashboard_dq_{uuid.uuid4().hex[:12]}"
-        con._session.read.option("mergeSchema", "true").parquet(*[str(f) for f in files]).createOrReplaceTempView(
-            view
-        )
-        return con.table(view)
     return s.table(con, dq=True)
 
 

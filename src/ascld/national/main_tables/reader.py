@@ -11,12 +11,12 @@ Two layouts are accepted:
 from __future__ import annotations
 
 import hashlib
-import uuid
 from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
 
+from ascld.engine import read_parquet_files
 from ascld.errors import UnusableInput
 
 INGEST_MARKERS = ("_store.json", "_imports")
@@ -68,10 +68,7 @@ def _read_spark(con: Any, path: Path, files: list[Path]) -> ir.Table:
     session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
     if not is_ingest_store(path):
         return con.read_parquet(str(path))
-    frame = session.read.option("mergeSchema", "true").parquet(*(str(f) for f in files))
-    name = f"ascld_store_{uuid.uuid4().hex[:8]}"
-    frame.createOrReplaceTempView(name)
-    return con.table(name)
+    return read_parquet_files(con, files)
 
 
 def read_store(con: Any, store: str | Path, engine: str) -> ir.Table:
@@ -88,7 +85,7 @@ def read_store(con: Any, store: str | Path, engine: str) -> ir.Table:
     if engine == "spark":
         return _read_spark(con, path, files)
     if path.is_file() or is_ingest_store(path):
-        return con.read_parquet([str(f) for f in files], union_by_name=True)
+        return read_parquet_files(con, files)
     return con.read_parquet(
         str(path / "**" / "*.parquet"), hive_partitioning=True, hive_types_autocast=False, union_by_name=True
     )
