@@ -187,3 +187,14 @@ def test_single_table_is_found_beside_the_joined_one(tmp_path):
     (tmp_path / "CLD_250101_251231_SingleSubmissions.parquet").write_bytes(b"")
     with pytest.raises(UsageError, match="2 single-submissions main tables"):
         single_table_in(tmp_path)
+
+
+def test_report_has_a_waiting_times_section(national):
+    """The waiting-time medians (as published in measures.csv) are charted in report.html, in their own
+    section and in days, not filed under SALT."""
+    html = (national.out_dir / "report.html").read_text(encoding="utf-8")
+    assert ">Waiting times<" in html
+    for measure in WT:
+        assert measure in html
+    assert "(days)" in html
+    assert ">SALT<" not in html  # SALT was not run: nothing may be filed under it

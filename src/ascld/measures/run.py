@@ -337,7 +337,6 @@ def _run(plan: _Plan) -> MeasuresRun:
         disclosure: Any = {"applied": True, "rules": rules.describe()}
     else:
         disclosure = DISABLED
-    report_rows = rows
     if dashboard is not None and dashboard.rows:
         from ascld.measures.dashboard.pipeline import control_waiting_time_rows
 
@@ -386,8 +385,7 @@ def _run(plan: _Plan) -> MeasuresRun:
     from ascld.report.measures import measures_report
 
     report_path = plan.out_dir / "report.html"
-    # The report has ASCOF and SALT sections only; the dashboard medians are in measures.csv and dashboard/.
-    measures_report(report_rows, manifest, title=plan.title).write(report_path)
+    measures_report(rows, manifest, title=plan.title).write(report_path)
     steps["outputs"] = round(time.perf_counter() - mark, 3)  # CSV, JSON, SQL and the report
     outputs["report"] = report_path
     manifest["outputs"]["report"] = "report.html"

@@ -17,6 +17,10 @@ MAX_GROUPS = 4  # charts per description: the headline breakdown's first groups
 MAX_LINES = 8  # councils drawn as lines; more councils -> England only (the table has them all)
 
 
+# The dashboard's waiting-time medians (measure names `Dashboard WT1`, ...; dashboard_measures.csv).
+DASHBOARD_PREFIX = "Dashboard "
+
+
 def _number(value: Any) -> float | None:
     if value is None or isinstance(value, str):
         return None  # missing, or suppressed (`*`)
@@ -26,6 +30,8 @@ def _number(value: Any) -> float | None:
 def _unit(measure: str, rows: Sequence[dict[str, Any]]) -> str:
     if measure in ("ASCOF 2B", "ASCOF 2C"):
         return " per 100,000"
+    if measure.startswith(DASHBOARD_PREFIX):
+        return " (days)"
     if any(r["denominator"] not in (None, "") for r in rows):
         return "%"
     return ""
@@ -148,7 +154,8 @@ def measures_report(rows: Sequence[dict[str, Any]], manifest: dict[str, Any], *,
     for r in rows:
         by_measure.setdefault(r["measure"], []).append(r)
     ascof = [m for m in by_measure if m.startswith("ASCOF") and "Release 1" not in m]
-    salt = [m for m in by_measure if m not in ascof]
+    waiting = [m for m in by_measure if m.startswith(DASHBOARD_PREFIX)]
+    salt = [m for m in by_measure if m not in ascof and m not in waiting]
     about = [
         "ASCOF measures follow the DHSC Release 2 method on the joined main table; SALT tables follow NHS "
         "England's Release 1 replication on the raw store (docs/measures-ascof.md, docs/measures-salt.md).",
@@ -166,6 +173,19 @@ def measures_report(rows: Sequence[dict[str, Any]], manifest: dict[str, Any], *,
         sections.append(Section("ASCOF", subsections=[_measure_section(m, by_measure[m]) for m in ascof]))
     if salt:
         sections.append(Section("SALT", subsections=[_measure_section(m, by_measure[m]) for m in salt]))
+    if waiting:
+        sections.append(
+            Section(
+                "Waiting times",
+                paragraphs=[
+                    "Median days from the start of a request to its first response (WT1) and to its first "
+                    "service (WT2), by council, age band and statistical quarter, as DHSC's LA dashboard "
+                    "computes them (docs/measures-dashboard.md). The numerator is the number of waits; a "
+                    "median is shown only where that count is published."
+                ],
+                subsections=[_measure_section(m, by_measure[m]) for m in waiting],
+            )
+        )
     skipped = manifest.get("skipped") or []
     if skipped:
         sections.append(Section("Not run", paragraphs=list(skipped)))
@@ -196,7 +216,7 @@ def measures_report(rows: Sequence[dict[str, Any]], manifest: dict[str, Any], *,
         )
     return Report(
         title,
-        subtitle=f"ASCOF and SALT, {period[0]} to {period[1]}",
+        subtitle=f"{'ASCOF, SALT and waiting times' if waiting else 'ASCOF and SALT'}, {period[0]} to {period[1]}",
         facts=facts,
         sections=sections,
         warning="" if controlled else "Disclosure control switched off: internal use only. Do not release.",
