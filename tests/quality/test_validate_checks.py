@@ -391,3 +391,24 @@ def test_t012_wording_names_the_leading_tab_or_line_break_the_reader_refuses():
     t012 = checks_by_id()["T012"]
     assert formula_problem("q1.csv", 2, "Event_Description").message.startswith(t012.message)
     assert "tabs or line breaks" in t012.description, t012.description
+
+
+def test_more_formula_values_than_listed_are_all_counted(tmp_path, gen):
+    """T012 lists a formula value a cell, up to 1,000; the last listed line stands for the rest, and the counts
+    count every value and row (700 rows with 2 formula values each: 1,400 values on 700 rows)."""
+    rows = [gen.row(new_person=True) for _ in range(700)]
+    for r in rows:
+        r["First_Name"] = "=A1"
+        r["Last_Name"] = "@SUM(A1)"
+    result = validate_rows(tmp_path, rows)
+    assert result.exit_code == 2
+    (count,) = [c for c in result.problem_counts if c["check_id"] == "T012"]
+    assert (count["count"], count["rows"]) == (1400, 700), count
+    assert result.summary["totals"]["rows_with_errors"] == 700
+    listed = [p for p in result.problems if p.check_id == "T012"]
+    assert len(listed) == 1000
+    # the 1,000th value is the second of row 501 (rows 2 to 501 hold 1,000): 400 values on 200 rows follow
+    assert (listed[-1].row, listed[-1].field) == (501, "Last_Name")
+    assert listed[-1].message.startswith("this value and 400 more values after it (on 200 more rows)")
+    listing = result.summary["listing"]
+    assert (listing["not_listed"], listing["rows_not_listed"]) == (400, 200), listing

@@ -310,6 +310,10 @@ def _repeated_header_sql(spec: Spec) -> str:
 # (`ascld.returns.reader._more_problem`): "this row and 5,000 more rows after it ...".
 _LISTED_ROWS = 1000
 _MORE_ROWS = re.compile(r"^this row and ([0-9,]+) more rows after it ")
+# ... and of a cut listing of formula values (T012), one a cell: "this value and 2,000 more values after it
+# (on 1,500 more rows) start with ...".
+_MORE_VALUES = re.compile(r"^this value and ([0-9,]+) more values after it \(on ([0-9,]+) more rows\) ")
+_FORMULA_TAIL = "start with =, +, - or @ and are not negative numbers"
 
 
 def _rows_problems(
@@ -392,8 +396,26 @@ def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows:
             f"SELECT __row AS row, {i} AS pos FROM {table} WHERE {decode_sql(c, 'formula')} = 1"
             for i, c in enumerate(spec.columns)
         )
-        hits = con.execute(f"SELECT row, pos FROM ({union}) ORDER BY row, pos LIMIT 1000").fetchall()
-        problems += [formula_problem(ret.name, int(r), spec.columns[p]) for r, p in hits]
+        hits = con.execute(f"SELECT row, pos FROM ({union}) ORDER BY row, pos LIMIT {_LISTED_ROWS}").fetchall()
+        formulas = [formula_problem(ret.name, int(r), spec.columns[p]) for r, p in hits]
+        if len(hits) == _LISTED_ROWS:
+            last = int(hits[-1][0])
+            total, rows_after = con.execute(
+                f"SELECT count(*), count(DISTINCT row) FILTER (WHERE row > {last}) FROM ({union})"
+            ).fetchone()
+            if total > _LISTED_ROWS:
+                p = formulas[-1]
+                formulas[-1] = Problem(
+                    p.file,
+                    p.row,
+                    p.field,
+                    p.check_id,
+                    p.severity,
+                    f"this value and {int(total) - _LISTED_ROWS:,} more values after it (on {int(rows_after):,} "
+                    f"more rows) {_FORMULA_TAIL} (not listed one by one)",
+                    p.hint,
+                )
+        problems += formulas
     n_la, n_periods = con.execute(
         f"SELECT count(DISTINCT la), "
         f"count(DISTINCT (rs, re)) FILTER (WHERE rs IS NOT NULL AND re IS NOT NULL) "
@@ -675,10 +697,19 @@ def _totals(
     }
 
 
-def _more_rows(problem: Problem) -> int:
-    """How many rows after its own the last line of a cut listing stands for (0 for any other problem)."""
-    m = _MORE_ROWS.match(problem.message) if problem.row is not None else None
-    return int(m.group(1).replace(",", "")) if m else 0
+def _more_rows(problem: Problem) -> tuple[int, int]:
+    """How many more problems, and on how many more rows, the last line of a cut listing stands for besides
+    itself ((0, 0) for any other problem)."""
+    if problem.row is None:
+        return 0, 0
+    m = _MORE_ROWS.match(problem.message)
+    if m:
+        n = int(m.group(1).replace(",", ""))
+        return n, n
+    m = _MORE_VALUES.match(problem.message)
+    if m:
+        return int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+    return 0, 0
 
 
 def one_line(text: str) -> str:
@@ -706,14 +737,14 @@ def _unusable(
     row_count: int | None,
     max_problems: int,
 ) -> ValidationResult:
-    # A listing cut short ends with a line standing for that row and every row after it: counted as those
-    # rows, so the counts are of real problems (a file of 6,000 ragged rows has 6,000, not 1,000).
+    # A listing cut short ends with a line standing for that row (or value) and every one after it: counted as
+    # those, so the counts are of real problems (a file of 6,000 ragged rows has 6,000, not 1,000).
     more = [_more_rows(p) for p in problems]
     counts: dict[tuple[str, str], list[int]] = {}
-    for p, extra in zip(problems, more, strict=True):
+    for p, (extra, extra_rows) in zip(problems, more, strict=True):
         entry = counts.setdefault((p.check_id, p.severity), [0, 0])
         entry[0] += 1 + extra
-        entry[1] += extra
+        entry[1] += extra_rows
     by_id = checks_by_id()
     problem_counts = [
         {
@@ -727,7 +758,7 @@ def _unusable(
     ]
     listed = problems[:max_problems]
     rows_with_errors = len({p.row for p in problems if p.severity == "error" and p.row}) + sum(
-        m for p, m in zip(problems, more, strict=True) if p.severity == "error"
+        rows for p, (_, rows) in zip(problems, more, strict=True) if p.severity == "error"
     )
     summary = _base_summary(name, spec, submission, ret, size)
     summary.update(
@@ -747,9 +778,9 @@ def _unusable(
                 "max_problems": max_problems,
                 "listed": len(listed),
                 # The rows a cut listing's last line stands for are not listed one by one either.
-                "not_listed": len(problems) - len(listed) + sum(more),
+                "not_listed": len(problems) - len(listed) + sum(extra for extra, _ in more),
                 "rows_not_listed": len({p.row for p in problems[max_problems:]} - {p.row for p in listed})
-                + sum(more),
+                + sum(rows for _, rows in more),
             },
             "problems": [p.to_dict() for p in listed],
             "reason": one_line(str(problems[0])) if problems else "the file cannot be read",
