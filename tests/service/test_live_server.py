@@ -224,8 +224,9 @@ def live(module_db_url, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bad_corpus(tmp_path_factory) -> dict[str, tuple[str, str]]:
-    """The validator's bad-file corpus (scripts/make_bad_files.py): name -> (expected check, what)."""
+def bad_corpus(tmp_path_factory) -> dict[str, tuple[str, ...]]:
+    """The validator's bad-file corpus (scripts/make_bad_files.py): name -> (expected check, what, words the
+    reason must contain)."""
     import importlib.util
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "make_bad_files.py"
@@ -240,7 +241,7 @@ def test_bad_file_corpus_is_refused_clearly_while_the_server_keeps_serving(live,
     assert len(bad_corpus) >= 20
     server = live
     with server.client("council_a") as c:
-        for name, (check_id, _what) in bad_corpus.items():
+        for name, (check_id, *_what) in bad_corpus.items():
             path = Path(name)
             r = c.post(
                 "/api/v1/submissions",
