@@ -7,7 +7,6 @@ row citing `dashboard.md` and section. Code reads them here and never restates t
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ascld.errors import SpecError
+from ascld.methodology.cited import read_cited_table
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PREFIX = "dashboard_"
@@ -31,15 +31,7 @@ def read_table(name: str) -> tuple[Mapping[str, str], ...]:
         >>> read_table("parameters")[0]["id"]
         'service_event_type'
     """
-    path = DATA_DIR / f"{PREFIX}{name}.csv"
-    if not path.is_file():
-        raise SpecError(f"{path.name}: dashboard reference table not found in {DATA_DIR}. Reinstall ascld.")
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = tuple(MappingProxyType(dict(row)) for row in csv.DictReader(handle))
-    for number, row in enumerate(rows, start=2):
-        if not (row.get("source") or "").strip():
-            raise SpecError(f"{path.name}, row {number}, field source: empty. Cite dashboard.md and section.")
-    return rows
+    return read_cited_table(DATA_DIR / f"{PREFIX}{name}.csv", "dashboard reference table", "dashboard.md")
 
 
 def _ordered(rows: tuple[Mapping[str, str], ...]) -> list[Mapping[str, str]]:

@@ -9,7 +9,6 @@ support hierarchy come from the CLD specification (`ascld.spec`:
 
 from __future__ import annotations
 
-import csv
 import functools
 from collections.abc import Mapping
 from datetime import date
@@ -17,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ascld.errors import SpecError
+from ascld.methodology.cited import read_cited_table
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "methodology" / "data"
 PREFIX = "salt_"
@@ -29,15 +29,7 @@ def read_table(name: str) -> tuple[Mapping[str, str], ...]:
     Raises:
         SpecError: the file is missing or a row has no `source`.
     """
-    path = DATA_DIR / f"{PREFIX}{name}.csv"
-    if not path.is_file():
-        raise SpecError(f"{path.name}: SALT reference table not found in {DATA_DIR}. Reinstall ascld.")
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = tuple(MappingProxyType(dict(row)) for row in csv.DictReader(handle))
-    for number, row in enumerate(rows, start=2):
-        if not (row.get("source") or "").strip():
-            raise SpecError(f"{path.name}, row {number}, field source: empty. Cite salt.md and section.")
-    return rows
+    return read_cited_table(DATA_DIR / f"{PREFIX}{name}.csv", "SALT reference table", "salt.md")
 
 
 def values(set_name: str) -> tuple[str, ...]:
