@@ -259,17 +259,25 @@ def proxy_birth_date(year: ir.IntegerValue, month: ir.IntegerValue) -> ir.DateVa
     )
 
 
-def age_band(age: ir.IntegerValue, scheme: str, unknown: str | None = "Unknown") -> ir.StringValue:
-    """Band an age by a scheme of `ascof_age_bands.csv`; ages outside every band (and NULL) get `unknown`."""
+def range_label(
+    value: ir.NumericValue, ranges: Iterable[tuple[str, int | None, int | None]], otherwise: str | None = None
+) -> ir.StringValue:
+    """The label of the first (label, low, high) range holding `value` (bounds inclusive, None open);
+    `otherwise` (NULL by default) for a value in none of them, and for NULL."""
     branches = []
-    for band, low, high in load_reference().age_bands[scheme]:
+    for label, low, high in ranges:
         cond = ibis.literal(True)
         if low is not None:
-            cond = cond & (age >= low)
+            cond = cond & (value >= low)
         if high is not None:
-            cond = cond & (age <= high)
-        branches.append((cond, ibis.literal(band)))
-    return ibis.cases(*branches, else_=ibis.literal(unknown) if unknown is not None else ibis.null("string"))
+            cond = cond & (value <= high)
+        branches.append((cond, ibis.literal(label)))
+    return ibis.cases(*branches, else_=ibis.literal(otherwise) if otherwise is not None else ibis.null("string"))
+
+
+def age_band(age: ir.IntegerValue, scheme: str, unknown: str | None = "Unknown") -> ir.StringValue:
+    """Band an age by a scheme of `ascof_age_bands.csv`; ages outside every band (and NULL) get `unknown`."""
+    return range_label(age, load_reference().age_bands[scheme], unknown)
 
 
 def open_end_date() -> ir.DateValue:

@@ -14,21 +14,14 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
+from ascld.measures.ascof.common import range_label
 from ascld.measures.dashboard import reference as ref
 
 DQ_COLUMNS = ("LA_Name", "LA_Code", "Module", "DataField", "FieldStatus", "FieldValidity", "Value", "Count")
 
 
 def _label(code: ir.IntegerValue, kind: str) -> ir.StringValue:
-    branches = []
-    for low, high, label in ref.dq_codes(kind):
-        cond = ibis.literal(True)
-        if low is not None:
-            cond = cond & (code >= low)
-        if high is not None:
-            cond = cond & (code <= high)
-        branches.append((cond, ibis.literal(label)))
-    return ibis.cases(*branches, else_=ibis.null("string"))
+    return range_label(code, ((label, low, high) for low, high, label in ref.dq_codes(kind)))
 
 
 def _find(columns: Sequence[str], name: str) -> str | None:
