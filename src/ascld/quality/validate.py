@@ -50,6 +50,7 @@ from ascld.returns.reader import (
     ReturnFile,
     TransportError,
     formula_problem,
+    more_rows_message,
     open_return,
     period_la_problems,
     ragged_problems,
@@ -307,7 +308,7 @@ def _repeated_header_sql(spec: Spec) -> str:
 
 
 # The last line of a listing cut at `_LISTED_ROWS` says how many rows it stands for, in the reader's words
-# (`ascld.returns.reader._more_problem`): "this row and 5,000 more rows after it ...".
+# (`ascld.returns.reader.more_rows_message`): "this row and 5,000 more rows after it ...".
 _LISTED_ROWS = 1000
 _MORE_ROWS = re.compile(r"^this row and ([0-9,]+) more rows after it ")
 # ... and of a cut listing of formula values (T012), one a cell: "this value and 2,000 more values after it
@@ -337,7 +338,7 @@ def _rows_problems(
                 "",
                 chk.id,
                 chk.severity,
-                f"this row and {more:,} more rows after it {what} (not listed one by one)",
+                more_rows_message(more, what),
                 chk.hint,
             )
     return problems

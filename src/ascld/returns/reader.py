@@ -354,14 +354,18 @@ def ragged_problems(
     return out
 
 
+def more_rows_message(more: int, what: str) -> str:
+    """The message of the last line of a listing cut short: this row and `more` rows after it `what` (in the
+    plural); `ascld.quality.validate` reads the number back to count them."""
+    return f"this row and {more:,} more rows after it {what} (not listed one by one)"
+
+
 def _more_problem(name: str, row: int, more: int, what: str) -> Problem:
     """The last line of a full listing: this row and how many more after it (never listed one by one)."""
     return _problem(
         name,
         "T009",
-        f"this row and {more - 1:,} more rows after it {what.replace('has', 'have')} (not listed one by one)"
-        if more > 1
-        else f"the row {what}",
+        more_rows_message(more - 1, what.replace("has", "have")) if more > 1 else f"the row {what}",
         "Fix the rows listed before, then check the file again",
         row=row,
     )
