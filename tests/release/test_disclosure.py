@@ -276,3 +276,19 @@ def test_docs_state_what_the_rules_do_not_protect_against():
     text = DOCS.read_text(encoding="utf-8").lower()
     assert "does not protect" in text or "do not protect" in text
     assert "differencing" in text and "national" in text
+
+
+def test_a_median_is_published_as_computed_unless_its_count_is_suppressed():
+    """DC11/DC12: a waiting-time median is not recomputed from its (rounded) count of waits."""
+    base = dict.fromkeys(MEASURE_COLUMNS)
+    rows = [
+        {**base, "measure": "Dashboard WT1", "la_code": "101", "numerator": 12, "value": 17.5},
+        {**base, "measure": "Dashboard WT2", "la_code": "101", "numerator": 5, "value": 40.0},
+        {**base, "measure": "ASCOF 1C", "la_code": "101", "numerator": 12, "value": 12.0},
+    ]
+    out = apply_disclosure_control(pd.DataFrame(rows, columns=list(MEASURE_COLUMNS)))
+    assert out[["numerator", "value", "disclosure_flag"]].values.tolist() == [
+        [10, 17.5, "rounded"],
+        ["*", "*", "suppressed"],
+        [10, 10.0, "rounded"],  # a count's value is its published count
+    ]

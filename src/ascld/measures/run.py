@@ -328,7 +328,7 @@ def _run(plan: _Plan) -> MeasuresRun:
     finally:
         with contextlib.suppress(Exception):  # closing is best effort
             con.disconnect()
-    rows = [r for t in tables for r in t]
+    rows = [r for t in tables for r in t] + (dashboard.rows if dashboard is not None else [])
 
     if plan.disclosure:
         rules = plan.rules or load_disclosure_rules()
@@ -337,10 +337,6 @@ def _run(plan: _Plan) -> MeasuresRun:
         disclosure: Any = {"applied": True, "rules": rules.describe()}
     else:
         disclosure = DISABLED
-    if dashboard is not None and dashboard.rows:
-        from ascld.measures.dashboard.pipeline import control_waiting_time_rows
-
-        rows = rows + (control_waiting_time_rows(dashboard.rows, rules) if plan.disclosure else dashboard.rows)
     steps["disclosure_control"], mark = round(time.perf_counter() - mark, 3), time.perf_counter()
     outputs = _write_outputs(plan, rows)
     outputs.update(_write_sql(plan))

@@ -9,6 +9,7 @@ parameters, source and rationale). The default rules:
   (`ascld.measures.output.percentage`, half away from zero; rates per 100,000 and two-decimal measures by
   their own rows); a count's value is its published count;
 * DC08-DC09 - population denominators (ASCOF 2B/2C) are published as they are;
+* DC11-DC12 - the dashboard's waiting-time medians are published as computed unless their count is suppressed;
 * DC10 - national rows (`la_code` empty) are not rounded.
 
 A row with a denominator but no numerator (ASCOF 2D "blank" cells) keeps an empty numerator and value; its
@@ -117,6 +118,14 @@ class DisclosureRules:
             return 100, 1
         chosen = (specific or general)[0]
         return int(chosen.parameters.get("scale", "100")), int(chosen.parameters.get("places", "1"))
+
+    def value_published(self, measure: str) -> bool:
+        """True when the measure's value is published as computed unless its row is suppressed (a value that
+        is not a ratio of the row's counts, such as a median, cannot be recomputed from them)."""
+        return any(
+            r.applies_to == "values" and r.action == "publish" and r.measure in (measure, ANY_MEASURE)
+            for r in self.rules
+        )
 
     def denominator_published(self, measure: str) -> bool:
         """True when the measure's denominator is published as it is (e.g. a population estimate)."""
@@ -326,6 +335,8 @@ def apply_disclosure_control(table: Any, rules: DisclosureRules | None = None) -
         symbol = rules.suppression[2] if rules.suppression else "*"
         if num_suppressed or den_suppressed:
             value: Any = symbol
+        elif rules.value_published(measure):
+            value = None if _is_missing(record["value"]) else record["value"]
         elif numerator is None:
             # No numerator (an ASCOF 2D "blank" cell): nothing to compute a value from. The denominator is
             # still controlled above, like any other count.

@@ -230,25 +230,12 @@ def waiting_time_rows(medians: pa.Table) -> list[dict[str, Any]]:
 
 
 def control_waiting_time_rows(rows: list[dict[str, Any]], rules: Any = None) -> list[dict[str, Any]]:
-    """Disclosure control for the median rows: the number of waits is controlled as any count (DC01
-    suppresses 1-7, DC02 rounds council counts to 5); the median is shown only when that count is not
-    suppressed (`*` otherwise).
-
-    The release rules recompute a count's `value` from its published count; a median is not a count, so it
-    is put back after control unless the row was suppressed.
-    """
-
-    from ascld.release import apply_disclosure_control, load_disclosure_rules
-    from ascld.release.disclosure import SUPPRESSED
+    """Disclosure control for the median rows, by the release rules (default: `load_disclosure_rules()`):
+    the number of waits is controlled as any count (DC01 suppresses 1-7, DC02 rounds council counts to 5),
+    and the median is published as computed unless that count is suppressed (DC11, DC12: `*` then)."""
+    from ascld.release import apply_disclosure_control
 
     if not rows:
         return []
-    rules = rules or load_disclosure_rules()
     controlled = apply_disclosure_control(pd.DataFrame(rows, columns=list(MEASURE_COLUMNS)), rules)
-    out = []
-    for original, published in zip(rows, controlled.to_dict("records"), strict=True):
-        row = {c: published[c] for c in MEASURE_COLUMNS}
-        if published["disclosure_flag"] != SUPPRESSED:
-            row["value"] = original["value"]
-        out.append(row)
-    return out
+    return [{c: r[c] for c in MEASURE_COLUMNS} for r in controlled.to_dict("records")]
