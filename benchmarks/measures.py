@@ -1,5 +1,5 @@
-"""Benchmark: every measure (ASCOF and SALT) on the national main tables, with disclosure control and the
-report, as `ascld measures national` runs them.
+"""Benchmark: every measure (ASCOF, SALT and the DHSC LA dashboard tables with waiting times) on the national
+main tables, with disclosure control and the report, as `ascld measures national --dashboard` runs them.
 
 Two ways to make the input (setup: timed, not part of the figure):
 
@@ -16,8 +16,9 @@ Two ways to make the input (setup: timed, not part of the figure):
 
 Measured, in a fresh child process so its peak RSS is its own: `run_measures_national(main_tables=...,
 store=...)` with the synthetic population, LA and LSOA lookups and the spells: ASCOF (2A, 2B/2C, 2D, 2E,
-3D), SALT, disclosure control, CSV/JSON, manifest and report. DuckDB gets ``--memory-limit`` and a spill
-folder in the work folder.
+3D), SALT, the dashboard tables and waiting times (``--no-dashboard`` leaves them out; their
+single-submissions main table is built by the measured call, from the store), disclosure control, CSV/JSON,
+manifest and report. DuckDB gets ``--memory-limit`` and a spill folder in the work folder.
 
 Prints wall seconds, rows and peak RSS, and writes them to ``benchmarks/out/measures.json``. Run by hand:
 ``uv run python benchmarks/measures.py [--councils N --people N --quarters N | --national] [--work DIR]``
@@ -261,7 +262,7 @@ def prepare_synth(work: Path, councils: int, people: int, quarters: int) -> dict
     }
 
 
-def measure(paths: dict, out: Path, memory_limit: str, spill: Path) -> dict:
+def measure(paths: dict, out: Path, memory_limit: str, spill: Path, dashboard: bool = True) -> dict:
     """Run in a child process: every measure on the prepared inputs."""
     from ascld.measures.ascof import synthetic_la_lookup_path, synthetic_population_path
     from ascld.measures.ascof.synthetic import synthetic_lsoa_lookup
@@ -281,6 +282,7 @@ def measure(paths: dict, out: Path, memory_limit: str, spill: Path) -> dict:
         lsoa_lookup=synthetic_lsoa_lookup(),
         discharges=paths["spells"],
         engine_options={"memory_limit": memory_limit, "temp_directory": str(spill)},
+        dashboard=dashboard,
     )
     seconds = time.perf_counter() - t
     nonzero: dict[str, int] = {}
@@ -296,6 +298,8 @@ def measure(paths: dict, out: Path, memory_limit: str, spill: Path) -> dict:
         "rows": counts["total"],
         "ascof_rows": counts.get("ascof", 0),
         "salt_rows": counts.get("salt", 0),
+        "dashboard_rows": counts.get("dashboard", 0),
+        "dashboard_tables": run.manifest.get("row_counts", {}).get("dashboard_tables"),
         "rows_by_measure": counts["by_measure"],
         "rows_with_people_by_measure": nonzero,
         "skipped": list(run.skipped),
@@ -318,10 +322,12 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def run_measures_child(paths: dict, work: Path, memory_limit: str, max_rss_gb: float | None) -> dict:
+def run_measures_child(
+    paths: dict, work: Path, memory_limit: str, max_rss_gb: float | None, dashboard: bool = True
+) -> dict:
     """The measures step in a fresh process; stopped if its memory passes `max_rss_gb` (a shared machine)."""
     spill = work / "spill-measures"
-    argument = json.dumps([paths, str(work / "out"), memory_limit, str(spill)])
+    argument = json.dumps([paths, str(work / "out"), memory_limit, str(spill), dashboard])
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen([sys.executable, __file__, "--child", argument], stdout=out, stderr=err, text=True)
         while child.poll() is None:
@@ -350,11 +356,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--reuse", action="store_true", help="reuse the setup already in --work (setup.json)")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-dashboard", action="store_true", help="leave out the dashboard tables")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        paths, out, limit, spill = json.loads(args.child)
-        print(json.dumps(measure(paths, Path(out), limit, Path(spill))))
+        paths, out, limit, spill, dashboard = json.loads(args.child)
+        print(json.dumps(measure(paths, Path(out), limit, Path(spill), dashboard)))
         return
     if args.national:
         args.councils, args.people, args.quarters = NATIONAL.values()
@@ -380,7 +387,7 @@ def main() -> None:
         print(f"setup: {json.dumps(paths['setup'])}", flush=True)
         shutil.rmtree(work / "out", ignore_errors=True)
         shutil.rmtree(work / "spill-measures", ignore_errors=True)
-        result = run_measures_child(paths, work, args.memory_limit, args.max_rss_gb)
+        result = run_measures_child(paths, work, args.memory_limit, args.max_rss_gb, not args.no_dashboard)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -408,7 +415,8 @@ def main() -> None:
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(
         f"all measures: {result['seconds']} s, {result['rows']:,} rows "
-        f"(ASCOF {result['ascof_rows']:,}, SALT {result['salt_rows']:,}), peak RSS {result['peak_rss_mb']} MB"
+        f"(ASCOF {result['ascof_rows']:,}, SALT {result['salt_rows']:,}, dashboard {result['dashboard_rows']:,}), "
+        f"peak RSS {result['peak_rss_mb']} MB"
     )
     print(f"rows by measure: {json.dumps(result['rows_by_measure'])}")
     print(f"rows with people by measure: {json.dumps(result['rows_with_people_by_measure'])}")

@@ -120,6 +120,8 @@ REABLEMENT_END = (
     (0.94, "NFA: Support declined"),
     (1.00, "NFA: Referral to NHS services or NHS funded social care"),
 )
+#: Assessment types of assessment events (the dashboard's waiting times follow long-term ones).
+ASSESSMENT_TYPES = ((75, "Long term assessment"), (25, "Short term assessment"))
 COMMUNITY_COMPONENTS = (
     (55, "Home support or domiciliary care"),
     (15, "Direct payment"),
@@ -143,6 +145,7 @@ SPEC_LISTS = {
     "service_type": "service_type",
     "component": "service_component",
     "mechanism": "delivery_mechanism",
+    "assessment_type": "assessment_type",
 }
 PERSON_COLUMNS = ("gender", "ethnicity", "client_type", "psr", "accommodation", "employment", "unpaid_carer")
 
@@ -359,6 +362,9 @@ def _events_sql() -> str:
                          AND m < 0.20 THEN 'CASSR managed personal budget'
                     WHEN service_type = 'Long term support: Community' AND m < 0.32 THEN 'Direct payment'
                     ELSE 'CASSR commissioned support' END AS mechanism,
+               CASE WHEN event_type = 'Assessment'
+                    THEN {pick_sql("((hash(person, ev, 'assessment') % 1000003) / 1000003.0)", ASSESSMENT_TYPES)}
+               END AS assessment_type,
                k AS u
         FROM detailed
     """
@@ -372,6 +378,13 @@ def _pick_bounds(u: str, bounded: tuple[tuple[float, str], ...]) -> str:
 def _column_sql(name: str, kind: str, councils: int) -> str:
     """The SELECT expression of one store column over events `e`, people `p`, councils `c` and file `q`."""
     linked = f"CASE WHEN p.journey = 4 THEN md5('p' || CAST(p.person + {councils} AS VARCHAR)) END"
+    # main-tables.md §0: FLOOR(DATEDIFF(DAY, proxy date of birth, date) / 365.25), the proxy being the 1st of
+    # the birth month (Der_Birth_Year and Der_Birth_Month below).
+    proxy_dob = "make_date(1925 + p.person % 80, 1 + p.person % 12, 1)"
+
+    def age(at: str) -> str:
+        return f"floor(datediff('day', {proxy_dob}, {at}) / 365.25)"
+
     known = {
         "LA_Code": "c.la_code",
         "LA_Name": "c.la_name",
@@ -384,6 +397,8 @@ def _column_sql(name: str, kind: str, councils: int) -> str:
         "LA_Person_Unique_Identifier": "md5('p' || CAST(p.person AS VARCHAR))",
         "Der_Birth_Year": "CAST(1925 + p.person % 80 AS INTEGER)",
         "Der_Birth_Month": "CAST(1 + p.person % 12 AS INTEGER)",
+        "Der_Age_Event_Start_Date": age("e.start_date"),
+        "Der_Age_Reporting_Period_End_Date": age("q.quarter_end"),
         "Date_of_Death": "CASE WHEN p.death <= q.quarter_end THEN p.death END",
         "Gender": "p.gender",
         "Ethnicity": "p.ethnicity",
@@ -397,6 +412,7 @@ def _column_sql(name: str, kind: str, councils: int) -> str:
         "Event_End_Date": "CASE WHEN e.end_date <= q.quarter_end THEN e.end_date END",
         "Event_Outcome": "CASE WHEN e.end_date <= q.quarter_end THEN e.outcome END",
         "Request_Route_of_Access": "CASE WHEN e.event_type = 'Request' THEN e.route END",
+        "Assessment_Type": "e.assessment_type",
         "Service_Type": "e.service_type",
         "Service_Component": "e.component",
         "Delivery_Mechanism": "e.mechanism",
@@ -470,7 +486,8 @@ def make_store(folder: Path, councils: int, people: int, quarters: int, seed: fl
         UPDATE e SET outcome = {_to_release_1("outcome", spellings["outcome"])},
                      service_type = {_to_release_1("service_type", spellings["service_type"])},
                      component = {_to_release_1("component", spellings["component"])},
-                     mechanism = {_to_release_1("mechanism", spellings["mechanism"])}
+                     mechanism = {_to_release_1("mechanism", spellings["mechanism"])},
+                     assessment_type = {_to_release_1("assessment_type", spellings["assessment_type"])}
         FROM pp WHERE pp.person = e.person AND pp.r1
     """)
     select = ", ".join(_column_sql(n, str(t).split("(")[0], councils) for n, t in national_store_schema().items())
