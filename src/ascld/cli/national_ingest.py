@@ -55,8 +55,12 @@ def ingest_cmd(
     from ascld.errors import UsageError
     from ascld.identity.postcodes import load_postcode_lookup
     from ascld.identity.pseudonym import load_key, write_key_file
-    from ascld.national.ingest import ingest_files, read_la_names
+    from ascld.national.ingest import ingest_files
+    from ascld.national.store import NationalStore
 
+    national_store = NationalStore(store)
+    national_store.check_folder()  # before anything is written: never mix the store into another folder
+    new_store = not Path(store).exists()
     key = None
     if new_key_file:
         if key_file:
@@ -78,16 +82,49 @@ def ingest_cmd(
         click.echo("No --index given: NHS numbers are not traced (Der_NHS_Number_Traced_Pseudo stays empty).",
                    err=True)
     report_dir = reports or str(Path(store).resolve().parent / "ingest-reports")
-    report = ingest_files(
-        files, store, key=key, key_file=key_file, import_date=import_date, index=index, postcodes=lookup,
-        la_names=read_la_names(la_names) if la_names else None, report_dir=report_dir,
-        progress=_echo_outcome,
-    )
+    names = _read_la_names(la_names) if la_names else None
+    try:
+        report = ingest_files(
+            files, store, key=key, key_file=key_file, import_date=import_date, index=index, postcodes=lookup,
+            la_names=names, report_dir=report_dir, progress=_echo_outcome,
+        )
+    except Exception:
+        if new_store:  # a first ingest that failed leaves no empty store behind
+            national_store.remove_if_unused()
+        raise
     stored = sum(o.status == "stored" for o in report.outcomes)
     dup = sum(o.status == "duplicate" for o in report.outcomes)
     refused = sum(o.status == "refused" for o in report.outcomes)
     click.echo(f"{stored} stored, {dup} already present, {refused} refused in {report.seconds:.1f}s.")
     raise SystemExit(report.exit_code)
+
+
+def _read_la_names(path: str) -> dict[str, str]:
+    """`read_la_names`, with a file that is not UTF-8 CSV or has a row without both values named by row."""
+    import csv
+
+    from ascld.errors import UsageError
+    from ascld.national.ingest import read_la_names
+
+    try:
+        with Path(path).open(newline="", encoding="utf-8-sig") as fh:
+            for row, values in enumerate(csv.reader(fh), start=1):
+                if values and row > 1 and len(values) < 2:
+                    raise UsageError(
+                        f"the LA names file {path}, row {row}: it needs both LA_Code and LA_Name. Fill in the row "
+                        "or remove it."
+                    )
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"the LA names file {path} is not UTF-8 text (Windows-1252, perhaps); save it as CSV UTF-8."
+        ) from None
+    except csv.Error:
+        raise UsageError(f"the LA names file {path} is not a well-formed CSV; save it as CSV UTF-8.") from None
+    except FileNotFoundError:
+        raise UsageError(f"the LA names file {path} does not exist. Check the path.") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the LA names file {path}: {exc.strerror}.") from None
+    return read_la_names(path)
 
 
 commands: list[click.Command] = []

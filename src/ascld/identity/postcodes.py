@@ -36,6 +36,7 @@ from typing import Any
 
 from ascld.errors import UsageError
 from ascld.identity.postcode import _INWARD, _OUTWARD
+from ascld.identity.readable import why_unreadable
 
 KEY_COLUMNS = ("pcds", "pcd7", "pcd8", "pcd")
 LOOKUP_COLUMNS = (
@@ -101,8 +102,7 @@ class PostcodeLookup:
     path: Path
 
     def _reader(self) -> str:
-        name = self.path.name.lower()
-        if name.endswith(".parquet"):
+        if self._parquet():
             return f"read_parquet({_sql_str(str(self.path))})"
         return (
             f"read_csv({_sql_str(str(self.path))}, header=true, all_varchar=true, auto_detect=true, "
@@ -124,18 +124,22 @@ class PostcodeLookup:
                 memory small with the full directory).
 
         Raises:
-            UsageError: the file has no postcode column or no `oslaua` column.
+            UsageError: the file cannot be read (the reason and row are named, never a value of the file), or it
+                has no postcode column or no `oslaua` column.
         """
         try:
             found = self.columns(con)
-        except Exception as exc:  # noqa: BLE001 - any read failure is a user file problem
-            raise UsageError(f"cannot read the postcode lookup {self.path}: {exc}") from exc
+        except Exception:  # noqa: BLE001 - any read failure is a user file problem
+            # DuckDB's message quotes a line of the file: name the problem from the file itself instead.
+            raise self._refuse(why_unreadable(self.path) or "it cannot be read as CSV or Parquet") from None
         real = {c.lower(): c for c in found}
         key_col = next((real[c] for c in KEY_COLUMNS if c in real), None)
         if key_col is None or "oslaua" not in real:
-            raise UsageError(
-                f"the postcode lookup {self.path} needs a postcode column ({', '.join(KEY_COLUMNS)}) and "
-                "oslaua (ONS Postcode Directory layout); see docs/national-store.md."
+            # One column: a ragged or mis-encoded CSV the sniffer could not split.
+            reason = why_unreadable(self.path) if len(found) == 1 and not self._parquet() else None
+            raise self._refuse(
+                reason or f"it needs a postcode column ({', '.join(KEY_COLUMNS)}) and oslaua (ONS Postcode "
+                "Directory layout)"
             )
         wanted = ("doterm", "dointr", "oslaua", "osward", "pcon", "lsoa11", "msoa11", "lsoa21", "msoa21",
                   "sicbl", *_OPTIONAL)
@@ -148,7 +152,7 @@ class PostcodeLookup:
         key = sql_postcode_key(f'CAST("{key_col}" AS VARCHAR)')
         filt = f"WHERE pc_key IN (SELECT pc_key FROM {keys_from})" if keys_from else "WHERE pc_key <> ''"
         derived = ", ".join(f"{expr} AS {col}" for col, expr in DER_POSTCODE_COLUMNS.items())
-        con.execute(
+        sql = (
             f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
             WITH src AS (
@@ -162,7 +166,22 @@ class PostcodeLookup:
             SELECT pc_key, {derived} FROM ranked WHERE rn = 1
             """
         )
+        try:
+            con.execute(sql)
+        except Exception:  # noqa: BLE001 - a row the first look did not reach cannot be read
+            raise self._refuse(why_unreadable(self.path) or "it cannot be read as CSV or Parquet") from None
+        if keys_from is None and not con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]:
+            con.execute(f"DROP TABLE {name}")
+            raise self._refuse("it has no postcode rows; give the full directory")
         return name
+
+    def _parquet(self) -> bool:
+        return self.path.name.lower().endswith(".parquet")
+
+    def _refuse(self, reason: str) -> UsageError:
+        return UsageError(
+            f"the postcode lookup {self.path} cannot be used: {reason}. See docs/national-store.md for the layout."
+        )
 
 
 def load_postcode_lookup(path: str | Path | None = None) -> PostcodeLookup | None:

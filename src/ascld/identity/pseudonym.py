@@ -111,7 +111,8 @@ class PseudoKey:
 
     @classmethod
     def from_file(cls, path: str | Path) -> PseudoKey:
-        """Read a key file: key text (hex or base64) or, failing that, 32+ raw bytes.
+        """Read a key file: key text (hex or base64; UTF-8, a byte-order mark ignored) or, failing that, 32+ raw
+        bytes.
 
         Raises:
             PseudoKeyError: the file is missing, unreadable, empty or too short.
@@ -122,8 +123,10 @@ class PseudoKey:
             raw = p.read_bytes()
         except OSError as exc:
             raise PseudoKeyError(f"cannot read the {source}: {exc.strerror}. {_HOW_TO_GET_ONE}") from exc
+        # Text is read as text: a key saved by an editor with a byte-order mark or a stray non-ASCII character
+        # must not silently become a raw-bytes key (another key than the one written down).
         try:
-            text = raw.decode("ascii")
+            text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
         except UnicodeDecodeError:
             text = None
         if text is not None and text.strip().isprintable():

@@ -48,6 +48,7 @@ from typing import Any
 from ascld.errors import UsageError
 from ascld.identity.nhs_number import PLACEHOLDERS
 from ascld.identity.postcodes import sql_postcode_key
+from ascld.identity.readable import why_unreadable
 
 MATCH = "Match"
 POTENTIAL_MATCH = "Potential match"
@@ -115,49 +116,88 @@ class DemographicIndex:
     path: Path
 
     def _reader(self) -> str:
-        if self.path.name.lower().endswith(".parquet"):
+        if self._parquet():
             return f"read_parquet({_sql_str(str(self.path))})"
         return f"read_csv({_sql_str(str(self.path))}, header=true, all_varchar=true, sample_size=-1)"
+
+    def _refuse(self, reason: str) -> UsageError:
+        return UsageError(
+            f"the demographic index {self.path} cannot be used: {reason}. See docs/national-store.md for the "
+            "layout."
+        )
 
     def register(self, con: Any, name: str) -> str:
         """Create a temporary table `name` of the index's entries with a valid NHS number, normalised as the
         trace compares them: `nhs_key, fam_key, given_key, dob, gender_key, pc_key, date_of_death`.
 
         Raises:
-            UsageError: the file cannot be read or lacks a documented column.
+            UsageError: the file cannot be read, lacks a documented column, has no entry with a valid NHS
+                number, or has a date that is not an ISO date (the first such row is named, never its value).
         """
         install_identity_macros(con)
         try:
             described = con.execute(f"DESCRIBE SELECT * FROM {self._reader()}").fetchall()
             cols = {r[0].lower(): r[0] for r in described}
-        except Exception as exc:  # noqa: BLE001 - any read failure is a user file problem
-            raise UsageError(f"cannot read the demographic index {self.path}: {exc}") from exc
+        except Exception:  # noqa: BLE001 - any read failure is a user file problem
+            # DuckDB's message quotes a line of the file: name the problem from the file itself instead.
+            raise self._refuse(why_unreadable(self.path) or "it cannot be read as CSV or Parquet") from None
         missing = [c for c in INDEX_COLUMNS if c not in cols]
         if missing:
-            raise UsageError(
-                f"the demographic index {self.path} lacks column(s) {', '.join(f'`{m}`' for m in missing)}; "
-                "see docs/national-store.md for the layout."
-            )
+            # One column where seven are expected: a ragged or mis-encoded CSV the sniffer could not split.
+            reason = why_unreadable(self.path) if len(cols) == 1 and not self._parquet() else None
+            raise self._refuse(reason or f"it lacks the column(s) {', '.join(f'`{m}`' for m in missing)}")
 
         def col(c: str) -> str:
             return f'CAST("{cols[c]}" AS VARCHAR)'
 
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT * FROM (
-                SELECT ascld_nhs_key({col("nhs_number")}) AS nhs_key,
-                       ascld_name_key({col("family_name")}) AS fam_key,
-                       ascld_name_key({col("given_name")}) AS given_key,
-                       TRY_CAST({col("date_of_birth")} AS DATE) AS dob,
-                       ascld_gender_key({col("gender")}) AS gender_key,
-                       ascld_pc_key({col("postcode")}) AS pc_key,
-                       TRY_CAST({col("date_of_death")} AS DATE) AS date_of_death
-                FROM {self._reader()}
-            ) WHERE nhs_key IS NOT NULL
-            """
-        )
+        def bad_date(c: str) -> str:
+            return f"(nullif(trim({col(c)}), '') IS NOT NULL AND TRY_CAST(trim({col(c)}) AS DATE) IS NULL)"
+
+        try:
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE {name} AS
+                SELECT * FROM (
+                    SELECT ascld_nhs_key({col("nhs_number")}) AS nhs_key,
+                           ascld_name_key({col("family_name")}) AS fam_key,
+                           ascld_name_key({col("given_name")}) AS given_key,
+                           TRY_CAST({col("date_of_birth")} AS DATE) AS dob,
+                           ascld_gender_key({col("gender")}) AS gender_key,
+                           ascld_pc_key({col("postcode")}) AS pc_key,
+                           TRY_CAST({col("date_of_death")} AS DATE) AS date_of_death,
+                           row_number() OVER () + 1 AS __row,
+                           {bad_date("date_of_birth")} AS __bad_dob,
+                           {bad_date("date_of_death")} AS __bad_dod
+                    FROM {self._reader()}
+                ) WHERE nhs_key IS NOT NULL
+                """
+            )
+        except Exception:  # noqa: BLE001 - a row the first look did not reach cannot be read
+            raise self._refuse(why_unreadable(self.path) or "it cannot be read as CSV or Parquet") from None
+        entries, first_dob, n_dob, first_dod, n_dod = con.execute(
+            f"SELECT count(*), min(__row) FILTER (WHERE __bad_dob), count(*) FILTER (WHERE __bad_dob), "
+            f"min(__row) FILTER (WHERE __bad_dod), count(*) FILTER (WHERE __bad_dod) FROM {name}"
+        ).fetchone()
+        for first, n, column in ((first_dob, n_dob, "date_of_birth"), (first_dod, n_dod, "date_of_death")):
+            if n:
+                more = f" (and {n - 1:,} more row{'s' if n > 2 else ''})" if n > 1 else ""
+                con.execute(f"DROP TABLE {name}")
+                raise self._refuse(
+                    f"row {first}{more}, column {column}: not a date; write dates as YYYY-MM-DD (e.g. 1950-01-31) "
+                    "or leave them blank, so that no person goes untraced"
+                )
+        if not entries:
+            con.execute(f"DROP TABLE {name}")
+            raise self._refuse(
+                "it has no row with a valid NHS number, so nothing could be traced against it; give the full index"
+            )
+        con.execute(f"ALTER TABLE {name} DROP COLUMN __row")
+        con.execute(f"ALTER TABLE {name} DROP COLUMN __bad_dob")
+        con.execute(f"ALTER TABLE {name} DROP COLUMN __bad_dod")
         return name
+
+    def _parquet(self) -> bool:
+        return self.path.name.lower().endswith(".parquet")
 
 
 def load_demographic_index(path: str | Path) -> DemographicIndex:

@@ -255,8 +255,13 @@ class NationalStore:
             for p in sorted(reg.glob("*.json")):
                 if p.name.startswith("."):
                     continue
-                data = json.loads(p.read_text(encoding="utf-8"))
-                records.append(ImportRecord(**data))
+                try:
+                    records.append(ImportRecord(**_read_json(p, "register entry")))
+                except TypeError:
+                    raise UsageError(
+                        f"the store's register entry {p} lacks fields or has unknown ones; the store is damaged. "
+                        "Restore that file from a backup; nothing was changed."
+                    ) from None
         records.sort(key=lambda r: r.import_id)
         if self._held:
             self._cache = list(records)
@@ -321,13 +326,71 @@ class NationalStore:
 
     def store_info(self) -> dict[str, Any]:
         p = self.root / STORE_FILE
-        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+        return _read_json(p, "store file") if p.exists() else {}
+
+    def check_folder(self) -> None:
+        """Refuse a store path that is a file, or a folder that holds something other than a national store
+        (another tool's files would be mixed with the store's, and a later clean-up could remove them).
+
+        Raises:
+            UsageError: the message names the path and what to do.
+        """
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"the store {self.root} is a file, not a folder. Give a folder for the store.")
+        if not self.root.is_dir() or (self.root / STORE_FILE).exists():
+            if (self.root / STORE_FILE).exists() and self.store_info().get("format") != STORE_FORMAT:
+                raise UsageError(
+                    f"{self.root} is not an ascld national store of format {STORE_FORMAT} (its {STORE_FILE} "
+                    "belongs to something else). Give the store's folder, or a new empty folder."
+                )
+            return
+        foreign = sorted(p.name for p in self.root.iterdir() if p.name not in _STORE_NAMES)
+        if foreign:
+            raise UsageError(
+                f"the folder {self.root} is not a national store and is not empty (it holds {foreign[0]}"
+                f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); nothing was written to it. "
+                "Give the store's folder, or a new empty folder."
+            )
+
+    def remove_if_unused(self) -> bool:
+        """Remove the store folder if it holds no import and nothing but the store's own empty scaffolding
+        (what a first ingest that failed leaves). Never removes a file it did not make.
+
+        Returns:
+            True if the folder was removed.
+        """
+        if not self.root.is_dir() or self.imports():
+            return False
+        names = {p.name for p in self.root.iterdir()}
+        if not names <= _STORE_NAMES:
+            return False
+        for d in (TMP_DIR, REGISTER_DIR, DATA_DIR):
+            if (self.root / d).is_dir() and any((self.root / d).iterdir()):
+                return False
+        for d in (TMP_DIR, REGISTER_DIR, DATA_DIR):
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / d).rmdir()
+        for f in (STORE_FILE, LOCK_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / f).unlink()
+        self.root.rmdir()
+        return True
 
     # ---- writing (call only while holding `lock()`) -----------------------------------------------------
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the store's writer lock (blocks while another process ingests)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Hold the store's writer lock (blocks while another process ingests).
+
+        Raises:
+            UsageError: the store folder cannot be made (a file in the way, no permission...).
+        """
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot make the store folder {self.root}: {exc.strerror or type(exc).__name__}. Give a folder "
+                "you can write to."
+            ) from None
         with (self.root / LOCK_FILE).open("a+") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             self._held, self._cache = True, None
@@ -343,6 +406,7 @@ class NationalStore:
         Raises:
             UsageError: the store's pseudonyms were made with another key.
         """
+        self.check_folder()
         info = self.store_info()
         if not info:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -437,6 +501,26 @@ class NationalStore:
         info["next_import"] = max(int(info.get("next_import", 1)), int(record.import_id) + 1)
         info["next_record_id"] = max(int(info.get("next_record_id", 1)), record.last_record_id + 1)
         write_json_atomic(self.root / STORE_FILE, info)
+
+
+_STORE_NAMES = frozenset({STORE_FILE, LOCK_FILE, TMP_DIR, REGISTER_DIR, DATA_DIR})
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from the store; a damaged one is named (the store's files hold no identifying values)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(
+            f"the store's {what} {path} cannot be read ({getattr(exc, 'strerror', None) or 'not valid JSON'}); "
+            "the store is damaged. Restore that file from a backup; nothing was changed."
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"the store's {what} {path} is not a JSON object; the store is damaged. Restore that file from a "
+            "backup; nothing was changed."
+        )
+    return data
 
 
 def open_store(root: str | Path) -> NationalStore:

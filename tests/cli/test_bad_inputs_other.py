@@ -1,0 +1,296 @@
+"""Bad input other than returns: every file or value a user gives the CLI besides a CLD return.
+
+One case a row. Each must exit 2 with one clear `Error:` line naming the problem and the file, no traceback, no
+"Unexpected error", no identifying value of the input, and nothing lost or half-written: a failed ingest leaves an
+existing store byte for byte as it was and makes no new one; a failed command leaves no output folder.
+
+Every person is synthetic (NHS numbers in the 999 test range, invented names and postcodes).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "national"))
+import ingest_fixtures as fx  # noqa: E402
+
+from ascld.cli import cli  # noqa: E402
+from ascld.identity.tracing import INDEX_COLUMNS  # noqa: E402
+
+OTHER_KEY = "01" * 32
+PEOPLE = fx.make_people(4, seed=11, la_code="503")
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("inputs")
+    fx.write_return_csv(d / "la503.csv", fx.return_rows(PEOPLE, "503"))
+    fx.write_index(d / "index.csv", PEOPLE)
+    fx.write_lookup(d / "lookup.csv")
+    (d / "good.key").write_text("7e" * 32 + "\n")
+    return d
+
+
+def _index_text(edit: Callable[[list[list[str]]], None] | None = None) -> str:
+    rows = [list(INDEX_COLUMNS)] + [
+        [p.nhs, p.last, p.first, p.dob.isoformat(), p.gender, p.postcode, ""] for p in PEOPLE
+    ]
+    if edit:
+        edit(rows)
+    return "".join(",".join(r) + "\n" for r in rows)
+
+
+def del_rows(rows: list[list[str]]) -> None:
+    del rows[1:]
+
+
+def _set(rows: list[list[str]], row: int, col: str, value: str) -> None:
+    rows[row - 1][INDEX_COLUMNS.index(col)] = value
+
+
+@dataclass
+class Case:
+    """args: the command line, with {d} for the folder of inputs and {w} for the case's own work folder.
+    files: name -> bytes written into the work folder first. expect: text the one error line must contain."""
+
+    id: str
+    args: list[str]
+    expect: list[str]
+    files: dict[str, bytes | Callable[[Path], bytes]] | None = None
+    env: dict[str, str | None] | None = None
+    store: str | None = None  # "existing" (one import already in), "new" (must not appear) or "other:<key>"
+    absent: list[str] | None = None  # paths (under {w}) that must not exist afterwards
+
+
+def _b(text: str, encoding: str = "utf-8") -> bytes:
+    return text.encode(encoding)
+
+
+def _lookup_bytes(d: Path, edit: Callable[[list[str]], list[str]]) -> bytes:
+    return "".join(edit((d / "lookup.csv").read_text().splitlines(keepends=True))).encode()
+
+
+INGEST = ["national", "ingest", "{d}/la503.csv", "--store", "{w}/store", "--import-date", "2025-04-20"]
+KEYED = {"ASCLD_PSEUDO_KEY": OTHER_KEY, "ASCLD_PSEUDO_KEY_FILE": None}  # the seeded store's key
+NO_KEY = {"ASCLD_PSEUDO_KEY": None, "ASCLD_PSEUDO_KEY_FILE": None}
+
+
+def _key_cases() -> list[Case]:
+    k = [*INGEST, "--key-file", "{w}/k.key"]
+    return [
+        Case("key-file-empty", k, ["k.key", "neither hex nor base64"], {"k.key": b""}, NO_KEY, "new"),
+        Case("key-file-whitespace", k, ["k.key", "neither hex nor base64"], {"k.key": b"  \r\n\t\n"}, NO_KEY, "new"),
+        Case("key-file-too-short", k, ["k.key", "2 bytes", "at least 32"], {"k.key": b"abcd\n"}, NO_KEY, "new"),
+        Case("key-file-binary-short", k, ["k.key", "raw bytes", "at least 32"], {"k.key": b"\x00\xff\x10\x80"},
+             NO_KEY, "new"),
+        Case("key-file-missing", [*INGEST, "--key-file", "{w}/none.key"], ["none.key", "cannot read"], None,
+             NO_KEY, "new"),
+        Case("key-file-a-folder", [*INGEST, "--key-file", "{w}"], ["--key-file", "is a directory"], None, NO_KEY,
+             "new"),
+        # A key written with a byte-order mark is the same key, not 67 raw bytes: the store's key refuses nothing.
+        Case("key-file-bom-is-the-store-key-not-raw-bytes", k, [],
+             {"k.key": b"\xef\xbb\xbf" + OTHER_KEY.encode() + b"\r\n"}, NO_KEY, "existing"),
+        Case("key-file-non-ascii-text", k, ["k.key", "neither hex nor base64"],
+             {"k.key": ("é" + "7e" * 32).encode()}, NO_KEY, "new"),
+        Case("key-env-empty", INGEST, ["no pseudonymisation key"], None, {**NO_KEY, "ASCLD_PSEUDO_KEY": ""}, "new"),
+        Case("key-env-whitespace", INGEST, ["no pseudonymisation key"], None, {**NO_KEY, "ASCLD_PSEUDO_KEY": " \t"},
+             "new"),
+        Case("key-env-too-short", INGEST, ["ASCLD_PSEUDO_KEY", "at least 32"], None,
+             {**NO_KEY, "ASCLD_PSEUDO_KEY": "abc"}, "new"),
+        Case("key-env-not-a-key", INGEST, ["ASCLD_PSEUDO_KEY", "neither hex nor base64"], None,
+             {**NO_KEY, "ASCLD_PSEUDO_KEY": "zz\x01!"}, "new"),
+        Case("key-env-file-a-folder", INGEST, ["--key-file", "is a directory"], None,
+             {**NO_KEY, "ASCLD_PSEUDO_KEY_FILE": "{w}"}, "new"),
+        Case("key-not-the-stores", INGEST, ["another key", "nothing was stored"], None,
+             {**NO_KEY, "ASCLD_PSEUDO_KEY": "ab" * 32}, "existing"),
+        Case("new-key-file-exists", [*INGEST, "--new-key-file", "{d}/good.key"], ["good.key", "already exists"],
+             None, NO_KEY, "new"),
+    ]
+
+
+def _index_cases() -> list[Case]:
+    i = [*INGEST, "--index", "{w}/{name}"]
+
+    def case(cid: str, name: str, content: bytes | Callable[[Path], bytes], expect: list[str]) -> Case:
+        return Case(cid, [a.replace("{name}", name) for a in i], [name, *expect], {name: content}, KEYED, "existing")
+
+    def drop_col(rows: list[list[str]]) -> None:
+        for r in rows:
+            del r[-1]
+
+    return [
+        case("index-missing-column", "idx.csv", _b(_index_text(drop_col)), ["lacks the column", "date_of_death"]),
+        case("index-empty-file", "idx.csv", b"", ["is empty"]),
+        case("index-header-only", "idx.csv", _b(_index_text(del_rows)),
+             ["no row with a valid NHS number"]),
+        case("index-gzip-junk", "idx.csv.gz", b"\x1f\x8b\x08junk" * 40, ["not a gzip file"]),
+        case("index-not-gzip-at-all", "idx.csv.gz", b"plain text, not gzip\n" * 20, ["not a gzip file"]),
+        case("index-parquet-junk", "idx.parquet", _b(_index_text()), ["not a Parquet file"]),
+        case("index-binary", "idx.csv", bytes(range(256)) * 8, ["binary data"]),
+        case("index-windows-1252", "idx.csv",
+             _b(_index_text(lambda r: _set(r, 3, "family_name", r[2][1] + "é")), "cp1252"),
+             ["row 3", "not UTF-8"]),
+        case("index-ragged-row", "idx.csv", _b(_index_text(lambda r: r[2].extend(["x", "y"]))),
+             ["row 3 has 9 values", "header has 7"]),
+        case("index-uk-dates", "idx.csv",
+             _b(_index_text(lambda r: [_set(r, n, "date_of_birth", "07/03/1984") for n in (3, 4)])),
+             ["row 3 (and 1 more row)", "date_of_birth", "YYYY-MM-DD"]),
+        case("index-bad-death-date", "idx.csv", _b(_index_text(lambda r: _set(r, 5, "date_of_death", "soon"))),
+             ["row 5", "date_of_death"]),
+        Case("index-bad-dates-first-ingest-leaves-no-store", [*INGEST, "--index", "{w}/idx.csv"],
+             ["idx.csv", "row 2", "date_of_birth"],
+             {"idx.csv": _b(_index_text(lambda r: _set(r, 2, "date_of_birth", "1984-02-30")))}, KEYED, "new"),
+        case("index-gzip-of-ragged", "idx.csv.gz", gzip.compress(_b(_index_text(lambda r: r[1].append("x")))),
+             ["row 2 has 8 values"]),
+    ]
+
+
+def _lookup_cases() -> list[Case]:
+    p = [*INGEST, "--postcodes", "{w}/pc.csv"]
+
+    def case(cid: str, content: bytes | Callable[[Path], bytes], expect: list[str], name: str = "pc.csv") -> Case:
+        return Case(cid, [a.replace("pc.csv", name) for a in p], [name, *expect], {name: content}, KEYED, "existing")
+
+    return [
+        case("postcodes-missing-columns", b"pcds,rgn\nZX1 1WT,E12000001\n", ["needs a postcode column", "oslaua"]),
+        case("postcodes-empty", b"", ["is empty"]),
+        case("postcodes-header-only", lambda d: _lookup_bytes(d, lambda ls: ls[:1]), ["no postcode rows"]),
+        case("postcodes-ragged-row", lambda d: _lookup_bytes(d, lambda ls: [*ls[:3], "ZX9 9ZZ,1,2\n", *ls[3:]]),
+             ["row 4 has 3 values"]),
+        case("postcodes-windows-1252", lambda d: _lookup_bytes(d, lambda ls: ls)
+             + ("ZX99ZZ,ZX9 9ZZ,ZX9 9ZZ,199001,,E06000001,Café" + "," * 8 + "\n").encode("cp1252"),
+             ["not UTF-8"]),
+        case("postcodes-parquet-junk", b"PAR1 not really", ["not a Parquet file"], name="pc.parquet"),
+        Case("postcodes-missing-file", [*INGEST, "--postcodes", "{w}/none.csv"], ["none.csv", "does not exist"],
+             None, KEYED, "existing"),
+    ]
+
+
+def _la_names_cases() -> list[Case]:
+    la = [*INGEST, "--la-names", "{w}/la.csv"]
+    return [
+        Case("la-names-wrong-columns", la, ["la.csv", "LA_Code and LA_Name"], {"la.csv": b"code,name\n503,N\n"},
+             KEYED, "existing"),
+        Case("la-names-empty", la, ["la.csv", "LA_Code and LA_Name"], {"la.csv": b""}, KEYED, "existing"),
+        Case("la-names-windows-1252", la, ["la.csv", "not UTF-8"],
+             {"la.csv": "LA_Code,LA_Name\n503,Northám\n".encode("cp1252")}, KEYED, "existing"),
+        Case("la-names-binary", la, ["la.csv", "not UTF-8"], {"la.csv": bytes(range(128, 256)) * 4}, KEYED,
+             "existing"),
+        Case("la-names-short-row", la, ["la.csv", "row 3", "LA_Code and LA_Name"],
+             {"la.csv": b"LA_Code,LA_Name\n504,Southam\n503\n"}, KEYED, "existing"),
+        Case("la-names-missing", [*INGEST, "--la-names", "{w}/none.csv"], ["none.csv", "does not exist"], None,
+             KEYED, "existing"),
+    ]
+
+
+def _store_cases() -> list[Case]:
+    def at(path: str) -> list[str]:
+        return [a if a != "{w}/store" else path for a in INGEST]
+
+    return [
+        Case("store-is-a-file", at("{w}/f.txt"), ["--store", "is a file"], {"f.txt": b"x"}, KEYED),
+        Case("store-under-a-file", at("{w}/f.txt/store"), ["f.txt/store", "cannot make the store folder"],
+             {"f.txt": b"x"}, KEYED, absent=["f.txt/store"]),
+        Case("store-another-tools-folder", at("{w}/other"), ["other", "not a national store", "not empty"],
+             {"other/notes.csv": b"a,b\n"}, KEYED, absent=["other/_lock", "other/_store.json"]),
+        Case("store-foreign-store-json", at("{w}/other"), ["other", "not an ascld national store"],
+             {"other/_store.json": b'{"format": "something-else/2"}'}, KEYED, absent=["other/_lock"]),
+        Case("store-damaged-store-json", at("{w}/other"), ["_store.json", "damaged"],
+             {"other/_store.json": b"not json"}, KEYED, absent=["other/_lock"]),
+        Case("store-damaged-register", INGEST, ["_imports", "damaged"],
+             {"store/_imports/00000001.json": b"{bad"}, KEYED, "existing"),
+        Case("store-register-wrong-fields", INGEST, ["_imports", "damaged"],
+             {"store/_imports/00000001.json": b'{"import_id": "00000001"}'}, KEYED, "existing"),
+    ]
+
+
+def _import_date_cases() -> list[Case]:
+    return [
+        Case(f"import-date-{cid}", [*INGEST[:-1], value], ["import date", "not an ISO date", "2025-11-05"], None,
+             KEYED, "new")
+        for cid, value in [("month-13", "2025-13-01"), ("uk-format", "20/04/2025"), ("empty", ""),
+                           ("hour-25", "2025-04-20T25:00"), ("word", "tomorrow")]
+    ]
+
+
+CASES = [*_key_cases(), *_index_cases(), *_lookup_cases(), *_la_names_cases(), *_store_cases(),
+         *_import_date_cases()]
+
+
+def _needles() -> set[str]:
+    out = set()
+    for p in PEOPLE:
+        out |= {p.nhs, p.first, p.last.split("-")[0], p.postcode, p.la_pid, *fx.dob_formats(p.dob)}
+    return out
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    if not folder.exists():
+        return {}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(folder.rglob("*")) if p.name != "_lock"
+    }
+
+
+def _run(args: list[str], env: dict[str, str | None] | None = None):
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=True)
+
+
+@pytest.fixture(scope="module")
+def seeded_store(base, tmp_path_factory) -> Path:
+    """A store with one import, made with OTHER_KEY: every 'existing' case runs on a copy of it."""
+    root = tmp_path_factory.mktemp("seed") / "store"
+    (root.parent / "other.csv").write_bytes(
+        (base / "la503.csv").read_bytes().replace(b"503,", b"504,")
+    )
+    result = _run(["national", "ingest", str(root.parent / "other.csv"), "--store", str(root),
+                   "--import-date", "2025-01-01"], {"ASCLD_PSEUDO_KEY": OTHER_KEY, "ASCLD_PSEUDO_KEY_FILE": None})
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_ingest_input_is_one_clear_line_and_loses_nothing(case, base, seeded_store, tmp_path):
+    import shutil
+
+    w = tmp_path
+    if case.store == "existing":
+        shutil.copytree(seeded_store, w / "store")
+    for name, content in (case.files or {}).items():
+        target = w / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content(base) if callable(content) else content)
+    env = {k: (v.replace("{w}", str(w)) if v else v) for k, v in (case.env or {}).items()}
+    before = _snapshot(w / "store")
+    args = [a.replace("{d}", str(base)).replace("{w}", str(w)) for a in case.args]
+    result = _run(args, env)
+    out = result.output
+    if case.id == "key-file-bom-is-the-store-key-not-raw-bytes":
+        # the store's own key, saved with a byte-order mark and CRLF: read as that key, so the file is stored
+        assert result.exit_code == 0, out
+        assert "1 stored" in out
+        return
+    assert result.exit_code == 2, out
+    assert "Traceback" not in out and "Unexpected error" not in out, out
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), out
+    errors = [line for line in out.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, out
+    for text in case.expect:
+        assert text in errors[0], (text, errors[0])
+    leaked = sorted(n for n in _needles() if n in out)
+    assert not leaked, leaked
+    if case.store == "new":
+        assert not (w / "store").exists(), sorted(p.name for p in (w / "store").iterdir())
+    elif case.store == "existing":
+        assert _snapshot(w / "store") == before
+    for rel in case.absent or []:
+        assert not (w / rel).exists(), rel
