@@ -305,8 +305,9 @@ def _assemble_3d(
             continue
         found[("3D_1B", r["LA_Code"], r["Age_Band"])] = (r["Numerator_1b"], r["Denominator"])
         found[("3D_2B", r["LA_Code"], r["Age_Band"])] = (r["Numerator_2b"], r["Denominator"])
-    # The grid: every LA × the descriptions present × the groups present (nationally, clients and carers).
-    descriptions = [m for m in ("3D_1A", "3D_2A", "3D_1B", "3D_2B") if any(k[0] == m for k in found)]
+    # The grid (§5.2 "Output grid"): every LA × the four descriptions × the groups present (nationally, clients
+    # and carers). A run with no clients (or no carers) in any denominator still gets their descriptions, as 0.
+    descriptions = ["3D_1A", "3D_2A", "3D_1B", "3D_2B"]
     groups = [g for g in AGE_GROUPS if any(k[2] == g for k in found)]
     for la in las:
         for mid in descriptions:

@@ -1,0 +1,668 @@
+"""Differential test: ascld's ASCOF run against an independent plain-Python reference (ascof_reference.py).
+
+Seeded random main tables, deliberately messy (several councils, people with many events, overlapping
+services, dates on and around the period boundaries, a leap day, deaths, NULLs, code values in mixed case and
+with trailing spaces, birth months that put ages on the 18 and 65 boundaries), are run through both; every
+published figure (numerator, denominator, rounded value) must agree exactly, and so must the measure
+characteristics of the person details table (§0.4). The expected figures come from the reference only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+from ascof_fixtures import main_table
+from ascof_reference import person_details, reference_ascof
+
+from ascld.engine import connect
+from ascld.measures.ascof import run_ascof
+
+START, END = dt.date(2024, 4, 1), dt.date(2025, 3, 31)
+COUNCILS = {"101": "Northshire", "202": "Southby", "303": "Eastwick"}
+EMPTY_COUNCIL = ("404", "Westmere")  # in the lookup, no rows: every figure is 0
+LA_LOOKUP = pa.table(
+    {
+        "LA_Code": [*COUNCILS, EMPTY_COUNCIL[0]],
+        "LA_Name": [*COUNCILS.values(), EMPTY_COUNCIL[1]],
+        "LA_Area_Code": ["E06000101", "E06000202", "E06000303", "E06000404"],
+        "Region": ["North East"] * 4,
+    }
+)
+# 303 has no population row: 2B/2C are not output for it (§2 step 5)
+POPULATION = {
+    "101": {"18 to 64": 120000, "65 and above": 40000},
+    "202": {"18 to 64": 80001, "65 and above": 16000},
+    "404": {"18 to 64": 50000, "65 and above": 12000},
+}
+POPULATION_TABLE = pa.table(
+    {
+        "Code": [f"E06000{la}" for la in POPULATION for _ in range(2)],
+        "Name": [la for la in POPULATION for _ in range(2)],
+        "Geography": ["Local Authority"] * 2 * len(POPULATION),
+        "Gender": ["All"] * 2 * len(POPULATION),
+        "Age_Band": [b for _ in POPULATION for b in ("18 to 64", "65 and above")],
+        "Population": [POPULATION[la][b] for la in POPULATION for b in ("18 to 64", "65 and above")],
+    }
+)
+
+OUTCOMES = [
+    "Progress to reablement/ST-Max",
+    "Progress to assessment, review or reassessment",
+    "Release 1 specification only: Not mapped",
+    "Progress to support planning or services",
+    "Continuation of support or services",
+    "Admitted to hospital",
+    "NFA: Responsibility moved to another local authority",
+    "NFA: Referral to NHS services or NHS funded social care",
+    "NFA: Self-funded client or under 12wk disregard",
+    "NFA: Information and advice or signposting",
+    "NFA: Referral to other service within the local authority",
+    "NFA: Support declined",
+    "NFA: Deceased",
+    "NFA: Support ended as planned",
+    "NFA: Support ended for other reason",
+    "NFA: No services offered for other reason",
+    "NFA: Other",
+    "Invalid and not mapped",
+    None,
+]
+SERVICE_TYPES = [
+    "Long term support: Nursing care",
+    "Long term support: Residential care",
+    "Long term support: Community",
+    "Long term support: Prison",
+    "Short term support: ST-Max",
+    "Short term support: Ongoing low level",
+    "Short term support: Other short term",
+    "Unpaid carer support: Direct to unpaid carer",
+    "Unpaid carer support: Support involving the person cared-for",
+    "Invalid and not mapped",
+]
+COMPONENTS = [
+    "Reablement",
+    "Equipment",
+    "Short term residential care",
+    "Short term nursing care",
+    "Long term residential care",
+    "Long term nursing care",
+    "Home support or domiciliary care",
+    "Shared Lives",
+    "Community supported living",
+    "Extra care housing",
+    "Direct payment",
+    "Day support",
+    "Other long term support",
+    "Invalid and not mapped",
+    None,
+]
+MECHANISMS = [
+    "Direct payment",
+    "CASSR managed personal budget",
+    "CASSR commissioned support",
+    "Invalid and not mapped",
+    None,
+]
+CLIENT_TYPES = ["Service user"] * 6 + ["Unpaid carer", "Carer", "Carer known by association", None]
+ACCOMMODATION = [
+    "Owner occupier or shared ownership scheme",
+    "Tenant: Private landlord",
+    "Registered care home",
+    "Registered nursing home",
+    "Shared Lives scheme",
+    "Rough sleeper or squatting",
+    "Unknown",
+    "Invalid and not mapped",
+    None,
+    None,
+]
+GENDERS = ["Male", "Female", "Unknown", "Other (not listed)", "Invalid and not mapped", None]
+PSR = [
+    "Learning Disability Support",
+    "Physical Support: Personal care support",
+    "Mental Health Support",
+    "Social support: Support to unpaid carer",
+    "Unknown",
+    "Invalid and not mapped",
+    None,
+]
+ETHNICITY = [
+    "White: Irish",
+    "Asian or Asian British: Indian",
+    "No data: Refused",
+    "No data: Undeclared or not known",
+    "Invalid and not mapped",
+    None,
+]
+EMPLOYMENT = ["Paid: 16 or more hours a week", "Unpaid: Retired", "Unknown", "Invalid and not mapped", None]
+FUNDING = [
+    "Fully social care funded",
+    "Fully client funded",
+    "Joint client and social care funded",
+    "Unknown",
+    "Invalid and not mapped",
+    None,
+]
+REF_PERIOD_ENDS = [
+    dt.date(2024, 3, 31),
+    dt.date(2024, 6, 30),
+    dt.date(2024, 12, 31),
+    dt.date(2025, 3, 31),
+    dt.date(2025, 6, 30),
+]
+# dates on and around the boundaries (period start/end, the leap day, 91/365 days before the start)
+ANCHORS = [
+    START,
+    END,
+    START - dt.timedelta(days=1),
+    END + dt.timedelta(days=1),
+    dt.date(2024, 2, 29),
+    dt.date(2024, 3, 1),
+    START - dt.timedelta(days=90),
+    START - dt.timedelta(days=91),
+    START - dt.timedelta(days=365),
+    START - dt.timedelta(days=364),
+    END - dt.timedelta(days=7),
+    END + dt.timedelta(days=7),
+    END + dt.timedelta(days=8),
+]
+
+
+def messy(rng: random.Random, value):
+    """The same code value in another case and/or with trailing spaces (main-tables.md §0)."""
+    if value is None or rng.random() < 0.6:
+        return value
+    choice = rng.randrange(4)
+    if choice == 0:
+        return value.upper()
+    if choice == 1:
+        return value.lower() + " "
+    if choice == 2:
+        return value + "  "
+    return value.swapcase()
+
+
+def random_date(rng: random.Random) -> dt.date:
+    if rng.random() < 0.25:
+        return rng.choice(ANCHORS)
+    return dt.date(2023, 4, 1) + dt.timedelta(days=rng.randrange(820))
+
+
+def birth(rng: random.Random, anchor: dt.date):
+    """A birth year/month putting the age at `anchor` near 18 or 65 (or anywhere), sometimes NULL."""
+    r = rng.random()
+    if r < 0.07:
+        return None, None
+    if r < 0.1:
+        return rng.choice([(1950, None), (None, 5)])
+    if r < 0.55:
+        years = rng.choice([18, 65, 64, 17])
+        base = anchor.year - years
+        month = anchor.month + rng.choice([-1, 0, 0, 1])
+        year = base + (month - 1) // 12
+        return year, (month - 1) % 12 + 1
+    return rng.randrange(1925, 2010), rng.randrange(1, 13)
+
+
+def make_person(rng: random.Random, la: str, pid: str, first_id: int) -> list[dict]:
+    rows = []
+    by, bm = birth(rng, rng.choice([START, END, random_date(rng)]))
+    dod = None
+    if rng.random() < 0.15:
+        dod = random_date(rng)
+    base = {
+        "LA_Code": la,
+        "LA_Name": COUNCILS[la],
+        "Der_NHS_LA_Combined_Person_ID": pid,
+        "LA_Person_Unique_Identifier": pid.lower(),
+        "Der_Birth_Year": by,
+        "Der_Birth_Month": bm,
+    }
+    stable = {
+        "Gender_Cleaned": rng.choice(GENDERS),
+        "Accommodation_Status_Cleaned": rng.choice(ACCOMMODATION),
+        "Primary_Support_Reason_Cleaned": rng.choice(PSR),
+        "Client_Type_Cleaned": rng.choice(CLIENT_TYPES),
+    }
+    n_events = rng.choice([1, 1, 2, 3, 4, 6, 9])
+    cursor = random_date(rng)
+    for _ in range(n_events):
+        row = dict(base)
+        kind = rng.choice(["Service"] * 5 + ["Request", "Assessment", "Review"])
+        # the next event: overlapping, adjacent (0-10 days later) or anywhere
+        start = cursor + dt.timedelta(days=rng.randrange(-5, 11)) if rng.random() < 0.6 else random_date(rng)
+        length = rng.choice([0, 1, 5, 13, 14, 20, 40, 90, 200, 400])
+        end = start + dt.timedelta(days=length)
+        r = rng.random()
+        if r < 0.18:
+            end = None
+        elif r < 0.21:
+            end = start - dt.timedelta(days=3)  # end before start
+        elif r < 0.3:
+            end = rng.choice(ANCHORS)
+        cursor = end if end is not None else start
+        row["Event_Type"] = messy(rng, kind)
+        row["Event_Start_Date"] = start if rng.random() > 0.02 else None
+        row["Der_Event_End_Date"] = end
+        row["Event_Outcome_Cleaned"] = messy(rng, rng.choice(OUTCOMES))
+        if kind == "Service":
+            stype = rng.choice(SERVICE_TYPES + ["Short term support: ST-Max"] * 4)
+            row["Service_Type_Cleaned"] = messy(rng, stype)
+            comp = rng.choice(COMPONENTS)
+            if "ST-Max" in stype and rng.random() < 0.7:
+                comp = "Reablement"
+            row["Service_Component_Cleaned"] = messy(rng, comp)
+            row["Delivery_Mechanism_Cleaned"] = messy(rng, rng.choice(MECHANISMS))
+        row["Client_Type_Cleaned"] = messy(
+            rng, stable["Client_Type_Cleaned"] if rng.random() < 0.85 else rng.choice(CLIENT_TYPES)
+        )
+        for col in ("Gender_Cleaned", "Accommodation_Status_Cleaned", "Primary_Support_Reason_Cleaned"):
+            row[col] = messy(
+                rng,
+                stable[col]
+                if rng.random() < 0.7
+                else rng.choice(
+                    {
+                        "Gender_Cleaned": GENDERS,
+                        "Accommodation_Status_Cleaned": ACCOMMODATION,
+                        "Primary_Support_Reason_Cleaned": PSR,
+                    }[col]
+                ),
+            )
+        row["Ethnicity_Cleaned"] = messy(rng, rng.choice(ETHNICITY))
+        row["Employment_Status_Cleaned"] = messy(rng, rng.choice(EMPLOYMENT))
+        row["Client_Funding_Status_Cleaned"] = messy(rng, rng.choice(FUNDING))
+        row["Ref_Period_End_Date"] = rng.choice(REF_PERIOD_ENDS)
+        row["Date_of_Death"] = dod if rng.random() < 0.8 else None
+        if rng.random() < 0.05:  # a different birth month on one row
+            row["Der_Birth_Month"] = rng.randrange(1, 13)
+        row["Der_Unique_Record_ID"] = first_id + len(rows)
+        rows.append(row)
+    return rows
+
+
+def _event(rng, base, kind, start, end, **fields) -> dict:
+    row = dict(base)
+    row.update(
+        Event_Type=messy(rng, kind),
+        Event_Start_Date=start,
+        Der_Event_End_Date=end,
+        Ref_Period_End_Date=rng.choice(REF_PERIOD_ENDS),
+        Client_Type_Cleaned=messy(rng, "Service user"),
+    )
+    row.update({k: messy(rng, v) if isinstance(v, str) else v for k, v in fields.items()})
+    return row
+
+
+def _base(rng, la, pid, anchor):
+    by, bm = birth(rng, anchor)
+    return {
+        "LA_Code": la,
+        "LA_Name": COUNCILS[la],
+        "Der_NHS_LA_Combined_Person_ID": pid,
+        "LA_Person_Unique_Identifier": pid.lower(),
+        "Der_Birth_Year": by,
+        "Der_Birth_Month": bm,
+        "Gender_Cleaned": rng.choice(GENDERS),
+        "Accommodation_Status_Cleaned": rng.choice(ACCOMMODATION),
+        "Primary_Support_Reason_Cleaned": rng.choice(PSR),
+        "Date_of_Death": None,
+    }
+
+
+def make_reablement_person(rng: random.Random, la: str, pid: str) -> list[dict]:
+    """ST-Max chains (gaps around 7 days), with sequels, nested assessments/reviews, equipment, prior services."""
+    start = rng.choice([START - dt.timedelta(days=20), END - dt.timedelta(days=10), random_date(rng)])
+    base = _base(rng, la, pid, start)
+    rows = []
+    cursor = start
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        length = rng.choice([0, 6, 13, 14, 30, 42])
+        end = cursor + dt.timedelta(days=length) if rng.random() > 0.08 else None
+        rows.append(
+            _event(
+                rng,
+                base,
+                "Service",
+                cursor,
+                end,
+                Service_Type_Cleaned=ST_MAX_TYPE,
+                Service_Component_Cleaned=rng.choice(["Reablement"] * 4 + ["Equipment"]),
+                Event_Outcome_Cleaned=rng.choice(OUTCOMES),
+            )
+        )
+        if end is None:
+            break
+        cursor = end + dt.timedelta(days=rng.choice([-3, 0, 6, 7, 8, 15]))
+    c_start, c_end = start, max((r["Der_Event_End_Date"] or dt.date(9999, 1, 1)) for r in rows)
+    if c_end.year == 9999:
+        c_end = start + dt.timedelta(days=30)
+    for _ in range(rng.choice([0, 1, 2, 3])):
+        what = rng.randrange(5)
+        if what == 0:  # nested assessment/review ending near the cluster end (13/14 days)
+            e = c_end - dt.timedelta(days=rng.choice([0, 1, 13, 14, 20]))
+            rows.append(
+                _event(
+                    rng,
+                    base,
+                    rng.choice(["Assessment", "Review"]),
+                    max(c_start, e - dt.timedelta(days=5)),
+                    e,
+                    Event_Outcome_Cleaned=rng.choice(OUTCOMES),
+                )
+            )
+        elif what == 1:  # nested equipment service
+            rows.append(
+                _event(
+                    rng,
+                    base,
+                    "Service",
+                    c_start + dt.timedelta(days=1),
+                    c_end,
+                    Service_Type_Cleaned=rng.choice(SERVICE_TYPES),
+                    Service_Component_Cleaned="Equipment",
+                    Event_Outcome_Cleaned=rng.choice(OUTCOMES),
+                )
+            )
+        elif what == 2:  # a window event: starts in the cluster or up to 8 days after, continues after it
+            s = c_end + dt.timedelta(days=rng.choice([-2, 0, 7, 8]))
+            kind = rng.choice(["Service", "Service", "Review", "Assessment", "Request"])
+            fields = {"Event_Outcome_Cleaned": rng.choice(OUTCOMES)}
+            if kind == "Service":
+                fields.update(
+                    Service_Type_Cleaned=rng.choice(SERVICE_TYPES[:4] + SERVICE_TYPES[5:]),
+                    Service_Component_Cleaned=rng.choice(COMPONENTS),
+                )
+            rows.append(_event(rng, base, kind, max(c_start, s), s + dt.timedelta(days=rng.choice([1, 30])), **fields))
+        elif what == 3:  # a prior long-term service ending 90/91 days before, or open
+            gap = rng.choice([89, 90, 91, 92])
+            end = None if rng.random() < 0.2 else c_start - dt.timedelta(days=gap)
+            rows.append(
+                _event(
+                    rng,
+                    base,
+                    "Service",
+                    c_start - dt.timedelta(days=200),
+                    end,
+                    Service_Type_Cleaned=rng.choice(SERVICE_TYPES[:4]),
+                    Service_Component_Cleaned=rng.choice(COMPONENTS),
+                )
+            )
+        else:  # death around the cluster
+            dod = c_end + dt.timedelta(days=rng.choice([-40, 0, 7, 8, 30]))
+            for r in rows:
+                r["Date_of_Death"] = dod
+            base["Date_of_Death"] = dod
+    return rows
+
+
+def make_residential_person(rng: random.Random, la: str, pid: str) -> list[dict]:
+    """Residential/nursing admissions with components, self-funded outcomes, earlier stays ~365 days before."""
+    start = rng.choice([START, END, START + dt.timedelta(days=1), random_date(rng), dt.date(2024, 2, 29)])
+    base = _base(rng, la, pid, start)
+    if rng.random() < 0.15:
+        base["Date_of_Death"] = rng.choice([START - dt.timedelta(days=1), START, END])
+    rows = []
+    for i in range(rng.choice([1, 1, 2, 3])):
+        s = start if i == 0 else start - dt.timedelta(days=rng.choice([30, 400, 700]))
+        gap = rng.choice([364, 365, 366, 10, -5])
+        e = None if (i == 0 or rng.random() < 0.2) else start - dt.timedelta(days=gap)
+        if i == 0 and rng.random() < 0.3:
+            e = s + dt.timedelta(days=rng.choice([10, 100]))
+        rows.append(
+            _event(
+                rng,
+                base,
+                "Service",
+                s,
+                e,
+                Service_Type_Cleaned=rng.choice([RESIDENTIAL_TYPE, NURSING_TYPE, RESIDENTIAL_TYPE, COMMUNITY_TYPE]),
+                Service_Component_Cleaned=rng.choice(
+                    [
+                        "Long term residential care",
+                        "Long term nursing care",
+                        "Short term residential care",
+                        None,
+                        "Other long term support",
+                    ]
+                ),
+                Event_Outcome_Cleaned=rng.choice(
+                    [
+                        None,
+                        None,
+                        "NFA: Self-funded client or under 12wk disregard",
+                        "Continuation of support or services",
+                    ]
+                ),
+            )
+        )
+    return rows
+
+
+def make_community_person(rng: random.Random, la: str, pid: str) -> list[dict]:
+    """Long-term clients around the snapshot (period end) with delivery mechanisms and components."""
+    base = _base(rng, la, pid, END)
+    if rng.random() < 0.1:
+        base["Date_of_Death"] = rng.choice([END - dt.timedelta(days=1), END])
+    rows = []
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        s = rng.choice([START, END, END + dt.timedelta(days=1), random_date(rng)])
+        e = rng.choice([None, None, END, END - dt.timedelta(days=1), END + dt.timedelta(days=30)])
+        rows.append(
+            _event(
+                rng,
+                base,
+                "Service",
+                s,
+                e,
+                Service_Type_Cleaned=rng.choice(SERVICE_TYPES[:4] + [COMMUNITY_TYPE] * 3),
+                Service_Component_Cleaned=rng.choice(
+                    ["Direct payment", "Home support or domiciliary care", None, "Shared Lives", "Day support"]
+                ),
+                Delivery_Mechanism_Cleaned=rng.choice(MECHANISMS),
+            )
+        )
+    return rows
+
+
+def make_carer(rng: random.Random, la: str, pid: str) -> list[dict]:
+    """Carers in the year: direct-to-carer services (mechanism/component combinations), assessments, requests."""
+    base = _base(rng, la, pid, END)
+    rows = []
+    for _ in range(rng.choice([1, 2, 3])):
+        s = rng.choice([START, END, START - dt.timedelta(days=30), random_date(rng)])
+        e = rng.choice([None, s, START - dt.timedelta(days=1), START, s + dt.timedelta(days=20)])
+        kind = rng.choice(["Service", "Service", "Assessment", "Review", "Request"])
+        fields = {
+            "Event_Outcome_Cleaned": rng.choice(
+                ["NFA: Information and advice or signposting", None, "Progress to support planning or services"]
+            )
+        }
+        if kind == "Service":
+            fields.update(
+                Service_Type_Cleaned=rng.choice(SERVICE_TYPES[7:9] + SERVICE_TYPES[7:8]),
+                Service_Component_Cleaned=rng.choice(["Direct payment", "Other unpaid carer support", None]),
+                Delivery_Mechanism_Cleaned=rng.choice(MECHANISMS + ["Something else"]),
+            )
+        row = _event(rng, base, kind, s, e, **fields)
+        row["Client_Type_Cleaned"] = messy(
+            rng,
+            rng.choice(["Unpaid carer", "Carer", "Carer known by association", "Unpaid carer known by association"]),
+        )
+        rows.append(row)
+    return rows
+
+
+ST_MAX_TYPE, RESIDENTIAL_TYPE, NURSING_TYPE, COMMUNITY_TYPE = (
+    "Short term support: ST-Max",
+    "Long term support: Residential care",
+    "Long term support: Nursing care",
+    "Long term support: Community",
+)
+MAKERS = (make_reablement_person, make_reablement_person, make_residential_person, make_community_person, make_carer)
+
+
+def make_main_rows(seed: int, people_per_council: int = 45) -> list[dict]:
+    rng = random.Random(seed)
+    rows: list[dict] = []
+    shared = [f"N{seed}-{i}" for i in range(6)]  # NHS numbers seen in two councils
+    for la in COUNCILS:
+        for i in range(people_per_council):
+            pid = rng.choice(shared) if rng.random() < 0.1 else f"{la}_{seed}_{i}"
+            rows += make_person(rng, la, pid, first_id=len(rows) * 10 + 1)
+            if rng.random() < 0.8:  # and a targeted person
+                rows += rng.choice(MAKERS)(rng, la, f"{pid}_t")
+    for i, r in enumerate(rows):
+        r["Der_Unique_Record_ID"] = 1000 + i  # unique, in an order unrelated to the dates
+    rng.shuffle(rows)
+    return rows
+
+
+def full_rows(rows: list[dict]) -> tuple[pa.Table, list[dict]]:
+    """The pyarrow main table and the same rows with every column present (None where missing)."""
+    table = main_table(rows)
+    return table, table.to_pylist()
+
+
+def actual_figures(result) -> dict:
+    out = {}
+    for r in result.measures.to_pylist():
+        key = (r["measure"], r["description"], r["la_code"], r["group"])
+        assert key not in out, f"duplicate output row {key}"
+        value = None if r["value"] is None else Decimal(repr(r["value"]))
+        out[key] = (r["numerator"], r["denominator"], value)
+    return out
+
+
+def diff(expected: dict, actual: dict) -> list[str]:
+    lines = []
+    for key in sorted(set(expected) | set(actual), key=str):
+        e, a = expected.get(key), actual.get(key)
+        if (
+            e is None
+            or a is None
+            or e[0] != a[0]
+            or e[1] != a[1]
+            or (e[2] is None) != (a[2] is None)
+            or (e[2] is not None and e[2] != a[2])
+        ):
+            lines.append(f"{key}: reference {e} != ascld {a}")
+    return lines
+
+
+SEEDS = list(range(8))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_measures_agree_with_the_reference(seed):
+    table, rows = full_rows(make_main_rows(seed))
+    la_codes = [*COUNCILS, EMPTY_COUNCIL[0]]
+    expected = reference_ascof(rows, START, END, la_codes, POPULATION)
+    result = run_ascof(
+        table,
+        period=(START.isoformat(), END.isoformat()),
+        populations=POPULATION_TABLE,
+        la_lookup=LA_LOOKUP,
+        include_previous=False,
+        measures=["2A", "2BC", "2E", "3D"],
+        engine=connect("duckdb"),
+    )
+    problems = diff(expected, actual_figures(result))
+    assert not problems, f"seed {seed}: {len(problems)} differences\n" + "\n".join(problems[:40])
+
+
+DETAIL_COLUMNS = (
+    "Accommodation_Status",
+    "Accommodation_Status_Group",
+    "Employment_Status",
+    "Gender",
+    "Ethnicity",
+    "Der_Birth_Date",
+    "Der_Age_End_Of_Period",
+    "Der_Working_Age_Band_End_Of_Period",
+    "Date_of_Death",
+    "Primary_Support_Reason",
+    "Client_Funding_Status",
+)
+
+
+def _cmp(value):
+    """Person-details values compared as a case-insensitive collation would (codes), else as they are."""
+    return value.rstrip(" ").casefold() if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_person_details_agree_with_the_reference(seed):
+    from ascld.measures.ascof.common import ReportingPeriod, engine_stage, prepare_main_table
+    from ascld.measures.ascof.inputs import table_on
+    from ascld.measures.ascof.person_details import build_person_details
+
+    table, rows = full_rows(make_main_rows(seed))
+    expected = person_details(rows, END)
+    con = connect("duckdb")
+    stage = engine_stage(con)
+    main = stage(prepare_main_table(table_on(con, table, "main")), "main")
+    actual = build_person_details(main, ReportingPeriod.of(START, END), stage=stage).to_pyarrow().to_pylist()
+    problems = []
+    assert len(actual) == len(expected)
+    for a in actual:
+        e = expected[(a["LA_Code"], a["Der_NHS_LA_Combined_Person_ID"])]
+        for c in DETAIL_COLUMNS:
+            if _cmp(a[c]) != _cmp(e[c]):
+                problems.append(
+                    f"{a['LA_Code']}/{a['Der_NHS_LA_Combined_Person_ID']} {c}: reference {e[c]!r} != ascld {a[c]!r}"
+                )
+    assert not problems, f"seed {seed}: {len(problems)} differences\n" + "\n".join(problems[:40])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Regression tests for the differences the differential test found
+
+
+def _run(rows, measures):
+    return run_ascof(
+        main_table(rows),
+        period=(START.isoformat(), END.isoformat()),
+        populations=POPULATION_TABLE,
+        la_lookup=LA_LOOKUP,
+        include_previous=False,
+        measures=measures,
+        engine=connect("duckdb"),
+    )
+
+
+def test_3d_grid_has_all_four_descriptions_when_nobody_is_a_carer():
+    """§5.2 'Output grid': every LA × the four descriptions × the groups present; missing → 0. A run with
+    clients but no carer in any denominator still publishes 1b and 2b (as 0), for every council."""
+    rows = [
+        {
+            "LA_Code": "101",
+            "LA_Name": "Northshire",
+            "Der_NHS_LA_Combined_Person_ID": "C1",
+            "Event_Type": "Service",
+            "Service_Type_Cleaned": "Long term support: Community",
+            "Delivery_Mechanism_Cleaned": "Direct payment",
+            "Event_Start_Date": "2024-01-01",
+            "Der_Birth_Year": 1970,
+            "Der_Birth_Month": 1,
+        }
+    ]
+    got = actual_figures(_run(rows, ["3D"]))
+    for la in [*COUNCILS, EMPTY_COUNCIL[0]]:
+        for desc in (
+            "1b - The proportion of carers who use services who receive self-directed support (%)",
+            "2b - The proportion of carers who use services who receive direct payments (%)",
+        ):
+            for group in ("18 to 64", "Total"):
+                assert got[("ASCOF 3D (Carers)", desc, la, group)] == (0, 0, Decimal("0.0"))
+            assert ("ASCOF 3D (Carers)", desc, la, "65 and above") not in got  # no 65+ group anywhere
+    one_client = (
+        "ASCOF 3D (Clients)",
+        "2a - The proportion of clients who use services who receive direct payments (%)",
+        "101",
+        "Total",
+    )
+    assert got[one_client] == (1, 1, Decimal("100.0"))
