@@ -499,3 +499,33 @@ def test_build_matches_the_plain_reference(build, seed, mode, start, end, as_of,
     assert list(actual[0]) == columns, "output columns differ from §6.3"
     diffs = differences(actual, expected, columns)
     assert not diffs, f"{len(diffs)} differences:\n" + "\n".join(diffs[:40])
+
+
+# ---- regressions found by the differential test -----------------------------------------------------------
+
+
+def test_one_file_is_one_submission_whatever_the_case_of_its_la_name(build):
+    """§1/§0: a submission is (LA_Code, LA_Name, ImportDate) under a case-insensitive collation that ignores
+    trailing spaces, so GROUP BY in §2 sees one file even when some of its rows spell the council's name in
+    another case. Here only the October row says "WESTBY "; grouped apart, neither part's derived period would
+    cover 2024-10-01..2025-09-30 and the council would have no file. One row a month, so N < 100 and every
+    month is included (§2.5): derived period 2024-10-01..2025-09-30, the file is chosen and its twelve requests
+    (each ending inside the period, distinct people) are all in the table."""
+    rows = []
+    for k in range(12):
+        month = add_months(D(2024, 10, 1), k)
+        rows.append(
+            {
+                "LA_Code": "714",
+                "LA_Name": "WESTBY " if k == 0 else "Westby",
+                "ImportDate": T(2025, 10, 20, 10, 0, 0),
+                "ImportFileId": "W1",
+                "Event_Type": "Request",
+                "Event_Start_Date": month,
+                "Event_End_Date": month.replace(day=10),
+                "LA_Person_Unique_Identifier": f"w{k}",
+            }
+        )
+    actual, _ = build(rows, "single", D(2024, 10, 1), D(2025, 9, 30), D(2025, 11, 5))
+    assert len(actual) == 12
+    assert {r["Ref_Period_Start_Date"] for r in actual} == {D(2024, 10, 1)}

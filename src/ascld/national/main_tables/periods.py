@@ -1,6 +1,8 @@
 """Step A: each submission's reporting period, derived from its data (main-tables.md §2).
 
-One row per submission (`LA_Code`, `LA_Name`, `ImportDate`), the REF_Submission_Reporting_Periods table.
+One row per submission (`LA_Code`, `LA_Name`, `ImportDate`), the REF_Submission_Reporting_Periods table. The
+submission key is grouped as SQL Server groups strings (case-insensitive, trailing spaces ignored, §0): rows of one
+file whose name is spelt `Westby` and `WESTBY ` are one submission; the table shows the smallest spelling.
 """
 
 from __future__ import annotations
@@ -13,38 +15,49 @@ from ascld.national.main_tables.schema import SUBMISSION_KEYS
 from ascld.national.main_tables.sql import ci, days_between, end_of_month, first_of_month
 
 KEYS = list(SUBMISSION_KEYS)
+# A submission is (LA_Code, LA_Name, ImportDate) compared as SQL Server compares strings (§0, §1): rows whose
+# council code or name differ only in case or trailing spaces belong to the same file.
+GROUP = ["LA_Code_Key", "LA_Name_Key", "ImportDate"]
+
+
+def _keyed(raw: ir.Table) -> ir.Table:
+    return raw.mutate(LA_Code_Key=ci(raw.LA_Code), LA_Name_Key=ci(raw.LA_Name))
 
 
 def _stated(raw: ir.Table) -> ir.Table:
     """§2.1: the stated period (MIN start, MAX end) and the number of distinct stated (start, end) pairs."""
-    stated = raw.group_by(KEYS).aggregate(
+    raw = _keyed(raw)
+    stated = raw.group_by(GROUP).aggregate(
+        LA_Code=raw.LA_Code.min(),
+        LA_Name=raw.LA_Name.min(),
         ImportFileId=raw.ImportFileId.min(),
         Reporting_Period_Start_Date=raw.Reporting_Period_Start_Date.min(),
         Reporting_Period_End_Date=raw.Reporting_Period_End_Date.max(),
         n_Rows=raw.count(),
     )
     pairs = (
-        raw.select(*KEYS, "Reporting_Period_Start_Date", "Reporting_Period_End_Date")
+        raw.select(*GROUP, "Reporting_Period_Start_Date", "Reporting_Period_End_Date")
         .distinct()
-        .group_by(KEYS)
+        .group_by(GROUP)
         .aggregate(n_Reporting_Periods=lambda t: t.count())
     )
-    return stated.join(pairs, KEYS)
+    return stated.join(pairs, GROUP)
 
 
 def _monthly(raw: ir.Table) -> ir.Table:
     """§2.2-2.4: eligible rows per end month (n_M, types_M) with the file totals N and T beside each month."""
+    raw = _keyed(raw)
     eligible = raw.filter(raw.Event_End_Date.notnull(), raw.Event_End_Date < first_of_month(raw.ImportDate))
     monthly = (
         eligible.mutate(Month_Start=first_of_month(eligible.Event_End_Date))
-        .group_by([*KEYS, "Month_Start"])
+        .group_by([*GROUP, "Month_Start"])
         .aggregate(
             n_M=lambda t: t.count(),
             # COUNT(DISTINCT Event_Type) under a case-insensitive collation; NULL is not a type.
             types_M=lambda t: ci(t.Event_Type).nunique(),
         )
     )
-    file_window = ibis.window(group_by=KEYS)
+    file_window = ibis.window(group_by=GROUP)
     return monthly.mutate(N=monthly.n_M.sum().over(file_window), T=monthly.types_M.max().over(file_window))
 
 
@@ -59,7 +72,7 @@ def _derived(raw: ir.Table, method: MainTablesMethod) -> ir.Table:
     big_enough = m.n_M * 100 >= m.N * ibis.literal(percent)
     included = ((min_events <= m.N) & big_enough & (m.types_M >= m.T - shortfall)) | (min_events > m.N)
     kept = m.filter(included)
-    agg = kept.group_by(KEYS).aggregate(
+    agg = kept.group_by(GROUP).aggregate(
         Der_Start=kept.Month_Start.min(),
         Der_Last_Month=kept.Month_Start.max(),
         n_Eligible_Events=kept.N.max(),
@@ -87,8 +100,8 @@ def derive_reporting_periods(raw: ir.Table, method: MainTablesMethod) -> ir.Tabl
         Max_Event_Types and the QA lengths in months.
     """
     stated = _stated(raw)
-    derived = _derived(raw, method).rename({f"{k}_d": k for k in KEYS})
-    joined = stated.left_join(derived, [stated[k] == derived[f"{k}_d"] for k in KEYS])
+    derived = _derived(raw, method).rename({f"{k}_d": k for k in GROUP})
+    joined = stated.left_join(derived, [stated[k] == derived[f"{k}_d"] for k in GROUP])
     per_month = method.param("reporting_period.days_per_month")
     return joined.select(
         *KEYS,
