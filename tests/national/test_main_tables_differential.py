@@ -18,10 +18,18 @@ import random
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from main_tables_reference import OUTPUT_COLUMNS, add_months, build_reference
 
-from ascld.national.main_tables import national_store_schema
+from ascld.national.main_tables import (
+    BuildParams,
+    build_main_tables,
+    national_store_schema,
+    store_table_from_records,
+)
+from conftest import write_store
 
 D, T = dt.date, dt.datetime
 STORE_COLUMNS = tuple(national_store_schema().names)
@@ -187,11 +195,11 @@ def make_person(rng: random.Random, la: str, n: int) -> dict[str, Any]:
     kind = rng.random()
     year = rng.choice([None, 1926, 1930, 1940, 1950, 1957, 1960, 1961, 1980, 2000, 2006, 2007, 2008])
     return {
-        "Der_NHS_Number_Traced_Pseudo": f"T{la}-{n}" if kind < 0.5 else None,
+        "Der_NHS_Number_Traced_Pseudo": f"T{la}-{n}" if kind < 0.5 else ("" if kind > 0.985 else None),
         "Der_NHS_Number_Pseudo": f"N{la}-{n}" if 0.4 < kind < 0.7 else None,
         "LA_Person_Unique_Identifier": f"p{n}" if kind < 0.9 else ("" if kind < 0.94 else None),
         "Der_Birth_Year": year,
-        "Der_Birth_Month": rng.choice([None] if rng.random() < 0.05 else [1, 2, 3, 6, 9, 10, 12]),
+        "Der_Birth_Month": rng.choice([None, 0, 13] if rng.random() < 0.06 else [1, 2, 3, 6, 9, 10, 12]),
         "Gender": pick(rng, "Gender"),
         "Ethnicity": pick(rng, "Ethnicity"),
         "Client_Type": pick(rng, "Client_Type", junk=0.05, none=0.03),
@@ -236,7 +244,7 @@ def make_event(rng: random.Random, person: dict[str, Any], dates: list[dt.date],
         Service_Type=pick(rng, "Service_Type"),
         Service_Component=pick(rng, "Service_Component"),
         Delivery_Mechanism=pick(rng, "Delivery_Mechanism"),
-        Unit_Cost=rng.choice([None, 150.0, 150.004, 150.005, 18.5, 10.0049999, 0.005, 99.995]),
+        Unit_Cost=rng.choice([None, 150.0, 150.004, 150.005, 18.5, 10.0049999, 0.005, 99.995, -1.005, -0.004, 2.675]),
         Cost_Frequency_Unit_Type=pick(rng, "Cost_Frequency_Unit_Type"),
         Planned_units_per_week=rng.choice([None, 1.0, 1.004, 10.0, 2.675]),
         Review_Reason=pick(rng, "Review_Reason", junk=0.1, none=0.15),
@@ -394,6 +402,25 @@ def make_store(seed: int, s: dt.date, e: dt.date, as_of: dt.date) -> list[dict[s
                     ImportFileId=f"{la}-{q}b",
                 )
                 records += [{**r, **again} for r in rows if rng.random() < 0.7]
+        if rng.random() < 0.5:
+            # A late file covering one quarter only (its derived period is that quarter, §2): it wins that
+            # quarter, so the council's earlier file can be chosen for the quarters either side of it and its
+            # reference period spans this one (§3.3); cropping (§5.4) then sees overlapping periods.
+            q_end = rng.choice(quarter_ends(s, e))
+            q_start = add_months(q_end + dt.timedelta(days=1), -3)
+            body = [dict(ev) for ev in pool if rng.random() < 0.5]
+            for ev in body:
+                if ev["Event_End_Date"] is not None and not q_start <= ev["Event_End_Date"] <= q_end:
+                    ev["Event_End_Date"] = None if "service" in (ev["Event_Type"] or "").lower() else q_end
+            stamp = {
+                "LA_Code": la,
+                "LA_Name": name,
+                "ImportDate": import_time(min(as_of, q_end + dt.timedelta(days=rng.randrange(60, 200))), 8),
+                "ImportFileId": f"{la}-patch",
+                "Reporting_Period_Start_Date": q_start,
+                "Reporting_Period_End_Date": q_end,
+            }
+            records += [{**r, **stamp} for r in filler(rng, q_start, q_end, 1, f"{la}p") + body]
     # The excluded file (§3.1) when the period reaches it.
     bad = T(2026, 4, 23, 13, 28, 24, 253000)
     if e < bad.date() <= as_of:
@@ -479,21 +506,49 @@ def differences(actual: list[dict], expected: list[dict], columns: list[str]) ->
     return out
 
 
+def write_decimal_store(folder, records: list[dict[str, Any]]):
+    """The store with Unit_Cost and Planned_units_per_week as DECIMAL(18,7), which the contract allows (a
+    text or DECIMAL column on SQL Server); values are the submitted decimals."""
+    table = store_table_from_records(records)
+    for column in ("Unit_Cost", "Planned_units_per_week"):
+        values = [None if v is None else Decimal(repr(v)) for v in table.column(column).to_pylist()]
+        index = table.schema.get_field_index(column)
+        table = table.set_column(index, column, pa.array(values, pa.decimal128(18, 7)))
+    folder.mkdir(parents=True)
+    pq.write_table(table, folder / "part-0.parquet")
+    return folder
+
+
 CASES = [
-    # (seed, mode, period start, period end, as of, unmapped policy)
-    (11, "joined", D(2024, 4, 1), D(2025, 9, 30), D(2025, 11, 5), "null"),
-    (12, "single", D(2024, 10, 1), D(2025, 9, 30), D(2025, 11, 5), "null"),
-    (13, "joined", D(2024, 4, 1), D(2026, 3, 31), D(2026, 5, 5), "auto"),
-    (14, "single", D(2025, 4, 1), D(2026, 3, 31), D(2026, 5, 5), "auto"),
+    # (seed, mode, period start, period end, as of, unmapped policy, costs as DECIMAL, period basis)
+    (11, "joined", D(2024, 4, 1), D(2025, 9, 30), D(2025, 11, 5), "null", False, "derived"),
+    (12, "single", D(2024, 10, 1), D(2025, 9, 30), D(2025, 11, 5), "null", True, "derived"),
+    (13, "joined", D(2024, 4, 1), D(2026, 3, 31), D(2026, 5, 5), "auto", True, "derived"),
+    (14, "single", D(2025, 4, 1), D(2026, 3, 31), D(2026, 5, 5), "auto", False, "derived"),
+    # a period that starts on a month end: quarters shift with DATEADD's clamping (§0, §3.3)
+    (15, "joined", D(2024, 5, 31), D(2025, 11, 29), D(2026, 1, 5), "auto", False, "derived"),
+    # files chosen on their stated periods (§3.1 'Stated' mode)
+    (20, "joined", D(2024, 4, 1), D(2025, 9, 30), D(2025, 11, 5), "null", False, "stated"),
 ]
 
 
-@pytest.mark.parametrize(("seed", "mode", "start", "end", "as_of", "policy"), CASES)
-def test_build_matches_the_plain_reference(build, seed, mode, start, end, as_of, policy):
+@pytest.mark.parametrize(("seed", "mode", "start", "end", "as_of", "policy", "decimal", "basis"), CASES)
+def test_build_matches_the_plain_reference(tmp_path, duck, seed, mode, start, end, as_of, policy, decimal, basis):
     records = make_store(seed, start, end, as_of)
-    actual, _ = build(records, mode, start, end, as_of, unmapped=policy)
+    for n, rec in enumerate(records):
+        rec.setdefault("Der_Unique_Record_ID", n + 1)
     raw = [{c: r.get(c) for c in STORE_COLUMNS} for r in records]
-    expected = build_reference(raw, mode, start, end, as_of, VOCAB, groupings(), fallbacks(policy))
+    if decimal:
+        store = write_decimal_store(tmp_path / "store", records)
+        for r in raw:
+            for column in ("Unit_Cost", "Planned_units_per_week"):
+                r[column] = None if r[column] is None else Decimal(repr(r[column]))
+    else:
+        store = write_store(tmp_path / "store", records)
+    params = BuildParams(mode, start, end, as_of, basis=basis, unmapped=policy)
+    result = build_main_tables(store, params, con=duck, keep_tables=True, hash_inputs=False)
+    actual = result.tables["main_table"].to_pyarrow().to_pylist()
+    expected = build_reference(raw, mode, start, end, as_of, VOCAB, groupings(), fallbacks(policy), basis=basis)
     columns = [c for c in OUTPUT_COLUMNS if c in expected[0]] if expected else list(OUTPUT_COLUMNS)
     assert len(expected) > 100, "the generator should give a rich table"
     assert list(actual[0]) == columns, "output columns differ from §6.3"
