@@ -164,6 +164,10 @@ def messy(rng: random.Random, value: str | None) -> str | None:
         return value.lower()
     if roll < 0.32:
         return value + "  "
+    if roll < 0.34:
+        return " " + value  # a leading space is significant in SQL Server's `=`
+    if roll < 0.35:
+        return value + "\t"  # so is a trailing tab (RTRIM and `=` ignore spaces only)
     return value
 
 
@@ -177,7 +181,7 @@ def pick(rng: random.Random, field: str, junk: float = 0.15, none: float = 0.1) 
 
 
 EVENT_TYPES = ("Request", "Assessment", "Service", "Review")
-ODD_EVENT_TYPES = ("service", "REVIEW ", "request  ", " Review", "", "NULL", None, "Referral")
+ODD_EVENT_TYPES = ("service", "REVIEW ", "request  ", " Review", "", "  ", "NULL", None, "Referral", "Service\t")
 
 
 def interesting_dates(s: dt.date, e: dt.date) -> list[dt.date]:
