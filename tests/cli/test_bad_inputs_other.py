@@ -294,3 +294,121 @@ def test_bad_ingest_input_is_one_clear_line_and_loses_nothing(case, base, seeded
         assert _snapshot(w / "store") == before
     for rel in case.absent or []:
         assert not (w / rel).exists(), rel
+
+
+# ---- other commands: overlays, output paths, measures inputs and settings ---------------------------------------
+
+POP_HEADER = "Code,Name,Geography,Gender,Age_Band,Population\n"
+LA_HEADER = "LA_Code,LA_Name,LA_Area_Code,Region\n"
+VALIDATE = ["validate", "{d}/la503.csv", "--submission-date", "2025-04-20"]
+COUNCIL = ["measures", "council", "{d}/la503.csv", "--period", "2024-04-01:2025-03-31", "--out", "{w}/out",
+           "--no-salt"]
+BUILD = ["national", "build", "--store", "{w}", "--as-of", "2025-05-01", "--period", "2024-04-01:2025-03-31",
+         "--mode", "single", "--out", "{w}/out"]
+
+
+def _other_cases() -> list[Case]:
+    overlay_cmds = {
+        "validate": [*VALIDATE, "--out", "{w}/out"],
+        "spec-lists": ["spec", "lists"],
+        "spec-export": ["spec", "export", "--out", "{w}/out/spec.json"],
+        "build": [*BUILD],
+    }
+    overlays = {
+        "binary": (bytes(range(128, 160)) * 20, ["ov.csv", "neither UTF-8 nor Windows-1252"]),
+        "nul-bytes": (b"list,value\n\x00\x00\x00\n", ["ov.csv", "binary data"]),
+        "unknown-list": (b"list,value\ngender,Male\nno_such_list,Priya Oyelaran\n",
+                         ["ov.csv", "row 3", "column list", "no list named 'no_such_list'"]),
+        "blank-value": (b"list,value\ngender,\n", ["ov.csv", "row 2", "list and value"]),
+        "wrong-columns": (b"name,code\ngender,Male\n", ["ov.csv", "row 1", "columns list and value"]),
+        "empty": (b"", ["ov.csv", "no header"]),
+    }
+    cases = [
+        Case(f"overlay-{oid}-{cid}", [*args, "--spec-overlay", "{w}/ov.csv"], expect, {"ov.csv": content},
+             absent=["out"])
+        for cid, args in overlay_cmds.items()
+        for oid, (content, expect) in overlays.items()
+        if cid == "validate" or oid in ("binary", "unknown-list")
+    ]
+    blocked = {"f.txt": b"x"}
+    cases += [
+        Case("validate-out-under-a-file", [*VALIDATE, "--out", "{w}/f.txt/out"], ["--out", "f.txt", "is a file"],
+             blocked),
+        Case("validate-report-under-a-file", [*VALIDATE, "--report", "{w}/f.txt/r.html"],
+             ["--report", "f.txt", "is a file"], blocked),
+        Case("validate-dq-out-under-a-file", [*VALIDATE, "--dq-out", "{w}/f.txt/x/dq.parquet"],
+             ["--dq-out", "f.txt", "is a file"], blocked),
+        Case("spec-export-out-under-a-file", ["spec", "export", "--out", "{w}/f.txt/spec.json"],
+             ["--out", "f.txt", "cannot write there"], blocked),
+        Case("build-out-under-a-file", [*BUILD[:-1], "{w}/f.txt/out"], ["--out", "f.txt", "is a file"], blocked),
+        Case("measures-out-under-a-file", [*COUNCIL[:-2], "{w}/f.txt/out", "--no-salt"],
+             ["--out", "f.txt", "is a file"], blocked),
+        Case("measures-work-dir-under-a-file", [*COUNCIL, "--work-dir", "{w}/f.txt/work"],
+             ["--work-dir", "f.txt", "is a file"], blocked, absent=["out"]),
+        Case("measures-memory-limit-word", [*COUNCIL, "--memory-limit", "lots"],
+             ["--memory-limit", "'lots'", "e.g. 4GB"], absent=["out"]),
+        Case("measures-memory-limit-no-unit", [*COUNCIL, "--memory-limit", "4"], ["--memory-limit", "'4'"],
+             absent=["out"]),
+    ]
+    pop = [*COUNCIL, "--ascof", "2BC", "--populations"]
+    cases += [
+        Case("population-parquet-junk", [*pop, "{w}/pop.parquet"], ["pop.parquet", "not a Parquet file"],
+             {"pop.parquet": b"PAR1 but not really"}, absent=["out"]),
+        Case("population-not-a-number", [*pop, "{w}/pop.csv"],
+             ["pop.csv", "row 3", "field Population", "whole number"],
+             {"pop.csv": (POP_HEADER + "E06000001,Northam,Local Authority,All,18 to 64,120\n"
+                          "E06000001,Northam,Local Authority,All,65 and above,12x\n").encode()}, absent=["out"]),
+        Case("population-empty-value", [*pop, "{w}/pop.csv"], ["pop.csv", "row 2", "field Population", "empty"],
+             {"pop.csv": (POP_HEADER + "E06000001,Northam,Local Authority,All,18 to 64,\n").encode()},
+             absent=["out"]),
+        Case("population-missing-columns", [*pop, "{w}/pop.csv"], ["pop.csv", "missing column", "`Population`"],
+             {"pop.csv": b"Code,Name\nE06000001,Northam\n"}, absent=["out"]),
+        Case("population-empty-file", [*pop, "{w}/pop.csv"], ["pop.csv", "empty"], {"pop.csv": b""},
+             absent=["out"]),
+        Case("population-windows-1252", [*pop, "{w}/pop.csv"], ["pop.csv", "row 3", "UTF-8"],
+             {"pop.csv": (POP_HEADER + "E06000001,Northam,Local Authority,All,18 to 64,120\n"
+                          "E06000002,Sóutham,Local Authority,All,18 to 64,120\n").encode("cp1252")},
+             absent=["out"]),
+        Case("population-ragged-row", [*pop, "{w}/pop.csv"], ["pop.csv", "row 2", "8 values", "header has 6"],
+             {"pop.csv": (POP_HEADER + "E06000001,Northam,Local Authority,All,18 to 64,120,x,y\n").encode()},
+             absent=["out"]),
+        Case("la-lookup-repeated-code", [*COUNCIL, "--ascof", "2A", "--la-lookup", "{w}/la.csv"],
+             ["la.csv", "row 3", "field LA_Code", "repeated"],
+             {"la.csv": (LA_HEADER + "503,Northam,E06000001,North\n503,Southam,E06000002,South\n").encode()},
+             absent=["out"]),
+        Case("discharges-parquet-junk", [*COUNCIL, "--ascof", "2D", "--synthetic-references", "--discharges",
+                                         "{w}/spells.parquet"], ["spells.parquet", "cannot be read as Parquet"],
+             {"spells.parquet": b"\x00" * 64}, absent=["out"]),
+        # Arrow's own message quotes the bad row: here an NHS number in clear.
+        Case("discharges-ragged-row-with-nhs-numbers", [*COUNCIL, "--ascof", "2D", "--synthetic-references",
+                                                        "--discharges", "{w}/spells.csv"],
+             ["spells.csv", "cannot be read as CSV"],
+             {"spells.csv": (f"nhs_number,admission_date,discharge_date\n{PEOPLE[0].nhs},2024-05-01,2024-05-03\n"
+                             f"{PEOPLE[1].nhs},2024-06-01,2024-06-02,{PEOPLE[1].last}\n").encode()},
+             absent=["out"]),
+    ]
+    return cases
+
+
+OTHER = _other_cases()
+
+
+@pytest.mark.parametrize("case", OTHER, ids=[c.id for c in OTHER])
+def test_bad_input_to_other_commands_is_one_clear_line_and_writes_nothing(case, base, tmp_path):
+    w = tmp_path
+    for name, content in (case.files or {}).items():
+        (w / name).parent.mkdir(parents=True, exist_ok=True)
+        (w / name).write_bytes(content(base) if callable(content) else content)
+    args = [a.replace("{d}", str(base)).replace("{w}", str(w)) for a in case.args]
+    result = _run(args, {"ASCLD_PSEUDO_KEY": None, "ASCLD_PSEUDO_KEY_FILE": None})
+    out = result.output
+    assert result.exit_code == 2, out
+    assert "Traceback" not in out and "Unexpected error" not in out, out
+    errors = [line for line in out.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, out
+    for text in case.expect:
+        assert text in errors[0], (text, errors[0])
+    leaked = sorted(n for n in _needles() | {"Priya Oyelaran", "Sóutham"} if n in out)
+    assert not leaked, leaked
+    for rel in case.absent or []:
+        assert not (w / rel).exists(), rel

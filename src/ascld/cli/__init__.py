@@ -19,6 +19,7 @@ import importlib.util
 import logging
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -106,6 +107,27 @@ class AscldGroup(click.Group):
             )
             ctx.exit(EXIT_USAGE)
         return None
+
+
+def check_output_path(path: str | None, option: str, *, file: bool = False) -> None:
+    """Refuse, before any work is done, an output folder (or, with `file=True`, the folder of an output file)
+    under which nothing can be written: a file in the way, or a folder without write permission.
+
+    Raises:
+        UsageError: the message names the option, the path and what to do.
+    """
+    if path is None:
+        return
+    target = Path(path).absolute().parent if file else Path(path).absolute()
+    nearest = next((p for p in (target, *target.parents) if p.exists()), None)
+    if nearest is None:
+        return
+    if not nearest.is_dir():
+        raise UsageError(
+            f"{option} {path}: {nearest} is a file, so nothing can be written under it. Give another path."
+        )
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: no permission to write in {nearest}. Give a folder you can write to.")
 
 
 def silence_stdout() -> None:

@@ -53,6 +53,15 @@ def _families(values: tuple[str, ...]) -> list[str] | None:
 def _references(options: dict[str, Any]) -> dict[str, Any]:
     """ASCOF reference inputs; --synthetic-references fills those not given with synthetic ones."""
     refs = {k: options[k] for k in ("populations", "discharges", "la_lookup", "lsoa_lookup")}
+    if any(refs[k] for k in ("populations", "la_lookup", "lsoa_lookup")):
+        from ascld.measures.ascof import read_la_lookup, read_lsoa_lookup, read_population
+
+        # Read the small reference files first: a bad one stops the run at once, before the returns are
+        # ingested and the main table built, and before the output folder is made.
+        for key, reader in (("populations", read_population), ("la_lookup", read_la_lookup),
+                            ("lsoa_lookup", read_lsoa_lookup)):
+            if refs[key]:
+                reader(refs[key])
     if options["synthetic_references"]:
         from ascld.measures.ascof import synthetic_la_lookup_path, synthetic_population_path
         from ascld.measures.ascof.synthetic import synthetic_lsoa_lookup
@@ -167,6 +176,10 @@ def _report(run: Any) -> None:
 
 
 def _run_options(options: dict[str, Any]) -> dict[str, Any]:
+    from ascld.cli import check_output_path
+
+    check_output_path(options["out_dir"], "--out")
+    check_output_path(options["work_dir"], "--work-dir")
     return {
         "period": _period(options["period"]),
         "out_dir": options["out_dir"],
@@ -187,9 +200,28 @@ def _engine_options(options: dict[str, Any]) -> dict[str, Any]:
     chosen = {k: options[k] for k in ("memory_limit", "threads") if options[k] is not None}
     if chosen and options["engine"] != "duckdb":
         raise UsageError("--memory-limit and --threads are DuckDB settings; configure Spark through Spark.")
+    if options["memory_limit"] is not None:
+        _check_memory_limit(options["memory_limit"])
     if chosen and options["work_dir"]:
         chosen["temp_directory"] = str(Path(options["work_dir"]) / "spill")
     return chosen
+
+
+def _check_memory_limit(text: str) -> None:
+    """Refuse a --memory-limit DuckDB cannot use before any work is done (DuckDB's own error is a parser dump)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET memory_limit = '" + text.replace("'", "''") + "'")
+        con.execute("SELECT count(*) FROM range(10000)").fetchone()
+    except duckdb.Error:
+        raise UsageError(
+            f"--memory-limit {text!r} is not a memory size DuckDB can use. Give a number and a unit, "
+            "e.g. 4GB, 500MB or 8GiB."
+        ) from None
+    finally:
+        con.close()
 
 
 @measures_command.command("national")

@@ -104,9 +104,12 @@ def build_cmd(
     engine, parameters, chosen files, input hashes, row counts at every step) and OUT/summary.md (what each
     step removed and why).
     """
+    from ascld.cli import check_output_path
     from ascld.national.main_tables import BuildParams, build_main_tables, write_sql
     from ascld.spec import load_spec
 
+    check_output_path(out_dir, "--out")
+    check_output_path(work_dir, "--work-dir")
     spec = load_spec(spec_overlay)
     start, end = _period(period)
     params = BuildParams(

@@ -111,8 +111,14 @@ def export_cmd(fmt: str, out: str | None, spec_overlay: str | None) -> None:
     spec = load_spec(spec_overlay)
     text = dumps(spec) if fmt == "json" else spec_to_csv(spec)
     if out:
-        with open(out, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        try:
+            with open(out, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(
+                f"--out {out}: cannot write there ({exc.strerror or type(exc).__name__}). Give a path in a folder "
+                "you can write to."
+            ) from None
     else:
         sys.stdout.write(text)
 

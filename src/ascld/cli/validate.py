@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ascld.cli import silence_stdout
+from ascld.cli import check_output_path, silence_stdout
 from ascld.quality.problem import Problem
 from ascld.quality.validate import ValidationResult, one_line, validate_return
 from ascld.spec import load_spec
@@ -137,6 +137,9 @@ def validate_command(
     for name, what in ((return_file, ""), (previous, " (the --previous return)")):
         if name is not None and not Path(name).exists():
             raise click.UsageError(f"{one_line(name)}: no such file{what}. Check the path and try again.")
+    check_output_path(out, "--out")
+    check_output_path(report, "--report", file=True)
+    check_output_path(dq_out, "--dq-out", file=True)
     spec = load_spec(spec_overlay)
     sub: date | None = submission_date.date() if submission_date else None  # type: ignore[attr-defined]
     result = validate_return(

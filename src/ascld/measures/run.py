@@ -186,14 +186,22 @@ def _load_discharges(source: Any, pseudonymiser: Callable[[], Any] | None) -> pa
         path = Path(source)
         if not path.is_file():
             raise UsageError(f"discharges: no such file: {path}")
-        if path.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
+        try:
+            if path.suffix.lower() == ".parquet":
+                import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
-        else:
-            from pyarrow import csv as pacsv
+                table = pq.read_table(path)
+            else:
+                from pyarrow import csv as pacsv
 
-            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+                table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+        except (pa.ArrowException, OSError):
+            # Arrow's message quotes the offending row, which may hold NHS numbers in clear: never pass it on.
+            raise UnusableInput(
+                f"{path.name}: the discharges file cannot be read as "
+                f"{'Parquet' if path.suffix.lower() == '.parquet' else 'CSV (UTF-8, one value per column)'}; "
+                "it is damaged or not in that format. Check it, or export it again."
+            ) from None
     if "nhs_number" in table.column_names:  # spells with NHS numbers in clear (ascld synth layout)
         from ascld.identity.pseudonym import NHS_DOMAIN
         from ascld.measures.ascof.synthetic import discharges_from_spells

@@ -151,11 +151,20 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
     Raises SpecError naming the file and row (as a spreadsheet shows it) when a row cannot be used.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        text = path.read_text(encoding="cp1252")
+        raw = path.read_bytes()
     except OSError as exc:
         raise SpecError(f"{path.name}: cannot read the overlay ({exc.strerror}).") from exc
+    if b"\x00" in raw:
+        raise SpecError(f"{path.name}: the overlay holds binary data, so it is not a CSV file. Save it as CSV.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise SpecError(
+                f"{path.name}: the overlay is neither UTF-8 nor Windows-1252 text. Save it as CSV UTF-8."
+            ) from None
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in (reader.fieldnames or [])]
     if "list" not in header or "value" not in header:
@@ -164,11 +173,21 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
             f"found {', '.join(header) or 'no header'}."
         )
     rows = []
-    for n, row in enumerate(reader, start=2):
-        clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        if not clean.get("list") or not clean.get("value"):
-            raise SpecError(f"{path.name}, row {n}: list and value must both be filled in.")
-        rows.append(clean)
+    known = {r["list"] for r in _read("lists.csv")}
+    try:
+        for row in reader:
+            n = reader.line_num  # the spreadsheet row (the header is row 1)
+            clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            if not clean.get("list") or not clean.get("value"):
+                raise SpecError(f"{path.name}, row {n}: list and value must both be filled in.")
+            if clean["list"] not in known:
+                raise SpecError(
+                    f"{path.name}, row {n}, column list: the specification has no list named {clean['list']!r}. "
+                    "Use the list names shown by `ascld spec lists`."
+                )
+            rows.append(clean)
+    except csv.Error:
+        raise SpecError(f"{path.name}, row {reader.line_num}: not well-formed CSV. Correct that row.") from None
     return rows
 
 

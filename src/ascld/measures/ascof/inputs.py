@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -73,34 +74,68 @@ LSOA_LOOKUP_COLUMNS: Mapping[str, pa.DataType] = {
 }
 
 
-def _read_any(source: Any, what: str) -> pa.Table:
+def _label(source: Any, what: str) -> str:
+    """How messages name an input: its kind and, for a file, the file's name."""
+    return what if isinstance(source, pa.Table) else f"{what} file {Path(source).name}"
+
+
+def _read_any(source: Any, what: str) -> tuple[pa.Table, int]:
+    """The table and the spreadsheet row of its first record (2 for a CSV: the header is row 1)."""
     if isinstance(source, pa.Table):
-        return source
+        return source, 1
     path = Path(source)
     if not path.exists():
         raise UnusableInput(f"{path.name}: {what} file not found. Check the path.")
     if path.suffix.lower() == ".parquet":
-        return pq.read_table(path)
+        try:
+            return pq.read_table(path), 1
+        except (pa.ArrowException, OSError):
+            raise UnusableInput(
+                f"{path.name}: the {what} file is not a Parquet file, or it is damaged. Export it again (or give "
+                "a UTF-8 CSV)."
+            ) from None
     # Every column is read as text (codes such as '001' keep their zeros) and typed by _conform.
+    raw = path.read_bytes()
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            header = next(reader)
-            rows = list(reader)
-    except (UnicodeDecodeError, StopIteration, csv.Error) as err:
-        raise UnusableInput(f"{path.name}: the {what} file is not a readable UTF-8 CSV.") from err
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        row = raw[: err.start].count(b"\n") + 1
+        raise UnusableInput(
+            f"{path.name}, row {row}: the {what} file is not UTF-8 text from this "
+            "row on (Windows-1252, perhaps). Save it as CSV UTF-8."
+        ) from None
+    rows: list[list[str]] = []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader)
+        for values in reader:
+            rows.append(values)
+    except StopIteration:
+        raise UnusableInput(f"{path.name}: the {what} file is empty. It needs a header row.") from None
+    except csv.Error:
+        raise UnusableInput(
+            f"{path.name}, row {len(rows) + 2}: the {what} file is not well-formed CSV (a NUL byte or a stray "
+            "quote?). Save it as CSV UTF-8."
+        ) from None
+    for n, values in enumerate(rows, start=2):
+        if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
+            raise UnusableInput(
+                f"{path.name}, row {n}: {len(values)} values but the header has {len(header)}. Every row needs "
+                "one value per column."
+            )
     columns = {h: [r[i] if i < len(r) else None for r in rows] for i, h in enumerate(header)}
-    return pa.table({h: pa.array(v, pa.string()) for h, v in columns.items()})
+    return pa.table({h: pa.array(v, pa.string()) for h, v in columns.items()}), 2
 
 
 def _conform(
-    table: pa.Table,
+    read: tuple[pa.Table, int],
     columns: Mapping[str, pa.DataType],
     what: str,
     *,
     optional: Mapping[str, pa.DataType] | None = None,
     aliases: Mapping[str, str] | None = None,
 ) -> pa.Table:
+    table, first_row = read
     by_fold = {c.casefold(): c for c in table.column_names}
     for alias, target in (aliases or {}).items():
         if target.casefold() not in by_fold and alias.casefold() in by_fold:
@@ -124,11 +159,15 @@ def _conform(
                 [None if v is None or v.strip() == "" else v.strip() for v in col.to_pylist()], pa.string()
             )
         elif pa.types.is_date32(dtype) and pa.types.is_string(col.type):
-            col = pa.array([_iso_date(v, what, name) for v in col.to_pylist()], pa.date32())
+            where = f"{what}, row %d, field {name}"
+            col = pa.array(
+                [_iso_date(v, where % n) for n, v in enumerate(col.to_pylist(), first_row)], pa.date32()
+            )
         elif pa.types.is_date32(dtype) and pa.types.is_timestamp(col.type):
             col = col.cast(pa.date32())
         elif pa.types.is_integer(dtype) and pa.types.is_string(col.type):
-            col = pa.array([_int(v, what, name) for v in col.to_pylist()], pa.int64())
+            where = f"{what}, row %d, field {name}"
+            col = pa.array([_int(v, where % n) for n, v in enumerate(col.to_pylist(), first_row)], pa.int64())
         else:
             try:
                 col = col.cast(dtype)
@@ -138,22 +177,22 @@ def _conform(
     return pa.table(arrays)
 
 
-def _iso_date(value: str | None, what: str, field: str) -> dt.date | None:
+def _iso_date(value: str | None, where: str) -> dt.date | None:
     if value is None or not value.strip():
         return None
     try:
         return dt.date.fromisoformat(value.strip()[:10])
-    except ValueError as err:
-        raise UnusableInput(f"{what}, field {field}: a value is not a date. Use YYYY-MM-DD.") from err
+    except ValueError:
+        raise UnusableInput(f"{where}: the value is not a date. Use YYYY-MM-DD.") from None
 
 
-def _int(value: str | None, what: str, field: str) -> int | None:
+def _int(value: str | None, where: str) -> int | None:
     if value is None or not value.strip():
         return None
     try:
         return int(value.strip())
-    except ValueError as err:
-        raise UnusableInput(f"{what}, field {field}: a value is not a whole number.") from err
+    except ValueError:
+        raise UnusableInput(f"{where}: the value is not a whole number.") from None
 
 
 def read_population(source: str | Path | pa.Table) -> pa.Table:
@@ -171,9 +210,12 @@ def read_population(source: str | Path | pa.Table) -> pa.Table:
         >>> pop.column_names
         ['Code', 'Name', 'Geography', 'Gender', 'Age_Band', 'Population']
     """
-    table = _conform(_read_any(source, "population"), POPULATION_COLUMNS, "population")
+    read = _read_any(source, "population")
+    what = _label(source, "population")
+    table = _conform(read, POPULATION_COLUMNS, what)
     if table.column("Population").null_count:
-        raise UnusableInput("population, field Population: a value is empty. Give every row a population.")
+        first = next(i for i, v in enumerate(table.column("Population").to_pylist()) if v is None) + read[1]
+        raise UnusableInput(f"{what}, row {first}, field Population: empty. Give every row a population.")
     return table
 
 
@@ -183,10 +225,17 @@ def read_la_lookup(source: str | Path | pa.Table) -> pa.Table:
     Raises:
         UnusableInput: missing columns or a repeated LA_Code.
     """
-    table = _conform(_read_any(source, "LA lookup"), LA_LOOKUP_COLUMNS, "LA lookup")
-    codes = [c for c in table.column("LA_Code").to_pylist()]
-    if None in codes or len(set(codes)) != len(codes):
-        raise UnusableInput("LA lookup, field LA_Code: codes must be present and unique.")
+    read = _read_any(source, "LA lookup")
+    what = _label(source, "LA lookup")
+    table = _conform(read, LA_LOOKUP_COLUMNS, what)
+    seen: set[str] = set()
+    for n, code in enumerate(table.column("LA_Code").to_pylist(), read[1]):
+        if code is None or code in seen:
+            raise UnusableInput(
+                f"{what}, row {n}, field LA_Code: {'empty' if code is None else 'repeated'}; codes must be present "
+                "and unique."
+            )
+        seen.add(code)
     return table
 
 
@@ -199,7 +248,7 @@ def read_discharges(source: str | Path | pa.Table) -> pa.Table:
     return _conform(
         _read_any(source, "discharges"),
         DISCHARGE_COLUMNS,
-        "discharges",
+        _label(source, "discharges"),
         optional=DISCHARGE_OPTIONAL,
         aliases=DISCHARGE_ALIASES,
     )
@@ -207,7 +256,7 @@ def read_discharges(source: str | Path | pa.Table) -> pa.Table:
 
 def read_lsoa_lookup(source: str | Path | pa.Table) -> pa.Table:
     """Read the LSOA 2011 → upper-tier local authority 2023 lookup (`REF_ONS_LSOA11_UTLA23_Lookup`)."""
-    return _conform(_read_any(source, "LSOA lookup"), LSOA_LOOKUP_COLUMNS, "LSOA lookup")
+    return _conform(_read_any(source, "LSOA lookup"), LSOA_LOOKUP_COLUMNS, _label(source, "LSOA lookup"))
 
 
 def synthetic_population_path() -> Path:
