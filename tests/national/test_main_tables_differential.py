@@ -529,7 +529,7 @@ CASES = [
     # files chosen on their stated periods (§3.1 'Stated' mode)
     (12, "single", D(2024, 10, 1), D(2025, 9, 30), D(2025, 11, 5), "null", True, "stated"),
     (13, "joined", D(2024, 4, 1), D(2026, 3, 31), D(2026, 5, 5), "auto", True, "derived"),
-    (14, "single", D(2025, 4, 1), D(2026, 3, 31), D(2026, 5, 5), "auto", False, "derived"),
+    (21, "single", D(2025, 4, 1), D(2026, 3, 31), D(2026, 5, 5), "auto", False, "derived"),
     # a period that starts on a month end: quarters shift with DATEADD's clamping (§0, §3.3)
     (15, "joined", D(2024, 5, 31), D(2025, 11, 29), D(2026, 1, 5), "auto", False, "derived"),
 ]
