@@ -15,13 +15,11 @@ from ascld.measures.salt.common import (
     islands,
     latest_end_rows,
     latest_versions,
-    like_ci,
     like_prefix_ci,
     map_ci,
     min_outcome_hierarchy_rows,
     plus,
     service_key,
-    trailing_flag,
 )
 from ascld.measures.salt.sequels import (
     SequelRules,
@@ -77,7 +75,9 @@ def subset(ctx: SaltContext) -> ir.Table:
         t = assign_person_id(t)
         service = reference.value("service")
         services = latest_versions(t.filter(eq_ci(t.Event_Type, service)), service_key, p.event_window_close)
-        others = t.filter(~like_ci(t.Event_Type, service, trailing=t[trailing_flag("Event_Type")]))
+        # "Other event types all kept" (salt.md §3 step 1): a service is a service whatever its trailing spaces
+        # (`=`, main-tables.md §0), so only its latest version is used, as in STS001 (§1.4).
+        others = t.filter(~eq_ci(t.Event_Type, service))
         return ctx.stage(services.union(others))
 
     return ctx.memo("sts002.subset", build)
