@@ -350,6 +350,19 @@ def _other_cases() -> list[Case]:
         Case("measures-memory-limit-no-unit", [*COUNCIL, "--memory-limit", "4"], ["--memory-limit", "'4'"],
              absent=["out"]),
     ]
+    submit = ["submit", "{d}/la503.csv", "--to", "http://127.0.0.1:9", "--retries", "0", "--quiet", "--token-file",
+              "{w}/token.txt"]
+    cases += [
+        Case("submit-token-file-binary", submit, ["token.txt", "characters no token has"],
+             {"token.txt": bytes(range(128, 200))}),
+        Case("submit-token-file-two-lines", submit, ["token.txt", "characters no token has"],
+             {"token.txt": b"first-part\nsecond-part\n"}),
+        Case("serve-generate-key-under-a-file", ["serve", "--generate-key", "{w}/f.txt/store.key"],
+             ["--generate-key", "f.txt/store.key", "cannot write the key there"], blocked),
+        Case("synth-out-under-a-file", ["synth", "{w}/f.txt/out", "--councils", "1", "--quarters", "1"],
+             ["OUT", "f.txt", "is a file"], blocked),
+        Case("demo-out-under-a-file", ["demo", "--out", "{w}/f.txt/out"], ["--out", "f.txt", "is a file"], blocked),
+    ]
     pop = [*COUNCIL, "--ascof", "2BC", "--populations"]
     cases += [
         Case("population-parquet-junk", [*pop, "{w}/pop.parquet"], ["pop.parquet", "not a Parquet file"],

@@ -35,8 +35,10 @@ def demo_command(out: str, seed: int, councils: int, people: int, quarters: int)
     Nothing real is used: people, NHS numbers (test range 999...), postcodes and councils are synthetic. The
     pseudonymisation key is made for the run and never written down. Needs nothing but the Python install.
     """
+    from ascld.cli import check_output_path
     from ascld.demo import run_demo
 
+    check_output_path(out, "--out")
     run_demo(out, seed=seed, councils=councils, people=people, quarters=quarters, echo=click.echo)
 
 

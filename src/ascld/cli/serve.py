@@ -138,6 +138,11 @@ def serve_command(
             raise UsageError(
                 f"{generate_key} exists already; choose another path (keys are never overwritten)."
             ) from None
+        except OSError as exc:
+            raise UsageError(
+                f"--generate-key {generate_key}: cannot write the key there ({exc.strerror or type(exc).__name__})."
+                " Give a path in an existing folder you can write to."
+            ) from None
         click.echo(
             f"Wrote a new store key to {path}. Keep it outside the store folder and back it up: files "
             "encrypted with it cannot be read without it."

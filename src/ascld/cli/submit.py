@@ -93,12 +93,21 @@ def submit_command(
 
     from ascld.landing.client import SubmitClient, SubmitError
 
+    where = "--token (or ASCLD_TOKEN)"
     if token_file:
-        token = Path(token_file).read_text(encoding="ascii", errors="replace").strip()
+        where = f"the token file {token_file}"
+        raw = Path(token_file).read_bytes().removeprefix(b"\xef\xbb\xbf")  # an editor's byte-order mark
+        token = raw.decode("ascii", errors="replace").strip()
     if not token:
         raise UsageError(
             "no API token: set ASCLD_TOKEN or give --token-file. Make a token on the service's "
             "'API tokens' page."
+        )
+    if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+        # Never echo it: a token is a secret.
+        raise UsageError(
+            f"the API token from {where} holds characters no token has (binary data, spaces or several lines). "
+            "Copy the token from the service's 'API tokens' page, alone on one line."
         )
     bar = _Bar(quiet or as_json)
     try:

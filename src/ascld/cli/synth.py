@@ -7,6 +7,7 @@ import os
 
 import click
 
+from ascld.cli import check_output_path
 from ascld.errors import UsageError
 from ascld.synth.config import DEFAULT_DEFECT_RATE, ROW_DEFECT_KINDS, SynthConfig
 from ascld.synth.runner import CouncilResult, generate
@@ -87,6 +88,7 @@ def synth_command(out: str, seed: int, n_councils: int, la_codes: str | None, pe
                                      ("transport", transport_defects)) if on}
     if not outputs:
         raise UsageError("nothing to write: every output is switched off")
+    check_output_path(out, "OUT")
     councils: int | tuple[str, ...] = n_councils
     if la_codes:
         councils = tuple(code.strip() for code in la_codes.split(",") if code.strip())
