@@ -19,6 +19,7 @@ import math
 import random
 from collections import Counter
 
+import ibis
 import pytest
 from dashboard_reference import (
     ALIASES,
@@ -37,7 +38,12 @@ from dashboard_reference import (
     waiting_times,
 )
 
-from ascld.measures.dashboard import build_calendar, compute_dashboard, main_table_from_records
+from ascld.measures.dashboard import (
+    build_calendar,
+    compute_dashboard,
+    main_table_from_records,
+    waiting_time_medians,
+)
 
 D = dt.date.fromisoformat
 PERSON = "Der_NHS_LA_Combined_Person_ID"
@@ -269,6 +275,11 @@ class World:
         )
         if any(fields.get("Der_Conversation") == 1 for _, fields in script) and rng.random() < 0.8:
             day = min(day, D("2025-06-20"))  # conversations count only before 2025-07-01
+        if rng.random() < 0.1:  # the same person in another council: its services do not make them existing here
+            other = rng.choice([c for c in COUNCILS if c != la])
+            self.row(other, person, "Service", day - dt.timedelta(days=30), None,
+                     Service_Type_Cleaned=rng.choice(LONG_TERM))  # fmt: skip
+            self.row(other, person, "Request", day + dt.timedelta(days=rng.choice([0, 5])), None)
         scripted = script in SCRIPTS
         for kind, fields in script:
             fields = dict(fields)
@@ -358,14 +369,6 @@ def test_waiting_time_links(world):
     assert not problems, "\n".join(problems)
 
 
-COLLATION = pytest.mark.xfail(
-    strict=True,
-    reason="GROUP BY/DISTINCT split values that compare equal under SQL Server's collation (main-tables.md §0) "
-    "when they are not in the specification's lists (facts, dimensions) or not canonicalised at all (waiting-times "
-    "bands and types in the medians and context)",
-)
-
-
 def _grouped(rows, key, value, name) -> tuple[dict, list[str]]:
     """Implementation rows keyed by `key(row)` (strings `norm`-ed), and the keys that occur more than once:
     values equal under the collation are one group in SQL Server, so such keys are differences too."""
@@ -380,7 +383,6 @@ def _grouped(rows, key, value, name) -> tuple[dict, list[str]]:
     return out, problems
 
 
-@COLLATION
 def test_waiting_time_medians(world):
     w, result, (_, medians, _) = world
     got, problems = _grouped(
@@ -392,9 +394,13 @@ def test_waiting_time_medians(world):
     assert any(n % 2 == 0 and n > 1 for _, n in medians.values()), "no even-sized group"
     problems += _diff("median", medians, got)
     assert not problems, "\n".join(problems)
+    # §7.4: the dashboard's own output starts from the statistical period 2024-04-01
+    shown = waiting_time_medians(ibis.memtable(result.tables["waiting_links"])).to_pyarrow().to_pylist()
+    assert {k for k in medians if k[2] >= D("2024-04-01")} == {
+        (r["LA_Code"], r["Metric"], r["Period_Start"], r["Period_End"], norm(r["Age_Band"])) for r in shown
+    }
 
 
-@COLLATION
 def test_waiting_time_context(world):
     w, result, (_, _, context) = world
     got, problems = _grouped(
@@ -413,7 +419,6 @@ def test_waiting_time_context(world):
     assert not problems, "\n".join(problems)
 
 
-@COLLATION
 @pytest.mark.parametrize(("kind", "key"), [("Request", "requests"), ("Assessment", "assessments"),
                                            ("Review", "reviews")])  # fmt: skip
 def test_event_facts(world, kind, key):
@@ -425,7 +430,7 @@ def test_event_facts(world, kind, key):
         lambda r: r["Event_Count"],
         key,
     )
-    assert sum(want.values()) > 100
+    assert sum(want.values()) > 50
     problems += _diff(key, dict(want), got)
     assert not problems, "\n".join(problems)
 
@@ -473,7 +478,6 @@ def test_calendar(period):
     assert not problems, "\n".join(problems)
 
 
-@COLLATION
 def test_dimensions(world):
     w, result, _ = world
     master = master_table(w.records())
@@ -499,3 +503,68 @@ def test_master_table_aliases(world):
             ):
                 problems.append(f"master {uid} {column}: reference {w_value!r}, implementation {g_value!r}")
     assert not problems, "\n".join(problems[:15])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Regressions found by the differential test: GROUP BY / DISTINCT under SQL Server's collation (main-tables.md §0)
+# put values that compare equal in one group, whether or not they are in a specification list.
+
+
+def _wt_rows(person, band, assessment_type, start):
+    """A valid request of `person` and an assessment len(person) days later."""
+    progress = "Progress to support planning or services"
+    common = {
+        "LA_Code": "101",
+        "LA_Name": "Northshire",
+        PERSON: person,
+        "Der_Working_Age_Band": band,
+        "Der_Age_Event_Start_Date": 70,
+        "Client_Type_Cleaned": "Service user",
+        "Event_Outcome_Cleaned": progress,
+        "Event_Outcome_Grouped": progress,
+    }
+    request = dict(common, Event_Type="Request", Event_Start_Date=D(start), Der_Unique_Record_ID=len(person) * 2)
+    assessment = dict(
+        common,
+        Event_Type="Assessment",
+        Event_Start_Date=D(start) + dt.timedelta(days=len(person)),
+        Der_Unique_Record_ID=len(person) * 2 + 1,
+        Assessment_Type_Cleaned=assessment_type,
+    )
+    return [request, assessment]
+
+
+def test_waiting_times_group_bands_and_types_case_insensitively():
+    # §7.4: the two waits are in one LA x period x band group ('65 and above' = '65 AND ABOVE ' under the
+    # collation), so the median is of both: (1 + 3) / 2 = 2.0 over 2 waits; the context has one row per type.
+    rows = _wt_rows("A", "65 and above", "Long term assessment", "2024-05-01")
+    rows += _wt_rows("BBB", "65 AND ABOVE ", "LONG TERM ASSESSMENT ", "2024-05-02")
+    single = main_table_from_records(rows)
+    result = compute_dashboard(single, single, period=PERIOD, refresh_date=D("2026-05-01"))
+    medians = result.tables["waiting_medians"].to_pylist()
+    assert [(norm(r["Age_Band"]), r["Median_Waiting_Time"], r["Number_Of_Waiting_Times_Identified"])
+            for r in medians] == [("65 and above", 2.0, 2)]  # fmt: skip
+    context = result.tables["waiting_context"].to_pylist()
+    got = sorted((r["Event_Type_Cleaned"], norm(r["Event_Detail"]), r["Event_Count"]) for r in context)
+    assert got == [("Assessment", "long term assessment", 2), ("Request", None, 2)]
+    assert {norm(r["Modified_Working_Age_Band"]) for r in context} == {"65 and above"}
+
+
+def test_facts_and_dimensions_group_unlisted_values_case_insensitively():
+    # §3 step 5 and §5: two requests equal but for the spelling of values in no list (a derived age band, a free
+    # gender text) are one fact row with Event_Count 2, one gender and one age band with its sort order.
+    base = {"LA_Code": "101", "LA_Name": "Northshire", PERSON: "P1", "Event_Type": "Request",
+            "Event_Start_Date": D("2025-06-01")}  # fmt: skip
+    rows = [
+        dict(base, Der_Unique_Event_Ref="101_1", Der_Unique_Record_ID=1, Der_Age_Band="Unknown",
+             Gender_Cleaned="Not stated here"),
+        dict(base, Der_Unique_Event_Ref="101_2", Der_Unique_Record_ID=2, Der_Age_Band="UNKNOWN ",
+             Gender_Cleaned="NOT STATED HERE"),
+    ]  # fmt: skip
+    single = main_table_from_records(rows)
+    result = compute_dashboard(single, period=PERIOD, refresh_date=D("2026-05-01"))
+    assert [r["Event_Count"] for r in result.tables["requests"].to_pylist()] == [2]
+    assert [norm(r["Gender"]) for r in result.tables["gender"].to_pylist()] == ["not stated here"]
+    assert [(norm(r["Der_Age_Band"]), r["Sort_Order"]) for r in result.tables["age_band"].to_pylist()] == [
+        ("unknown", 9)
+    ]

@@ -15,8 +15,9 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ascld.measures.ascof.common import add_months, end_of_month
+from ascld.measures.ascof.common import add_months, ci_eq, end_of_month
 from ascld.measures.dashboard import reference as ref
+from ascld.measures.dashboard.collation import group_by_collation
 from ascld.measures.dashboard.facts import costs_quarter
 
 #: dimension table -> master-table column whose distinct values it lists
@@ -152,14 +153,15 @@ def build_geography(master: ir.Table, la_lookup: pa.Table | None = None) -> pa.T
 
 
 def build_distinct_dimension(master: ir.Table, column: str) -> ir.Table:
-    """The distinct values of one master-table column (PSR, gender, ethnicity, client type)."""
-    return master.select(column).distinct().order_by(column)
+    """The distinct values of one master-table column (PSR, gender, ethnicity, client type), compared
+    case-insensitively (SQL Server's collation)."""
+    return group_by_collation(master, [column]).order_by(column)
 
 
 def build_age_bands(master: ir.Table) -> ir.Table:
     """Distinct `Der_Age_Band` with the dashboard's sort order (95 and above first; Unknown last)."""
-    bands = master.select("Der_Age_Band").distinct()
+    bands = group_by_collation(master, ["Der_Age_Band"])
     order = ibis.cases(
-        *[(bands.Der_Age_Band == band, n) for band, n in ref.age_band_order().items()], else_=ibis.null("int64")
+        *[(ci_eq(bands.Der_Age_Band, band), n) for band, n in ref.age_band_order().items()], else_=ibis.null("int64")
     )
     return bands.mutate(Sort_Order=order).order_by(["Sort_Order", "Der_Age_Band"])

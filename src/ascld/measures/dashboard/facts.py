@@ -18,6 +18,7 @@ import ibis.expr.types as ir
 
 from ascld.measures.ascof.common import add_months, canonical, ci_eq, ci_like, days_between
 from ascld.measures.dashboard import reference as ref
+from ascld.measures.dashboard.collation import group_by_collation
 from ascld.spec import load_spec
 
 PERSON = "Der_NHS_LA_Combined_Person_ID"
@@ -110,11 +111,11 @@ def build_event_fact(master: ir.Table, services_fact: ir.Table, fact: str) -> ir
 
     Returns:
         The fact's columns (`dashboard_fact_columns.csv`) and `Event_Count` = COUNT(*) grouped by all of them
-        (NULLs group together).
+        (NULLs group together; text compared case-insensitively, as SQL Server's collation does).
     """
     flagged = lts_flagged_events(master, services_fact, EVENT_FACTS[fact])
     columns = ref.fact_columns(fact)
-    return flagged.group_by(list(columns)).aggregate(Event_Count=flagged.count())
+    return group_by_collation(flagged, list(columns), Event_Count=lambda t: t.count())
 
 
 def costs_quarter(period_end: dt.date) -> tuple[dt.date, dt.date]:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from ascld.measures.ascof.common import ci_eq, ci_in, ci_like, ci_not_in, days_between
+from ascld.measures.ascof.common import ci_eq, ci_in, ci_like, ci_not_in, days_between, fold
 from ascld.measures.dashboard import reference as ref
+from ascld.measures.dashboard.collation import group_by_collation
 
 PERSON = "Der_NHS_LA_Combined_Person_ID"
 KEYS = ["LA_Code", PERSON]
@@ -330,15 +331,19 @@ def waiting_time_medians(links: ir.Table, *, all_periods: bool = False) -> ir.Ta
     w = w.filter(w.Wait.notnull(), ci_in(w.Age_Band, ref.values("wt_reported_bands")))
     if not all_periods:
         w = w.filter(w.Period_Start >= ibis.literal(ref.parameter_date("wt_output_from")))
-    group = ["LA_Code", "Metric", "Period_Start", "Age_Band"]
+    # Bands that compare equal under the collation ('65 and above', '65 AND ABOVE ') are one group, shown under
+    # the smallest of their spellings.
+    w = w.mutate(__band=fold(w.Age_Band))
+    group = ["LA_Code", "Metric", "Period_Start", "__band"]
     # PERCENTILE_CONT(0.5) without engine percentile functions: sort each group, keep the middle value (odd
     # count) or the two middle values (even count), and average them. Ties need no care: equal values.
     w = w.mutate(
         __rank=ibis.row_number().over(group_by=group, order_by=w.Wait),
         __n=w.Wait.count().over(group_by=group),
+        Age_Band=w.Age_Band.min().over(group_by=group),
     )
     middle = w.filter((w.__rank == (w.__n - 1) // 2) | (w.__rank == w.__n // 2))
-    out = middle.group_by(group).aggregate(
+    out = middle.group_by([*group, "Age_Band"]).aggregate(
         LA_Name=middle.LA_Name.max(),
         Median_Waiting_Time=middle.Wait.cast("float64").mean(),
         Number_Of_Waiting_Times_Identified=middle.__n.max(),
@@ -367,8 +372,7 @@ def waiting_time_context(event_set: ir.Table) -> ir.Table:
         Period_Start=quarter_start(e.Event_Start_Date),
         Event_Detail=ibis.cases((e.Event_Type_Cleaned == REQUEST, ibis.null("string")), else_=detail),
     )
-    return (
-        e.group_by(["LA_Code", "Modified_Working_Age_Band", "Period_Start", "Event_Type_Cleaned", "Event_Detail"])
-        .aggregate(Event_Count=e.count())
-        .order_by(["LA_Code", "Period_Start", "Event_Type_Cleaned", "Event_Detail", "Modified_Working_Age_Band"])
+    keys = ["LA_Code", "Modified_Working_Age_Band", "Period_Start", "Event_Type_Cleaned", "Event_Detail"]
+    return group_by_collation(e, keys, Event_Count=lambda t: t.count()).order_by(
+        ["LA_Code", "Period_Start", "Event_Type_Cleaned", "Event_Detail", "Modified_Working_Age_Band"]
     )
