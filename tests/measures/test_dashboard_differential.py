@@ -20,6 +20,7 @@ import random
 from collections import Counter
 
 import ibis
+import pyarrow as pa
 import pytest
 from dashboard_reference import (
     ALIASES,
@@ -568,3 +569,24 @@ def test_facts_and_dimensions_group_unlisted_values_case_insensitively():
     assert [(norm(r["Der_Age_Band"]), r["Sort_Order"]) for r in result.tables["age_band"].to_pylist()] == [
         ("unknown", 9)
     ]
+
+
+def test_dq_values_group_unlisted_values_case_insensitively():
+    # §6: the count by council, field, status, validity and value is a GROUP BY: values equal under the collation
+    # ('Not stated here', 'NOT STATED HERE ') are one row with Count 2; England has the same count.
+    base = {"LA_Code": "101", "LA_Name": "Northshire", PERSON: "P1", "Event_Type": "Request"}
+    rows = [
+        dict(base, Der_Unique_Record_ID=1, Gender_Cleaned="Not stated here", Event_Start_Date=D("2025-06-01")),
+        dict(base, Der_Unique_Record_ID=2, Gender_Cleaned="NOT STATED HERE ", Event_Start_Date=D("2025-06-02")),
+    ]
+    codes = pa.table(
+        {
+            "Der_Unique_Record_ID": pa.array([1, 2], pa.int64()),
+            "cond_Gender": pa.array([2, 2], pa.int16()),
+            "chk_Gender": pa.array([1, 1], pa.int16()),
+        }
+    )
+    single = main_table_from_records(rows)
+    result = compute_dashboard(single, period=PERIOD, dq=codes, refresh_date=D("2026-05-01"))
+    got = sorted((r["LA_Code"], norm(r["Value"]), r["Count"]) for r in result.tables["dq_values"].to_pylist())
+    assert got == [("101", "not stated here", 2), ("99999", None, 2)]

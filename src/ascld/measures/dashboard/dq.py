@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 
 from ascld.measures.ascof.common import range_label
 from ascld.measures.dashboard import reference as ref
+from ascld.measures.dashboard.collation import group_by_collation
 
 DQ_COLUMNS = ("LA_Name", "LA_Code", "Module", "DataField", "FieldStatus", "FieldValidity", "Value", "Count")
 
@@ -86,7 +87,8 @@ def build_dq_values(master: ir.Table, dq: ir.Table) -> ir.Table:
     items = ibis.union(*parts, distinct=False)
     items = items.filter(items.LA_Code.notnull())
     keys = ["Module", "DataField", "FieldStatus", "FieldValidity"]
-    by_la = items.group_by(["LA_Name", "LA_Code", *keys, "Value"]).aggregate(Count=items.count())
+    # values equal under the collation ('Male', 'MALE ') are one row (SQL Server's GROUP BY)
+    by_la = group_by_collation(items, ["LA_Name", "LA_Code", *keys, "Value"], Count=lambda t: t.count())
     england = by_la.group_by(keys).aggregate(
         LA_Name=ibis.literal(ref.parameter("england_name")),
         LA_Code=ibis.literal(ref.parameter("england_code")),
