@@ -675,6 +675,8 @@ def _ingest_one(
     from ascld.quality import validate_return
     from ascld.returns.reader import ReturnFile
 
+    # The validator works in this folder, and with `load_into` its scan writes the file's values there (the
+    # view `__ascld_raw` reads them): the folder goes, whatever happens, before the next file.
     work = Path(tempfile.mkdtemp(prefix="ascld-ingest-"))
     try:
         dq_path = work / "dq_rows.parquet"
@@ -709,8 +711,6 @@ def _ingest_one(
             },
             locked=True,
         )
-        ReturnFile.drop_loaded(con, "__ascld_raw")
-        con.execute("DROP VIEW IF EXISTS __ascld_dq")
         counts = record.details.get("trace_outcomes") or {}
         traced = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "not traced"
         return FileOutcome(
@@ -722,7 +722,11 @@ def _ingest_one(
             result,
         )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            ReturnFile.drop_loaded(con, "__ascld_raw")
+            con.execute("DROP VIEW IF EXISTS __ascld_dq")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _problem_ids(result: Any) -> str:

@@ -74,6 +74,9 @@ SCAN_BATCH_ROWS = 122_880
 SCAN_ROWS_PER_FILE = 1_000_000
 # Files below this size (about 20,000 rows) stream the scan's result by the quicker route for few rows.
 SMALL_FILE_BYTES = 10_000_000
+# With `load_into`, the scan also carries each cell's value as submitted (blank as NULL) under this prefix;
+# `_stream_to_parquet` writes those columns to their own files, `<table>-values-<n>.parquet`.
+RAW_PREFIX = "__value__"
 # Column of the scan table: the row has a cell problem listed cell by cell (`_reported_sql`).
 REPORTED = "__reported"
 _STATUS_BY_CODE = {code: label for code, label in STATUS_LABELS.values()}
@@ -195,25 +198,46 @@ def _create_problems_table(con: Any) -> None:
 
 
 def _scan(
-    con: Any, ret: ReturnFile, table: str, spec: Spec, layout: ScanLayout, submission: date, workdir: str
-) -> list[Problem]:
-    """Run the scan into `table`; returns the problems of rows DuckDB could not split (T009-T011).
+    con: Any,
+    ret: ReturnFile,
+    table: str,
+    spec: Spec,
+    layout: ScanLayout,
+    submission: date,
+    workdir: str,
+    *,
+    values: bool = False,
+) -> tuple[list[Problem], list[Path]]:
+    """Run the scan into `table`; returns the problems of rows DuckDB could not split (T009-T011), and the
+    files of the values (empty unless `values`).
 
     The scan streams, in file order, to Parquet files in `workdir`, and `table` is a view over them with the
     spreadsheet row number `__row`. (A `CREATE TABLE ... AS` keeps file order too, but under the memory limit
     DuckDB then inserts with one thread; streaming keeps both threads busy in flat memory.)
+
+    `values`: the same read also carries every cell's value as submitted (text, blank as NULL, by national
+    column name), written to files of their own, split as the scan's files are (`ReturnFile.load_scanned`
+    numbers their rows as `_scan_view` does). Only the ingest asks for them (`validate_return`'s `load_into`):
+    they hold every identifier of the file, and are never written otherwise.
     """
     rejects = ret.new_rejects_name()
     parts: list[Path] = []
+    value_parts: list[Path] = []
+
+    def stream(sql: str) -> None:
+        scanned, carried = _stream_to_parquet(
+            con, sql, Path(workdir), table, small=_is_small(ret), values_stem=f"{table}-values" if values else None
+        )
+        parts.extend(scanned)
+        value_parts.extend(carried)
+
     ret.execute_read(
         con,
         lambda parallel: (
             f"SELECT *, {' OR '.join(f'({_reported_sql(spec, fl)})' for fl in layout.fields)} AS {REPORTED} "
-            f"FROM ({build_scan_sql(spec, layout, ret.read_csv_sql(rejects, parallel=parallel), submission)})"
+            f"FROM ({_scan_sql(spec, layout, ret, rejects, parallel, submission, values=values)})"
         ),
-        run=lambda sql: parts.extend(
-            _stream_to_parquet(con, sql, Path(workdir), table, small=_is_small(ret))
-        ),
+        run=stream,
     )
     _scan_view(con, table, parts)
     problems = ret.rejected_rows(con, rejects)
@@ -222,7 +246,29 @@ def _scan(
         problems += ragged_problems(
             con, table, ret.name, len(spec.columns), row_sql="__row", where="ragged > 0", kind="ragged"
         )
-    return sorted(problems, key=lambda p: p.row or 0)
+    return sorted(problems, key=lambda p: p.row or 0), value_parts
+
+
+def _scan_sql(
+    spec: Spec,
+    layout: ScanLayout,
+    ret: ReturnFile,
+    rejects: str,
+    parallel: bool,
+    submission: date,
+    *,
+    values: bool,
+) -> str:
+    """The scan query (`build_scan_sql`); with `values`, its outermost SELECT also passes up every column as
+    read, `nullif(value, '')` as `RAW_PREFIX` + national column name (the layers below it carry the read
+    columns up, as its hashes and shown values need them)."""
+    sql = build_scan_sql(spec, layout, ret.read_csv_sql(rejects, parallel=parallel), submission)
+    if not values:
+        return sql
+    if not sql.startswith("SELECT "):
+        raise RuntimeError("the scan query no longer starts with its outermost SELECT; _scan_sql needs updating")
+    carried = ", ".join(f"nullif({quote_ident(c)}, '') AS {quote_ident(RAW_PREFIX + c)}" for c in ret.columns)
+    return f"SELECT {carried}, {sql[len('SELECT '):]}"
 
 
 def _is_small(ret: ReturnFile) -> bool:
@@ -231,7 +277,9 @@ def _is_small(ret: ReturnFile) -> bool:
     return ret.size_bytes * (10 if ret.compression == "gzip" else 1) < SMALL_FILE_BYTES
 
 
-def _stream_to_parquet(con: Any, sql: str, folder: Path, stem: str, *, small: bool = False) -> list[Path]:
+def _stream_to_parquet(
+    con: Any, sql: str, folder: Path, stem: str, *, small: bool = False, values_stem: str | None = None
+) -> tuple[list[Path], list[Path]]:
     """Write the rows of `sql` in order to Parquet files `<stem>-<n>.parquet` in `folder`, a batch at a time,
     `SCAN_ROWS_PER_FILE` rows a file (the last holds the rest); returns the files in order (nothing is left
     behind on failure).
@@ -241,7 +289,10 @@ def _stream_to_parquet(con: Any, sql: str, folder: Path, stem: str, *, small: bo
     about 8 MB per million rows. `_scan_view` numbers the rows from the file's index and the row's place in it.
 
     `small`: the source is small (`_is_small`).
+    `values_stem`: the columns named `RAW_PREFIX` + name go, without the prefix, to files
+    `<values_stem>-<n>.parquet` instead, cut at the same rows; returned second (empty when not given).
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     if small:
@@ -253,36 +304,55 @@ def _stream_to_parquet(con: Any, sql: str, folder: Path, stem: str, *, small: bo
             reader = con.to_arrow_reader(SCAN_BATCH_ROWS)
     else:
         reader = con.sql(sql).to_arrow_reader(SCAN_BATCH_ROWS)
-    paths: list[Path] = []
-    writer = None
-    room = 0  # rows the open file still takes
+    schema = reader.schema
+    carried = [i for i, n in enumerate(schema.names) if n.startswith(RAW_PREFIX)] if values_stem else []
+    kept = [i for i in range(len(schema.names)) if i not in set(carried)]
+    # (stem, the batch's columns it takes, their schema, its files)
+    outputs: list[tuple[str, list[int], Any, list[Path]]] = [
+        (stem, kept, pa.schema([schema.field(i) for i in kept]), [])
+    ]
+    if values_stem is not None:
+        fields = [schema.field(i).with_name(schema.field(i).name[len(RAW_PREFIX) :]) for i in carried]
+        outputs.append((values_stem, carried, pa.schema(fields), []))
+    writers: list[Any] = []
+    room = 0  # rows the open files still take
 
-    def next_file() -> Any:
-        paths.append(folder / f"{stem}-{len(paths):04d}.parquet")
-        paths[-1].unlink(missing_ok=True)
-        return pq.ParquetWriter(paths[-1], reader.schema, compression="lz4")
+    def next_files() -> None:
+        for w in writers:
+            w.close()
+        writers.clear()
+        for out_stem, _, out_schema, paths in outputs:
+            paths.append(folder / f"{out_stem}-{len(paths):04d}.parquet")
+            paths[-1].unlink(missing_ok=True)
+            writers.append(pq.ParquetWriter(paths[-1], out_schema, compression="lz4"))
 
     try:
         for batch in reader:
             while batch.num_rows:
-                if writer is None or room == 0:
-                    if writer is not None:
-                        writer.close()
-                    writer, room = next_file(), SCAN_ROWS_PER_FILE
+                if not writers or room == 0:
+                    next_files()
+                    room = SCAN_ROWS_PER_FILE
                 part = batch.slice(0, room)
-                writer.write_batch(part)
+                for w, (_, columns, out_schema, _) in zip(writers, outputs, strict=True):
+                    w.write_batch(
+                        part
+                        if len(outputs) == 1
+                        else pa.RecordBatch.from_arrays([part.column(i) for i in columns], schema=out_schema)
+                    )
                 room -= part.num_rows
                 batch = batch.slice(part.num_rows)
-        if writer is None:  # no rows: one empty file, so the view has the columns
-            writer = next_file()
+        if not writers:  # no rows: one empty file each, so the views have the columns
+            next_files()
     except BaseException:
-        if writer is not None:
-            writer.close()
-        for p in paths:
-            p.unlink(missing_ok=True)
+        for w in writers:
+            w.close()
+        for _, _, _, paths in outputs:
+            for p in paths:
+                p.unlink(missing_ok=True)
         raise
-    writer.close()
-    return paths
+    for w in writers:
+        w.close()
+    return outputs[0][3], (outputs[1][3] if len(outputs) > 1 else [])
 
 
 def _scan_view(con: Any, table: str, paths: Sequence[Path]) -> None:
@@ -841,9 +911,12 @@ def validate_return(
             period ignores events ending in or after its month. Default: today.
         dq_out: write a Parquet file with one row per data row: `__row`, `cond_<column>` and `chk_<column>`.
         temp_dir: where to put DuckDB's working files (default: the system temporary folder).
-        load_into: (DuckDB connection, name): when the file is usable, also load its rows there as
-            `ReturnFile.load_checked` does (the ingest's copy), from the file this call has already opened
-            and checked.
+        load_into: (DuckDB connection, name): when the file is usable, also make view `name` there of its
+            rows: `__row` (the spreadsheet row number) and every column as text by national column name,
+            blank values NULL (the ingest's copy). The scan's one read of the file carries the values, written
+            to Parquet files in this call's working folder (under `temp_dir`), which the view reads;
+            `ReturnFile.drop_loaded(con, name)` drops the view and deletes them. Nothing of the values is
+            written without `load_into`, or kept when the file is unusable or this call fails.
 
     Returns:
         A ValidationResult; its `exit_code` is 0 (no failures), 1 (failures) or 2 (unusable file).
@@ -872,6 +945,7 @@ def validate_return(
     keep_workdir = False
     ret: ReturnFile | None = None
     con = None
+    loaded = False  # view `load_into` made (dropped again if this call does not return the result)
     timer = _Timer()
     try:
         try:
@@ -884,9 +958,12 @@ def validate_return(
         con = _connect(workdir)
         _create_problems_table(con)
         table = "dq"
+        value_files: list[Path] = []
         with timer.step("scan"):
             try:
-                rejected = _scan(con, ret, table, spec, layout, submission, workdir)
+                rejected, value_files = _scan(
+                    con, ret, table, spec, layout, submission, workdir, values=load_into is not None
+                )
             except TransportError as exc:  # rows DuckDB cannot split at all (e.g. mixed line endings)
                 rejected = list(exc.problems)
         if rejected:
@@ -1001,7 +1078,8 @@ def validate_return(
             _write_dq_parquet(con, table, layout, Path(dq_out))
 
         if load_into is not None:
-            ret.load_checked(*load_into)
+            loaded = True
+            ReturnFile.load_scanned(*load_into, value_files, rows_per_file=SCAN_ROWS_PER_FILE)
         la = con.execute(f"SELECT min(la) FROM {table}").fetchone()[0]
         errors = sum(c["count"] for c in problem_counts if c["severity"] == "error")
         exit_code = 1 if errors else 0
@@ -1053,6 +1131,9 @@ def validate_return(
             con.close()
         if ret is not None:
             ret.close()
+        if loaded and not keep_workdir and load_into is not None:
+            with contextlib.suppress(Exception):  # the error on its way out matters more
+                ReturnFile.drop_loaded(*load_into)
         shutil.rmtree(Path(workdir) / "spill", ignore_errors=True)
         if not keep_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -1077,7 +1158,7 @@ def _compare(
         crossrow.file_problem(con, by_id["Q007"], exc.problems[0].message)
         return None
     try:
-        rejected = _scan(con, prev, "dq_prev", spec, layout, submission, workdir)
+        rejected, _ = _scan(con, prev, "dq_prev", spec, layout, submission, workdir)
         if rejected:
             crossrow.file_problem(con, by_id["Q007"], rejected[0].message)
             return None

@@ -299,30 +299,46 @@ class ReturnFile:
                 raise TransportError(problems)
         return int(n)
 
-    def load_checked(self, con: Any, table_name: str) -> int:
-        """Load the rows of a file the validator has accepted, in one parallel pass (no checks are repeated).
+    @staticmethod
+    def load_scanned(con: Any, table_name: str, paths: Sequence[Path], *, rows_per_file: int) -> int:
+        """Make view `table_name` over the values of a file the validator has accepted, as its scan wrote them
+        (`ascld.quality.validate_return`'s `load_into`): no read of the file and no check is repeated.
 
-        Makes table `<table_name>__data` (text columns named by national column name, blanks NULL) and view
-        `table_name` over it adding `__row` (the spreadsheet row number), as `to_duckdb` does. Drop them with
-        `drop_loaded`. Returns the number of data rows.
+        `paths`: the Parquet files in order, `rows_per_file` rows each but the last, every column text by
+        national column name, blank values NULL. The view adds `__row` (the spreadsheet row number: 2 for the
+        first data row), as `to_duckdb` does. The file names are kept in `<table_name>__files`, so
+        `drop_loaded` can delete them. Returns the number of data rows.
         """
         raw = getattr(con, "con", con)
-        data = f'"{table_name}__data"'
-        cols = ", ".join(f'nullif("{c}", \'\') AS "{c}"' for c in self.columns)
-        # A table created from one read keeps file order, so rowid + 2 is the spreadsheet row.
-        self.execute_read(
-            raw, lambda parallel: f"CREATE OR REPLACE TABLE {data} AS SELECT {cols} FROM "
-            f"{self.read_csv_sql(parallel=parallel)}"
+        raw.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{table_name}__files" AS SELECT unnest($1::VARCHAR[]) AS path',
+            [[str(p) for p in paths]],
         )
-        raw.execute(f'CREATE OR REPLACE VIEW "{table_name}" AS SELECT CAST(rowid + 2 AS BIGINT) AS __row, * '
-                    f"FROM {data}")
-        return int(raw.execute(f"SELECT count(*) FROM {data}").fetchone()[0])
+        # One read per file, joined by UNION ALL: DuckDB then knows, as it did of a table, which columns
+        # hold no NULL at all, and so marks the same columns of the ingest's Parquet files NOT NULL (a read
+        # of several files at once knows nothing). `__row` counts from `file_index` (0 in a read of one
+        # file) for the same reason: nothing is known of it, as of the table's `rowid + 2` before.
+        quoted = ["'" + str(p).replace("'", "''") + "'" for p in paths]
+        parts = " UNION ALL ".join(
+            f"SELECT (CAST(file_index AS BIGINT) + {i}) * {int(rows_per_file)} + file_row_number + 2 AS __row, "
+            f"* EXCLUDE (file_row_number) FROM read_parquet({path}, file_row_number = true)"
+            for i, path in enumerate(quoted)
+        )
+        raw.execute(f'CREATE OR REPLACE VIEW "{table_name}" AS {parts}')
+        return int(raw.execute(f'SELECT count(*) FROM "{table_name}"').fetchone()[0])
 
     @staticmethod
     def drop_loaded(con: Any, table_name: str) -> None:
-        """Drop what `load_checked` made."""
+        """Drop what `load_scanned` made: the view, and the files it read (they hold the file's values)."""
         raw = getattr(con, "con", con)
-        raw.execute(f'DROP VIEW IF EXISTS "{table_name}"; DROP TABLE IF EXISTS "{table_name}__data"')
+        raw.execute(f'DROP VIEW IF EXISTS "{table_name}"')
+        files = f"{table_name}__files"
+        if raw.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [files]
+        ).fetchone()[0]:
+            for (path,) in raw.execute(f'SELECT path FROM "{files}"').fetchall():
+                Path(path).unlink(missing_ok=True)
+            raw.execute(f'DROP TABLE "{files}"')
 
     def close(self) -> None:
         """Delete the temporary transcoded copy, if one was made."""
