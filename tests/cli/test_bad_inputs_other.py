@@ -48,6 +48,22 @@ def _index_text(edit: Callable[[list[list[str]]], None] | None = None) -> str:
     return "".join(",".join(r) + "\n" for r in rows)
 
 
+def _index_parquet(_base: Path) -> bytes:
+    """The index as Parquet with dates of birth written yyyymmdd (text): not ISO dates."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [r.split(",") for r in _index_text().splitlines()]
+    table = pa.table({c: [r[i] for r in rows[1:]] for i, c in enumerate(rows[0])})
+    i = INDEX_COLUMNS.index("date_of_birth")
+    table = table.set_column(i, "date_of_birth", pa.array([r[i].replace("-", "") for r in rows[1:]]))
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
 def del_rows(rows: list[list[str]]) -> None:
     del rows[1:]
 
@@ -148,6 +164,9 @@ def _index_cases() -> list[Case]:
         Case("index-bad-dates-first-ingest-leaves-no-store", [*INGEST, "--index", "{w}/idx.csv"],
              ["idx.csv", "row 2", "date_of_birth"],
              {"idx.csv": _b(_index_text(lambda r: _set(r, 2, "date_of_birth", "1984-02-30")))}, KEYED, "new"),
+        case("index-huge-row", "idx.csv", _b(_index_text(lambda r: _set(r, 3, "given_name", "Q" * 3_000_000))),
+             ["row 3", "not well-formed CSV"]),
+        case("index-parquet-dates-not-iso", "idx.parquet", _index_parquet, ["record 1", "date_of_birth"]),
         case("index-gzip-of-ragged", "idx.csv.gz", gzip.compress(_b(_index_text(lambda r: r[1].append("x")))),
              ["row 2 has 8 values"]),
     ]
@@ -389,6 +408,13 @@ def _other_cases() -> list[Case]:
              ["la.csv", "row 3", "field LA_Code", "repeated"],
              {"la.csv": (LA_HEADER + "503,Northam,E06000001,North\n503,Southam,E06000002,South\n").encode()},
              absent=["out"]),
+        Case("main-table-parquet-junk", ["measures", "national", "--main-tables", "{w}/mt", "--period",
+                                         "2024-04-01:2025-03-31", "--out", "{w}/out", "--no-salt"],
+             ["CLD_2024-04-01_2025-03-31_JoinedSubmissions.parquet", "not a Parquet file"],
+             {"mt/CLD_2024-04-01_2025-03-31_JoinedSubmissions.parquet": b"PAR1" + b"\x00" * 40},
+             absent=["out"]),
+        Case("build-store-parquet-junk", [*BUILD[:3], "{w}/rows.parquet", *BUILD[4:]],
+             ["--store", "rows.parquet", "not a Parquet file"], {"rows.parquet": b"PAR1 junk"}, absent=["out"]),
         Case("discharges-parquet-junk", [*COUNCIL, "--ascof", "2D", "--synthetic-references", "--discharges",
                                          "{w}/spells.parquet"], ["spells.parquet", "cannot be read as Parquet"],
              {"spells.parquet": b"\x00" * 64}, absent=["out"]),

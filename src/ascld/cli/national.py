@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -129,6 +130,8 @@ def build_cmd(
         return
     if not store:
         raise UsageError("--store is required (unless --sql-only).")
+    if Path(store).is_file():
+        _check_parquet(Path(store))
     result = build_main_tables(
         store,
         params,
@@ -145,6 +148,20 @@ def build_cmd(
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"wrote {result.outputs['main_table']}")
+
+
+def _check_parquet(path: Path) -> None:
+    """A --store given as one Parquet file must read as Parquet; DuckDB's own error is a multi-line SQL dump."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        raise UsageError(
+            f"--store {path}: not a Parquet file, or it is damaged. Give the national store folder (or the "
+            "store's Parquet files)."
+        ) from None
 
 
 commands = [national_group]

@@ -83,7 +83,7 @@ def _csv_problem(raw: Any) -> str | None:
             f"row {row + 1} is not UTF-8 text (Windows-1252, perhaps); save the file as CSV UTF-8 and try again"
         )
     except csv.Error:
-        return f"row {row + 1} is not well-formed CSV (a stray quote?); correct that row and try again"
+        return f"row {row + 1} is not well-formed CSV (a stray quote, or a value over 128 KB?); correct that row"
     if width is None:
         return "it is empty: it needs a header row and one row per entry"
     return None

@@ -165,7 +165,7 @@ class DemographicIndex:
                            ascld_gender_key({col("gender")}) AS gender_key,
                            ascld_pc_key({col("postcode")}) AS pc_key,
                            TRY_CAST({col("date_of_death")} AS DATE) AS date_of_death,
-                           row_number() OVER () + 1 AS __row,
+                           row_number() OVER () + {0 if self._parquet() else 1} AS __row,
                            {bad_date("date_of_birth")} AS __bad_dob,
                            {bad_date("date_of_death")} AS __bad_dod
                     FROM {self._reader()}
@@ -182,8 +182,9 @@ class DemographicIndex:
             if n:
                 more = f" (and {n - 1:,} more row{'s' if n > 2 else ''})" if n > 1 else ""
                 con.execute(f"DROP TABLE {name}")
+                where = "record" if self._parquet() else "row"
                 raise self._refuse(
-                    f"row {first}{more}, column {column}: not a date; write dates as YYYY-MM-DD (e.g. 1950-01-31) "
+                    f"{where} {first}{more}, column {column}: not a date; write dates as YYYY-MM-DD (e.g. 1950-01-31) "
                     "or leave them blank, so that no person goes untraced"
                 )
         if not entries:

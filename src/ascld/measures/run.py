@@ -159,7 +159,7 @@ def _records(table: Any) -> list[dict[str, Any]]:
 
 def _main_table_in(folder: Path) -> Path:
     if folder.is_file():
-        return folder
+        return _readable_main_table(folder)
     found = sorted(folder.glob("*JoinedSubmissions*.parquet"))
     if not found:
         raise UsageError(
@@ -168,7 +168,21 @@ def _main_table_in(folder: Path) -> Path:
         )
     if len(found) > 1:
         raise UsageError(f"{len(found)} joined main tables in {folder}; pass the one to use as a file path.")
-    return found[0]
+    return _readable_main_table(found[0])
+
+
+def _readable_main_table(path: Path) -> Path:
+    """The main table's path once its Parquet footer reads, so a damaged file stops the run before any output."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        raise UnusableInput(
+            f"{path}: the main table is not a Parquet file, or it is damaged. Build it again with "
+            "`ascld national build --mode joined`."
+        ) from None
+    return path
 
 
 # --------------------------------------------------------------------------------------------------
