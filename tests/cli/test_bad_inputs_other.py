@@ -233,10 +233,14 @@ def _store_cases() -> list[Case]:
 
 def _import_date_cases() -> list[Case]:
     return [
-        Case(f"import-date-{cid}", [*INGEST[:-1], value], ["import date", "not an ISO date", "2025-11-05"], None,
-             KEYED, "new")
-        for cid, value in [("month-13", "2025-13-01"), ("uk-format", "20/04/2025"), ("empty", ""),
-                           ("hour-25", "2025-04-20T25:00"), ("word", "tomorrow")]
+        Case("import-date-in-the-future", [*INGEST[:-1], "2205-04-20"], ["--import-date", "in the future"], None,
+             KEYED, "existing"),
+        Case("import-date-time-in-the-future", [*INGEST[:-1], "9999-12-31T23:59:59"], ["in the future"], None,
+             KEYED, "new"),
+        *(Case(f"import-date-{cid}", [*INGEST[:-1], value], ["import date", "not an ISO date", "2025-11-05"], None,
+               KEYED, "new")
+          for cid, value in [("month-13", "2025-13-01"), ("uk-format", "20/04/2025"), ("empty", ""),
+                             ("hour-25", "2025-04-20T25:00"), ("word", "tomorrow")]),
     ]
 
 

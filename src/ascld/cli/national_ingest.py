@@ -20,8 +20,8 @@ def _echo_outcome(outcome: object) -> None:
 @national_group.command("ingest")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--store", required=True, type=click.Path(file_okay=False), help="National store folder.")
-@click.option("--import-date", help="ImportDate for these files: YYYY-MM-DD (midnight) or an ISO date-time. "
-              "Default: now.")
+@click.option("--import-date", help="ImportDate for these files: YYYY-MM-DD (midnight) or an ISO date-time, "
+              "not in the future. Default: now.")
 @click.option("--key-file", type=click.Path(dir_okay=False), envvar="ASCLD_PSEUDO_KEY_FILE",
               help="File holding the pseudonymisation key (default: $ASCLD_PSEUDO_KEY).")
 @click.option("--new-key-file", type=click.Path(dir_okay=False),
@@ -58,6 +58,7 @@ def ingest_cmd(
     from ascld.national.ingest import ingest_files
     from ascld.national.store import NationalStore
 
+    _check_import_date(import_date)
     national_store = NationalStore(store)
     national_store.check_folder()  # before anything is written: never mix the store into another folder
     new_store = not Path(store).exists()
@@ -97,6 +98,27 @@ def ingest_cmd(
     refused = sum(o.status == "refused" for o in report.outcomes)
     click.echo(f"{stored} stored, {dup} already present, {refused} refused in {report.seconds:.1f}s.")
     raise SystemExit(report.exit_code)
+
+
+def _check_import_date(text: str | None) -> None:
+    """Refuse an --import-date in the future: files are chosen by ImportDate <= --as-of, so a mistyped year
+    (2205 for 2025) would hide the file from every main table until then, and the same bytes are never stored
+    twice. (A date that is not ISO is refused by ingest itself.)"""
+    import datetime as dt
+
+    from ascld.errors import UsageError
+
+    if text is None:
+        return
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return
+    if when.replace(tzinfo=None) > dt.datetime.now() + dt.timedelta(days=1):
+        raise UsageError(
+            f"--import-date {text.strip()} is in the future; the ImportDate is when the file was received. Give "
+            "that date (YYYY-MM-DD), or leave the option out for now."
+        )
 
 
 def _read_la_names(path: str) -> dict[str, str]:
