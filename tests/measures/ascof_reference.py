@@ -1009,3 +1009,230 @@ def reference_ascof(main_rows, start: dt.date, end: dt.date, la_codes, populatio
         )
     )
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# §4 ASCOF 2D
+
+
+def _sus_age(e, on):
+    y, m = e["Year_of_Birth_SUS"], e["Month_of_Birth_SUS"]
+    return None if y is None or m is None else age(dt.date(y, m, 1), on)
+
+
+def _open_at(row, day) -> bool:
+    """`day BETWEEN Event_Start_Date AND Der_Event_End_Date` (open end = 9999-01-01); NULLs never match."""
+    return day is not None and row["Event_Start_Date"] is not None and row["Event_Start_Date"] <= day <= _end(row)
+
+
+SEX = {"1": "Male", "2": "Female", "9": "Not specified", "0": "Not known"}
+
+
+def ascof_2d(main_rows, details, episodes, start, end, area_to_la):
+    """§4: {(part, la_code or None for England, client type or 'Total', slice): (numerator, denominator)}.
+
+    episodes: SUS rows (dicts with the DISCHARGE columns and UTLA_Code_2023); area_to_la: UTLA code -> LA codes.
+    """
+    # §4.1 step 1
+    cld = []
+    for r in main_rows:
+        det = details[(r["LA_Code"], r["Der_NHS_LA_Combined_Person_ID"])]
+        if (
+            eq(r["Client_Type_Cleaned"], "Service user")
+            and (det["Date_of_Death"] is None or det["Date_of_Death"] >= start)
+            and (
+                r["Der_Event_End_Date"] is None
+                or (r["Event_Start_Date"] is not None and r["Der_Event_End_Date"] >= r["Event_Start_Date"])
+            )
+            and r["Der_NHS_LA_Combined_Person_ID"] is not None
+        ):
+            cld.append(r)
+    lts = [r for r in cld if like(r["Service_Type_Cleaned"], "Long%")]  # step 2
+    # step 3: reablement clusters (§1.2 steps 2-3), per (LA, person)
+    reab = defaultdict(list)
+    for r in cld:
+        if (
+            eq(r["Event_Type"], "Service")
+            and eq(r["Service_Type_Cleaned"], ST_MAX)
+            and eq(r["Service_Component_Cleaned"], "Reablement")
+        ):
+            reab[(r["LA_Code"], r["Der_NHS_LA_Combined_Person_ID"])].append(r)
+    clusters = []
+    for (la, person), rows in sorted(reab.items()):
+        ordered = sorted(
+            rows,
+            key=lambda r: (
+                (0,) if r["Event_Start_Date"] is None else (1, r["Event_Start_Date"]),  # NULLs first
+                _end(r),
+                outcome_hierarchy_main(r["Event_Outcome_Cleaned"]),
+                -r["Der_Unique_Record_ID"],
+            ),
+        )
+        groups, running_max = [], None
+        for r in ordered:
+            s = r["Event_Start_Date"]
+            if running_max is None or s is None or days(running_max, s) > 7:  # unknown -> new cluster
+                groups.append([r])
+            else:
+                groups[-1].append(r)
+            running_max = _end(r) if running_max is None else max(running_max, _end(r))
+        for g in groups:
+            starts = [r["Event_Start_Date"] for r in g if r["Event_Start_Date"] is not None]
+            clusters.append(
+                {
+                    "id": len(clusters),
+                    "la": la,
+                    "person": person,
+                    "start": min(starts) if starts else None,
+                    "dod": details[(la, person)]["Date_of_Death"],
+                }
+            )
+
+    # §4.2 discharges
+    excluded_tfc = (
+        "199",
+        "223",
+        "290",
+        "291",
+        "331",
+        "344",
+        "345",
+        "346",
+        "424",
+        "499",
+        "501",
+        "504",
+        "560",
+        "660",
+        "661",
+        "662",
+        "840",
+        "920",
+    )
+    discharges = {}
+    for e in episodes:
+        a = _sus_age(e, e["Discharge_Date"])
+        adm, dis = e["Admission_Date"], e["Discharge_Date"]
+        tfc = e["Treatment_Function_Code"]
+        if not (
+            a is not None
+            and a >= 65
+            and e["Admission_Method"] is not None
+            and not isin(e["Admission_Method"], ("31", "32", "82", "83"))
+            and e["Discharge_Method"] is not None
+            and not isin(e["Discharge_Method"], ("4", "5"))
+            and e["Discharge_Destination"] is not None
+            and not isin(e["Discharge_Destination"], ("49", "50", "51", "52", "79", "87", "88"))
+            and tfc is not None
+            and not isin(tfc, excluded_tfc)
+            and not_like(tfc, "65%")
+            and not_like(tfc, "7%")
+            and adm is not None
+            and dis is not None
+            and adm >= dt.date(2023, 4, 1)
+            and adm < dis
+            and start <= dis <= end
+            and e["APCS_Last_Ep_Ind"] == 1
+            and e["Der_DHSC_Pseudo_NHS_Number"] is not None
+            and like(e["UTLA_Code_2023"], "E%")
+        ):
+            continue
+        person = e["Der_DHSC_Pseudo_NHS_Number"]
+        mine = [r for r in lts if r["Der_NHS_LA_Combined_Person_ID"] == person]
+        if any(isin(r["Service_Type_Cleaned"], (NURSING, RESIDENTIAL, PRISON)) and _open_at(r, adm) for r in mine):
+            continue
+        client = (
+            "Those in LT community support"
+            if any(eq(r["Service_Type_Cleaned"], COMMUNITY) and _open_at(r, adm) for r in mine)
+            else "Those not in any LTS"
+        )
+        sex = e["Sex"]
+        gender = SEX.get(sex.rstrip(" ") if sex is not None else None, sex)
+        group = "65-74" if a <= 74 else "75-84" if a <= 84 else "85+"
+        row = dict(e, Gender=gender, Age_Group=group, Client_Type=client)
+        discharges[tuple(sorted((k, str(v)) for k, v in row.items()))] = row  # distinct episodes
+    discharges = list(discharges.values())
+
+    # §4.3 linking and §4.4 outcomes
+    linked = []  # (cluster, discharge row, combo)
+    for c in clusters:
+        cs = c["start"]
+        mine = [d for d in discharges if d["Der_DHSC_Pseudo_NHS_Number"] == c["person"]]
+        qualifying = [
+            d["Discharge_Date"]
+            for d in mine
+            if cs is not None
+            and cs - dt.timedelta(days=7) <= d["Discharge_Date"] <= cs + dt.timedelta(days=3)
+            and d["Admission_Date"] <= cs
+        ]
+        if not qualifying:
+            continue
+        latest = max(qualifying)
+        rows = [d for d in mine if d["Discharge_Date"] == latest]
+        flags = [0, 0, 0]
+        for d in rows:
+            dd = d["Discharge_Date"]
+            limit = dd + dt.timedelta(days=84)
+            if c["dod"] is not None and dd <= c["dod"] <= limit:
+                flags[0] = 1
+            for e in episodes:
+                if (
+                    e["Der_DHSC_Pseudo_NHS_Number"] == c["person"]
+                    and e["Admission_Date"] is not None
+                    and e["Discharge_Date"] is not None
+                    and e["Admission_Date"] < e["Discharge_Date"]
+                    and isin(e["Der_Management_Type"], ("EM", "NE"))
+                    and e["Discharge_Method"] is not None
+                    and not isin(e["Discharge_Method"], ("5",))
+                    and e["APCS_Last_Ep_Ind"] == 1
+                    and e["Admission_Date"] >= start
+                    and e["Admission_Date"] > cs
+                    and e["Admission_Date"] > dd
+                    and e["Admission_Date"] <= limit
+                ):
+                    flags[1] = 1
+            for r in lts:
+                if (
+                    r["Der_NHS_LA_Combined_Person_ID"] == c["person"]
+                    and isin(r["Service_Type_Cleaned"], (RESIDENTIAL, NURSING))
+                    and r["Event_Start_Date"] is not None
+                    and dd <= r["Event_Start_Date"] <= limit
+                ):
+                    flags[2] = 1
+        linked += [(c, d) for d in rows]
+        c["combo"] = "".join(map(str, flags))
+
+    out = defaultdict(lambda: [set(), set()])  # key -> [numerator ids, denominator ids]
+
+    def slices(d):
+        yield "Total"
+        yield d["Age_Group"]
+        if d["Gender"] in ("Male", "Female"):
+            yield d["Gender"]
+
+    for c, d in linked:  # §4.5 part 1: distinct clusters
+        for area in (c["la"], None):
+            for client in ("Total", d["Client_Type"]):
+                for s in slices(d):
+                    cell = out[("ASCOF 2D Part 1", area, client, s)]
+                    cell[1].add(c["id"])
+                    if c["combo"] == "000":
+                        cell[0].add(c["id"])
+    result = {k: (len(v[0]), len(v[1])) for k, v in out.items()}
+    part2 = defaultdict(set)  # part 2 denominators: distinct APCS_Ident per UTLA (as LA) x client type x slice
+    for d in discharges:
+        areas = [None] + list(area_to_la.get(d["UTLA_Code_2023"].rstrip(" "), ()))
+        for area in areas:
+            for client in ("Total", d["Client_Type"]):
+                for s in slices(d):
+                    part2[(area, client, s)].add(d["APCS_Ident"])
+    # §4.5 says "every LA (plus England) x client type x slice" without naming the set of client types. Documented
+    # choice (docs/measures-ascof.md, 2D breakdowns): the client types present among linked discharges (part 1),
+    # as the DHSC grid is built; part 2 rows of another client type are not published (its discharges still count
+    # in the Total rows).
+    linked_types = {"Total"} | {k[2] for k in result if k[0] == "ASCOF 2D Part 1"}
+    cells = {k for k in part2 if k[1] in linked_types} | {k[1:] for k in result if k[0] == "ASCOF 2D Part 1"}
+    for area, client, s in cells:
+        num = result.get(("ASCOF 2D Part 1", area, client, s), (0, 0))[1]
+        result[("ASCOF 2D Part 2", area, client, s)] = (num, len(part2.get((area, client, s), ())))
+    return result
