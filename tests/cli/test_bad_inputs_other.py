@@ -386,6 +386,14 @@ def _other_cases() -> list[Case]:
              ["OUT", "f.txt", "is a file"], blocked),
         Case("demo-out-under-a-file", ["demo", "--out", "{w}/f.txt/out"], ["--out", "f.txt", "is a file"], blocked),
     ]
+    extract = ["extract", "--source", "sqlite:///{w}/cms.sqlite", "--period", "2024-04-01:2025-03-31", "--mapping",
+               str(Path(__file__).resolve().parents[2] / "examples" / "synth_cms_mapping.yaml")]
+    cases += [
+        Case("extract-out-under-a-file", [*extract, "--out", "{w}/f.txt/return.csv"], ["--out", "f.txt", "is a file"],
+             blocked),
+        Case("extract-report-dir-under-a-file", [*extract, "--out", "{w}/r.csv", "--report-dir", "{w}/f.txt/rep"],
+             ["--report-dir", "f.txt", "is a file"], blocked, absent=["r.csv"]),
+    ]
     pop = [*COUNCIL, "--ascof", "2BC", "--populations"]
     cases += [
         Case("population-parquet-junk", [*pop, "{w}/pop.parquet"], ["pop.parquet", "not a Parquet file"],

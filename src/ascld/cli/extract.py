@@ -116,10 +116,13 @@ def extract_command(
     Exit codes: 0 written and clean; 1 problems (nothing written: unmapped local codes, text Windows-1252
     cannot hold ...; or written, and the validator found problems); 2 the mapping or an option is wrong.
     """
+    from ascld.cli import check_output_path
     from ascld.extract import ExtractProblems, extract_return
     from ascld.spec import load_spec
 
     start, end = parse_period(period)
+    check_output_path(out, "--out", file=not Path(out).is_dir() if out else False)
+    check_output_path(report_dir, "--report-dir")
     try:
         result = extract_return(
             source,
