@@ -195,6 +195,7 @@ def generate(seed: int, period: SaltPeriod, councils: int = 4, people: int = 40)
 
     rows: list[dict] = []
     shared = [f"NX{k}" for k in range(6)]  # NHS numbers of people known to several councils
+    histories: dict[str, list[dict]] = {}
     for c in range(councils):
         la = f"E0{c}"
         name = f"Council {c}"
@@ -224,7 +225,7 @@ def generate(seed: int, period: SaltPeriod, councils: int = 4, people: int = 40)
         files = rng.sample(files, rng.randint(3, len(files)))
         for n in range(people):
             carer = rng.random() < 0.2
-            traced = None if rng.random() < 0.12 else (rng.choice(shared) if rng.random() < 0.1 else f"N{c}-{n}")
+            traced = None if rng.random() < 0.12 else (rng.choice(shared) if rng.random() < 0.15 else f"N{c}-{n}")
             la_id = f"L{c}-{n}" if rng.random() < 0.9 else f"L{rng.randrange(councils)}-{rng.randrange(people)}"
             if rng.random() < 0.03:
                 la_id = None
@@ -300,6 +301,12 @@ def generate(seed: int, period: SaltPeriod, councils: int = 4, people: int = 40)
                     lt_start = lt_end + timedelta(days=rng.choice([0, 1, 2]))
             if rng.random() < 0.25:
                 events.append(dict(rng.choice(events)))  # an exact repeat in the same file (ties)
+            if traced in shared:
+                # a person known to several councils, often with the same dated events in each (salt.md §1.6
+                # step 5: islands are joined back without the council)
+                if traced in histories and rng.random() < 0.7:
+                    events = [dict(ev) for ev in histories[traced]]
+                histories.setdefault(traced, events)
             for imported, stated_start, stated_end in files:
                 if rng.random() < 0.2:
                     continue
@@ -425,3 +432,30 @@ def test_sts002b_null_outcome_counts_as_salt_md_defines():
     assert len(salt_reference._sts002b(rows, PERIOD, null_outcome_drops=False)) == 1  # salt.md's reading
     result = compute_salt(frame(rows), period=PERIOD, engine="duckdb", measures=["SALT STS002b"])
     assert cells(result, "SALT STS002b", "Total") == {"Total": 1}
+
+
+def test_unlisted_values_group_as_sql_server_groups_them():
+    """main-tables.md §0: GROUP BY, DISTINCT and PARTITION BY compare text case-insensitively and ignore trailing
+    spaces, for values outside the defined lists too. Two new clients' requests with the unlisted outcome `Local
+    outcome` / `local outcome ` and route `Self-funder` / `SELF-FUNDER` are one STS001 group of 2 (salt.md §2
+    step 9); a long-term client whose rows say `Local reason` and `local reason ` has one PSR, not a conflict
+    (salt.md §7 step 5)."""
+    from salt_fixtures import PERIOD, cells, frame, request, service
+
+    rows = [
+        request("A", "2023-06-01", "2023-06-03", "Local outcome", Request_Route_of_Access="Self-funder"),
+        request("B", "2023-06-01", "2023-06-03", "local outcome ", Request_Route_of_Access="SELF-FUNDER"),
+        service("C", "Long Term Support: Community", "2021-01-01", Primary_Support_Reason="Local reason"),
+        service("C", "Long Term Support: Community", "2021-01-01", Primary_Support_Reason="local reason "),
+    ]
+    result = compute_salt(frame(rows), period=PERIOD, engine="duckdb", measures=["SALT STS001", "SALT LTS001c"])
+    outcome = cells(result, "SALT STS001", "Record type | Final outcome | Sequel")
+    assert {group.casefold(): n for group, n in outcome.items()} == {
+        "1 | no_chronology_local outcome | no_chronology_unable_to_classify": 2
+    }
+    route = cells(result, "SALT STS001", "Route of access | Sequel")
+    assert {group.casefold(): n for group, n in route.items()} == {"self-funder | no_chronology_unable_to_classify": 2}
+    psr = cells(result, "SALT LTS001c", "Age band | Primary support reason | Service type | Delivery mechanism")
+    assert {group.casefold().rstrip(): n for group, n in psr.items()} == {
+        "18-64 | local reason | long term support: community |": 1
+    }

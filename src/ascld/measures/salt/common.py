@@ -89,6 +89,12 @@ CANONICAL_LISTS: Mapping[str, str] = {
 }
 
 
+#: Columns whose values outside the defined lists still reach a GROUP BY, DISTINCT, PARTITION BY or published group:
+#: STS001/STS002a outcomes and routes, LTS001c's unchecked PSR, LTS004's gender. SQL Server compares those
+#: case-insensitively and without trailing spaces too (main-tables.md §0), so every spelling of such a value is
+#: replaced by one of them (the least) on the way in.
+ONE_SPELLING_COLUMNS: tuple[str, ...] = ("Event_Outcome", "Request_Route_of_Access", "Primary_Support_Reason", "Gender")
+
 #: Columns the scripts also test with `LIKE` and no wildcard (STS001/STS002a break events, the STS002a subset,
 #: LTS003 outcomes). `LIKE` keeps trailing spaces significant (main-tables.md §0), but the one spelling given
 #: to a known value drops them; `trailing_flag` keeps, per row, whether the submitted value had any.
@@ -130,7 +136,21 @@ def prepare_input(table: Any) -> ir.Table:
     spec = load_spec()
     for column, list_name in CANONICAL_LISTS.items():
         typed[column] = canonical(typed[column], spec.lists[list_name].r1_values)
-    return t.select(**typed, **flags)
+    out = t.select(**typed, **flags)
+    for column in ONE_SPELLING_COLUMNS:
+        out = _one_spelling(out, column)
+    return out
+
+
+def _one_spelling(t: ir.Table, column: str) -> ir.Table:
+    """`column` with every value that folds to the same key (`fold`) written in one spelling, the least."""
+    present = t.filter(t[column].notnull())
+    spellings = present.group_by(__one_key=fold(present[column])).aggregate(__one_value=present[column].min())
+    keyed = t.mutate(__one_left=fold(t[column]))
+    joined = keyed.left_join(spellings, keyed["__one_left"] == spellings["__one_key"])
+    return joined.select(
+        *[joined["__one_value"].fill_null(joined[c]).name(c) if c == column else joined[c] for c in t.columns]
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
