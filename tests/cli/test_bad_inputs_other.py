@@ -127,6 +127,8 @@ def _key_cases() -> list[Case]:
              {**NO_KEY, "ASCLD_PSEUDO_KEY_FILE": "{w}"}, "new"),
         Case("key-not-the-stores", INGEST, ["another key", "nothing was stored"], None,
              {**NO_KEY, "ASCLD_PSEUDO_KEY": "ab" * 32}, "existing"),
+        Case("new-key-file-under-a-file", [*INGEST, "--new-key-file", "{w}/f.txt/new.key"],
+             ["f.txt/new.key", "cannot write the new key file"], {"f.txt": b"x"}, NO_KEY, "new"),
         Case("new-key-file-exists", [*INGEST, "--new-key-file", "{d}/good.key"], ["good.key", "already exists"],
              None, NO_KEY, "new"),
     ]
@@ -224,6 +226,8 @@ def _store_cases() -> list[Case]:
              {"other/_store.json": b'{"format": "something-else/2"}'}, KEYED, absent=["other/_lock"]),
         Case("store-damaged-store-json", at("{w}/other"), ["_store.json", "damaged"],
              {"other/_store.json": b"not json"}, KEYED, absent=["other/_lock"]),
+        Case("reports-under-a-file", [*INGEST, "--reports", "{w}/f.txt/reports"], ["--reports", "f.txt", "is a file"],
+             {"f.txt": b"x"}, KEYED, "existing"),
         Case("store-damaged-register", INGEST, ["_imports", "damaged"],
              {"store/_imports/00000001.json": b"{bad"}, KEYED, "existing"),
         Case("store-register-wrong-fields", INGEST, ["_imports", "damaged"],

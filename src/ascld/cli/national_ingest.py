@@ -52,6 +52,7 @@ def ingest_cmd(
 
     Exit codes: 0 every file stored (or already stored), 1 a file was refused, 2 usage error.
     """
+    from ascld.cli import check_output_path
     from ascld.errors import UsageError
     from ascld.identity.postcodes import load_postcode_lookup
     from ascld.identity.pseudonym import load_key, write_key_file
@@ -59,6 +60,7 @@ def ingest_cmd(
     from ascld.national.store import NationalStore
 
     _check_import_date(import_date)
+    check_output_path(reports, "--reports")
     national_store = NationalStore(store)
     national_store.check_folder()  # before anything is written: never mix the store into another folder
     new_store = not Path(store).exists()

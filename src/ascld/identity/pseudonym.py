@@ -159,7 +159,7 @@ def write_key_file(path: str | Path) -> PseudoKey:
     """Write a fresh key to a new file readable only by its owner, and return it.
 
     Raises:
-        UsageError: the file already exists (a key is never overwritten).
+        UsageError: the file already exists (a key is never overwritten), or cannot be written there.
     """
     p = Path(path)
     text = generate_key_text()
@@ -167,6 +167,11 @@ def write_key_file(path: str | Path) -> PseudoKey:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
         raise UsageError(f"{p} already exists; a key file is never overwritten. Choose a new name.") from exc
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the new key file {p} ({exc.strerror or type(exc).__name__}). Give a path in an existing "
+            "folder you can write to, away from the store."
+        ) from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(text + "\n")
         fh.flush()
