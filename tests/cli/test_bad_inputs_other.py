@@ -207,6 +207,8 @@ def _la_names_cases() -> list[Case]:
              "existing"),
         Case("la-names-short-row", la, ["la.csv", "row 3", "LA_Code and LA_Name"],
              {"la.csv": b"LA_Code,LA_Name\n504,Southam\n503\n"}, KEYED, "existing"),
+        Case("la-names-two-names-for-one-code", la, ["la.csv", "row 3", "'503'", "another name"],
+             {"la.csv": b"LA_Name,LA_Code\nNortham,503\nSoutham,503\n"}, KEYED, "existing"),
         Case("la-names-missing", [*INGEST, "--la-names", "{w}/none.csv"], ["none.csv", "does not exist"], None,
              KEYED, "existing"),
     ]

@@ -124,7 +124,8 @@ def _check_import_date(text: str | None) -> None:
 
 
 def _read_la_names(path: str) -> dict[str, str]:
-    """`read_la_names`, with a file that is not UTF-8 CSV or has a row without both values named by row."""
+    """`read_la_names`, with a file that is not UTF-8 CSV, a row without both values or a code given two names
+    refused by row."""
     import csv
 
     from ascld.errors import UsageError
@@ -132,12 +133,25 @@ def _read_la_names(path: str) -> dict[str, str]:
 
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as fh:
-            for row, values in enumerate(csv.reader(fh), start=1):
-                if values and row > 1 and len(values) < 2:
-                    raise UsageError(
-                        f"the LA names file {path}, row {row}: it needs both LA_Code and LA_Name. Fill in the row "
-                        "or remove it."
-                    )
+            rows = csv.reader(fh)
+            header = [h.strip().lower() for h in next(rows, [])]
+            if {"la_code", "la_name"} <= set(header):
+                at_code, at_name = header.index("la_code"), header.index("la_name")
+                names: dict[str, str] = {}
+                for row, values in enumerate(rows, start=2):
+                    if not values:
+                        continue
+                    if len(values) <= max(at_code, at_name):
+                        raise UsageError(
+                            f"the LA names file {path}, row {row}: it needs both LA_Code and LA_Name. Fill in the "
+                            "row or remove it."
+                        )
+                    code, name = values[at_code].strip(), values[at_name].strip()
+                    if code and names.setdefault(code, name) != name:
+                        raise UsageError(
+                            f"the LA names file {path}, row {row}: LA code {code!r} already has another name; give "
+                            "each council one name."
+                        )
     except UnicodeDecodeError:
         raise UsageError(
             f"the LA names file {path} is not UTF-8 text (Windows-1252, perhaps); save it as CSV UTF-8."
