@@ -306,8 +306,13 @@ UNDECLARED, REFUSED = "No data: Undeclared or not known", "No data: Refused"
 FUNDED = ("Fully social care funded", "Joint client and social care funded", "Fully client funded")
 
 
-def person_details(main_rows, period_end: dt.date):
-    """§0.4: one dict per (LA_Code, person) from all rows; keyed by (LA_Code, person)."""
+def person_details(main_rows, period_end: dt.date, period_start: dt.date | None = None):
+    """§0.4: one dict per (LA_Code, person) from all rows; keyed by (LA_Code, person).
+
+    Built with the latest period (period_start defaults to the 12-month period ending period_end); only the age at
+    the period end and the unpaid-carer evidence window depend on it."""
+    if period_start is None:
+        period_start = dateadd_months(period_end + dt.timedelta(days=1), -12)
     by_person = defaultdict(list)
     for r in main_rows:
         by_person[(r["LA_Code"], r["Der_NHS_LA_Combined_Person_ID"])].append(r)
@@ -410,7 +415,49 @@ def person_details(main_rows, period_end: dt.date):
             return (0 if dod is not None else 1, _desc(r["Ref_Period_End_Date"]), _desc(dod))
 
         d["Date_of_Death"] = min(rows, key=death_key)["Date_of_Death"]
+
+        # Has_Unpaid_Carer through the mapping (Yes/No/Unknown; anything else unmatched -> invalid)
+        def unpaid(r):
+            raw = r["Has_Unpaid_Carer"]
+            mapped = next((v for v in ("Yes", "No", "Unknown") if eq(raw, v)), INVALID)
+            return "Unknown" if isin(mapped, unknown_or_invalid) else mapped
+
+        d["Has_Unpaid_Carer"] = _latest_value(rows, unpaid, lambda r: 0 if eq(unpaid(r), "Unknown") else 1, "Unknown")
+
+        # LA_Person_Unique_Identifier_Latest: extra final key = number of the person's rows with that identifier
+        def identifier(r):
+            i = r["LA_Person_Unique_Identifier"]
+            return "Unknown" if i is None or isin(i, unknown_or_invalid) else i
+
+        d["LA_Person_Unique_Identifier_Latest"] = _latest_value(
+            rows,
+            identifier,
+            lambda r: 0 if eq(identifier(r), "Unknown") else 1,
+            "Unknown",
+            extra_key=lambda r, rows=rows: sum(1 for q in rows if norm(identifier(q)) == norm(identifier(r))),
+        )
+        ids = {norm(r["LA_Person_Unique_Identifier"]) for r in rows if r["LA_Person_Unique_Identifier"] is not None}
+        d["LA_Person_Unique_Identifier_Concat"] = ids
         out[key] = d
+
+    # Has unpaid carer override (latest period's window): identifiers named as linked adults on carer rows
+    linked = set()
+    for r in main_rows:
+        if (
+            isin(r["Client_Type_Cleaned"], ("Unpaid carer", "Unpaid carer known by association"))
+            and _end(r) >= period_start
+            and r["Event_Start_Date"] is not None
+            and r["Event_Start_Date"] <= period_end
+        ):
+            for c in ("Adult_1_Linked_Person_ID", "Adult_2_Linked_Person_ID", "Adult_3_Linked_Person_ID"):
+                if r[c] is not None:
+                    linked.add((r["LA_Code"], norm(r[c])))
+    for r in main_rows:
+        if (
+            r["LA_Person_Unique_Identifier"] is not None
+            and (r["LA_Code"], norm(r["LA_Person_Unique_Identifier"])) in linked
+        ):
+            out[(r["LA_Code"], r["Der_NHS_LA_Combined_Person_ID"])]["Has_Unpaid_Carer"] = "Yes"
     return out
 
 
@@ -1236,3 +1283,26 @@ def ascof_2d(main_rows, details, episodes, start, end, area_to_la):
         num = result.get(("ASCOF 2D Part 1", area, client, s), (0, 0))[1]
         result[("ASCOF 2D Part 2", area, client, s)] = (num, len(part2.get((area, client, s), ())))
     return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# §0.2 reporting periods
+
+
+def dateadd_months(d: dt.date, n: int) -> dt.date:
+    """DATEADD(MONTH, n, d): calendar shift, clamped to the last day of the target month (main-tables.md §0)."""
+    y, m = divmod(d.month - 1 + n, 12)
+    year, month = d.year + y, m + 1
+    return dt.date(year, month, min(d.day, eomonth(dt.date(year, month, 1)).day))
+
+
+def eomonth(d: dt.date) -> dt.date:
+    nxt = dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def periods(start: dt.date, end: dt.date):
+    """§0.2: (latest, previous, 2D latest, 2D previous) as (start, end) pairs."""
+    previous = (dateadd_months(start, -3), eomonth(dateadd_months(end, -3)))
+    previous_2d = (dateadd_months(previous[0], -3), dateadd_months(previous[1], -3))  # no EOMONTH
+    return (start, end), previous, previous, previous_2d

@@ -602,6 +602,25 @@ def make_main_rows(seed: int, people_per_council: int = 45) -> list[dict]:
             rows += make_person(rng, la, pid, first_id=len(rows) * 10 + 1)
             if rng.random() < 0.8:  # and a targeted person
                 rows += rng.choice(MAKERS)(rng, la, f"{pid}_t")
+    for r in list(rows):  # the same event again (another submission), once or twice, under another identifier
+        if rng.random() < 0.04:
+            for _ in range(rng.choice([1, 2])):
+                rows.append(dict(r, LA_Person_Unique_Identifier=r["Der_NHS_LA_Combined_Person_ID"].lower() + "-c"))
+    identifiers: dict[str, list[str]] = {}
+    for r in rows:  # LA identifiers: sometimes another one, NULL or Unknown on a row (§0.4 identifier rules)
+        x = rng.random()
+        if x < 0.05:
+            r["LA_Person_Unique_Identifier"] = r["Der_NHS_LA_Combined_Person_ID"].lower() + "-b"
+        elif x < 0.08:
+            r["LA_Person_Unique_Identifier"] = rng.choice([None, "Unknown", "Invalid and not mapped"])
+        if r.get("LA_Person_Unique_Identifier"):
+            identifiers.setdefault(r["LA_Code"], []).append(r["LA_Person_Unique_Identifier"])
+        r["Has_Unpaid_Carer"] = messy(rng, rng.choice(["Yes", "No", "Unknown", None, "Maybe"]))
+    for r in rows:  # carers name the people they care for (the unpaid-carer override)
+        if "carer" in (r.get("Client_Type_Cleaned") or "").casefold() and rng.random() < 0.6:
+            for k in range(1, rng.choice([2, 3, 4])):
+                linked = rng.choice(identifiers[r["LA_Code"]])
+                r[f"Adult_{k}_Linked_Person_ID"] = linked.upper() if rng.random() < 0.2 else linked
     for i, r in enumerate(rows):
         r["Der_Unique_Record_ID"] = 1000 + i  # unique, in an order unrelated to the dates
     rng.shuffle(rows)
@@ -690,11 +709,17 @@ DETAIL_COLUMNS = (
     "Date_of_Death",
     "Primary_Support_Reason",
     "Client_Funding_Status",
+    "Has_Unpaid_Carer",
+    "LA_Person_Unique_Identifier_Latest",
+    "LA_Person_Unique_Identifier_Concat",
 )
 
 
-def _cmp(value):
-    """Person-details values compared as a case-insensitive collation would (codes), else as they are."""
+def _cmp(value, column=""):
+    """Person-details values compared as a case-insensitive collation would (codes), else as they are; the
+    identifier list (order unspecified, §0.4) as a set."""
+    if column == "LA_Person_Unique_Identifier_Concat" and isinstance(value, str):
+        return {v.rstrip(" ").casefold() for v in value.split(", ")}
     return value.rstrip(" ").casefold() if isinstance(value, str) else value
 
 
@@ -715,7 +740,7 @@ def test_person_details_agree_with_the_reference(seed):
     for a in actual:
         e = expected[(a["LA_Code"], a["Der_NHS_LA_Combined_Person_ID"])]
         for c in DETAIL_COLUMNS:
-            if _cmp(a[c]) != _cmp(e[c]):
+            if _cmp(a[c], c) != _cmp(e[c], c):
                 problems.append(
                     f"{a['LA_Code']}/{a['Der_NHS_LA_Combined_Person_ID']} {c}: reference {e[c]!r} != ascld {a[c]!r}"
                 )
@@ -901,3 +926,23 @@ def test_2d_agrees_with_the_reference(seed):
             if values[k] is None or Decimal(repr(values[k])) != want:
                 problems.append(f"{k}: value reference {want} != ascld {values[k]}")
     assert not problems, f"seed {seed}: {len(problems)} differences\n" + "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize(
+    "latest",
+    [
+        (dt.date(2025, 4, 1), dt.date(2026, 3, 31)),
+        (dt.date(2025, 10, 1), dt.date(2026, 9, 30)),  # 2D previous ends 30 March (no EOMONTH)
+        (dt.date(2024, 6, 1), dt.date(2025, 5, 31)),  # via 28 February
+        (dt.date(2023, 3, 1), dt.date(2024, 2, 29)),  # leap day
+        (dt.date(2024, 9, 1), dt.date(2025, 8, 31)),
+    ],
+)
+def test_periods_agree_with_the_reference(latest):
+    from ascof_reference import periods
+
+    from ascld.measures.ascof import ascof_periods
+
+    got = ascof_periods((latest[0].isoformat(), latest[1].isoformat()))
+    actual = tuple((p.start, p.end) for p in (got.latest, got.previous, got.latest_2d, got.previous_2d))
+    assert actual == periods(*latest)
