@@ -437,7 +437,7 @@ def person_details(main_rows, period_end: dt.date, period_start: dt.date | None 
             extra_key=lambda r, rows=rows: sum(1 for q in rows if norm(identifier(q)) == norm(identifier(r))),
         )
         ids = {norm(r["LA_Person_Unique_Identifier"]) for r in rows if r["LA_Person_Unique_Identifier"] is not None}
-        d["LA_Person_Unique_Identifier_Concat"] = ids
+        d["LA_Person_Unique_Identifier_Concat"] = ids or None  # STRING_AGG over no non-NULL value is NULL
         out[key] = d
 
     # Has unpaid carer override (latest period's window): identifiers named as linked adults on carer rows
@@ -595,13 +595,18 @@ def ascof_2a(main_rows, details, start, end):
                 if st_starts:
                     window = [r for r in window if r["Event_Start_Date"] < min(st_starts)]
                 # step 3
-                services = [r for r in window if service_hierarchy(r["Service_Type_Cleaned"]) != 99]
+                # step 3: "anything else (incl. unpaid carer support, non-services) 99": a row that is not a
+                # Service event is 99 whatever service type it carries
+                def seq_h(r):
+                    return service_hierarchy(r["Service_Type_Cleaned"]) if eq(r["Event_Type"], "Service") else 99
+
+                services = [r for r in window if seq_h(r) != 99]
                 if services:
                     st_resnurs = ("Short term residential care", "Short term nursing care")
                     top = min(
                         services,
                         key=lambda r: (
-                            service_hierarchy(r["Service_Type_Cleaned"]),
+                            seq_h(r),
                             0 if isin(r["Service_Component_Cleaned"], st_resnurs) else 1,
                         ),
                     )

@@ -254,6 +254,8 @@ def make_person(rng: random.Random, la: str, pid: str, first_id: int) -> list[di
         row["Event_Start_Date"] = start if rng.random() > 0.02 else None
         row["Der_Event_End_Date"] = end
         row["Event_Outcome_Cleaned"] = messy(rng, rng.choice(OUTCOMES))
+        if kind != "Service" and rng.random() < 0.15:  # a service type on another event (messy data)
+            row["Service_Type_Cleaned"] = messy(rng, rng.choice(SERVICE_TYPES))
         if kind == "Service":
             stype = rng.choice(SERVICE_TYPES + ["Short term support: ST-Max"] * 4)
             row["Service_Type_Cleaned"] = messy(rng, stype)
@@ -946,3 +948,55 @@ def test_periods_agree_with_the_reference(latest):
     got = ascof_periods((latest[0].isoformat(), latest[1].isoformat()))
     actual = tuple((p.start, p.end) for p in (got.latest, got.previous, got.latest_2d, got.previous_2d))
     assert actual == periods(*latest)
+
+
+def _stmax_client(person, **extra):
+    return {
+        "LA_Code": "101",
+        "LA_Name": "Northshire",
+        "Der_NHS_LA_Combined_Person_ID": person,
+        "Der_Birth_Year": 1950,
+        "Der_Birth_Month": 1,
+        **extra,
+    }
+
+
+def test_2a_a_service_type_on_another_event_is_not_a_service():
+    """§1.3 step 5 ("any joined row is a service of type ...") and §1.4 step 3 ("non-services 99"): a review that
+    carries a long-term service type neither makes the client existing nor is a service sequel."""
+    reablement = _stmax_client(
+        "R1",
+        Event_Type="Service",
+        Service_Type_Cleaned="Short term support: ST-Max",
+        Service_Component_Cleaned="Reablement",
+        Event_Start_Date="2024-06-01",
+        Der_Event_End_Date="2024-06-30",
+        Event_Outcome_Cleaned="Progress to support planning or services",
+    )
+    earlier_review = _stmax_client(
+        "R1",
+        Event_Type="Review",
+        Service_Type_Cleaned="Long term support: Community",
+        Event_Start_Date="2024-01-01",
+        Event_Outcome_Cleaned="Continuation of support or services",
+    )
+    window_review = _stmax_client(
+        "R2",
+        Event_Type="Review",
+        Service_Type_Cleaned="Long term support: Community",
+        Event_Start_Date="2024-07-02",
+        Der_Event_End_Date="2024-07-20",
+        Event_Outcome_Cleaned="NFA: Other",
+    )
+    rows = [reablement, earlier_review, dict(reablement, Der_NHS_LA_Combined_Person_ID="R2"), window_review]
+    result = _run(rows, ["2A"])
+    got = actual_figures(result)
+    desc = (
+        "The proportion of people who received short-term services during the year - who previously were not "
+        "receiving services - where no further request was made for ongoing support (%)"
+    )
+    # R1 is a new client; its cluster has no concluding outcome (unable to classify): not in the denominator.
+    # R2's window review is no service sequel; its outcome NFA: Other (step 4b) counts in both.
+    assert got[("ASCOF 2A", desc, "101", "65 and above")] == (1, 1, Decimal("100.0"))
+    sequels = {(r["Sequel_Type"], r["Final_Outcome"]) for r in result.disaggregated_2a.to_pylist()}
+    assert sequels == {("6", "Progress to support planning or services"), ("4b", "NFA: Other")}

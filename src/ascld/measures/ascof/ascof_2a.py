@@ -175,8 +175,10 @@ def ascof_2a_clusters(
     ev = ev.filter(~ibis.cases((own, True), else_=False))
 
     # New-client test: a long-term service started before the cluster and ended < 91 days before it (or open).
+    # "A service of type ..." (§1.3 step 5): a Service event; a service type on another event does not count.
     existing = (
         ev.filter(
+            ci_eq(ev.Event_Type, "Service"),
             ci_in(ev.Service_Type_Cleaned, LONG_TERM_TYPES),
             ev.Event_Start_Date < ev.Cluster_Start,
             days_between(ev.End, ev.Cluster_Start) < ref.int_parameter("new_client_days"),
@@ -209,11 +211,19 @@ def ascof_2a_clusters(
     win = stage(win, "2a_window_events")
     has_window = win.select("Cluster_Key").distinct().mutate(_has_window=ibis.literal(1))
 
-    # Step 3: the top service sequel (hierarchy, then short-term residential/nursing components first).
+    # Step 3: the top service sequel (hierarchy, then short-term residential/nursing components first). A window
+    # row that is not a Service event ranks 99 whatever service type it carries ("non-services 99", §1.4 step 3);
+    # it is a step 4 candidate instead.
     other = ref.int_parameter("service_unmatched_rank")
-    service_rank = ibis.coalesce(
-        ci_case(win.Service_Type_Cleaned, {v: i for i, v in enumerate(ref.service_hierarchy, start=1)}),
-        ibis.literal(other),
+    service_rank = ibis.cases(
+        (
+            ci_eq(win.Event_Type, "Service"),
+            ibis.coalesce(
+                ci_case(win.Service_Type_Cleaned, {v: i for i, v in enumerate(ref.service_hierarchy, start=1)}),
+                ibis.literal(other),
+            ),
+        ),
+        else_=ibis.literal(other),
     )
     preferred = ibis.cases((ci_in(win.Service_Component_Cleaned, SHORT_TERM_RES_NURS_COMPONENTS), 0), else_=1)
     svc = win.mutate(_score=service_rank * 2 + preferred).filter(service_rank != other)
