@@ -601,3 +601,100 @@ def waiting_times(joined: list[dict], *, all_periods: bool = False):
     event_sets = waiting_event_set(joined)
     links = waiting_links(event_sets)
     return links, waiting_medians(links, all_periods=all_periods), waiting_context(event_sets)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# §6 data quality values
+
+DQ_MODULES = {  # §6: module -> fields
+    "Submission information": ("LA_Code", "Reporting_Period_End_Date", "Reporting_Period_Start_Date"),
+    "Person details": (
+        "NHS_Number", "LA_Person_Unique_Identifier", "GP_Practice_Code", "Gender", "Ethnicity", "Date_of_Birth",
+        "Date_of_Death", "Client_Type", "Primary_Support_Reason", "Postcode", "Accommodation_Status",
+        "Employment_Status", "Has_Unpaid_Carer", "Autism_Spectrum_Disorder_ASD", "Visual_Impairment",
+        "Hearing_Impairment", "Dementia", "Client_Funding_Status",
+    ),
+    "Events (all)": ("Event_Type", "Event_Reference", "Event_Start_Date", "Event_End_Date", "Event_Description",
+                     "Event_Outcome"),
+    "Events (requests only)": ("Request_Route_of_Access",),
+    "Events (assessments only)": ("Assessment_Type", "Eligible_Needs_Identified", "Method_of_Assessment"),
+    "Carers and linked service users": ("Total_Hrs_Caring_per_week", "No_of_adults_being_cared_for",
+                                        "Adult_1_Linked_Person_ID", "Adult_2_Linked_Person_ID",
+                                        "Adult_3_Linked_Person_ID"),
+    "Events (services only)": ("Service_Type", "Service_Component", "Delivery_Mechanism", "Provider_CQC_Location_ID"),
+    "Events (reviews only)": ("Review_Reason", "Review_Outcomes_Achieved", "Method_of_Review"),
+    "Costs (services only)": ("Unit_Cost", "Cost_Frequency_Unit_Type", "Planned_units_per_week"),
+}  # fmt: skip
+DQ_PID = {"NHS_Number", "LA_Person_Unique_Identifier", "Date_of_Birth", "Postcode", "Adult_1_Linked_Person_ID",
+          "Adult_2_Linked_Person_ID", "Adult_3_Linked_Person_ID"}  # fmt: skip
+DQ_NULL = {"Event_Description", "Event_Reference"}  # choice 6: Event_Reference is not in the main tables
+DQ_PERIOD = {"Reporting_Period_End_Date": "Ref_Period_End_Date", "Reporting_Period_Start_Date": "Ref_Period_Start_Date"}
+
+
+def field_status(code):
+    """§6 `FieldStatus` from `cond_`; other codes and NULL have no label."""
+    return {2: "Mandatory", 1: "Applicable but not mandatory", 0: "Not applicable", -1: "Undetermined"}.get(code)
+
+
+def field_validity(code):
+    """§6 `FieldValidity` from `chk_`."""
+    if code is None:
+        return None
+    if code >= 1:
+        return "Passed: Valid"
+    if code == 0:
+        return "Passed: Blank (Not Mandatory)"
+    if code == -1:
+        return "Failed: Blank (Mandatory)"
+    if -6 <= code <= -2:
+        return "Failed: Invalid"
+    if code == -7:
+        return "Failed: Release 1"
+    return None
+
+
+def _lookup(row: dict, name: str):
+    """(found, value) of column `name` in `row`, matched case-insensitively (SQL Server identifiers)."""
+    for column, value in row.items():
+        if column.casefold() == name.casefold():
+            return True, value
+    return False, None
+
+
+def dq_value(master_row: dict, field: str):
+    """Choice 6: the master table's value of the field as text."""
+    if field in DQ_PID:
+        return "N/A - PID"
+    if field in DQ_NULL:
+        return None
+    # the alias where one exists, else the cleaned column, else the carried column
+    names = [field] if field in ALIASES else [f"{field}_Cleaned", DQ_PERIOD.get(field, field)]
+    for name in names:
+        found, value = _lookup(master_row, name)
+        if found:
+            if value is None:
+                return None
+            return value.isoformat() if isinstance(value, dt.date) else str(value)
+    return None
+
+
+def dq_values(master: list[dict], codes: list[dict]) -> Counter:
+    """§6: Counter of (LA_Name, LA_Code, Module, DataField, FieldStatus, FieldValidity, Value) -> count, with the
+    England copy (`England`, `99999`, Value NULL); strings `norm`-ed (GROUP BY under the collation)."""
+    by_record = {c["Der_Unique_Record_ID"]: c for c in codes}
+    counts = Counter()
+    for m in master:
+        c = by_record.get(m.get("Der_Unique_Record_ID"))  # joined on Der_Unique_Record_ID (inner)
+        if c is None or m.get("LA_Code") is None:  # rows with NULL LA dropped
+            continue
+        for module, fields in DQ_MODULES.items():
+            for field in fields:
+                has_cond, cond = _lookup(c, f"cond_{field}")
+                has_chk, chk = _lookup(c, f"chk_{field}")
+                if not (has_cond and has_chk):
+                    continue
+                status, validity = field_status(cond), field_validity(chk)
+                value = dq_value(m, field)
+                counts[(norm(m["LA_Name"]), norm(m["LA_Code"]), module, field, status, validity, norm(value))] += 1
+                counts[("england", "99999", module, field, status, validity, None)] += 1
+    return counts

@@ -7,9 +7,12 @@ the start date (and on the import date); existing clients whose long- or short-t
 and just after the 12- and 3-month look-backs (month ends and a leap day included); ages 23-26 around the minimum
 of 25; requests either side of 2023-04-01, 2024-04-01 and 2025-07-01 (the conversation override's end);
 conversation flags; NULL outcomes, types, ages, ends and import dates; code values in mixed case and with
-trailing spaces. Every request's links and waits, every median and count, every context count, the request,
-assessment and review facts (`LTS_Flag`, `Event_Count`), the services fact and the costs fact must agree. The
-expected values come from the reference only.
+trailing spaces; twins (the same event again, spelled differently); people in two councils; scripted sequences
+for the assessment blocks and the three overlap rules; services on the edges of the costs quarter. Every
+request's links and waits, every median and count, every context count, the request, assessment and review facts
+(`LTS_Flag`, `Event_Count`), the services and costs facts, the master table's aliases, the dimensions, the DQ
+values and the calendar must agree; a GROUP BY must not split values that compare equal under SQL Server's
+collation. The expected values come from the reference only.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dashboard_reference import (
     calendar,
     costs_fact,
     distinct_dimension,
+    dq_values,
     event_fact,
     group_key,
     master_table,
@@ -276,6 +280,11 @@ class World:
         )
         if any(fields.get("Der_Conversation") == 1 for _, fields in script) and rng.random() < 0.8:
             day = min(day, D("2025-06-20"))  # conversations count only before 2025-07-01
+        if rng.random() < 0.1:  # a service on the edges of the costs quarter (§4)
+            edges = [D("2025-12-31"), D("2026-01-01"), D("2026-03-31"), D("2026-04-01")]
+            start = rng.choice([*edges, D("2025-06-01")])
+            end = rng.choice([None, *[e for e in edges if e >= start]])
+            self.service(la, person, start, end)
         if rng.random() < 0.1:  # the same person in another council: its services do not make them existing here
             other = rng.choice([c for c in COUNCILS if c != la])
             self.row(other, person, "Service", day - dt.timedelta(days=30), None,
@@ -313,7 +322,22 @@ class World:
             day = day + dt.timedelta(days=rng.choice([0, 0, 1, 3, 9, 30, 95, 250]))
 
     def table(self):
-        return main_table_from_records([{k: v for k, v in r.items() if k != "_kind"} for r in self.rows])
+        return main_table_from_records(self.records())
+
+    def dq_codes(self):
+        """Per-record DQ codes (§6) for most records (and one record not in the table) of some fields."""
+        fields = ["LA_Code", "Reporting_Period_End_Date", "NHS_Number", "Gender", "Client_Type", "Date_of_Death",
+                  "Event_Type", "Event_End_Date", "Event_Description", "Event_Outcome", "Request_Route_of_Access",
+                  "Eligible_Needs_Identified", "Service_Type", "Unit_Cost", "Planned_units_per_week"]  # fmt: skip
+        rng = random.Random(len(self.rows))
+        out = []
+        for uid in [r["Der_Unique_Record_ID"] for r in self.rows if rng.random() < 0.9] + [10**9]:
+            row = {"Der_Unique_Record_ID": uid}
+            for field in fields:
+                row[f"cond_{field}"] = rng.choice([2, 2, 1, 0, -1, 3, None])
+                row[f"chk_{field}"] = rng.choice([5, 1, 1, 0, -1, -2, -4, -6, -7, -8, None])
+            out.append(row)
+        return out
 
     def records(self):
         return [{k: v for k, v in r.items() if k != "_kind"} for r in self.rows]
@@ -351,9 +375,9 @@ SEEDS = [11, 23, 37, 41]
 
 @pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
 def world(request):
-    w = World(request.param, people=500)
+    w = World(request.param, people=1200)
     result = compute_dashboard(w.table(), w.table(), period=PERIOD, refresh_date=D("2026-05-01"),
-                               all_waiting_periods=True)  # fmt: skip
+                               all_waiting_periods=True, dq=pa.Table.from_pylist(w.dq_codes()))  # fmt: skip
     reference = waiting_times(w.records(), all_periods=True)
     return w, result, reference
 
@@ -590,3 +614,25 @@ def test_dq_values_group_unlisted_values_case_insensitively():
     result = compute_dashboard(single, period=PERIOD, dq=codes, refresh_date=D("2026-05-01"))
     got = sorted((r["LA_Code"], norm(r["Value"]), r["Count"]) for r in result.tables["dq_values"].to_pylist())
     assert got == [("101", "not stated here", 2), ("99999", None, 2)]
+
+
+def test_dq_values(world):
+    w, result, _ = world
+    want = dq_values(master_table(w.records()), w.dq_codes())
+    assert {k[3] for k in want if k[6] is not None} >= {"Unit_Cost", "Event_End_Date", "Gender", "NHS_Number"}
+    got, problems = _grouped(
+        result.tables["dq_values"].to_pylist(),
+        lambda r: (
+            norm(r["LA_Name"]),
+            norm(r["LA_Code"]),
+            r["Module"],
+            r["DataField"],
+            r["FieldStatus"],
+            r["FieldValidity"],
+            norm(r["Value"]),
+        ),  # fmt: skip
+        lambda r: r["Count"],
+        "dq_values",
+    )
+    problems += _diff("dq_values", dict(want), got)
+    assert not problems, "\n".join(problems)
