@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 
 NULL_LABEL = "(null)"
 SEP = " | "
@@ -1237,6 +1238,12 @@ def _lts004(cells, raw, p):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Output cells
+
+
+def ascof_2a_value(numerator: int, denominator: int) -> Decimal:
+    """§3 ASCOF 2A (Release 1): numerator / denominator x 100, published to one decimal place, half away from
+    zero (main-tables.md §0 ROUND; the choice recorded in docs/measures-salt.md)."""
+    return (Decimal(100) * numerator / Decimal(denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def label(v) -> str:

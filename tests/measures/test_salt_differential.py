@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import salt_reference
 from salt_fixtures import SCHEMA
-from salt_reference import group_key, reference_salt
+from salt_reference import ascof_2a_value, group_key, reference_salt
 
 from ascld.measures.salt import SALT_INPUT_COLUMNS, SaltPeriod, compute_salt
 
@@ -373,6 +374,10 @@ def test_every_salt_cell_matches_the_reference(seed, period_name):
     actual, clashes = implementation_cells(result)
     assert len(expected) > 150, "the generated store should fill many cells"
     assert not clashes and expected == actual, "\n" + describe(expected, actual, clashes)
+    ascof = result[result.measure == "ASCOF 2A (Release 1)"]
+    assert len(ascof) > 0
+    for r in ascof.itertuples(index=False):
+        assert Decimal(str(r.value)) == ascof_2a_value(int(r.numerator), int(r.denominator)), r
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -458,4 +463,28 @@ def test_unlisted_values_group_as_sql_server_groups_them():
     psr = cells(result, "SALT LTS001c", "Age band | Primary support reason | Service type | Delivery mechanism")
     assert {group.casefold().rstrip(): n for group, n in psr.items()} == {
         "18-64 | local reason | long term support: community |": 1
+    }
+
+
+def test_latest_version_key_keeps_spaces_inside_the_concatenation():
+    """salt.md §1.4: the request key is CONCAT(LA_CODE, ID, CLIENT_TYPE, EVENT_START_DATE, route). SQL Server
+    ignores only the trailing spaces of the whole key, so `Service User ` in the middle of it makes another key
+    than `Service User` (main-tables.md §0: CONCAT, trailing spaces). Both versions are then the latest of their
+    key, and the lower outcome hierarchy (§1.8: Progress to Assessment 2 < NFA - Support declined 16) wins."""
+    from salt_fixtures import PERIOD, cells, frame, request
+
+    rows = [
+        request(
+            "A",
+            "2023-06-01",
+            "2023-06-03",
+            "Progress to Assessment",
+            Client_Type="Service User ",
+            ImportDate=datetime(2024, 1, 10, 9, 0),
+        ),
+        request("A", "2023-06-01", "2023-06-03", "NFA - Support declined"),  # imported 2024-01-15
+    ]
+    result = compute_salt(frame(rows), period=PERIOD, engine="duckdb", measures=["SALT STS001"])
+    assert cells(result, "SALT STS001", "Record type | Final outcome | Sequel") == {
+        "1 | No_Chronology_Progress to Assessment | No_Chronology_Unable_To_Classify": 1
     }

@@ -101,6 +101,17 @@ ONE_SPELLING_COLUMNS: tuple[str, ...] = ("Event_Outcome", "Request_Route_of_Acce
 LIKE_COLUMNS: tuple[str, ...] = ("Event_Type", "Event_Outcome", "Service_Type")
 
 
+#: Columns inside the event keys of salt.md §1.4 (not last in the CONCAT) whose one spelling could drop spaces
+#: that SQL Server keeps there: only the key's own trailing spaces are ignored, so `Service User ` in the middle
+#: of a key makes another key. The keys read the submitted value (`submitted`).
+KEY_COLUMNS: tuple[str, ...] = ("Client_Type", "Service_Type")
+
+
+def submitted(column: str) -> str:
+    """Name of the column holding `column` exactly as submitted (before its one spelling)."""
+    return f"__submitted_{column}"
+
+
 def trailing_flag(column: str) -> str:
     """Name of the column that says whether `column`'s submitted value ended in spaces (NULL when NULL)."""
     return f"__trailing_{column}"
@@ -133,6 +144,7 @@ def prepare_input(table: Any) -> ir.Table:
         )
     typed = {name: t[name].cast(dtype) for name, dtype in SALT_INPUT_COLUMNS.items()}
     flags = {trailing_flag(c): sql_rtrim(typed[c]) != typed[c] for c in LIKE_COLUMNS}
+    flags.update({submitted(c): typed[c] for c in KEY_COLUMNS})
     spec = load_spec()
     for column, list_name in CANONICAL_LISTS.items():
         typed[column] = canonical(typed[column], spec.lists[list_name].r1_values)
@@ -431,20 +443,23 @@ def latest_versions(
 
 
 def request_key(t: ir.Table) -> ir.StringValue:
-    """`CONCAT(LA_CODE, ID, CLIENT_TYPE, EVENT_START_DATE, Request_Route_of_Access)`, case-insensitive."""
-    return fold(sql_concat(t.LA_Code, t.ID, t.Client_Type, t.Event_Start_Date, t.Request_Route_of_Access))
+    """`CONCAT(LA_CODE, ID, CLIENT_TYPE, EVENT_START_DATE, Request_Route_of_Access)`, case-insensitive, with
+    the submitted client type (spaces inside the key count)."""
+    return fold(
+        sql_concat(t.LA_Code, t.ID, t[submitted("Client_Type")], t.Event_Start_Date, t.Request_Route_of_Access)
+    )
 
 
 def service_key(t: ir.Table) -> ir.StringValue:
     """`CONCAT(LA_CODE, ID, CLIENT_TYPE, EVENT_START_DATE, Service_Type, Service_Component,
-    Delivery_Mechanism)`, case-insensitive."""
+    Delivery_Mechanism)`, case-insensitive, with the submitted client and service types."""
     return fold(
         sql_concat(
             t.LA_Code,
             t.ID,
-            t.Client_Type,
+            t[submitted("Client_Type")],
             t.Event_Start_Date,
-            t.Service_Type,
+            t[submitted("Service_Type")],
             t.Service_Component,
             t.Delivery_Mechanism,
         )
