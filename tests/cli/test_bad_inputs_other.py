@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -400,6 +401,12 @@ def _other_cases() -> list[Case]:
         Case("extract-report-dir-under-a-file", [*extract, "--out", "{w}/r.csv", "--report-dir", "{w}/f.txt/rep"],
              ["--report-dir", "f.txt", "is a file"], blocked, absent=["r.csv"]),
     ]
+    cases += [
+        # The refusal must not point at a report in the run's scratch folder, which is deleted at the end.
+        Case("measures-council-unusable-return", ["measures", "council", "{w}/bad.csv", *COUNCIL[3:]],
+             ["bad.csv", "cannot be used", "ascld validate"], {"bad.csv": b"\x00\x01binary" * 100},
+             absent=["out"]),
+    ]
     pop = [*COUNCIL, "--ascof", "2BC", "--populations"]
     cases += [
         Case("population-parquet-junk", [*pop, "{w}/pop.parquet"], ["pop.parquet", "not a Parquet file"],
@@ -469,3 +476,5 @@ def test_bad_input_to_other_commands_is_one_clear_line_and_writes_nothing(case, 
     assert not leaked, leaked
     for rel in case.absent or []:
         assert not (w / rel).exists(), rel
+    for named in re.findall(r"Report: (\S+?)\.?(?:\s|$)", errors[0]):
+        assert Path(named).exists(), f"the message names a report that is not there: {named}"

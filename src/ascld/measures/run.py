@@ -936,7 +936,7 @@ def _ingest_council(
             import_date=import_dates[p],
             index=index,
             la_names=names,
-            report_dir=tmp / "reports",
+            report_dir=None,  # a report in the scratch folder would be deleted before the user could read it
         )
         outcome = report.outcomes[0]
         if outcome.status == "refused":
