@@ -37,6 +37,11 @@ def eq(value, literal) -> bool:
     return value is not None and norm(value) == norm(literal)
 
 
+def ne(value, literal) -> bool:
+    """`value <> literal` as a WHERE condition: false when value is NULL (main-tables.md §0)."""
+    return value is not None and not eq(value, literal)
+
+
 def isin(value, literals) -> bool:
     """`value IN (...)`; NULL is never in."""
     return value is not None and any(eq(value, x) for x in literals)
@@ -594,6 +599,7 @@ def ascof_2a(main_rows, details, start, end):
                 ]
                 if st_starts:
                     window = [r for r in window if r["Event_Start_Date"] < min(st_starts)]
+
                 # step 3
                 # step 3: "anything else (incl. unpaid carer support, non-services) 99": a row that is not a
                 # Service event is 99 whatever service type it carries
@@ -626,7 +632,7 @@ def ascof_2a(main_rows, details, start, end):
                         eligible = [
                             r
                             for r in window
-                            if not eq(r["Event_Type"], "Service")
+                            if ne(r["Event_Type"], "Service")  # "not services": Event_Type <> 'Service'; NULL is not
                             and not eq(_cld(r["Event_Outcome_Cleaned"]), "NFA: Support ended as planned")
                             and (c_h < 100 or h(r) < 100)
                         ]

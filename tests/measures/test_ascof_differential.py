@@ -250,7 +250,7 @@ def make_person(rng: random.Random, la: str, pid: str, first_id: int) -> list[di
         elif r < 0.3:
             end = rng.choice(ANCHORS)
         cursor = end if end is not None else start
-        row["Event_Type"] = messy(rng, kind)
+        row["Event_Type"] = messy(rng, kind) if rng.random() > 0.03 else None
         row["Event_Start_Date"] = start if rng.random() > 0.02 else None
         row["Der_Event_End_Date"] = end
         row["Event_Outcome_Cleaned"] = messy(rng, rng.choice(OUTCOMES))
