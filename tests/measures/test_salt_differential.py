@@ -266,7 +266,7 @@ def generate(seed: int, period: SaltPeriod, councils: int = 4, people: int = 40)
                         end = start
                 ev = {
                     "Event_Type": variant(rng, kind),
-                    "Event_Start_Date": start,
+                    "Event_Start_Date": start if rng.random() > 0.02 else None,
                     "Event_End_Date": end,
                     "Event_Outcome": variant(rng, rng.choice(OUTCOMES)),
                 }
@@ -312,6 +312,8 @@ def generate(seed: int, period: SaltPeriod, councils: int = 4, people: int = 40)
                 if rng.random() < 0.2:
                     continue
                 la_name = variant(rng, name) if rng.random() < 0.1 else name
+                if rng.random() < 0.01:
+                    la_name = None  # §1.5: a file with no council name is never chosen
                 for ev in events:
                     if rng.random() < 0.1:
                         continue
