@@ -1162,7 +1162,16 @@ def _lts003(raw, p):
 # §10 LTS004
 
 
-def _lts004_table(rows, field, known, valid, paired_gender=True):
+#: Open point (docs/measures-salt.md, "LTS004 conflicts with no gender"). salt.md §10 step 2.3 groups by
+#: (LA, ID, gender, date), and GROUP BY treats NULLs as equal (main-tables.md §0), so a person with no gender and
+#: two statuses is `Unknown`; the implementation follows the source code's join on gender, which never matches a
+#: NULL, and keeps both statuses (pinned by test_salt_edges, which this work may not change). The differential
+#: test runs with the implementation's reading; the salt.md reading is
+#: `test_lts004_null_gender_conflict_is_unknown_as_salt_md_groups` (strict xfail).
+LTS004_NULL_GENDER_KEEPS_STATUSES = True
+
+
+def _lts004_table(rows, field, known, valid):
     """§10 step 2: rows with a (trimmed) listed status; latest start per ID across councils; max known flag per
     (LA, ID, date); more than one distinct status for (LA, ID, gender, date) -> Unknown. Returns (final records,
     invalid rows)."""
@@ -1185,9 +1194,7 @@ def _lts004_table(rows, field, known, valid, paired_gender=True):
     final = []
     for (la, pid, g, _d), rs in groups.items():
         statuses = {norm(r["Status"]) for r in rs}
-        # choice (docs/measures-salt.md, LTS004 conflicts with no gender): the code's join on gender never matches
-        # a NULL gender, so a person with no gender keeps every status
-        if len(statuses) > 1 and g is not None:
+        if len(statuses) > 1 and (g is not None or not LTS004_NULL_GENDER_KEEPS_STATUSES):
             final.append({"LA_Code": la, "ID": pid, "Gender": rs[0]["Gender"], "Status": "Unknown"})
         else:
             final.extend({"LA_Code": la, "ID": pid, "Gender": r["Gender"], "Status": r["Status"]} for r in rs)
