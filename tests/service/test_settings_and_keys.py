@@ -108,3 +108,33 @@ def test_serve_refuses_to_start_without_a_pseudonymisation_key(tmp_path, monkeyp
     )
     assert result.exit_code == 2
     assert "ASCLD_PSEUDO_KEY" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (os.urandom(32) + b"\xff", "is not key text"),  # raw bytes, not base64 or hex
+        ("\u00e9t\u00e9".encode("cp1252"), "is not key text"),
+        (b"not a key at all", "is not 32 bytes"),
+    ],
+)
+def test_store_key_file_that_is_no_key_text_names_the_file_not_its_bytes(tmp_path, content, expected):
+    key_file = tmp_path / "keys" / "store.key"
+    key_file.parent.mkdir()
+    key_file.write_bytes(content)
+    with pytest.raises(UsageError, match=expected) as err:
+        load_store_key(tmp_path / "store", key_file)
+    message = str(err.value)
+    assert str(key_file) in message and "Decode" not in message and "\n" not in message
+
+
+def test_store_key_file_with_a_byte_order_mark_is_read_as_text(tmp_path):
+    key = os.urandom(32)
+    key_file = tmp_path / "store.key"
+    key_file.write_bytes(b"\xef\xbb\xbf" + base64.b64encode(key) + b"\r\n")
+    assert load_store_key(tmp_path / "store", key_file) == key
+
+
+def test_store_key_file_that_cannot_be_read_names_the_file(tmp_path):
+    with pytest.raises(UsageError, match="cannot read the store key file .*missing.key"):
+        load_store_key(tmp_path / "store", tmp_path / "missing.key")

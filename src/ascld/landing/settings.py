@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import dataclasses
 import os
 from collections.abc import Iterable, Mapping
@@ -230,12 +231,21 @@ def load_store_key(
             "protect: move it elsewhere and point --store-key-file at it."
         )
     try:
-        text = resolved.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = resolved.read_bytes()
+    except OSError as exc:
         raise UsageError(
-            f"cannot read the store key file: {type(exc).__name__}. Check the path and permissions."
+            f"cannot read the store key file {path}: {exc.strerror or type(exc).__name__}. "
+            "Check the path and its permissions."
         ) from None
-    return decode_key(text, "the key file")
+    # A key saved by an editor may start with a UTF-8 byte-order mark; anything else that is not ASCII text is
+    # not a key (the message never shows the file's bytes).
+    data = data.removeprefix(codecs.BOM_UTF8)
+    if not data.isascii():
+        raise UsageError(
+            f"the store key file {path} is not key text (it holds bytes other than letters, digits and "
+            "punctuation). Make one with `ascld serve --generate-key PATH`."
+        )
+    return decode_key(data.decode("ascii"), f"the key file {path}")
 
 
 def generate_key_file(path: str | os.PathLike[str]) -> Path:
