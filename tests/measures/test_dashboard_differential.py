@@ -375,7 +375,7 @@ SEEDS = [11, 23, 37, 41]
 
 @pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
 def world(request):
-    w = World(request.param, people=1200)
+    w = World(request.param, people=800)
     result = compute_dashboard(w.table(), w.table(), period=PERIOD, refresh_date=D("2026-05-01"),
                                all_waiting_periods=True, dq=pa.Table.from_pylist(w.dq_codes()))  # fmt: skip
     reference = waiting_times(w.records(), all_periods=True)
