@@ -415,8 +415,10 @@ def review_type(row: Row) -> str | None:
 def event_tuple(row: Row) -> tuple:
     """§5.3 the components of the unique event reference (case-insensitive, NULL = NULL).
 
-    An event type matching none of the four gets start, end, client type, person and event type (ascld's
-    documented choice; the method is silent)."""
+    An event type matching none of the four gets start, end, client type, person and event type; one matching
+    several takes the first of service, request, assessment, review (both ascld's documented choices in
+    docs/main-tables.md; the method is silent, and §4/§5.5/§6.2 call every type containing `service` a
+    service)."""
     etype = row["Event_Type"]
     base = [row["Event_Start_Date"], ci(row["Client_Type_Raw"]), ci(row["Der_NHS_LA_Combined_Person_ID"]), ci(etype)]
     if contains(etype, "service"):

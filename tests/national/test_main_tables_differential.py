@@ -181,7 +181,20 @@ def pick(rng: random.Random, field: str, junk: float = 0.15, none: float = 0.1) 
 
 
 EVENT_TYPES = ("Request", "Assessment", "Service", "Review")
-ODD_EVENT_TYPES = ("service", "REVIEW ", "request  ", " Review", "", "  ", "NULL", None, "Referral", "Service\t")
+ODD_EVENT_TYPES = (
+    "service",
+    "REVIEW ",
+    "request  ",
+    " Review",
+    "",
+    "  ",
+    "NULL",
+    None,
+    "Referral",
+    "Service\t",
+    "Service request",
+    "Assessment review",
+)
 
 
 def interesting_dates(s: dt.date, e: dt.date) -> list[dt.date]:
@@ -587,3 +600,41 @@ def test_one_file_is_one_submission_whatever_the_case_of_its_la_name(build):
     actual, _ = build(rows, "single", D(2024, 10, 1), D(2025, 9, 30), D(2025, 11, 5))
     assert len(actual) == 12
     assert {r["Ref_Period_Start_Date"] for r in actual} == {D(2024, 10, 1)}
+
+
+def test_an_event_type_naming_a_service_and_a_request_is_a_service_event(build):
+    """§5.3 lists the components per event type but not for a type matching two of the patterns of §1. §4, §5.5
+    and §6.2 decide "service or not" by LIKE '%service%' alone, so ascld (docs/main-tables.md, "ascld's own
+    choices") reads such a row as a service in §5.3 too: its reference ignores the end date. The same package
+    sent open and then closed in one file is then one event, and §6.2 keeps the open row (NULL end first)."""
+    base = {
+        "LA_Code": "318",
+        "LA_Name": "Northshire",
+        "ImportDate": T(2025, 10, 20, 10, 0, 0),
+        "ImportFileId": "N1",
+        "Event_Type": "Service request",
+        "Event_Start_Date": D(2025, 1, 6),
+        "LA_Person_Unique_Identifier": "s1",
+        "Service_Type": "Long term support: Community",
+        "Service_Component": "Home support or domiciliary care",
+    }
+    rows = [
+        dict(base, Event_End_Date=None, Der_Unique_Record_ID=1),
+        dict(base, Event_End_Date=D(2025, 6, 30), Der_Unique_Record_ID=2),
+    ]
+    # Twelve one-a-month requests so the file's derived period is 2024-10..2025-09 (§2.5, N < 100).
+    for k in range(12):
+        month = add_months(D(2024, 10, 1), k)
+        rows.append(
+            {
+                **{c: base[c] for c in ("LA_Code", "LA_Name", "ImportDate", "ImportFileId")},
+                "Event_Type": "Request",
+                "Event_Start_Date": month,
+                "Event_End_Date": month.replace(day=10),
+                "LA_Person_Unique_Identifier": f"r{k}",
+                "Der_Unique_Record_ID": 100 + k,
+            }
+        )
+    actual, _ = build(rows, "single", D(2024, 10, 1), D(2025, 9, 30), D(2025, 11, 5))
+    services = [r for r in actual if r["Event_Type"] == "Service request"]
+    assert [(r["Der_Unique_Record_ID"], r["Der_Event_End_Date"]) for r in services] == [(1, None)]

@@ -62,10 +62,15 @@ def add_person_ids(t: ir.Table, method: MainTablesMethod) -> ir.Table:
     return with_id.filter(has_id)
 
 
+# Service first: §4, §5.5 and §6.2 decide "service or not" by LIKE '%service%' alone, so a type that also matches
+# another pattern (e.g. `Service request`) is a service in §5.3 too; the method is silent on such types.
+KIND_ORDER = ("service", *(k for k in EVENT_KINDS if k != "service"))
+
+
 def event_kind(t: ir.Table, method: MainTablesMethod) -> ir.StringValue:
-    """The first of request, assessment, service, review whose LIKE pattern the event type matches; else
+    """The first of service, request, assessment, review whose LIKE pattern the event type matches; else
     other."""
-    branches = [(like_ci(t.Event_Type, method.event_type_patterns[k]), k) for k in EVENT_KINDS]
+    branches = [(like_ci(t.Event_Type, method.event_type_patterns[k]), k) for k in KIND_ORDER]
     return ibis.cases(*branches, else_="other")
 
 
