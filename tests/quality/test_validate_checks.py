@@ -412,3 +412,34 @@ def test_more_formula_values_than_listed_are_all_counted(tmp_path, gen):
     assert listed[-1].message.startswith("this value and 400 more values after it (on 200 more rows)")
     listing = result.summary["listing"]
     assert (listing["not_listed"], listing["rows_not_listed"]) == (400, 200), listing
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "conflict"),
+    [
+        ("Male", "", False),  # a blank value is no conflicting value
+        ("Male", "NULL", False),
+        ("Male", "male", False),  # the comparison ignores case and surrounding spaces
+        ("Female", " Female  ", False),
+        ("Male", "Female", True),
+        ("Male", " female", True),
+    ],
+)
+def test_x003_gender_compares_values_not_spellings(tmp_path, gen, first, second, conflict):
+    """X003 compares a person's gender trimmed and case-folded, and blanks are not values; the scan's key for it
+    must not be the raw column (SQL names are case-insensitive: a key called `gender` was the `Gender` column)."""
+    a, b = _su(gen, "Request"), _su(gen, "Review")
+    a["Gender"], b["Gender"] = first, second
+    b.update({k: a[k] for k in ("LA_Person_Unique_Identifier", "NHS_Number", "Date_of_Birth", "Postcode")})
+    result = validate_rows(tmp_path, [a, b])
+    assert ((3, "Gender", "X003") in found(result)) is conflict
+
+
+def test_no_scan_key_is_named_like_a_field():
+    """SQL names are case-insensitive: a key named like a field (as `gender` was) reads the raw field instead."""
+    from ascld.quality.scan import _key_columns
+
+    spec = load_spec()
+    fields = {c.lower() for c in spec.columns}
+    keys = [k.rsplit(" AS ", 1)[1].strip('"').lower() for k in _key_columns(spec)]
+    assert not [k for k in keys if k in fields]

@@ -51,7 +51,7 @@ def duplicate_events(con: Any, dq: str, check: Check) -> None:
     )
 
 
-_PERSON_VALUES = {"Date_of_Birth": "k_dob", "Gender": "gender", "NHS_Number": "k_nhs"}
+_PERSON_VALUES = {"Date_of_Birth": "k_dob", "Gender": "k_gender", "NHS_Number": "k_nhs"}
 
 
 def person_conflicts(

@@ -385,7 +385,7 @@ def _key_columns(spec: Spec) -> list[str]:
         f"THEN hash(trim({col('LA_Person_Unique_Identifier')})) END AS k_person",
         f"CASE WHEN {ck.NHS_NUM} IS NOT NULL THEN hash({ck.NHS_NUM}) END AS k_nhs",
         f"CASE WHEN {dte('Date_of_Birth')} IS NOT NULL THEN hash({dte('Date_of_Birth')}) END AS k_dob",
-        f"CASE WHEN NOT {blank('Gender')} THEN lower(trim({col('Gender')})) END AS gender",
+        f"CASE WHEN NOT {blank('Gender')} THEN lower(trim({col('Gender')})) END AS k_gender",
         f"CASE WHEN NOT {blank('LA_Code')} THEN trim({col('LA_Code')}) END AS la",
         f"{dte('Reporting_Period_Start_Date')} AS rs",
         f"{dte('Reporting_Period_End_Date')} AS re",
