@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import re
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -154,7 +155,8 @@ def test_dashboard_without_a_single_table_is_a_usage_error(world, tmp_path):
     _, store, _ = world
     main = tmp_path / "main"
     main.mkdir()
-    (main / "CLD_230701_250630_JoinedSubmissions.parquet").write_bytes(b"")
+    # A readable joined table (any columns): the run must stop at the missing single table, not at the file.
+    pq.write_table(pa.table({"LA_Code": ["X1"]}), main / "CLD_230701_250630_JoinedSubmissions.parquet")
     result = CliRunner().invoke(
         cli,
         [
