@@ -210,3 +210,34 @@ def test_each_file_can_have_its_own_import_date(files):
     dates = {files["a"].name: "2025-04-20T09:00:00", files["b"].name: "2025-07-21"}
     ingest_files([files["a"], files["b"]], store, key=KEY, import_date=lambda p: dates[p.name])
     assert [r.import_date for r in store.imports()] == ["2025-04-20T09:00:00.000", "2025-07-21T00:00:00.000"]
+
+
+def test_a_bad_index_leaves_no_new_store_behind(files):
+    """The references load before the key is registered: a library call with an unusable index makes no store."""
+    bad = files["tmp"] / "bad_index.csv"
+    bad.write_text("nhs_number,family_name\n9990000017,Testperson\n", encoding="utf-8")
+    root = files["tmp"] / "new_store"
+    with pytest.raises(UsageError, match="bad_index.csv"):
+        ingest_files([files["a"]], NationalStore(root), key=KEY, index=bad, import_date="2025-04-20")
+    assert not (root / "_store.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("LA_Code,LA_Name\n503,Northam\n504\n".encode(), "row 3: it needs both"),
+        ("LA_Code,LA_Name\n503,Northam\n503,Southam\n".encode(), "row 3: LA code '503' already has another name"),
+        ("LA_Code,LA_Name\n503,Bront\u00eb\n".encode("cp1252"), "is not UTF-8 text"),
+        (b"LA_Name,LA_Code\r\nNortham,503\r\n", None),  # columns by header, any order
+    ],
+)
+def test_read_la_names_refuses_bad_files_by_row(files, content, expected):
+    from ascld.national.ingest import read_la_names
+
+    path = files["tmp"] / "names.csv"
+    path.write_bytes(content)
+    if expected is None:
+        assert read_la_names(path) == {"503": "Northam"}
+        return
+    with pytest.raises(UsageError, match=expected):
+        read_la_names(path)

@@ -56,7 +56,7 @@ def ingest_cmd(
     from ascld.errors import UsageError
     from ascld.identity.postcodes import load_postcode_lookup
     from ascld.identity.pseudonym import load_key, write_key_file
-    from ascld.national.ingest import ingest_files
+    from ascld.national.ingest import ingest_files, read_la_names
     from ascld.national.store import NationalStore
 
     _check_import_date(import_date)
@@ -85,7 +85,7 @@ def ingest_cmd(
         click.echo("No --index given: NHS numbers are not traced (Der_NHS_Number_Traced_Pseudo stays empty).",
                    err=True)
     report_dir = reports or str(Path(store).resolve().parent / "ingest-reports")
-    names = _read_la_names(la_names) if la_names else None
+    names = read_la_names(la_names) if la_names else None
     try:
         report = ingest_files(
             files, store, key=key, key_file=key_file, import_date=import_date, index=index, postcodes=lookup,
@@ -121,48 +121,6 @@ def _check_import_date(text: str | None) -> None:
             f"--import-date {text.strip()} is in the future; the ImportDate is when the file was received. Give "
             "that date (YYYY-MM-DD), or leave the option out for now."
         )
-
-
-def _read_la_names(path: str) -> dict[str, str]:
-    """`read_la_names`, with a file that is not UTF-8 CSV, a row without both values or a code given two names
-    refused by row."""
-    import csv
-
-    from ascld.errors import UsageError
-    from ascld.national.ingest import read_la_names
-
-    try:
-        with Path(path).open(newline="", encoding="utf-8-sig") as fh:
-            rows = csv.reader(fh)
-            header = [h.strip().lower() for h in next(rows, [])]
-            if {"la_code", "la_name"} <= set(header):
-                at_code, at_name = header.index("la_code"), header.index("la_name")
-                names: dict[str, str] = {}
-                for row, values in enumerate(rows, start=2):
-                    if not values:
-                        continue
-                    if len(values) <= max(at_code, at_name):
-                        raise UsageError(
-                            f"the LA names file {path}, row {row}: it needs both LA_Code and LA_Name. Fill in the "
-                            "row or remove it."
-                        )
-                    code, name = values[at_code].strip(), values[at_name].strip()
-                    if code and names.setdefault(code, name) != name:
-                        raise UsageError(
-                            f"the LA names file {path}, row {row}: LA code {code!r} already has another name; give "
-                            "each council one name."
-                        )
-    except UnicodeDecodeError:
-        raise UsageError(
-            f"the LA names file {path} is not UTF-8 text (Windows-1252, perhaps); save it as CSV UTF-8."
-        ) from None
-    except csv.Error:
-        raise UsageError(f"the LA names file {path} is not a well-formed CSV; save it as CSV UTF-8.") from None
-    except FileNotFoundError:
-        raise UsageError(f"the LA names file {path} does not exist. Check the path.") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read the LA names file {path}: {exc.strerror}.") from None
-    return read_la_names(path)
 
 
 commands: list[click.Command] = []

@@ -544,23 +544,48 @@ def ingest_table(
 
 def read_la_names(path: str | Path) -> dict[str, str]:
     """LA code -> council name from a CSV with columns `LA_Code,LA_Name` (or `la_code,la_name`, as in the
-    synthetic councils file).
+    synthetic councils file), found by header in any order.
 
     Raises:
-        UsageError: the file is missing or lacks the columns.
+        UsageError: the file is missing, unreadable, not UTF-8 CSV, lacks the columns, has a row without both
+            values, or gives one code two names (the message names the row).
     """
     import csv
 
     p = Path(path)
-    if not p.exists():
-        raise UsageError(f"the LA names file {p} does not exist.")
-    with p.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        fields = {f.lower(): f for f in reader.fieldnames or []}
-        if not {"la_code", "la_name"} <= set(fields):
-            raise UsageError(f"the LA names file {p} needs the columns LA_Code and LA_Name.")
-        code, name = fields["la_code"], fields["la_name"]
-        return {r[code].strip(): r[name].strip() for r in reader if (r[code] or "").strip()}
+    names: dict[str, str] = {}
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            rows = csv.reader(fh)
+            header = [h.strip().lower() for h in next(rows, [])]
+            if not {"la_code", "la_name"} <= set(header):
+                raise UsageError(f"the LA names file {p} needs the columns LA_Code and LA_Name.")
+            at_code, at_name = header.index("la_code"), header.index("la_name")
+            for row, values in enumerate(rows, start=2):
+                if not values:
+                    continue
+                if len(values) <= max(at_code, at_name):
+                    raise UsageError(
+                        f"the LA names file {p}, row {row}: it needs both LA_Code and LA_Name. Fill in the row "
+                        "or remove it."
+                    )
+                code, name = values[at_code].strip(), values[at_name].strip()
+                if code and names.setdefault(code, name) != name:
+                    raise UsageError(
+                        f"the LA names file {p}, row {row}: LA code {code!r} already has another name; give each "
+                        "council one name."
+                    )
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"the LA names file {p} is not UTF-8 text (Windows-1252, perhaps); save it as CSV UTF-8."
+        ) from None
+    except csv.Error:
+        raise UsageError(f"the LA names file {p} is not a well-formed CSV; save it as CSV UTF-8.") from None
+    except FileNotFoundError:
+        raise UsageError(f"the LA names file {p} does not exist. Check the path.") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the LA names file {p}: {exc.strerror}.") from None
+    return names
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -648,9 +673,11 @@ def ingest_files(
                         f"({existing.import_date}); not stored again.",
                     )
                 else:
-                    st.check_key(pseudo.key_fingerprint)
-                    if refs is None:  # load the references once, for every file of the run
+                    # The references load (once, for every file of the run) before the key is checked,
+                    # which makes a new store's register: a bad index or lookup leaves no store behind.
+                    if refs is None:
                         refs = register_references(con, idx, pcs)
+                    st.check_key(pseudo.key_fingerprint)
                     when = fixed or _as_import_datetime(import_date(path))  # type: ignore[misc,operator]
                     outcome = _ingest_one(
                         path, sha, st, con, pseudo, when, refs, idx, pcs, la_names, report_dir
