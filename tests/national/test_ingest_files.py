@@ -225,8 +225,8 @@ def test_a_bad_index_leaves_no_new_store_behind(files):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("LA_Code,LA_Name\n503,Northam\n504\n".encode(), "row 3: it needs both"),
-        ("LA_Code,LA_Name\n503,Northam\n503,Southam\n".encode(), "row 3: LA code '503' already has another name"),
+        (b"LA_Code,LA_Name\n503,Northam\n504\n", "row 3: it needs both"),
+        (b"LA_Code,LA_Name\n503,Northam\n503,Southam\n", "row 3: LA code '503' already has another name"),
         ("LA_Code,LA_Name\n503,Bront\u00eb\n".encode("cp1252"), "is not UTF-8 text"),
         (b"LA_Name,LA_Code\r\nNortham,503\r\n", None),  # columns by header, any order
     ],
