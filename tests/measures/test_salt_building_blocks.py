@@ -324,3 +324,20 @@ def test_island_number_is_joined_back_without_the_council(con):
         ("202", "2023-05-01", 1, "2023-05-01"),
         ("202", "2023-05-01", 2, "2023-05-01"),
     ]
+
+
+def test_one_spelling_by_query_and_in_emitted_sql_agree():
+    """main-tables.md §0: values that differ only in case or trailing spaces are one value. Run here, the input's
+    spellings are found by one query of its distinct values; in emitted SQL by a join. Both give each value the
+    least spelling of its key, and leave single spellings and NULLs alone."""
+    from ascld.measures.salt.common import _one_spelling_sql, _one_spellings
+
+    values = ["Local outcome", "local outcome ", "LOCAL OUTCOME", None, "Other", "Ünïcode", "ünïcode"]
+    t = ibis.memtable({"n": list(range(len(values))), "Event_Outcome": values})
+    by_query = t.mutate(Event_Outcome=t.Event_Outcome.substitute(_one_spellings(t, ["Event_Outcome"])["Event_Outcome"]))
+    by_sql = _one_spelling_sql(t, "Event_Outcome")
+    got = [sorted(x.to_pyarrow().to_pylist(), key=lambda r: r["n"]) for x in (by_query, by_sql)]
+    assert got[0] == got[1]
+    assert [r["Event_Outcome"] for r in got[0]] == [
+        "LOCAL OUTCOME", "LOCAL OUTCOME", "LOCAL OUTCOME", None, "Other", "Ünïcode", "Ünïcode"
+    ]

@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from ascld.errors import UsageError
@@ -149,13 +150,20 @@ def prepare_input(table: Any) -> ir.Table:
     for column, list_name in CANONICAL_LISTS.items():
         typed[column] = canonical(typed[column], spec.lists[list_name].r1_values)
     out = t.select(**typed, **flags)
-    for column in ONE_SPELLING_COLUMNS:
-        out = _one_spelling(out, column)
+    if out.op().find(ops.UnboundTable):
+        # SQL written for another engine (`salt_sql`): nothing to query here, so the SQL maps the spellings itself.
+        for column in ONE_SPELLING_COLUMNS:
+            out = _one_spelling_sql(out, column)
+        return out
+    respell = _one_spellings(out, ONE_SPELLING_COLUMNS)
+    if respell:
+        out = out.mutate(**{c: out[c].substitute(m) for c, m in respell.items()})
     return out
 
 
-def _one_spelling(t: ir.Table, column: str) -> ir.Table:
-    """`column` with every value that folds to the same key (`fold`) written in one spelling, the least."""
+def _one_spelling_sql(t: ir.Table, column: str) -> ir.Table:
+    """`_one_spellings` as SQL: `column` in the least spelling of its key (`fold`), by a join of every row to the
+    column's distinct keys (for emitted SQL only: run here, each measure would repeat the join)."""
     present = t.filter(t[column].notnull())
     spellings = present.group_by(__one_key=fold(present[column])).aggregate(__one_value=present[column].min())
     keyed = t.mutate(__one_left=fold(t[column]))
@@ -163,6 +171,31 @@ def _one_spelling(t: ir.Table, column: str) -> ir.Table:
     return joined.select(
         *[joined["__one_value"].fill_null(joined[c]).name(c) if c == column else joined[c] for c in t.columns]
     )
+
+
+def _one_spellings(t: ir.Table, columns: Sequence[str]) -> dict[str, dict[str, str]]:
+    """For each column, the values to write in another spelling: value -> the least value that folds to the same
+    key (`fold`), for keys with more than one spelling (none in most returns).
+
+    One small query of the columns' distinct values, so the rows themselves are only touched by a CASE where a
+    value has several spellings (a join back on every row, run again in every measure that reads the input,
+    doubled SALT's time).
+    """
+    parts = [
+        t.filter(t[c].notnull()).select(column=ibis.literal(c), value=t[c]).distinct() for c in columns
+    ]
+    values = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    values = values.mutate(key=fold(values.value))
+    spellings: dict[tuple[str, str], list[str]] = {}
+    for row in values.to_pyarrow().to_pylist():
+        spellings.setdefault((row["column"], row["key"]), []).append(row["value"])
+    out: dict[str, dict[str, str]] = {}
+    for (column, _), found in spellings.items():
+        least = min(found)  # as SQL's MIN: by code point (UTF-8 bytes)
+        for value in found:
+            if value != least:
+                out.setdefault(column, {})[value] = least
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------
