@@ -130,8 +130,13 @@ def test_batch_pseudonyms_equal_single(values):
     assert all(v is None or (len(v) == 64 and int(v, 16) >= 0) for v in batch)
 
 
+# Text as a return can hold it: no NUL, and no lone surrogates (a decoded file never has them, and DuckDB
+# cannot take them).
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+
+
 @settings(deadline=None, max_examples=50)
-@given(st.lists(st.one_of(st.none(), st.text(st.characters(blacklist_characters="\x00"), max_size=40)), max_size=30))
+@given(st.lists(st.one_of(st.none(), _TEXT), max_size=30))
 def test_sql_pseudonyms_equal_python(values):
     import duckdb
 
