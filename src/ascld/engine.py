@@ -172,6 +172,19 @@ def connect(name: str | None = None, path: str | Path | None = None, **options: 
     return _OPENERS[chosen](path, **options)
 
 
+def parquet_footer_reads(path: str | Path) -> bool:
+    """Whether a file's Parquet footer reads: False for a damaged file or one that is not Parquet, whose engine
+    error would be a multi-line dump (callers refuse such a file in one line before any work)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        return False
+    return True
+
+
 def read_parquet_files(con: Any, files: Sequence[str | Path]) -> Any:
     """Several Parquet files as one Ibis table on `con`, columns matched by name, on either engine.
 

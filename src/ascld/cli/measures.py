@@ -211,17 +211,19 @@ def _check_memory_limit(text: str) -> None:
     """Refuse a --memory-limit DuckDB cannot use before any work is done (DuckDB's own error is a parser dump)."""
     import duckdb
 
-    con = duckdb.connect()
+    from ascld.engine import duckdb_connection
+
     try:
-        con.execute("SET memory_limit = '" + text.replace("'", "''") + "'")
-        con.execute("SELECT count(*) FROM range(10000)").fetchone()
+        con = duckdb_connection(memory_limit=text)
+        try:
+            con.execute("SELECT count(*) FROM range(10000)").fetchone()
+        finally:
+            con.close()
     except duckdb.Error:
         raise UsageError(
             f"--memory-limit {text!r} is not a memory size DuckDB can use. Give a number and a unit, "
             "e.g. 4GB, 500MB or 8GiB."
         ) from None
-    finally:
-        con.close()
 
 
 @measures_command.command("national")

@@ -152,16 +152,13 @@ def build_cmd(
 
 def _check_parquet(path: Path) -> None:
     """A --store given as one Parquet file must read as Parquet; DuckDB's own error is a multi-line SQL dump."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from ascld.engine import parquet_footer_reads
 
-    try:
-        pq.read_schema(path)
-    except (pa.ArrowException, OSError):
+    if not parquet_footer_reads(path):
         raise UsageError(
             f"--store {path}: not a Parquet file, or it is damaged. Give the national store folder (or the "
             "store's Parquet files)."
-        ) from None
+        )
 
 
 commands = [national_group]

@@ -173,15 +173,13 @@ def _main_table_in(folder: Path) -> Path:
 
 def _readable_main_table(path: Path) -> Path:
     """The main table's path once its Parquet footer reads, so a damaged file stops the run before any output."""
-    import pyarrow.parquet as pq
+    from ascld.engine import parquet_footer_reads
 
-    try:
-        pq.read_schema(path)
-    except (pa.ArrowException, OSError):
+    if not parquet_footer_reads(path):
         raise UnusableInput(
             f"{path}: the main table is not a Parquet file, or it is damaged. Build it again with "
             "`ascld national build --mode joined`."
-        ) from None
+        )
     return path
 
 
