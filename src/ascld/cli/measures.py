@@ -53,15 +53,6 @@ def _families(values: tuple[str, ...]) -> list[str] | None:
 def _references(options: dict[str, Any]) -> dict[str, Any]:
     """ASCOF reference inputs; --synthetic-references fills those not given with synthetic ones."""
     refs = {k: options[k] for k in ("populations", "discharges", "la_lookup", "lsoa_lookup")}
-    if any(refs[k] for k in ("populations", "la_lookup", "lsoa_lookup")):
-        from ascld.measures.ascof import read_la_lookup, read_lsoa_lookup, read_population
-
-        # Read the small reference files first: a bad one stops the run at once, before the returns are
-        # ingested and the main table built, and before the output folder is made.
-        for key, reader in (("populations", read_population), ("la_lookup", read_la_lookup),
-                            ("lsoa_lookup", read_lsoa_lookup)):
-            if refs[key]:
-                reader(refs[key])
     if options["synthetic_references"]:
         from ascld.measures.ascof import synthetic_la_lookup_path, synthetic_population_path
         from ascld.measures.ascof.synthetic import synthetic_lsoa_lookup

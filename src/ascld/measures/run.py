@@ -171,6 +171,19 @@ def _main_table_in(folder: Path) -> Path:
     return _readable_main_table(found[0])
 
 
+def _read_references(populations: Any, la_lookup: Any, lsoa_lookup: Any) -> tuple[Any, Any, Any]:
+    """The ASCOF reference tables read (and checked) before any other work: a bad file stops the run before a
+    return is ingested, a main table built or the output folder made. Tables are passed through (None stays
+    None)."""
+    from ascld.measures.ascof import read_la_lookup, read_lsoa_lookup, read_population
+
+    return tuple(  # type: ignore[return-value]
+        None if value is None else reader(value)
+        for value, reader in ((populations, read_population), (la_lookup, read_la_lookup),
+                              (lsoa_lookup, read_lsoa_lookup))
+    )
+
+
 def _readable_main_table(path: Path) -> Path:
     """The main table's path once its Parquet footer reads, so a damaged file stops the run before any output."""
     from ascld.engine import parquet_footer_reads
@@ -559,6 +572,7 @@ def run_measures_national(
         raise UsageError(
             "national mode needs the joined main table (--main-tables) and/or the store (--store)."
         )
+    population_table, la_lookup_table, lsoa_lookup_table = _read_references(populations, la_lookup, lsoa_lookup)
     inputs: list[dict[str, Any] | None] = []
     notes: list[str] = []
     tmp: Path | None = None
@@ -598,10 +612,10 @@ def run_measures_national(
             engine=engine,
             main_table=main_path,
             store=Path(store) if store is not None else None,
-            populations=populations,
+            populations=population_table,
             discharges=_load_discharges(discharges, _store_pseudonymiser),
-            la_lookup=la_lookup,
-            lsoa_lookup=lsoa_lookup,
+            la_lookup=la_lookup_table,
+            lsoa_lookup=lsoa_lookup_table,
             ascof=list(ascof) if ascof is not None else None,
             salt=salt,
             disclosure=disclosure,
@@ -790,7 +804,6 @@ def run_measures_council(
         UnusableInput: a return could not be used (its validation report is named, never its values).
     """
     from ascld.identity.pseudonym import PseudoKey, Pseudonymiser
-    from ascld.measures.ascof import read_la_lookup
     from ascld.national.ingest import ingest_files
     from ascld.national.store import NationalStore
 
@@ -828,7 +841,7 @@ def run_measures_council(
         )
     as_of_date = _as_date(as_of, "--as-of") if as_of is not None else max(import_dates.values()).date()
 
-    lookup = read_la_lookup(la_lookup) if la_lookup is not None else None
+    population_table, lookup, lsoa_lookup_table = _read_references(populations, la_lookup, lsoa_lookup)
     names = (
         dict(zip(lookup.column("LA_Code").to_pylist(), lookup.column("LA_Name").to_pylist(), strict=True))
         if lookup is not None
@@ -889,10 +902,10 @@ def run_measures_council(
             engine=engine,
             main_table=main_path,
             store=store_dir,
-            populations=populations,
+            populations=population_table,
             discharges=_load_discharges(discharges, lambda: pseudonymiser),
             la_lookup=lookup,
-            lsoa_lookup=lsoa_lookup,
+            lsoa_lookup=lsoa_lookup_table,
             ascof=list(ascof) if ascof is not None else None,
             salt=salt,
             disclosure=disclosure,
