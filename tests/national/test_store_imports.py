@@ -137,3 +137,20 @@ def test_an_empty_new_store_lists_nothing(tmp_path):
     assert listing.rows == [] and listing.totals["imports"] == 0 and listing.totals["rows"] == 0
     result = CliRunner().invoke(cli, ["national", "imports", "--store", str(st.root)])
     assert result.exit_code == 0 and "0 imports from 0 councils, 0 rows" in result.output
+
+
+def test_an_entry_without_counts_lists_with_blanks(store, tmp_path):
+    """A register entry whose details are missing or not counts (older or hand-edited) lists without them."""
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(store["store"].root, root)
+    entry = sorted((root / "_imports").glob("*.json"))[0]
+    doc = json.loads(entry.read_text())
+    doc["details"] = ["not", "counts"]
+    entry.write_text(json.dumps(doc))
+    first = list_imports(NationalStore(root)).rows[0]
+    assert first["rows"] == 12 and first["field_failures"] is None and first["validation_exit_code"] is None
+    assert first["reporting_period_start"] is None and first["trace_not_traced"] == 12
+    result = CliRunner().invoke(cli, ["national", "imports", "--store", str(root)])
+    assert result.exit_code == 0 and "Traceback" not in result.output

@@ -53,12 +53,18 @@ class ImportListing:
     totals: dict[str, Any]
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    """A register entry's counts as written; anything else (an older or hand-edited entry) as none."""
+    return value if isinstance(value, dict) else {}
+
+
 def import_row(record: ImportRecord) -> dict[str, Any]:
     """One import as a listing row. Counts the register does not have (older imports) are None."""
-    details = record.details or {}
-    period = details.get("reporting_period_stated") or [None, None]
-    totals = details.get("validation_totals") or {}
-    outcomes = details.get("trace_outcomes") or {}
+    details = _mapping(record.details)
+    period = details.get("reporting_period_stated")
+    period = period if isinstance(period, list) and len(period) == 2 else [None, None]
+    totals = _mapping(details.get("validation_totals"))
+    outcomes = {k: v for k, v in _mapping(details.get("trace_outcomes")).items() if isinstance(v, int)}
     row: dict[str, Any] = {
         "import_id": record.import_id,
         "import_date": record.import_date,
