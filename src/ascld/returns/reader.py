@@ -785,6 +785,7 @@ def _check_bytes(
                 )
             ]
         )
+    _allow_long_values()  # before the byte scan, which counts the values of sampled lines with it
     tmpdir = tempfile.mkdtemp(prefix="ascld-return-", dir=temp_dir)
     copy = Path(tmpdir) / "data.csv"
     # gzip content is written out decompressed, so DuckDB can read it with all its threads.
@@ -1249,11 +1250,17 @@ def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
     ]
 
 
-def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> tuple[list[str], str]:
-    """The header row, and the first MiB of text it was read from."""
-    # Python's csv module refuses values over 128 KiB by default; a line may be up to 1 MiB.
+def _allow_long_values() -> None:
+    """Let Python's csv module read values up to a line's limit (1 MiB): by default it refuses values over
+    128 KiB, and a line read with that limit was skipped by the sampled count of values (`_Checker._wide_line`)
+    in the first call of a process only, so the same file got another refusal there than in later calls."""
     if csv.field_size_limit() <= MAX_LINE_BYTES:
         csv.field_size_limit(MAX_LINE_BYTES + 1)
+
+
+def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> tuple[list[str], str]:
+    """The header row, and the first MiB of text it was read from."""
+    _allow_long_values()
     with open(data_path, encoding=encoding, newline="") as fh:
         text = fh.read(MAX_LINE_BYTES)
     if not text.strip():
