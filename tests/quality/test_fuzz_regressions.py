@@ -46,3 +46,33 @@ def test_a_wide_row_with_a_long_value_after_the_first_mib_is_counted_in_a_fresh_
     first = result.problems[0]
     assert (first.check_id, first.row) == ("T009", 2 + 1_100_000 // len(row)), str(first)
     assert "110 values" in first.message, first.message
+
+
+def test_identifier_shaped_values_in_shown_fields_are_not_shown(tmp_path):
+    # Fuzz seeds 17 and 1251: columns swapped on a row put a date of birth into Planned units per week and a
+    # postcode into Event Start Date, and the messages quoted them. Values of shown fields that look like an NHS
+    # number, a postcode, or a date outside a date field are given as "the value (N/A - PID)"; others still show.
+    rows = sample_rows(5, seed=11)
+    moved = {
+        (0, "Planned_units_per_week"): rows[0]["Date_of_Birth"],
+        (1, "Gender"): rows[1]["Postcode"],
+        (2, "Event_Start_Date"): rows[2]["NHS_Number"][:3]
+        + " "
+        + rows[2]["NHS_Number"][3:6]
+        + " "
+        + rows[2]["NHS_Number"][6:],
+        (3, "Unit_Cost"): "1950-07-03",
+    }
+    for (i, column), value in moved.items():
+        rows[i][column] = value
+    rows[4]["Unit_Cost"] = "1.234.56"  # not a date: still shown
+    rows[4]["Event_End_Date"] = "1/7/2025"  # a date in a date field: still shown
+    path = write_rows(tmp_path / "swapped.csv", rows)
+    result = validate_return(path, submission_date=SUBMISSION)
+    written = result.write_outputs(tmp_path / "out")
+    outputs = "\n".join(str(p) for p in result.problems) + "".join(p.read_text("utf-8") for p in written.values())
+    for value in moved.values():
+        assert value not in outputs, value
+    flagged = {(p.row, p.field) for p in result.problems if "the value (N/A - PID)" in p.message}
+    assert {(i + 2, column) for i, column in moved} <= flagged, sorted(flagged)
+    assert '"1.234.56"' in outputs and '"1/7/2025"' in outputs

@@ -649,6 +649,26 @@ def _sort_problems(con: Any, checks: Sequence[Check], workdir: str) -> None:
 SORTED_PROBLEMS = "__ascld_sorted_problems"
 
 
+# Values of fields that are shown, but shaped like an identifier: an NHS number (10 digits, spaces or hyphens
+# aside), a postcode, or a date outside a date field (a date of birth in a number or code column). Columns
+# swapped or shifted in an export put such values there; a message never shows them.
+_NHS_LIKE = r"[0-9]{10}"
+_POSTCODE_LIKE = r"[A-Z]{1,2}[0-9][A-Z0-9]? *[0-9][A-Z]{2}"
+_DATE_LIKE = (
+    r"[0-9]{1,2} *[/.-] *[0-9]{1,2} *[/.-] *([0-9]{4}|[0-9]{2}\b)|[0-9]{4} *[/.-] *[0-9]{1,2} *[/.-] *[0-9]{1,2}"
+)
+
+
+def _looks_identifying_sql(spec: Spec) -> str:
+    """SQL true when a problem's value `p.value` must not be shown although its field's values are."""
+    dates = ", ".join(quote_str(f.column) for f in spec.fields if f.type == "date")
+    return (
+        f"regexp_full_match(regexp_replace(p.value, '[\\s-]', '', 'g'), '{_NHS_LIKE}') "
+        f"OR regexp_full_match(upper(trim(p.value)), '{_POSTCODE_LIKE}') "
+        f"OR (p.field NOT IN ({dates}) AND regexp_matches(p.value, '{_DATE_LIKE}'))"
+    )
+
+
 def _rendered_sql(file_name: str, spec: Spec, checks: Sequence[Check]) -> str:
     """Problems with their messages and hints filled in (values shown only for fields that allow it), in
     listing order (read from `SORTED_PROBLEMS`, whose insertion order is that order)."""
@@ -656,8 +676,8 @@ def _rendered_sql(file_name: str, spec: Spec, checks: Sequence[Check]) -> str:
     shown = "replace(replace(replace(p.value, chr(13), '\\r'), chr(10), '\\n'), chr(9), '\\t')"
     sensitive = ", ".join(quote_str(f.column) for f in spec.fields if f.sensitive)
     value = (
-        f"CASE WHEN p.value IS NOT NULL THEN '\"' || {shown} || '\"' WHEN p.field IN ({sensitive}) THEN "
-        "'the value (N/A - PID)' ELSE 'the value' END"
+        f"CASE WHEN p.value IS NOT NULL AND NOT ({_looks_identifying_sql(spec)}) THEN '\"' || {shown} || '\"' "
+        f"WHEN p.value IS NOT NULL OR p.field IN ({sensitive}) THEN 'the value (N/A - PID)' ELSE 'the value' END"
     )
     lists = _case("p.field", {f.column: f.defined_list for f in spec.fields if f.defined_list}, "''")
 
