@@ -45,6 +45,10 @@ FLAGS: dict[str, bool] = {
     "status_ignore_leading_spaces": False,
     # ' NULL ' (the text NULL with surrounding white space) is blank.
     "null_with_spaces_is_blank": True,
+    # A rule that cannot be decided makes the status Undetermined even when both ways give the same status (a
+    # blank Client Type on a request: Primary Support Reason is optional either way). True: Undetermined only
+    # when the possible statuses differ.
+    "undetermined_only_if_outcomes_differ": False,
     # A blank cell whose status is Undetermined is Passed: Blank (0): only a Mandatory status fails a blank.
     "undetermined_blank_passes": True,
     # An unmappable Release 1 value in a driving field of an incomplete list is kept as written (docs/validate.md
@@ -394,8 +398,22 @@ M, A, NA, U = 2, 1, 0, -1
 KBA = "Unpaid carer known by association"
 
 
+def _outcomes(rules: list[tuple[bool | None, int]]) -> set[int]:
+    """Every status the rules could give, an undecidable rule counting both ways."""
+    for i, (cond, status) in enumerate(rules):
+        if cond is None:
+            return {status} | _outcomes(rules[i + 1 :])
+        if cond:
+            return {status}
+    raise AssertionError("the last rule is always True")
+
+
 def first_rule(rules: list[tuple[bool | None, int]]) -> int:
-    """Rules tried in order: the first that holds gives the status; one that cannot be decided -> Undetermined."""
+    """Rules tried in order: the first that holds gives the status; one that cannot be decided -> Undetermined
+    (docs/spec.md), even where either way would give the same status unless the flag says otherwise."""
+    if FLAGS["undetermined_only_if_outcomes_differ"]:
+        outcomes = _outcomes(rules)
+        return outcomes.pop() if len(outcomes) == 1 else U
     for cond, status in rules:
         if cond is None:
             return U
