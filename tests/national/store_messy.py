@@ -239,6 +239,8 @@ def make_messy(seed: int, n_people: int = 45) -> Messy:
     lookup_columns = ["pcd7", "pcd8", "pcds", "dointr", "doterm", "oslaua", "osward", "pcon", "lsoa11",
                       "msoa11", "lsoa21", "msoa21", "ctry", "rgn"]
     lookup_columns += ["oscty", "sicbl"] if seed % 2 else ["ccg"]
+    if seed % 4 == 3:  # an extract without pcds: the postcode comes from pcd7 (ZX141WT) or pcd8
+        lookup_columns.remove("pcds")
     lookup: list[dict[str, str]] = []
 
     def lookup_row(pc: str, i: int, doterm: str = "") -> None:
@@ -287,7 +289,7 @@ def _row(rng: random.Random, p: Person, la_written: str) -> dict[str, str]:
         LA_Person_Unique_Identifier=rng.choice([p.la_pid] * 4 + [f" {p.la_pid} ", p.la_pid.upper(),
                                                                   f"{p.la_pid}   ", "NULL", "", "null", " NULL "]),
         First_Name=messy_text(rng, p.first, 0.3),
-        Last_Name=messy_text(rng, p.last, 0.3),
+        Last_Name=messy_text(rng, rng.choice([p.last, p.last, without_accents(p.last)]), 0.3),
         Gender=rng.choice([p.gender] * 6 + [p.gender.lower(), f" {p.gender} ", p.gender.upper(), "Unknown",
                                             "Other", "NULL", "", "Not stated", "null", " NULL ", p.gender[0]]),
         Date_of_Birth=messy_date(rng, p.dob, 0.15),
@@ -304,7 +306,9 @@ def _row(rng: random.Random, p: Person, la_written: str) -> dict[str, str]:
         Service_Type=messy_text(rng, "Long term support: Community") if ev == "Service" else "",
         Service_Component=messy_text(rng, "Home support or domiciliary care") if ev == "Service" else "",
         Provider_CQC_Location_ID=messy_text(rng, "1-123456789") if ev == "Service" else "",
-        Provider_CQC_Location_Name=messy_text(rng, "Hillview House") if ev == "Service" else "",
+        Provider_CQC_Location_Name=messy_text(rng, rng.choice(["Hillview House", "Café Court – Ward 2",
+                                                               "Elm Lodge, \"The Annex\""]))
+        if ev == "Service" else "",
         Delivery_Mechanism=messy_text(rng, "Direct payment") if ev == "Service" else "",
         Request_Route_of_Access=messy_text(rng, "Community or other route") if ev == "Request" else "",
         Assessment_Type=messy_text(rng, "Long term assessment") if ev == "Assessment" else "",
@@ -320,6 +324,14 @@ def _row(rng: random.Random, p: Person, la_written: str) -> dict[str, str]:
     for c, values in TEXT_VALUES.items():
         r[c] = messy_text(rng, rng.choice(values))
     return r
+
+
+def second_file(rows: list[dict[str, str]], n: int) -> list[dict[str, str]]:
+    """A later, smaller file of the same council: its first n rows with the stated reporting period written
+    with one-digit days and months (as a spreadsheet saving d/m/yyyy would), which is not dd/mm/yyyy."""
+    return [dict(r, Reporting_Period_Start_Date=f"{PERIOD_START.day}/{PERIOD_START.month}/{PERIOD_START.year}",
+                 Reporting_Period_End_Date=f"{PERIOD_END.day}/{PERIOD_END.month}/{PERIOD_END.year}")
+            for r in rows[:n]]
 
 
 def probe_rows(rng: random.Random, indexed: list[Person], people: list[Person], la_written: str
