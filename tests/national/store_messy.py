@@ -30,7 +30,7 @@ FAMILY = ["Pritchard", "Kowalski", "O'Neill", "Thornton", "Llewellyn-Jones", "Ra
           "Nguyen", "Ó Briain", "Vaughan", "Hargreaves", "Quigley", "Müller", "Ogunleye"]
 # Postcodes of the made-up directory: outward codes of 3 and 4 characters.
 POSTCODES = [f"ZX{d} {i}{a}" for d in (1, 2, 14) for i in (1, 2) for a in ("WT", "UX", "RS")]
-UNKNOWN_POSTCODES = ["ZX9 9QQ", "ZY12 3AB"]
+UNKNOWN_POSTCODES = ["ZX9 9QQ", "ZY12 3AB", "ZX1A 2WT"]
 PSEUDO_POSTCODES = ["ZZ99 3VZ", "ZZ99 3WZ"]
 TERMINATED_ONLY = "ZX3 1AA"  # only a terminated row in the directory
 TWICE = "ZX3 2BB"  # a terminated and a live row with different areas
@@ -164,7 +164,7 @@ def make_messy(seed: int, n_people: int = 45) -> Messy:
     def index_row(p: Person, nhs: str | None = None, **changes: str) -> None:
         row = {"nhs_number": nhs or p.nhs, "family_name": p.last, "given_name": p.first,
                "date_of_birth": p.dob.isoformat(), "gender": p.gender, "postcode": p.postcode,
-               "date_of_death": ""}
+               "date_of_death": rng.choice(["", "", "", "2024-09-30"])}  # read, not used by the trace
         row.update(changes)
         index_rows.append(list(row.values()))
 
@@ -182,10 +182,10 @@ def make_messy(seed: int, n_people: int = 45) -> Messy:
         kind = rng.random()
         if kind < 0.45:  # in the index as submitted, with other case/spacing
             as_submitted.append(p)
-            index_row(p, nhs=rng.choice([p.nhs, f"{p.nhs[:3]} {p.nhs[3:6]} {p.nhs[6:]}"]),
+            index_row(p, nhs=rng.choice([p.nhs, f"{p.nhs[:3]} {p.nhs[3:6]} {p.nhs[6:]}", f" {p.nhs} "]),
                       family_name=rng.choice([p.last, p.last.upper(), p.last.lower(), f" {p.last} ",
                                               without_accents(p.last).upper()]),
-                      given_name=rng.choice([p.first, p.first.upper()]),
+                      given_name=rng.choice([p.first, p.first.upper(), without_accents(p.first).lower()]),
                       postcode=rng.choice([p.postcode, p.postcode.lower().replace(" ", "")]),
                       gender=rng.choice([p.gender, p.gender[0], {"Male": "1", "Female": "2"}[p.gender]]))
         elif kind < 0.55:  # in the index under another NHS number (the submitted one is unknown)
@@ -234,6 +234,7 @@ def make_messy(seed: int, n_people: int = 45) -> Messy:
         r["Total_Hrs_Caring_per_week"] = messy_text(rng, "20-49", 0.4)
         rows.append(r)
     rows += probe_rows(rng, as_submitted, people, la_written)
+    rows += [dict(r) for r in rng.sample(rows, 2)]  # exact duplicate rows are stored as rows of their own
     rng.shuffle(rows)
 
     lookup_columns = ["pcd7", "pcd8", "pcds", "dointr", "doterm", "oslaua", "osward", "pcon", "lsoa11",
@@ -241,6 +242,9 @@ def make_messy(seed: int, n_people: int = 45) -> Messy:
     lookup_columns += ["oscty", "sicbl"] if seed % 2 else ["ccg"]
     if seed % 4 == 3:  # an extract without pcds: the postcode comes from pcd7 (ZX141WT) or pcd8
         lookup_columns.remove("pcds")
+    if seed % 4 == 0:  # an older directory without the 2021 areas: their columns are NULL
+        lookup_columns.remove("lsoa21")
+        lookup_columns.remove("msoa21")
     lookup: list[dict[str, str]] = []
 
     def lookup_row(pc: str, i: int, doterm: str = "") -> None:
