@@ -39,8 +39,9 @@ DESCRIPTIONS = ["Conversation", "CONVERSATION 1", "first conversation", "convers
                 "second conversation", "  ", "NULL", "", "Phone call about the first conversation",
                 "reconversation", "conversation 11", "Conversation one-off", "Conversation1", "\t"]
 UNIT_COSTS = ["12.345", " 12", "1e3", "-5", "123.45", "", "NULL", "£12.50", "NaN", ".5", "1,200", "Infinity",
-              "12.", "0", "7.10", "null", " 99.99 ", "12.5.1", "1 000", "0012.50", "-0.75"]
-ADULTS = ["2.0", " 3 ", "1", "", "NULL", "2.5", "-1", "99999999999", "two", "0", "07"]
+              "12.", "0", "7.10", "null", " 99.99 ", "12.5.1", "1 000", "0012.50", "-0.75", "1_000", "0x10"]
+ADULTS = ["2.0", " 3 ", "1", "", "NULL", "2.5", "-1", "99999999999", "two", "0", "07", "1e1", "0x10", "1_0",
+          ".5", "3.", "0b11"]
 TEXT_VALUES = {
     "Ethnicity": ["White: Irish", "Asian or Asian British: Indian", "Other ethnic group: Arab"],
     "Client_Type": ["Service user"],
@@ -363,6 +364,8 @@ def probe_rows(rng: random.Random, indexed: list[Person], people: list[Person], 
         {"Unit_Cost": "inf", "Planned_units_per_week": "2E1"},
         {"No_of_adults_being_cared_for": "2.5"},
         {"No_of_adults_being_cared_for": "2.0"},
+        {"No_of_adults_being_cared_for": "0x10", "Unit_Cost": "1_000"},
+        {"No_of_adults_being_cared_for": "1e1"},
         # white space other than spaces: a tab-only cell is blank (validate.md: "only white space")
         {"Ethnicity": "\t", "Employment_Status": " \t NULL", "Event_Description": "\t ",
          "Adult_1_Linked_Person_ID": "\t", "Client_Type": "Unpaid carer"},

@@ -116,7 +116,12 @@ def blank_by_other_white_space(value: str | None) -> bool:
 
 def not_a_plain_number(value: str) -> bool:
     v = value.strip().lower()
-    return v in ("nan", "inf", "infinity") or bool(re.fullmatch(r"[0-9.]+e[0-9]+", v))
+    return v in ("nan", "inf", "infinity") or bool(re.fullmatch(r"[0-9.]+e[0-9]+|[0-9_.]*_[0-9_.]*", v))
+
+
+def whole_number_in_another_notation(value: str) -> bool:
+    """An exponent, hexadecimal, binary or underscore-grouped whole number ('1e1', '0x10', '0b11', '1_0')."""
+    return bool(re.fullmatch(r"\s*(?:[0-9]+e[0-9]+|0x[0-9a-f]+|0b[01]+|[0-9]+(?:_[0-9]+)+)\s*", value.lower()))
 
 
 KNOWN_DIFFERENCES: tuple[Known, ...] = (
@@ -193,30 +198,39 @@ KNOWN_DIFFERENCES: tuple[Known, ...] = (
         "Der_Conversation 0 instead of NULL.",
     ),
     Known(
-        "NaN, Infinity and exponents in Unit Cost / Planned units per week are stored as numbers",
+        "NaN, Infinity, exponents and underscores in Unit Cost / Planned units per week are stored as numbers",
         ("Unit_Cost", "Planned_units_per_week"),
         lambda row, column: not_a_plain_number(row[column]),
         lambda stored, expected, row, column: expected is None and isinstance(stored, float) and (
-            math.isnan(stored) or math.isinf(stored) or stored == float(row[column])),
+            math.isnan(stored) or math.isinf(stored) or stored == float(row[column].replace("_", ""))),
         "national-store.md: 'submitted number; unparseable -> NULL'; validate.md 'Numbers': a plain number (digits, "
         "one optional decimal point, a leading minus), NUMERIC(18,2) (C010; chk -2 on these cells). The store "
-        "keeps 'NaN' as NaN, 'Infinity'/'inf' as inf and '1e3' as 1000.",
+        "keeps 'NaN' as NaN, 'Infinity'/'inf' as inf, '1e3' and '1_000' as 1000 (DuckDB's cast syntax).",
     ),
     Known(
         "No. of adults '2.5' is rounded to 3",
         ("No_of_adults_being_cared_for",),
-        lambda row, column: bool(re.fullmatch(r"\s*[0-9]+\.[0-9]*[1-9][0-9]*\s*", row[column])),
+        lambda row, column: bool(re.fullmatch(r"\s*[0-9]*\.[0-9]*[1-9][0-9]*\s*", row[column])),
         lambda stored, expected, row, column: expected is None and stored == math.floor(float(row[column]) + 0.5),
         "national-store.md: 'submitted whole number; unparseable -> NULL'; spec §6.2 whole number (C013, chk -2). "
-        "The store casts '2.5' to 3 (rounding) instead of NULL.",
+        "The store casts '2.5' to 3 and '.5' to 1 (rounding) instead of NULL.",
     ),
     Known(
         "No. of adults '2.0' is stored as 2",
         ("No_of_adults_being_cared_for",),
-        lambda row, column: bool(re.fullmatch(r"\s*[0-9]+\.0*\s*", row[column])),
+        lambda row, column: bool(re.fullmatch(r"\s*[0-9]+\.0*\s*", row[column])),  # '2.0', '3.'
         lambda stored, expected, row, column: expected is None and stored == int(float(row[column])),
         "a reading (flag WHOLE_NUMBER_DIGITS_ONLY): a whole number is written with digits only, as SQL Server's "
         "TRY_CAST('2.0' AS INT) and the validator (C013, chk -2 on this cell) read it; the store keeps 2.",
+    ),
+    Known(
+        "No. of adults written '1e1', '0x10', '0b11' or '1_0' is stored as a number",
+        ("No_of_adults_being_cared_for",),
+        lambda row, column: whole_number_in_another_notation(row[column]),
+        lambda stored, expected, row, column: expected is None and isinstance(stored, int),
+        "national-store.md: 'submitted whole number; unparseable -> NULL'; DuckDB's integer cast reads "
+        "exponents, hexadecimal, binary and underscores ('0x10' -> 16, '1e1' -> 10, '1_0' -> 10), which are not "
+        "whole numbers as a return writes them (C013, chk -2).",
     ),
 )
 
