@@ -80,11 +80,6 @@ def loose_date(value: str | None) -> dt.date | None:
         return None
 
 
-def two_digit_year(value: str | None) -> bool:
-    m = LOOSE_DATE.match(value or "")
-    return bool(m) and len(m.group(3)) == 2
-
-
 def source_cell(row: dict[str, str], column: str) -> str:
     """The submitted cell a stored column is made from (LA person ID and linked IDs)."""
     name = column.removeprefix("Der_").removesuffix("_Pseudo")
