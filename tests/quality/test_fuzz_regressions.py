@@ -76,3 +76,23 @@ def test_identifier_shaped_values_in_shown_fields_are_not_shown(tmp_path):
     flagged = {(p.row, p.field) for p in result.problems if "the value (N/A - PID)" in p.message}
     assert {(i + 2, column) for i, column in moved} <= flagged, sorted(flagged)
     assert '"1.234.56"' in outputs and '"1/7/2025"' in outputs
+
+
+@pytest.mark.parametrize("where", ["header", "every_row"])
+def test_a_header_ended_by_a_carriage_return_alone_is_named_as_mixed_line_endings(tmp_path, where):
+    # Fuzz (line endings): a header line ended by CR alone, before rows ended CR LF (or rows ended CR alone with
+    # one line feed inside a quoted value), was refused as "the header row cannot be read as CSV" (T007), which
+    # sends the user to the column names; the file's line endings are what to fix.
+    header, rows = _clean(tmp_path, n=3)
+    if where == "header":
+        data = header + b"\r" + b"\r\n".join(rows) + b"\r\n"
+    else:
+        cells = rows[0].split(b",")
+        cells[9] = b'"Ma\nle"'
+        data = b"\r".join([header, b",".join(cells), *rows[1:]]) + b"\r"
+    path = tmp_path / "r.csv"
+    path.write_bytes(data)
+    result = validate_return(path, submission_date=SUBMISSION)
+    assert result.exit_code == 2
+    assert [p.check_id for p in result.problems] == ["T017"], [str(p) for p in result.problems]
+    assert "line endings" in result.problems[0].message

@@ -1288,6 +1288,10 @@ def _read_header(data_path: Path, name: str, encoding: str = "utf-8") -> tuple[l
     try:
         return next(csv.reader(io.StringIO(text))), text
     except (csv.Error, StopIteration):
+        if "\r" in text.split("\n", 1)[0].rstrip("\r"):
+            # A carriage return alone ends the header line (the file has line feeds too, or the byte scan
+            # would have named CR line endings): the line endings are mixed, not the header's names wrong.
+            raise TransportError([_line_endings_problem(name, "mixed")]) from None
         raise TransportError(
             [
                 _problem(
