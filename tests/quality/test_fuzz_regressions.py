@@ -96,3 +96,52 @@ def test_a_header_ended_by_a_carriage_return_alone_is_named_as_mixed_line_ending
     assert result.exit_code == 2
     assert [p.check_id for p in result.problems] == ["T017"], [str(p) for p in result.problems]
     assert "line endings" in result.problems[0].message
+
+
+def _unterminated_quote_file(tmp_path: Path) -> Path:
+    """Fuzz seed 100010, reduced: blank quoted values, one row ended by LF alone among rows ended CR LF, and a
+    quoted tab and line break. DuckDB's parallel reader gave up on the whole file with "CSV Error on Line: 2
+    ... Value with unterminated quote found", quoting the line: the validator raised it (the CLI printed
+    "Unexpected error" and the line's values)."""
+    header, _ = _clean(tmp_path)
+    blank = b",".join([b'""'] * 50)
+    data = header + b"\r\n" + blank + b"\n" + blank + b",\r\n" + b",".join([b'""'] * 49) + b',"\t\r\n",\r\n'
+    path = tmp_path / "r.csv"
+    path.write_bytes(data)
+    return path
+
+
+def test_a_read_duckdb_gives_up_on_is_refused_as_mixed_line_endings(tmp_path):
+    result = validate_return(_unterminated_quote_file(tmp_path), submission_date=SUBMISSION)
+    assert result.exit_code == 2
+    assert [p.check_id for p in result.problems] == ["T017"], [str(p) for p in result.problems]
+
+
+def test_the_cli_refuses_it_in_one_line_without_the_line_read(tmp_path):
+    from click.testing import CliRunner
+
+    from ascld.cli import cli
+
+    out = CliRunner().invoke(cli, ["validate", str(_unterminated_quote_file(tmp_path))])
+    assert out.exit_code == 2, out.output
+    assert out.output.startswith("r.csv cannot be checked: the file mixes line endings"), out.output
+    assert "Unexpected error" not in out.output and "Original Line" not in out.output
+
+
+def test_a_csv_error_of_duckdb_is_a_refusal_at_its_line_never_quoting_it(tmp_path):
+    # Where the line endings are not mixed, DuckDB's "CSV Error on Line: N" is T010 at row N; the line it
+    # quotes (here a made-up NHS number and name) is never passed on.
+    from ascld.returns.reader import TransportError, open_return
+
+    header, rows = _clean(tmp_path)
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"\r\n".join([header, *rows]) + b"\r\n")
+
+    def run(sql: str) -> None:
+        raise RuntimeError("CSV Error on Line: 3\nOriginal Line: 9990001234,Quentin\nValue with unterminated quote")
+
+    with open_return(path) as ret, pytest.raises(TransportError) as caught:
+        ret.execute_read(None, lambda parallel: "SELECT 1", run=run)
+    (problem,) = caught.value.problems
+    assert (problem.check_id, problem.row) == ("T010", 3), str(problem)
+    assert "9990001234" not in str(problem) and "Quentin" not in str(problem)

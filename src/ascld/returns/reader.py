@@ -65,6 +65,7 @@ READ_BYTES = 1 << 24  # 16 MiB reads
 MAX_LINE_BYTES = 1 << 20
 EXTRA_COLUMN = "__extra"
 NO_NULL = "__ascld_never_null__"  # DuckDB's nullstr: no real value is this, so empty values stay ''
+_CSV_ERROR = "CSV Error on Line"  # how DuckDB starts the message of a read it gives up (it quotes the line)
 
 
 def ragged_sql(columns: Sequence[str]) -> str:
@@ -204,20 +205,25 @@ class ReturnFile:
                 self.parallel = False
                 run(make_sql(False))
         except Exception as exc:
-            # DuckDB's CSV reader gives up on the whole file when its line endings change part-way.
-            if "state machine reached an invalid state" not in str(exc):
+            # DuckDB's CSV reader gives up on the whole file when its line endings change part-way ("state
+            # machine reached an invalid state", or, at a quoted line break, "CSV Error on Line: N ... Value with
+            # unterminated quote found"). Its message quotes the line: never passed on.
+            text = str(exc)
+            if "state machine reached an invalid state" not in text and _CSV_ERROR not in text:
                 raise
             if _mixed_line_endings(self.data_path):
                 raise TransportError([_line_endings_problem(self.name, "mixed")]) from None
+            line = re.search(_CSV_ERROR + r": ([0-9]+)", text)
             raise TransportError(
                 [
                     _problem(
                         self.name,
                         "T010",
-                        "the rows cannot be split as CSV (a double quote is not closed, or text follows a "
-                        "closing quote)",
+                        f"the {'row' if line else 'rows'} cannot be split as CSV (a double quote is not closed, or "
+                        "text follows a closing quote)",
                         "Put each value that contains commas, quotes or line breaks in double quotes, and "
                         "double any quote inside it",
+                        row=int(line.group(1)) if line else None,
                     )
                 ]
             ) from None
