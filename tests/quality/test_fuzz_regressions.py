@@ -145,3 +145,23 @@ def test_a_csv_error_of_duckdb_is_a_refusal_at_its_line_never_quoting_it(tmp_pat
     (problem,) = caught.value.problems
     assert (problem.check_id, problem.row) == ("T010", 3), str(problem)
     assert "9990001234" not in str(problem) and "Quentin" not in str(problem)
+
+
+def test_a_header_running_into_a_data_row_is_one_problem_showing_no_value(tmp_path):
+    # Fuzz seed 5166, reduced: the end of the header and the start of the first data row deleted, so line 1 is
+    # 30 column names, then the rest of a person's row. Each of those cells was listed as a wrong column name,
+    # quoted: the first name and last name among them.
+    rows = sample_rows(2, seed=11)
+    data = write_rows(tmp_path / "clean.csv", rows).read_bytes()
+    header, first = data.split(b"\r\n")[:2]
+    cut = header.index(b",Request: Route of Access")
+    joined = header[:cut] + b"," + first.split(b",", 2)[2]  # the row from its third value on
+    path = tmp_path / "r.csv"
+    path.write_bytes(joined + b"\r\n" + b"\r\n".join(data.split(b"\r\n")[2:]))
+    result = validate_return(path, submission_date=SUBMISSION)
+    assert result.exit_code == 2
+    assert [(p.check_id, p.row) for p in result.problems] == [("T007", 1)], [str(p) for p in result.problems]
+    assert "from column 31 on" in result.problems[0].message, result.problems[0].message
+    shown = str(result.problems[0])
+    for column in ("First_Name", "Last_Name", "NHS_Number", "Postcode", "Date_of_Birth", "Gender"):
+        assert rows[0][column] not in shown, column

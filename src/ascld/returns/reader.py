@@ -1047,6 +1047,23 @@ def _whole_header_problem(got: list[str], expected: list[str], spec: Spec, name:
             f"line 1 is not the CLD header row: {n_known} of its {len(got):,} names are CLD column names",
             hint,
         )
+    at = next((i for i, (g, e) in enumerate(zip(got, expected, strict=False)) if g != e), len(expected) - 1)
+    rest = [g for g in got[at:] if g.strip()]
+    if any(_LOOKS_LIKE_DATA.search(g) for g in rest) and sum(_key(g) in known for g in rest) < len(rest) / 2:
+        # The names are right up to a column, then the cells are mostly values (dates, numbers, postcodes among
+        # them): the header runs into a data row (a line break lost). Those cells are a person's details, names
+        # included: none is shown. (A few values typed into the header are listed column by column, hidden.)
+        return [
+            _problem(
+                name,
+                "T007",
+                f"line 1 holds values, not column names, from column {at + 1} on: the header row runs into a "
+                "data row (a line break is missing)",
+                "Make line 1 the header row shown by `ascld spec fields`, with the data rows on the lines after it",
+                row=1,
+                field=spec.field(expected[min(at, len(expected) - 1)]).column,
+            )
+        ]
     if len(got) == len(expected) + 1:
         for i in range(len(got)):
             if got[:i] + got[i + 1 :] == expected:
