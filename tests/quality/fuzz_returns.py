@@ -1024,7 +1024,33 @@ def _ingest_failures(case: Case, path: Path, folder: Path, result: Any) -> list[
                 out.append(f"ingest {attempt}: a refused file left {imports} imports, {rows} rows")
         elif (imports, rows) != (1, result.row_count):
             out.append(f"ingest {attempt}: store holds {imports} imports, {rows} rows; expected 1, {result.row_count}")
+    # The reports of refused files, and every text value the store holds, hold no identifying value either
+    # (the store keeps pseudonyms, sectors and years, never names, NHS numbers, postcodes or dates of birth).
+    for report in sorted((folder / "reports").rglob("*")) if (folder / "reports").exists() else []:
+        if report.is_file() and report.suffix in (".json", ".csv", ".html", ".txt"):
+            hit = find_identifying(html.unescape(report.read_text("utf-8", "replace")), case.exempt)
+            if hit:
+                out.append(f"ingest: identifying value {hit!r} in {report.name}")
+    for value in _store_texts(store):
+        hit = find_identifying(value, case.exempt)
+        if hit:
+            out.append(f"ingest: identifying value {hit!r} stored")
+            break
     return out
+
+
+def _store_texts(store: Path) -> list[str]:
+    """Every distinct text value in the store's Parquet files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts: set[str] = set()
+    for path in sorted(store.rglob("*.parquet")) if store.exists() else []:
+        table = pq.read_table(path)
+        for column in table.columns:
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                texts.update(v for v in column.unique().to_pylist() if v)
+    return sorted(texts)
 
 
 # --- the campaign -------------------------------------------------------------------------------------------
