@@ -165,3 +165,21 @@ def test_a_header_running_into_a_data_row_is_one_problem_showing_no_value(tmp_pa
     shown = str(result.problems[0])
     for column in ("First_Name", "Last_Name", "NHS_Number", "Postcode", "Date_of_Birth", "Gender"):
         assert rows[0][column] not in shown, column
+
+
+def test_a_previous_return_duckdb_cannot_split_is_a_q007_warning_not_a_refusal_of_the_return(tmp_path):
+    # Found while extending the fuzz campaign to --previous: a previous return with mixed line endings raised T017 out
+    # of validate_return (its byte checks and header passed; DuckDB then gave up on its rows), so the CLI
+    # refused the current, clean return with exit code 2 and reported none of its checks.
+    header, rows = _clean(tmp_path, n=4)
+    current = tmp_path / "current.csv"
+    current.write_bytes(b"\r\n".join([header, *rows]) + b"\r\n")
+    cells = rows[1].split(b",")
+    cells[9] = b"Ma\nle"
+    previous = tmp_path / "previous.csv"
+    previous.write_bytes(b"\r\n".join([header, rows[0], b",".join(cells), *rows[2:]]) + b"\r\n")
+    result = validate_return(current, previous=previous, submission_date=SUBMISSION)
+    clean = validate_return(current, submission_date=SUBMISSION)
+    assert result.usable and result.exit_code == clean.exit_code
+    (q007,) = [p for p in result.problems if p.check_id == "Q007"]
+    assert "mixes line endings" in q007.message, q007.message

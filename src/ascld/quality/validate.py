@@ -1180,7 +1180,10 @@ def _compare(
         crossrow.file_problem(con, by_id["Q007"], exc.problems[0].message)
         return None
     try:
-        rejected, _ = _scan(con, prev, "dq_prev", spec, layout, submission, workdir)
+        try:
+            rejected, _ = _scan(con, prev, "dq_prev", spec, layout, submission, workdir)
+        except TransportError as exc:  # rows DuckDB cannot split at all (e.g. mixed line endings)
+            rejected = list(exc.problems)
         if rejected:
             crossrow.file_problem(con, by_id["Q007"], rejected[0].message)
             return None
