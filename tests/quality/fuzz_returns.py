@@ -881,6 +881,7 @@ def check_case(
     cli: bool = False,
     ingest: bool = False,
     ingest_if_usable: bool = False,
+    previous: bool = False,
     slow_seconds: float = 60.0,
 ) -> Outcome:
     """Run the validator (and optionally the CLI and ingest) on `case`; the invariants broken, if any."""
@@ -935,10 +936,44 @@ def check_case(
         hit = find_identifying(text, case.exempt)
         if hit:
             out.failures.append(f"identifying value {hit!r} in {where}")
+    if previous:
+        out.failures += _previous_failures(case, path, folder)
     if cli:
         out.failures += _cli_failures(case, path, result)
     if ingest or (ingest_if_usable and result.usable):
         out.failures += _ingest_failures(case, path, folder, result)
+    return out
+
+
+@functools.cache
+def _clean_exit_code(base: int) -> int:
+    from ascld.quality import validate_return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "clean.csv"
+        path.write_bytes(base_bytes(base))
+        return validate_return(path, submission_date=SUBMISSION).exit_code
+
+
+def _previous_failures(case: Case, path: Path, folder: Path) -> list[str]:
+    """The case's file as the --previous return of its clean base: never an error, nor a refusal of the current
+    return (an unreadable previous return is a Q007 warning)."""
+    from ascld.quality import validate_return
+
+    current = folder / "current.csv"
+    current.write_bytes(base_bytes(case.base))
+    try:
+        result = validate_return(current, previous=path, submission_date=SUBMISSION)
+    except Exception as exc:  # noqa: BLE001 - what the fuzzer looks for
+        return [f"previous: validate_return raised {type(exc).__name__}: {str(exc)[:300]}"]
+    out = [
+        f"previous: {f}" for f in summary_failures(result.summary, "current.csv", _line_count(base_bytes(case.base)))
+    ]
+    if not result.usable or result.exit_code != _clean_exit_code(case.base):
+        out.append(f"previous: exit code {result.exit_code}, the clean return alone {_clean_exit_code(case.base)}")
+    hit = find_identifying(json.dumps(result.summary, ensure_ascii=False), case.exempt)
+    if hit:
+        out.append(f"previous: identifying value {hit!r} in the summary")
     return out
 
 
@@ -1065,6 +1100,7 @@ def run(
     log: Callable[[str], None] = print,
     save: Path | None = None,
     ingest_usable: int = 0,
+    previous_every: int = 0,
 ) -> list[Outcome]:
     outcomes = []
     usable_seen = 0
@@ -1079,6 +1115,7 @@ def run(
                 ingest=bool(ingest_every) and n % ingest_every == 0,
                 # Accepted files are the ingest's harder half (stored rows, reruns): every Nth of them too.
                 ingest_if_usable=bool(ingest_usable) and usable_seen % ingest_usable == 0,
+                previous=bool(previous_every) and n % previous_every == 0,
             )
             usable_seen += o.exit_code in (0, 1)
             outcomes.append(o)
@@ -1113,6 +1150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cli-every", type=int, default=25, help="run the CLI on every Nth case (0: never)")
     ap.add_argument("--ingest-every", type=int, default=100, help="run the ingest on every Nth case (0: never)")
     ap.add_argument("--ingest-usable", type=int, default=0, help="also ingest every Nth usable case (0: never)")
+    ap.add_argument("--previous-every", type=int, default=0, help="use every Nth case as --previous (0: never)")
     ap.add_argument("--outputs-every", type=int, default=1, help="write the outputs of every Nth case")
     args = ap.parse_args(argv)
     if args.replay is not None:
@@ -1136,6 +1174,7 @@ def main(argv: list[str] | None = None) -> int:
         save=args.save,
         log=lambda s: print(s, flush=True),
         ingest_usable=args.ingest_usable,
+        previous_every=args.previous_every,
     )
     kinds = Counter(k for o in outcomes for k in o.case.kinds)
     codes = Counter(o.exit_code for o in outcomes)

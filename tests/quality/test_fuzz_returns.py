@@ -107,3 +107,12 @@ def test_ingest_stores_nothing_of_a_refused_file_and_an_accepted_one_once(kinds,
     outcome = fz.check_case(case, tmp_path, outputs=False, ingest=True)
     assert outcome.exit_code is not None and (outcome.exit_code != 2) == usable
     assert not outcome.failures, (case.label, outcome.failures)
+
+
+def test_bad_files_as_the_previous_return_are_a_warning_at_most(tmp_path):
+    # A bad --previous return never raises nor refuses the clean current return (Q007 when it cannot be read).
+    failures = []
+    for case in [c for c in (fz.make_case(s) for s in range(FIRST_SEED + 5000, FIRST_SEED + 5006))]:
+        outcome = fz.check_case(case, tmp_path, outputs=False, previous=True)
+        failures += [f"{case.label}: {f}" for f in outcome.failures]
+    assert not failures, "\n".join(failures[:20])
