@@ -287,7 +287,7 @@ def _person_table(con: Any, traced: bool, postcodes: str | None) -> None:
         joins.append(f"LEFT JOIN {postcodes} pc ON pc.pc_key = pd.pc_key")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE __ascld_pdx AS
+        CREATE OR REPLACE TEMP VIEW __ascld_pdx AS
         SELECT {", ".join(f"pd.{c}" for c in PERSON_DETAILS)}, pd.dob, pd.pc_sector,
                sn.p AS nhs_pseudo,
                {"tn.p" if traced else "NULL::VARCHAR"} AS traced_pseudo,
@@ -535,7 +535,8 @@ def ingest_table(
         },
     )
     store.commit(temp, record, pause=_pause)
-    for t in ("__ascld_pd", "__ascld_pdx", "__ascld_traced", "__ascld_pmap_nhs", "__ascld_pmap_pid",
+    con.execute("DROP VIEW IF EXISTS __ascld_pdx")
+    for t in ("__ascld_pd", "__ascld_traced", "__ascld_pmap_nhs", "__ascld_pmap_pid",
               "__ascld_pid_raw",
               "__ascld_pc_one", "__ascld_pc_keys", "__ascld_la_names"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
