@@ -244,7 +244,7 @@ def _scan(
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
     if con.execute(f"SELECT bool_or(ragged > 0) FROM {table}").fetchone()[0]:
         problems += ragged_problems(
-            con, table, ret.name, len(spec.columns), row_sql="__row", where="ragged > 0", kind="ragged"
+            con, table, ret.name, len(ret.file_columns), row_sql="__row", where="ragged > 0", kind="ragged"
         )
     return sorted(problems, key=lambda p: p.row or 0), value_parts
 
@@ -1041,10 +1041,13 @@ def validate_return(
                 ),
             )
         for problem in ret.warnings:
-            con.execute(
-                f"INSERT INTO {crossrow.PROBLEMS} (row, seq, field, check_id, detail) "
-                "VALUES (?, 0, '', ?, ?)",
-                [problem.row, problem.check_id, problem.message],
+            crossrow.file_problem(
+                con,
+                by_id[problem.check_id],
+                problem.message,
+                field=problem.field,
+                seq=cols.index(problem.field) + 1 if problem.field else 0,
+                row=problem.row,
             )
         cross.__exit__(None, None, None)
         comparison = None

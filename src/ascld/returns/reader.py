@@ -133,7 +133,9 @@ class ReturnFile:
         compression: "none" or "gzip".
         encoding: "ascii" (nothing to transcode) or "windows-1252".
         header: the header row as read.
-        columns: national column names, in file order (the specification's order).
+        columns: national column names of every field, in the specification's order (a column the file
+            leaves out is read as blank: `omitted`).
+        file_columns: the columns the file holds, in file order (`columns` less `omitted`).
         data_path: the UTF-8 CSV DuckDB reads: the file itself, or a temporary transcoded copy.
         size_bytes: size of the file as given.
         warnings: transport observations that do not stop checking (e.g. empty lines, T016).
@@ -148,10 +150,15 @@ class ReturnFile:
     data_path: Path
     size_bytes: int
     warnings: list[Problem] = field(default_factory=list)
+    omitted: tuple[str, ...] = ()  # optional columns (`Field.may_be_omitted`) the file leaves out
     duckdb_encoding: str = "utf-8"  # how DuckDB reads data_path: utf-8, or latin-1 (= Windows-1252 here)
     parallel: bool = True  # False once DuckDB has refused to read it in parallel (quoted line breaks)
     _tmpdir: str | None = field(default=None, repr=False)
     _scan_count: int = field(default=0, repr=False)
+
+    @property
+    def file_columns(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c not in self.omitted)
 
     def read_csv_sql(self, rejects: str | None = None, *, parallel: bool | None = None) -> str:
         """The DuckDB `read_csv(...)` call for the data rows.
@@ -162,12 +169,14 @@ class ReturnFile:
         DuckDB silently drops *empty* surplus values ("a,b,c,,"), so a row is ragged exactly when its last
         column is NULL (too few values) or `__extra` is not NULL (too many); `ragged_sql` tests that.
 
+        A column the file leaves out (`omitted`) is given as '' on every row, in its place: a blank value.
+
         Args:
             rejects: when given, rows DuckDB cannot split are skipped and recorded in a table of this name
             (and
                 `<name>_scan`) instead of stopping the read; `rejected_rows` turns them into problems.
         """
-        cols = ", ".join(f"'{c}': 'VARCHAR'" for c in (*self.columns, EXTRA_COLUMN))
+        cols = ", ".join(f"'{c}': 'VARCHAR'" for c in (*self.file_columns, EXTRA_COLUMN))
         path = str(self.data_path).replace("'", "''")
         opts = (
             f"header=true, auto_detect=false, delim=',', quote='\"', escape='\"', strict_mode=true, "
@@ -187,7 +196,11 @@ class ReturnFile:
             parallel = self.parallel
         if not parallel:
             opts += ", parallel=false"
-        return f"read_csv('{path}', {opts})"
+        read = f"read_csv('{path}', {opts})"
+        if not self.omitted:
+            return read
+        every = ", ".join(f"'' AS \"{c}\"" if c in self.omitted else f'"{c}"' for c in (*self.columns, EXTRA_COLUMN))
+        return f"(SELECT {every} FROM {read})"
 
     def execute_read(self, con: Any, make_sql: Any, run: Any = None) -> None:
         """Run `make_sql(parallel)` (SQL reading this file); DuckDB's parallel reader cannot pad rows when a
@@ -230,7 +243,7 @@ class ReturnFile:
 
     def ragged_sql(self) -> str:
         """SQL over `read_csv_sql` rows: 1 too few values, 2 too many, 0 as many as the header."""
-        return ragged_sql(self.columns)
+        return ragged_sql(self.file_columns)
 
     def new_rejects_name(self) -> str:
         self._scan_count += 1
@@ -248,7 +261,7 @@ class ReturnFile:
             f"SELECT line, arg_min(error_type::VARCHAR, ({first})) FROM {rejects} GROUP BY line "
             f"ORDER BY line LIMIT {int(limit)}"
         ).fetchall()
-        out = [_reject_problem(self.name, int(line), kind, len(self.columns)) for line, kind in rows]
+        out = [_reject_problem(self.name, int(line), kind, len(self.file_columns)) for line, kind in rows]
         if len(out) == limit:
             # The last place of a full listing says how many rows it leaves out (a listing is cut at `limit`).
             total = con.execute(f"SELECT count(DISTINCT line) FROM {rejects}").fetchone()[0]
@@ -286,7 +299,7 @@ class ReturnFile:
         problems = self.rejected_rows(raw, rejects)
         raw.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
         problems += ragged_problems(
-            raw, tmp, self.name, len(self.columns), row_sql="rowid + 2", where="__ragged > 0", kind="__ragged"
+            raw, tmp, self.name, len(self.file_columns), row_sql="rowid + 2", where="__ragged > 0", kind="__ragged"
         )
         if problems:
             raw.execute(f"DROP TABLE {tmp}")
@@ -1121,11 +1134,43 @@ def _collapse_near_misses(problems: list[Problem], name: str) -> list[Problem]:
     return out
 
 
+def omitted_columns(header: Sequence[str], spec: Spec) -> tuple[str, ...] | None:
+    """The columns a header leaves out when it is the specification's header, exact and in order, less some
+    columns that may be left out (`Field.may_be_omitted`; never the last, whose missing value tells a short
+    row); None when it is not that. Empty when nothing is left out."""
+    got = list(header)
+    kept = [f for f in spec.fields if f.name in got]
+    left_out = [f for f in spec.fields if f.name not in got]
+    if [f.name for f in kept] != got or any(not f.may_be_omitted for f in left_out):
+        return None
+    if left_out and spec.fields[-1] in left_out:
+        return None
+    return tuple(f.column for f in left_out)
+
+
+def omitted_column_warnings(omitted: Sequence[str], spec: Spec, name: str) -> list[Problem]:
+    """T021, a warning for each optional column the file leaves out (its values are read as blank)."""
+    return [
+        Problem(
+            file=name,
+            row=1,
+            field=c,
+            check_id="T021",
+            severity="warning",
+            message=f"the file has no {spec.field(c).name} column; it is read as blank on every row",
+            hint=f"Nothing to do: {spec.field(c).name} may be left out while its place in Release 2 is "
+            "unconfirmed. If your system holds it, you may add the column in its place",
+        )
+        for c in omitted
+    ]
+
+
 def check_header(header: Sequence[str], spec: Spec, name: str) -> list[Problem]:
-    """Problems with a header row (T007, T015); empty when it matches the specification exactly."""
+    """Problems with a header row (T007, T015); empty when it matches the specification exactly, or leaves
+    out only columns that may be left out (`omitted_columns`)."""
     expected = list(spec.headers)
     got = list(header)
-    if got == expected:
+    if got == expected or omitted_columns(got, spec):
         return []
     if len(got) == 1:
         for delim, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
@@ -1385,17 +1430,18 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
     duckdb_encoding = "latin-1" if scan.non_ascii and not scan.c1 else "utf-8"
     try:
         header, text = _read_header(data_path, name, duckdb_encoding)
-        problems = check_header(header, spec, name) or _very_wide_rows(text, len(spec.columns), name)
+        problems = check_header(header, spec, name) or _very_wide_rows(text, len(header), name)
         if not problems and scan.wide_line is not None:
             line = _line_of(path, compression == "gzip", scan.wide_line[0])
-            problems = [_too_many_values(name, line, scan.wide_line[1], len(spec.columns))]
+            problems = [_too_many_values(name, line, scan.wide_line[1], len(header))]
         if problems:
             raise TransportError(problems)
     except TransportError:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
         raise
-    warnings = []
+    omitted = omitted_columns(header, spec) or ()
+    warnings = omitted_column_warnings(omitted, spec, name)
     if scan.blank_line_offset is not None:
         line = _line_of(path, compression == "gzip", scan.blank_line_offset)
         warnings.append(
@@ -1420,6 +1466,7 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         data_path=data_path,
         size_bytes=path.stat().st_size,
         warnings=warnings,
+        omitted=omitted,
         duckdb_encoding=duckdb_encoding,
         _tmpdir=tmpdir,
     )

@@ -45,6 +45,13 @@ class Field:
     source: str
     note: str
 
+    @property
+    def may_be_omitted(self) -> bool:
+        """A column whose place in Release 2 is unconfirmed (`in_r2 = uncertain`): a file may leave it out, and
+        its values are then read as blank (cld_fields.yaml, GP Practice Name: "Treat as optional and do not
+        fail a file that omits or includes it"; Provider CQC Location Name: "Same situation")."""
+        return self.in_r2 == "uncertain"
+
 
 @dataclass(frozen=True)
 class DefinedList:
