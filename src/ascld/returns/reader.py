@@ -1480,7 +1480,8 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
 # ---------------------------------------------------------------------------------
 
 FORMULA_REGEX = r"^[=+\-@]"
-NEGATIVE_NUMBER_REGEX = r"^-[0-9]+(\.[0-9]+)?$"
+# A negative number as the validator reads numbers (checks.NUMBER_REGEX): -12, -12.5, -12. and -.5
+NEGATIVE_NUMBER_REGEX = r"^-([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 LEADING_BREAK_FORMULA_REGEX = r"^[\t\r\n]+[=+@-]"  # RE2 reads the escapes; SQL passes backslashes through
 
 

@@ -1,0 +1,41 @@
+"""Two edges of the transport checks: negative numbers written '-.5' or '-5.', and an LA code with white
+space other than spaces around it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ascld.quality import validate_return
+from ascld.quality.sample import sample_rows, write_rows
+
+SUBMITTED = dt.date(2025, 10, 20)
+
+
+def _service_rows(n: int) -> list[dict[str, str]]:
+    rows = [r for r in sample_rows(200, seed=8) if r["Event_Type"] == "Service" and r["Unit_Cost"]]
+    assert len(rows) >= n
+    return rows[:n]
+
+
+def test_negative_numbers_without_a_leading_or_trailing_digit_are_numbers_not_formulas(tmp_path):
+    rows = _service_rows(3)
+    rows[0]["Unit_Cost"], rows[1]["Unit_Cost"] = "-.5", "-5."
+    result = validate_return(write_rows(tmp_path / "r.csv", rows), submission_date=SUBMITTED)
+    failed = sorted((p.row, p.field, p.check_id) for p in result.problems if p.severity == "error")
+    assert result.exit_code == 1 and failed == [(2, "Unit_Cost", "C012"), (3, "Unit_Cost", "C012")]
+
+
+def test_a_minus_before_text_is_still_a_formula(tmp_path):
+    rows = _service_rows(2)
+    rows[0]["Unit_Cost"] = "-.5a"
+    result = validate_return(write_rows(tmp_path / "r.csv", rows), submission_date=SUBMITTED)
+    assert result.exit_code == 2 and [p.check_id for p in result.problems if p.severity == "error"] == ["T012"]
+
+
+def test_white_space_around_the_la_code_is_not_another_council(tmp_path):
+    rows = sample_rows(6, seed=9)
+    rows[1]["LA_Code"] += "\t"
+    rows[2]["LA_Code"] = "\xa0" + rows[2]["LA_Code"]
+    result = validate_return(write_rows(tmp_path / "r.csv", rows), submission_date=SUBMITTED)
+    assert "T013" not in {p.check_id for p in result.problems} and result.exit_code != 2
+    assert result.summary["la_code"] == rows[0]["LA_Code"]
