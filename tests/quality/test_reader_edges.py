@@ -39,3 +39,14 @@ def test_white_space_around_the_la_code_is_not_another_council(tmp_path):
     result = validate_return(write_rows(tmp_path / "r.csv", rows), submission_date=SUBMITTED)
     assert "T013" not in {p.check_id for p in result.problems} and result.exit_code != 2
     assert result.summary["la_code"] == rows[0]["LA_Code"]
+
+
+def test_loading_a_return_reads_white_space_around_the_la_code_as_one_council(tmp_path):
+    import duckdb
+
+    from ascld.returns.reader import open_return
+
+    rows = sample_rows(4, seed=9)
+    rows[1]["LA_Code"] += "\t"
+    with open_return(write_rows(tmp_path / "r.csv", rows)) as ret:
+        assert ret.to_duckdb(duckdb.connect(), "t") == 4  # no T013

@@ -1540,9 +1540,11 @@ def formula_problem(name: str, row: int, column: str) -> Problem:
 def single_value_problems(con: Any, table: str, name: str) -> list[Problem]:
     """T013/T014: one LA code and one stated reporting period per file (blank or invalid values aside)."""
     from ascld.quality.dates import date_sql
+    from ascld.quality.sqlgen import WHITESPACE, quote_str
 
+    code = f'trim("LA_Code", {quote_str(WHITESPACE)})'  # white space of any kind around it is not another code
     la, periods = con.execute(
-        f'SELECT count(DISTINCT trim("LA_Code")) FILTER (WHERE trim("LA_Code") <> \'\'), '
+        f"SELECT count(DISTINCT {code}) FILTER (WHERE {code} <> ''), "
         f"count(DISTINCT ({date_sql(chr(34) + 'Reporting_Period_Start_Date' + chr(34))}, "
         f"{date_sql(chr(34) + 'Reporting_Period_End_Date' + chr(34))})) FILTER (WHERE "
         f"{date_sql(chr(34) + 'Reporting_Period_Start_Date' + chr(34))} IS NOT NULL AND "
