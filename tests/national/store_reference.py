@@ -57,10 +57,11 @@ POSTCODE_IGNORES_WHITE_SPACE = True
 PSEUDO_POSTCODES_LOOKED_UP = True
 # A "real county" in the directory: a non-blank oscty that is not a pseudo code (E99999999, W99999999 ...).
 REAL_COUNTY = re.compile(r"^(?![A-Z]99999999$)[A-Z][0-9]{8}$")
-# Trace: a gender outside Male/Female/Other/Unknown (and M/F/1/2/0/9), e.g. 'Not stated', is a value of its
-# own: present (not "missing"), equal only to itself, so compatible only with Other/Unknown on the other side
-# (the documented rule read literally). False would treat it as missing (No match).
-UNRECOGNISED_GENDER_IS_A_VALUE = True
+# Trace: a gender outside Male/Female/Other/Unknown (and M/F/1/2/0/9), e.g. 'Not stated'. "unknown" (ascld's
+# decision, docs/national-store.md "Tracing"): it says nothing about the person's gender, so it is read as
+# Unknown, compatible with either; "value": a value of its own, compatible only with Other/Unknown (the rule
+# read literally); "missing": no gender, so No match.
+UNRECOGNISED_GENDER = "unknown"
 # Trace: the given name is normalised as the family name (upper case, accents stripped, letters only).
 GIVEN_NAME_NORMALISED_AS_FAMILY = True
 # Conversation flags: "conversation 1" / "conversation one" / "first conversation" as whole words (so
@@ -272,8 +273,10 @@ def gender_key(value: str | None) -> str | None:
         return None
     assert value is not None
     g = GENDERS.get(value.strip().upper())
-    if g is None and UNRECOGNISED_GENDER_IS_A_VALUE:
+    if g is None and UNRECOGNISED_GENDER == "value":
         return "?" + value.strip().upper()
+    if g is None and UNRECOGNISED_GENDER == "unknown":
+        return "X"
     return g
 
 

@@ -71,16 +71,23 @@ def install_identity_macros(con: Any) -> None:
 
     * `ascld_nhs_key(x)`: the 10 digits of a valid NHS number, else NULL;
     * `ascld_name_key(x)`: upper case, accents stripped, A-Z only; NULL if nothing is left;
-    * `ascld_gender_key(x)`: 'M', 'F', 'U' (other or unknown) or NULL (blank);
+    * `ascld_gender_key(x)`: 'M', 'F', 'U' (other, unknown, or a value outside the list, such as 'Not
+      stated': compatible with either) or NULL (blank);
     * `ascld_pc_key(x)`: postcode upper case without spaces; NULL if blank;
-    * `ascld_cld_date(x)`: a dd/mm/yyyy date, else NULL;
-    * `ascld_blank(x)`: NULL for blank or the literal text NULL (any case), else the value unchanged. Only
-      4-byte values are upper-cased (no other text upper-cases to NULL), which spares a string per value.
-      The rule is one CASE of one WHEN, which DuckDB works out once per dictionary entry of a Parquet
-      column (the ingest reads the rows from the validator's Parquet files): a fast path for plain values as
-      a first WHEN halved the cost on an in-memory table but doubled it there (0.33 -> 0.67 CPU s over the
-      30 pass-through columns of 1,000,000 rows), so there is none.
+    * `ascld_cld_date(x)`: the date of a value written exactly dd/mm/yyyy (the validator's format: no spaces
+      around it, two-digit day and month, four-digit year) that exists, else NULL;
+    * `ascld_is_blank(x)`: the validator's blank (`ascld.quality.sqlgen.is_blank`): empty, only white space of
+      any kind, or the text NULL in any case with white space around it;
+    * `ascld_blank(x)`: NULL where `ascld_is_blank(x)`, else the value unchanged;
+    * `ascld_strip(x)`: white space of any kind removed from both ends (DuckDB's `trim` removes spaces only).
+    `ascld_blank` is one CASE of one WHEN, which DuckDB works out once per dictionary entry of a Parquet
+    column (the ingest reads the rows from the validator's Parquet files): a fast path for plain values as a
+    first WHEN halved the cost on an in-memory table but doubled it there (0.33 -> 0.67 CPU s over the 30
+    pass-through columns of 1,000,000 rows), so there is none.
     """
+    from ascld.quality.dates import FORMAT_REGEX
+    from ascld.quality.sqlgen import WHITESPACE, blank_sql
+
     placeholders = ", ".join(_sql_str(p) for p in sorted(PLACEHOLDERS))
     # The check digit from the number as a BIGINT n: digit i (1-based) is (n // 10^(10-i)) % 10; a result of
     # 11 - (sum % 11) equal to 11 means 0, and 10 can match no digit ((11 - 1) % 11 = 10).
@@ -101,15 +108,17 @@ def install_identity_macros(con: Any) -> None:
             list_transform([ascld_nhs_digits(x)], lambda d: ascld_nhs_key_dn(d, TRY_CAST(d AS BIGINT)))[1];
         CREATE OR REPLACE TEMP MACRO ascld_name_key(x) AS
             nullif(regexp_replace(upper(strip_accents(x)), '[^A-Z]', '', 'g'), '');
+        CREATE OR REPLACE TEMP MACRO ascld_is_blank(x) AS {blank_sql("x")};
+        CREATE OR REPLACE TEMP MACRO ascld_strip(x) AS trim(x, {_sql_str(WHITESPACE)});
         CREATE OR REPLACE TEMP MACRO ascld_gender_key(x) AS
-            CASE WHEN nullif(trim(x), '') IS NULL THEN NULL
-                 WHEN lower(trim(x)) IN ('male', 'm', '1') THEN 'M'
-                 WHEN lower(trim(x)) IN ('female', 'f', '2') THEN 'F'
+            CASE WHEN ascld_is_blank(x) THEN NULL
+                 WHEN lower(ascld_strip(x)) IN ('male', 'm', '1') THEN 'M'
+                 WHEN lower(ascld_strip(x)) IN ('female', 'f', '2') THEN 'F'
                  ELSE 'U' END;
         CREATE OR REPLACE TEMP MACRO ascld_pc_key(x) AS nullif({sql_postcode_key("x")}, '');
-        CREATE OR REPLACE TEMP MACRO ascld_cld_date(x) AS CAST(try_strptime(trim(x), '%d/%m/%Y') AS DATE);
-        CREATE OR REPLACE TEMP MACRO ascld_blank(x) AS
-            CASE WHEN trim(x) = '' OR (strlen(trim(x)) = 4 AND upper(trim(x)) = 'NULL') THEN NULL ELSE x END;
+        CREATE OR REPLACE TEMP MACRO ascld_cld_date(x) AS
+            CASE WHEN regexp_full_match(x, '{FORMAT_REGEX}') THEN CAST(try_strptime(x, '%d/%m/%Y') AS DATE) END;
+        CREATE OR REPLACE TEMP MACRO ascld_blank(x) AS CASE WHEN ascld_is_blank(x) THEN NULL ELSE x END;
         """
     )
 

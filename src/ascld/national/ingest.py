@@ -249,8 +249,8 @@ def _person_id_pseudonyms(con: Any, table: str, have: set[str], pseudonymiser: P
         f"""
         CREATE OR REPLACE TEMP TABLE __ascld_pid_raw AS
         -- compared as SQL Server compares them nationally: case-insensitive, surrounding spaces ignored
-        SELECT la_raw, v_raw, coalesce(nullif(upper(trim(la_raw)), ''), '') AS la,
-               nullif(upper(trim(v_raw)), '') AS v
+        SELECT la_raw, v_raw, coalesce(nullif(upper(ascld_strip(la_raw)), ''), '') AS la,
+               CASE WHEN NOT ascld_is_blank(v_raw) THEN upper(trim(v_raw)) END AS v
         FROM ({raw})
         """
     )
@@ -303,6 +303,20 @@ def _age(at: str) -> str:
     return f"CAST(floor(datediff('day', date_trunc('month', x.dob), {at}) / 365.25) AS INTEGER)"
 
 
+# Numbers as a return writes them (validate.md "Numbers"), white space around allowed: a plain decimal with an
+# optional minus, and a whole number of digits only. Anything else (an exponent, NaN, Infinity, '2.0' for a
+# whole number, '1_000', '0x10' ...), which DuckDB's casts would read, is stored as NULL.
+PLAIN_NUMBER = r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+WHOLE_NUMBER = r"-?[0-9]+"
+
+
+def _number(raw: str, pattern: str, kind: str) -> str:
+    """SQL: the number `raw` holds when it matches `pattern` (white space around ignored), else NULL."""
+    from ascld.quality.sqlgen import WS_CLASS
+
+    return f"TRY_CAST(nullif(regexp_extract({raw}, '^{WS_CLASS}*({pattern}){WS_CLASS}*$', 1), '') AS {kind})"
+
+
 def _final_select(
     table: str, have: set[str], import_id: str, import_date: dt.datetime, row_base: int, row_expr: str
 ) -> str:
@@ -317,8 +331,8 @@ def _final_select(
     exprs.update({c: date(c) for c in ("Reporting_Period_Start_Date", "Reporting_Period_End_Date",
                                          "Date_of_Death", "Event_Start_Date", "Event_End_Date")})
     exprs.update({
-        "LA_Code": f"nullif(trim({_col(have, 'LA_Code', 'r')}), '')",
-        "LA_Name": f"coalesce(n.name, nullif(trim({_col(have, 'LA_Code', 'r')}), ''))",
+        "LA_Code": f"nullif(ascld_strip({_col(have, 'LA_Code', 'r')}), '')",
+        "LA_Name": f"coalesce(n.name, nullif(ascld_strip({_col(have, 'LA_Code', 'r')}), ''))",
         "ImportDate": f"TIMESTAMP {_sql_str(import_date.isoformat(sep=' ', timespec='milliseconds'))}",
         "ImportFileId": _sql_str(import_id),
         "Der_NHS_Number_Traced_Pseudo": "x.traced_pseudo",
@@ -336,10 +350,11 @@ def _final_select(
         "Der_Conversation_1": f"CASE WHEN {text('Event_Description')} IS NULL THEN NULL "
                               f"WHEN regexp_matches({description}, "
                               r"'(?i)(conversation\s*(1|one)\b|first\s+conversation)') THEN 1 ELSE 0 END",
-        "Unit_Cost": f"TRY_CAST(trim({_col(have, 'Unit_Cost', 'r')}) AS DOUBLE)",
-        "Planned_units_per_week": f"TRY_CAST(trim({_col(have, 'Planned_units_per_week', 'r')}) AS DOUBLE)",
-        "No_of_adults_being_cared_for": f"TRY_CAST(trim({_col(have, 'No_of_adults_being_cared_for', 'r')}) "
-                                        "AS INTEGER)",
+        "Unit_Cost": _number(_col(have, "Unit_Cost", "r"), PLAIN_NUMBER, "DOUBLE"),
+        "Planned_units_per_week": _number(_col(have, "Planned_units_per_week", "r"), PLAIN_NUMBER, "DOUBLE"),
+        "No_of_adults_being_cared_for": _number(
+            _col(have, "No_of_adults_being_cared_for", "r"), WHOLE_NUMBER, "INTEGER"
+        ),
         "Der_Unique_Record_ID": f"{row_base} + {row_expr}",
     })
     for i, c in enumerate(LINKED, start=1):
@@ -350,7 +365,7 @@ def _final_select(
     la = _col(have, "LA_Code", "r")
     joins = [
         f"LEFT JOIN __ascld_pdx x ON {on}",
-        f"LEFT JOIN __ascld_la_names n ON n.code = nullif(trim({la}), '')",
+        f"LEFT JOIN __ascld_la_names n ON n.code = nullif(ascld_strip({la}), '')",
     ]
     id_columns = (("pid", "LA_Person_Unique_Identifier"), *((f"a{i}", c) for i, c in enumerate(LINKED, 1)))
     for alias, c in id_columns:
@@ -487,7 +502,7 @@ def ingest_table(
     )
     row_col = "__row" if "__row" in have else "NULL::BIGINT"
     n_rows, lo_row, la_code, rp_start, rp_end = con.execute(
-        f"SELECT count(*), min({row_col}), mode(nullif(trim({_col(have, 'LA_Code')}), '')), "
+        f"SELECT count(*), min({row_col}), mode(nullif(ascld_strip({_col(have, 'LA_Code')}), '')), "
         f"min(ascld_cld_date({_col(have, 'Reporting_Period_Start_Date')})), "
         f"max(ascld_cld_date({_col(have, 'Reporting_Period_End_Date')})) FROM {table}"
     ).fetchall()[0]
