@@ -1,6 +1,7 @@
-"""`ascld_blank` at the edges of its rule: every character DuckDB's trim removes, at either end of values
-blank, NULL in any case, 4 bytes long or not, ASCII or not, against the plain rule written out. (A fast path
-for plain values was tried and dropped, docs/national-store.md; these tests caught its wrong variants.)"""
+"""`ascld_blank` at the edges of its rule: every white-space character (Python's and those DuckDB's trim
+removes), at either end of values blank, NULL in any case, 4 bytes long or not, ASCII or not, against the
+validator's blank written in Python (`ascld.quality.sqlgen.is_blank`). (A fast path for plain values was
+tried and dropped, docs/national-store.md; these tests caught its wrong variants.)"""
 
 from __future__ import annotations
 
@@ -9,28 +10,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ascld.identity.tracing import install_identity_macros
+from ascld.quality.sqlgen import WHITESPACE, is_blank
 
 _CON = duckdb.connect()
 install_identity_macros(_CON)
 
-# The plain rule, written out: blank, or the text NULL in any case, after DuckDB's trim.
-PLAIN = "CASE WHEN trim(v) = '' OR upper(trim(v)) = 'NULL' THEN NULL ELSE v END"
-
-
 def _disagreements(values: list[str | None]) -> list[str | None]:
-    _CON.execute("CREATE OR REPLACE TABLE t (v VARCHAR)")
-    _CON.executemany("INSERT INTO t VALUES (?)", [[v] for v in values])
-    rows = _CON.execute(f"SELECT v FROM t WHERE ascld_blank(v) IS DISTINCT FROM ({PLAIN})").fetchall()
-    return [r[0] for r in rows]
+    """The values where `ascld_blank` is not: NULL for a blank value (the validator's), else the value."""
+    _CON.execute("CREATE OR REPLACE TABLE t (i INTEGER, v VARCHAR)")
+    _CON.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    got = dict(_CON.execute("SELECT i, ascld_blank(v) FROM t").fetchall())
+    return [v for i, v in enumerate(values) if got[i] != (None if is_blank(v) else v)]
 
 
 def _trimmed_code_points() -> list[int]:
-    """Every code point DuckDB's trim removes (found by asking DuckDB, so a new version's set is covered)."""
+    """Every white-space code point: Python's, and every one DuckDB's trim removes (found by asking DuckDB, so
+    a new version's set is covered)."""
     rows = _CON.execute(
         "SELECT cp FROM range(1, 1114112) t(cp) WHERE (cp < 55296 OR cp > 57343) "
         "AND trim(chr(cp::INTEGER)) <> chr(cp::INTEGER)"
     ).fetchall()
-    return [r[0] for r in rows]
+    return sorted({r[0] for r in rows} | {ord(c) for c in WHITESPACE})
 
 
 def test_every_character_trim_removes_takes_the_full_rule_at_either_end():

@@ -50,3 +50,32 @@ def test_loading_a_return_reads_white_space_around_the_la_code_as_one_council(tm
     rows[1]["LA_Code"] += "\t"
     with open_return(write_rows(tmp_path / "r.csv", rows)) as ret:
         assert ret.to_duckdb(duckdb.connect(), "t") == 4  # no T013
+
+
+def test_trim_ws_sql_is_python_strip():
+    import duckdb
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from ascld.quality.sqlgen import WHITESPACE, trim_ws_sql
+
+    con = duckdb.connect()
+    edges = ["", "x", " x", "x ", "\tx", "x\t", "\xa0x", "x\u3000", "\x1cx", "x\x1f", "\x7f", "é ", " é", "ab", "a b"]
+
+    def check(values: list[str]) -> None:
+        con.execute("CREATE OR REPLACE TABLE t (i INTEGER, v VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+        got = [r[0] for r in con.execute(f"SELECT {trim_ws_sql('v')} FROM t ORDER BY i").fetchall()]
+        assert got == [v.strip() for v in values]
+
+    check(edges + [c + "901" + c for c in WHITESPACE])
+    assert con.execute(f"SELECT {trim_ws_sql('NULL::VARCHAR')}").fetchone()[0] is None
+
+    text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=6)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(text, max_size=5), text)
+    def prop(middle, pad):
+        check([pad + "".join(middle) + pad])
+
+    prop()

@@ -79,14 +79,14 @@ def install_identity_macros(con: Any) -> None:
     * `ascld_is_blank(x)`: the validator's blank (`ascld.quality.sqlgen.is_blank`): empty, only white space of
       any kind, or the text NULL in any case with white space around it;
     * `ascld_blank(x)`: NULL where `ascld_is_blank(x)`, else the value unchanged;
-    * `ascld_strip(x)`: white space of any kind removed from both ends (DuckDB's `trim` removes spaces only).
+    * `ascld_strip(x)`: white space of any kind removed from both ends (`ascld.quality.sqlgen.trim_ws_sql`).
     `ascld_blank` is one CASE of one WHEN, which DuckDB works out once per dictionary entry of a Parquet
     column (the ingest reads the rows from the validator's Parquet files): a fast path for plain values as a
     first WHEN halved the cost on an in-memory table but doubled it there (0.33 -> 0.67 CPU s over the 30
     pass-through columns of 1,000,000 rows), so there is none.
     """
     from ascld.quality.dates import FORMAT_REGEX
-    from ascld.quality.sqlgen import WHITESPACE, blank_sql
+    from ascld.quality.sqlgen import blank_sql, trim_ws_sql
 
     placeholders = ", ".join(_sql_str(p) for p in sorted(PLACEHOLDERS))
     # The check digit from the number as a BIGINT n: digit i (1-based) is (n // 10^(10-i)) % 10; a result of
@@ -109,7 +109,7 @@ def install_identity_macros(con: Any) -> None:
         CREATE OR REPLACE TEMP MACRO ascld_name_key(x) AS
             nullif(regexp_replace(upper(strip_accents(x)), '[^A-Z]', '', 'g'), '');
         CREATE OR REPLACE TEMP MACRO ascld_is_blank(x) AS {blank_sql("x")};
-        CREATE OR REPLACE TEMP MACRO ascld_strip(x) AS trim(x, {_sql_str(WHITESPACE)});
+        CREATE OR REPLACE TEMP MACRO ascld_strip(x) AS {trim_ws_sql("x")};
         CREATE OR REPLACE TEMP MACRO ascld_gender_key(x) AS
             CASE WHEN ascld_is_blank(x) THEN NULL
                  WHEN lower(ascld_strip(x)) IN ('male', 'm', '1') THEN 'M'

@@ -27,7 +27,7 @@ from importlib import resources
 from ascld.quality import checks as ck
 from ascld.quality.checks import Check, blank, cell_sql, col, cv, dte, list_class, status
 from ascld.quality.dates import date_hint_sql, date_sql
-from ascld.quality.sqlgen import WHITESPACE, list_lookup_sql, quote_ident, quote_str, status_case
+from ascld.quality.sqlgen import list_lookup_sql, quote_ident, quote_str, status_case, trim_ws_sql
 from ascld.returns.reader import formula_sql, ragged_sql
 from ascld.spec.model import Spec
 
@@ -387,7 +387,7 @@ def _key_columns(spec: Spec) -> list[str]:
         f"CASE WHEN {dte('Date_of_Birth')} IS NOT NULL THEN hash({dte('Date_of_Birth')}) END AS k_dob",
         f"CASE WHEN NOT {blank('Gender')} THEN lower(trim({col('Gender')})) END AS k_gender",
         # white space of any kind around the code is not another council (T013): `trim` alone takes spaces only
-        f"CASE WHEN NOT {blank('LA_Code')} THEN trim({col('LA_Code')}, {quote_str(WHITESPACE)}) END AS la",
+        f"CASE WHEN NOT {blank('LA_Code')} THEN {trim_ws_sql(col('LA_Code'))} END AS la",
         f"{dte('Reporting_Period_Start_Date')} AS rs",
         f"{dte('Reporting_Period_End_Date')} AS re",
         f"{cv('Client_Type')} AS ctype",

@@ -1540,9 +1540,9 @@ def formula_problem(name: str, row: int, column: str) -> Problem:
 def single_value_problems(con: Any, table: str, name: str) -> list[Problem]:
     """T013/T014: one LA code and one stated reporting period per file (blank or invalid values aside)."""
     from ascld.quality.dates import date_sql
-    from ascld.quality.sqlgen import WHITESPACE, quote_str
+    from ascld.quality.sqlgen import trim_ws_sql
 
-    code = f'trim("LA_Code", {quote_str(WHITESPACE)})'  # white space of any kind around it is not another code
+    code = trim_ws_sql('"LA_Code"')  # white space of any kind around it is not another code
     la, periods = con.execute(
         f"SELECT count(DISTINCT {code}) FILTER (WHERE {code} <> ''), "
         f"count(DISTINCT ({date_sql(chr(34) + 'Reporting_Period_Start_Date' + chr(34))}, "
