@@ -38,6 +38,23 @@ SHOWN_TEXT_FIELDS = frozenset({"Provider_CQC_Location_ID"})
 NO_DETAIL = ""
 
 
+# The shown value (`v_X`) of a cell whose value is also one of its row's sensitive values (a name, postcode,
+# NHS number or date of birth moved into another column, as where columns are swapped in an export): messages
+# give it as "the value (N/A - PID)". (A value is at most 80 characters and starts with a printable one.)
+HIDDEN_VALUE = "\x01N/A - PID"
+
+
+def _same_as_sensitive_sql(column: str, spec: Spec) -> str:
+    """SQL true when a cell of `column` holds, case and spaces aside, a sensitive value of its own row. Run
+    only for cells with a problem (the CASE around it), so a clean file pays nothing."""
+    own = f"lower(trim({col(column)}))"
+    return " OR ".join(
+        f"(NOT {blank(f.column)} AND {own} = lower(trim({col(f.column)})))"
+        for f in spec.fields
+        if f.sensitive and f.column != column
+    )
+
+
 def value_shown(spec: Spec, column: str) -> bool:
     """Whether a field's value may appear in a message (never for sensitive fields or free text)."""
     f = spec.field(column)
@@ -349,7 +366,8 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
         code = quote_ident("code_" + fl.column)
         if value_shown(spec, fl.column):
             e.append(
-                f"CASE WHEN ({code} & 4095) <> 0 THEN left({col(fl.column)}, 80) END "
+                f"CASE WHEN ({code} & 4095) <> 0 THEN CASE WHEN {_same_as_sensitive_sql(fl.column, spec)} "
+                f"THEN {quote_str(HIDDEN_VALUE)} ELSE left({col(fl.column)}, 80) END END "
                 f"AS {quote_ident('v_' + fl.column)}"
             )
         for cid, name in fl.details.items():

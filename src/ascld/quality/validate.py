@@ -36,6 +36,7 @@ from ascld.quality.checks import VALIDITY_LABELS, Check, checks_by_id, list_sugg
 from ascld.quality.problem import PROBLEM_FIELDS, Problem
 from ascld.quality.scan import (
     DERIVED_RULES,
+    HIDDEN_VALUE,
     FieldLayout,
     ScanLayout,
     build_scan_sql,
@@ -678,7 +679,8 @@ def _rendered_sql(file_name: str, spec: Spec, checks: Sequence[Check]) -> str:
     shown = "replace(replace(replace(p.value, chr(13), '\\r'), chr(10), '\\n'), chr(9), '\\t')"
     sensitive = ", ".join(quote_str(f.column) for f in spec.fields if f.sensitive)
     value = (
-        f"CASE WHEN p.value IS NOT NULL AND NOT ({_looks_identifying_sql(spec)}) THEN '\"' || {shown} || '\"' "
+        f"CASE WHEN p.value = {quote_str(HIDDEN_VALUE)} THEN 'the value (N/A - PID)' "
+        f"WHEN p.value IS NOT NULL AND NOT ({_looks_identifying_sql(spec)}) THEN '\"' || {shown} || '\"' "
         f"WHEN p.value IS NOT NULL OR p.field IN ({sensitive}) THEN 'the value (N/A - PID)' ELSE 'the value' END"
     )
     lists = _case("p.field", {f.column: f.defined_list for f in spec.fields if f.defined_list}, "''")
