@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from tests.quality import validity_reference as ref
+import validity_reference as ref
 
 from ascld.quality import validate_return
 from ascld.quality.sample import sample_rows, write_rows
