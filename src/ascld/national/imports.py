@@ -96,8 +96,7 @@ def list_imports(store: NationalStore, *, la_code: str | None = None) -> ImportL
         UsageError: the folder is not a national store, or its register is damaged.
     """
     root = store.root
-    if root.exists() and not root.is_dir():
-        raise UsageError(f"{root} is a file, not a national store folder. Give the store's folder.")
+    store.check_folder()  # a file, or a folder of something else, is refused with its own message
     if not root.is_dir():
         raise UsageError(f"there is no national store at {root} (the folder does not exist). Give the store's folder.")
     if not (root / STORE_FILE).exists() and not (root / REGISTER_DIR).is_dir():
@@ -105,7 +104,6 @@ def list_imports(store: NationalStore, *, la_code: str | None = None) -> ImportL
             f"{root} is not a national store (it has no {STORE_FILE} or {REGISTER_DIR}/). Give the folder that "
             "`ascld national ingest --store` wrote."
         )
-    store.check_folder()
     info = store.store_info()
     records = store.imports()
     if la_code is not None:

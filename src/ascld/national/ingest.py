@@ -45,6 +45,7 @@ from ascld.national.store import (
     ImportRecord,
     NationalStore,
 )
+from ascld.returns.reader import UNSIGNED_NUMBER_REGEX
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +307,7 @@ def _age(at: str) -> str:
 # Numbers as a return writes them (validate.md "Numbers"), white space around allowed: a plain decimal with an
 # optional minus, and a whole number of digits only. Anything else (an exponent, NaN, Infinity, '2.0' for a
 # whole number, '1_000', '0x10' ...), which DuckDB's casts would read, is stored as NULL.
-PLAIN_NUMBER = r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+PLAIN_NUMBER = rf"-?{UNSIGNED_NUMBER_REGEX}"
 WHOLE_NUMBER = r"-?[0-9]+"
 
 

@@ -67,7 +67,7 @@ def trim_ws_sql(raw: str) -> str:
     ASCII characters that starts and ends with a printable one is whole; `trim` alone removes spaces only)."""
     return (
         f"CASE WHEN ascii({raw}) > 32 AND ascii(right({raw}, 1)) > 32 AND strlen({raw}) = length({raw}) "
-        f"THEN {raw} ELSE trim({raw}, {quote_str(WHITESPACE)}) END"
+        f"THEN {raw} ELSE trim({raw}, {WS_SQL}) END"
     )
 
 

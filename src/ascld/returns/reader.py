@@ -1480,8 +1480,10 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
 # ---------------------------------------------------------------------------------
 
 FORMULA_REGEX = r"^[=+\-@]"
-# A negative number as the validator reads numbers (checks.NUMBER_REGEX): -12, -12.5, -12. and -.5
-NEGATIVE_NUMBER_REGEX = r"^-([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+# A number as a return writes one, sign aside and with no limit on its digits (checks.NUMBER_REGEX, less the
+# limit): 12, 12.5, 12. and .5. The ingest stores only numbers of this shape.
+UNSIGNED_NUMBER_REGEX = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+NEGATIVE_NUMBER_REGEX = rf"^-{UNSIGNED_NUMBER_REGEX}$"
 LEADING_BREAK_FORMULA_REGEX = r"^[\t\r\n]+[=+@-]"  # RE2 reads the escapes; SQL passes backslashes through
 
 
