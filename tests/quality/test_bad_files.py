@@ -208,14 +208,14 @@ def test_a_row_with_thousands_of_surplus_values_is_listed_once(tmp_path):
 def test_a_line_break_inside_a_shown_value_is_escaped_so_messages_stay_on_one_line(tmp_path):
     lines = _good_bytes(tmp_path).split(b"\r\n")
     cells = lines[1].split(b",")
-    cells[9] = b'"Fe\r\nmale"'  # Gender: a list field whose value is shown
+    cells[9] = b'"Fe\r\nmale 2"'  # Gender: a list field whose value is shown (a digit: not a possible name)
     lines[1] = b",".join(cells)
     path = tmp_path / "break.csv"
     path.write_bytes(b"\r\n".join(lines))
     result = validate_return(path)
     shown = [p for p in result.problems if p.field == "Gender" and p.row == 2]
     assert shown and all("\n" not in p.message and "\r" not in p.message for p in shown), shown
-    assert any('"Fe\\r\\nmale"' in p.message for p in shown), [p.message for p in shown]
+    assert any('"Fe\\r\\nmale 2"' in p.message for p in shown), [p.message for p in shown]
 
 
 # --- counts of a refused file, repeated headers in any case, rows of commas only

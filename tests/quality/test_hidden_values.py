@@ -17,7 +17,8 @@ def test_a_row_s_own_name_or_postcode_in_a_shown_field_is_not_quoted(tmp_path):
     rows[2]["Ethnicity"] = rows[2]["Last_Name"]  # a complete list: the value fails and would be quoted
     rows[4]["Client_Type"] = " " + rows[4]["First_Name"].upper()  # case and spaces aside
     rows[6]["Accommodation_Status"] = rows[6]["Postcode"]
-    rows[8]["Ethnicity"] = "Whte British"  # not anyone's details: still quoted
+    for i in (0, 1, 9):  # not anyone's details, and three people have it: still quoted
+        rows[i]["Ethnicity"] = "Whte British"
     names = [rows[2]["Last_Name"], rows[4]["First_Name"], rows[6]["Postcode"]]
     result = validate_return(write_rows(tmp_path / "r.csv", rows), submission_date=SUBMITTED)
     out = result.write_outputs(tmp_path / "out")
@@ -28,4 +29,62 @@ def test_a_row_s_own_name_or_postcode_in_a_shown_field_is_not_quoted(tmp_path):
     assert "the value (N/A - PID)" in by_row[(4, "Ethnicity")]
     assert "the value (N/A - PID)" in by_row[(6, "Client_Type")]
     assert "the value (N/A - PID)" in by_row[(8, "Accommodation_Status")]
-    assert '"Whte British"' in by_row[(10, "Ethnicity")]
+    assert '"Whte British"' in by_row[(11, "Ethnicity")]
+
+
+# sample_rows(12, seed=31): rows 0 and 3 are one person, 1 and 10 another, 2, 4 and 5 a third, 6, 7 and 8 a
+# fourth; rows 9 and 11 each a person of their own (the spreadsheet row is the index + 2).
+RARE = "the value (not shown: fewer than 3 people have it, and it could be a name)"
+
+
+def _messages(tmp_path, rows):
+    result = validate_return(write_rows(tmp_path / "r.csv", rows), submission_date=SUBMITTED)
+    out = result.write_outputs(tmp_path / "out")
+    text = "".join(p.read_text(encoding="utf-8") for p in out.values()) + json.dumps(result.summary)
+    return result, text, {(p.row, p.field, p.check_id): p.message for p in result.problems}
+
+
+def test_a_value_fewer_than_three_people_have_that_could_be_a_name_is_not_quoted(tmp_path):
+    rows = sample_rows(12, seed=31)
+    assert [r["LA_Person_Unique_Identifier"] for r in rows].count(rows[9]["LA_Person_Unique_Identifier"]) == 1
+    rows[9]["Client_Type"] = "Quenby"  # a surname from another person's row, on this person's only row
+    rows[11]["Event_End_Date"] = "Quenby"  # in a date field
+    for i in (6, 7, 8):  # one person's three rows: still one person
+        rows[i]["Employment_Status"] = "Ashcombe"
+    for i in (0, 2, 11):  # three people share it: quoted, as a local code would be
+        rows[i]["Accommodation_Status"] = "Local lodgings"
+    rows[1]["Accommodation_Status"] = "local lodgings 2"  # a digit: no name
+    rows[10]["Ethnicity"] = rows[10]["Ethnicity"].upper()  # a case variant of a list value: quoted
+    rows[11]["Dementia"] = "Ashdown"  # an incomplete list's unverified value, listed once with its count
+    _, text, by = _messages(tmp_path, rows)
+    assert "Quenby" not in text and "Ashcombe" not in text and "Ashdown" not in text
+    assert by[(13, "Dementia", "C006")].startswith(RARE)
+    assert by[(11, "Client_Type", "C002")].startswith(RARE)
+    assert by[(13, "Event_End_Date", "C007")].startswith(RARE)
+    assert all(by[(r, "Employment_Status", "C002")].startswith(RARE) for r in (8, 9, 10))
+    assert all('"Local lodgings"' in by[(r, "Accommodation_Status", "C002")] for r in (2, 4, 13))
+    assert '"local lodgings 2"' in by[(3, "Accommodation_Status", "C002")]
+    assert f'"{rows[10]["Ethnicity"]}"' in by[(12, "Ethnicity", "C003")]
+
+
+def test_a_name_moved_into_any_shown_field_on_a_person_s_only_row_is_never_quoted(tmp_path):
+    from ascld.quality.scan import value_shown
+    from ascld.spec import load_spec
+
+    spec = load_spec()
+    # (Not the LA code or the stated period: a second one of those makes the file unusable, with no values shown.)
+    one_per_file = ("LA_Code", "Reporting_Period_Start_Date", "Reporting_Period_End_Date")
+    shown = [c for c in spec.columns if value_shown(spec, c) and c not in one_per_file]
+    rows = sample_rows(len(shown) + 5, seed=43)
+    for n, row in enumerate(rows):  # every row a person of its own
+        row["LA_Person_Unique_Identifier"] = f"Q{n:05d}"
+        row["NHS_Number"] = ""
+    surnames = [r["Last_Name"] for r in rows if len(r["Last_Name"].strip()) > 2]
+    names = {}
+    for n, column in enumerate(shown):  # another row's surname, so not this row's own details
+        names[column] = next(s for s in surnames[n:] + surnames if s != rows[n]["Last_Name"])
+        rows[n][column] = names[column]
+    result, text, _ = _messages(tmp_path, rows)
+    assert result.exit_code == 1 and len(shown) > 20
+    for column, name in names.items():
+        assert f'"{name}"' not in text, column

@@ -80,6 +80,10 @@ SMALL_FILE_BYTES = 10_000_000
 RAW_PREFIX = "__value__"
 # Column of the scan table: the row has a cell problem listed cell by cell (`_reported_sql`).
 REPORTED = "__reported"
+# A shown value that could be a name (no digit, not a list value) is quoted only where at least this many
+# people of the file have it in that field (`_hide_rare_values`).
+FEWEST_PEOPLE_SHOWN = 3
+RARE_VALUE = "\x01rare"
 _STATUS_BY_CODE = {code: label for code, label in STATUS_LABELS.values()}
 
 
@@ -618,6 +622,46 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
             "p.detail) FROM __ascld_sugg s WHERE p.field = s.field AND p.check_id = s.check_id AND "
             "p.value = s.value"
         )
+    _hide_rare_values(con, table, spec)
+
+
+def _hide_rare_values(con: Any, table: str, spec: Spec) -> None:
+    """Give as "the value (not shown: ...)" a shown value that could be a name moved into the field.
+
+    A value is hidden when it holds no digit, is not a value of the field's list in any spelling (case,
+    Release 1), and fewer than `FEWEST_PEOPLE_SHOWN` people of the file have it in that field (people told
+    apart by LA person ID, else NHS number, else row). A name swapped into a list field on a person's only
+    row cannot be told from a local code by its shape; one that several people share does not single anyone
+    out. Worked out per distinct value of the problems, so a clean file pays one small query.
+    """
+    candidates = con.execute(
+        f"SELECT DISTINCT field, value FROM {crossrow.PROBLEMS} WHERE value IS NOT NULL "
+        f"AND value NOT IN ({quote_str(HIDDEN_VALUE)}, {quote_str(RARE_VALUE)}) "
+        "AND NOT regexp_matches(value, '[0-9]')"
+    ).fetchall()
+    by_field: dict[str, list[str]] = {}
+    for column, value in candidates:
+        lst = spec.list_for(column)
+        if lst is not None and (
+            lst.to_r2(value) is not None
+            or list_suggestion(value, lst, spec) is not None
+            or value.strip().casefold() in {v.strip().casefold() for v in lst.r1_values}
+        ):
+            continue
+        by_field.setdefault(column, []).append(value)
+    if not by_field:
+        return
+    person = "coalesce(k_person, k_nhs, hash(__row))"
+    counts = " UNION ALL ".join(
+        f"SELECT {quote_str(column)} AS field, {quote_ident('v_' + column)} AS value, "
+        f"count(DISTINCT {person}) AS people FROM {table} "
+        f"WHERE {quote_ident('v_' + column)} IN ({', '.join(quote_str(v) for v in values)}) GROUP BY ALL"
+        for column, values in by_field.items()
+    )
+    con.execute(
+        f"UPDATE {crossrow.PROBLEMS} p SET value = {quote_str(RARE_VALUE)} FROM ({counts}) c "
+        f"WHERE p.field = c.field AND p.value = c.value AND c.people < {FEWEST_PEOPLE_SHOWN}"
+    )
 
 
 def _case(key: str, pairs: Mapping[str, Any], default: str = "NULL") -> str:
@@ -680,6 +724,8 @@ def _rendered_sql(file_name: str, spec: Spec, checks: Sequence[Check]) -> str:
     sensitive = ", ".join(quote_str(f.column) for f in spec.fields if f.sensitive)
     value = (
         f"CASE WHEN p.value = {quote_str(HIDDEN_VALUE)} THEN 'the value (N/A - PID)' "
+        f"WHEN p.value = {quote_str(RARE_VALUE)} THEN 'the value (not shown: fewer than {FEWEST_PEOPLE_SHOWN} "
+        "people have it, and it could be a name)' "
         f"WHEN p.value IS NOT NULL AND NOT ({_looks_identifying_sql(spec)}) THEN '\"' || {shown} || '\"' "
         f"WHEN p.value IS NOT NULL OR p.field IN ({sensitive}) THEN 'the value (N/A - PID)' ELSE 'the value' END"
     )
