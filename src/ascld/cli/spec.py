@@ -55,11 +55,12 @@ def lists_cmd(name: str | None, spec_overlay: str | None) -> None:
             overlay = ", from overlay" if lst.overlaid else ""
             click.echo(f"{lst.name:<32} {len(lst.r2_values):>3} R2 values  {state}{overlay}")
         return
-    lst = spec.lists.get(name) or next(
+    found = spec.lists.get(name) or next(
         (v for v in spec.lists.values() if v.field.casefold() == name.casefold()), None
     )
-    if lst is None:
+    if found is None:
         raise UsageError(f"no defined list called {name!r}. Run `ascld spec lists` to see the names.")
+    lst = found
     click.echo(
         f"{lst.name} (field {lst.field!r}); Release 2 list "
         f"{'complete' if lst.complete else 'incomplete: values outside it are reported as unverified'}"

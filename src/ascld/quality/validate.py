@@ -606,11 +606,11 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
         if lst is None:
             continue
         suggestion = list_suggestion(value, lst, spec)
-        detail = None
+        text: str | None = None
         if by_id[cid].rule == "release1":
             key = "mapped" if suggestion else "unmapped"
-            detail = texts[(cid, key)].replace("{suggestion}", suggestion or "").replace("{list}", lst.name)
-        rows.append([column, cid, value, suggestion, detail])
+            text = texts[(cid, key)].replace("{suggestion}", suggestion or "").replace("{list}", lst.name)
+        rows.append([column, cid, value, suggestion, text])
     if rows:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE __ascld_sugg (field VARCHAR, check_id VARCHAR, value VARCHAR, "

@@ -94,7 +94,7 @@ def _measure_section(measure: str, rows: list[dict[str, Any]]) -> Section:
                 )
                 if len(councils) > MAX_LINES:
                     councils = [c for c in councils if c == ENGLAND]
-                series = {
+                series: dict[str, Sequence[float | None]] = {
                     c: [
                         next(
                             (

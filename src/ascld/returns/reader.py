@@ -639,6 +639,7 @@ class _Checker:
             return
         # Offset in `data` of the first "\n" of the first empty line (negative: it starts in the previous chunk).
         edge = _EMPTY_LINE.search(self._tail + data[:2]) if self._tail else None
+        start: int | None
         if edge is not None:
             start = edge.start() - len(self._tail)
         else:
@@ -958,8 +959,8 @@ def _check_bytes(
         return "gzip" if compressed else "none", encoding, utf8_copy, tmpdir, scan
     if not compressed:
         shutil.rmtree(tmpdir, ignore_errors=True)
-        tmpdir = None
-    return "gzip" if compressed else "none", encoding, data_path, tmpdir, scan
+        return "none", encoding, data_path, None, scan
+    return "gzip", encoding, data_path, tmpdir, scan
 
 
 # --- header

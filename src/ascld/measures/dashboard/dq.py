@@ -32,7 +32,8 @@ def _find(columns: Sequence[str], name: str) -> str | None:
 
 def dq_fields_present(dq: ir.Table) -> tuple[list[str], list[str]]:
     """(fields with both `cond_` and `chk_` columns in `dq`, fields without)."""
-    present, missing = [], []
+    present: list[str] = []
+    missing: list[str] = []
     for row in ref.dq_fields():
         field = row["field"]
         ok = _find(dq.columns, f"cond_{field}") and _find(dq.columns, f"chk_{field}")

@@ -81,7 +81,7 @@ def _derived(raw: ir.Table, method: MainTablesMethod) -> ir.Table:
     return agg.mutate(Der_End=end_of_month(agg.Der_Last_Month)).drop("Der_Last_Month")
 
 
-def _months(start: ir.DateValue, end: ir.DateValue, days_per_month: object) -> ir.IntegerValue:
+def _months(start: ir.DateValue, end: ir.DateValue, days_per_month: float | str) -> ir.IntegerValue:
     """§2.7 (QA): ROUND(DATEDIFF(DAY, start, end) / 30.436875, 0). No day count falls exactly on .5."""
     return (days_between(start, end) / ibis.literal(float(days_per_month))).round(0).cast("int32")
 

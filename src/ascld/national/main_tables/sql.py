@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 
 
 @ibis.udf.scalar.builtin(name="rtrim")
-def rtrim(value: str) -> str:  # pragma: no cover - compiled to SQL, never called in Python
+def rtrim(value: str) -> str:  # type: ignore[empty-body]  # pragma: no cover - compiled to SQL, never called
     """SQL RTRIM(x) with one argument: removes trailing spaces, not tabs or newlines, on DuckDB, Spark and SQL
     Server alike.
 
