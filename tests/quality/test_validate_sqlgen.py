@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ascld.identity.nhs_number import check_nhs_number
+from ascld.identity.nhs_number import check_digit, check_nhs_number
 from ascld.identity.postcode import check_postcode
 from ascld.quality import checks as ck
 from ascld.quality.dates import check_date, date_sql, parse_date
@@ -241,6 +241,41 @@ def test_date_rules_classify_as_check_date(raw):
             f"SELECT {sql.replace(chr(34) + 'Event_Start_Date' + chr(34), '$1')}", [raw]
         ).fetchone()[0]
         assert bool(got) == (problem == expect), (rule, raw, problem)
+
+
+def test_date_sql_edges_agree_with_the_python_rule():
+    """Every edge of the shape and year tests (the SQL tests them with GLOB patterns per century): the years
+    around 1900 and 2099 and other centuries, impossible days, GLOB's own special characters, digits that are
+    not ASCII, one character too many or too few, white space."""
+    values = [
+        f"{d}/{m}/{y}"
+        for d in ("00", "01", "28", "29", "30", "31", "32", "1", "001")
+        for m in ("00", "01", "02", "04", "12", "13", "1")
+        for y in ("0999", "1000", "1099", "1800", "1899", "1900", "1901", "1999", "2000", "2024", "2098",
+                  "2099", "2100", "2900", "2999", "3000", "9999", "19", "20", "19999", "190", "2O25")
+    ] + [
+        "01/01/19*", "01/01/19??", "01/01/19[0-9]9", "0?/01/2000", "*", "01/01/2\\00", "[0]1/01/2000",
+        "٠١/٠١/٢٠٢٠", "01/01/２０２５", "01/01/2025\n", "\t01/01/2025", "01/01/2025 ", "01/01/2025\x00",
+        "01-01-2025", "01.01.2025", "01//1/2025", "01/01/2025/", "0101/2025/", "é1/01/2025", "",
+    ]
+    for raw in values:
+        assert one(date_sql, raw) == parse_date(raw), raw
+
+
+def test_nhs_check_digit_sql_agrees_with_check_nhs_number():
+    """The one-sum form of the modulus-11 rule, on every check digit of many numbers (a remainder of 0, of 1
+    with no valid digit, and the rest)."""
+    stems = [0, 1, 999000001, 123456789, 400000000, 999999999, 987654321, 555555555, 100000000, 10]
+    stems += list(range(999000000, 999000050))
+    numbers = [f"{stem:09d}{digit}" for stem in stems for digit in range(10)]
+    got = dict(
+        CON.execute(
+            f"SELECT x, {ck.nhs_check_digit_ok_sql('CAST(x AS BIGINT)')} FROM unnest(?) AS t(x)", [numbers]
+        ).fetchall()
+    )
+    assert {check_digit(f"{stem:09d}") is None for stem in stems} == {True, False}  # both cases are here
+    for number in numbers:
+        assert got[number] == (check_digit(number[:9]) == int(number[9])), number
 
 
 nhs_numbers = st.one_of(
