@@ -30,6 +30,7 @@ from ascld.quality.sqlgen import (
     python_lookup_value,
     quote_str,
     status_case,
+    trim_sql,
 )
 from ascld.spec import INVALID, load_spec
 from ascld.spec.conditions import BoolOp, Compare, Condition, Not, Presence
@@ -276,6 +277,26 @@ def test_nhs_check_digit_sql_agrees_with_check_nhs_number():
     assert {check_digit(f"{stem:09d}") is None for stem in stems} == {True, False}  # both cases are here
     for number in numbers:
         assert got[number] == (check_digit(number[:9]) == int(number[9])), number
+
+
+def test_trim_sql_is_duckdb_trim():
+    """The guarded trim equals DuckDB's own on every code point before, after, alone and inside a value, on
+    NULL and on the empty value."""
+    sql = trim_sql("x")
+    points = "SELECT chr(i::INTEGER) AS c FROM range(1, 1114112) t(i) WHERE i < 55296 OR i > 57343"
+    forms = ("c || 'a'", "'a' || c", "c", "'a' || c || 'b'", "'a' || c || c")
+    values = " UNION ALL ".join(f"SELECT {form} AS x FROM ({points})" for form in forms)
+    values += " UNION ALL SELECT NULL UNION ALL SELECT ''"
+    differ, total = CON.execute(
+        f"SELECT count(*) FILTER ({sql} IS DISTINCT FROM trim(x)), count(*) FROM ({values})"
+    ).fetchone()
+    assert differ == 0 and total > 5_000_000
+
+
+@SETTINGS
+@given(raw=st.text(alphabet=st.sampled_from(" \ta!~1\x7f\xa0\u3000\u2000\u200b\x85é"), max_size=6))
+def test_trim_sql_agrees_with_duckdb_trim(raw):
+    assert one(trim_sql, raw) == CON.execute("SELECT trim($1)", [raw]).fetchone()[0]
 
 
 nhs_numbers = st.one_of(

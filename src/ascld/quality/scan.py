@@ -27,7 +27,7 @@ from importlib import resources
 from ascld.quality import checks as ck
 from ascld.quality.checks import Check, blank, cell_sql, col, cv, dte, list_class, status
 from ascld.quality.dates import date_hint_sql, date_sql
-from ascld.quality.sqlgen import list_lookup_sql, quote_ident, quote_str, status_case, trim_ws_sql
+from ascld.quality.sqlgen import list_lookup_sql, quote_ident, quote_str, status_case, trim_sql, trim_ws_sql
 from ascld.returns.reader import formula_sql, ragged_sql
 from ascld.spec.model import Spec
 
@@ -63,10 +63,10 @@ def _folded_layers(spec: Spec, layout: ScanLayout) -> tuple[list[str], list[str]
     codes = " | ".join(quote_ident("code_" + c) for c in shown)
     any_shown = [f"(({codes}) & 4095) <> 0 AS {_ANY_SHOWN}"] if shown else [f"FALSE AS {_ANY_SHOWN}"]
     folded = [
-        f"CASE WHEN {_shown_problem_sql(c)} THEN lower(trim({col(c)})) END AS {quote_ident(_FOLDED + c)}"
+        f"CASE WHEN {_shown_problem_sql(c)} THEN lower({trim_sql(col(c))}) END AS {quote_ident(_FOLDED + c)}"
         for c in shown
     ] + [
-        f"CASE WHEN {_ANY_SHOWN} AND NOT {blank(f.column)} THEN lower(trim({col(f.column)})) END "
+        f"CASE WHEN {_ANY_SHOWN} AND NOT {blank(f.column)} THEN lower({trim_sql(col(f.column))}) END "
         f"AS {quote_ident(_FOLDED + f.column)}"
         for f in spec.fields
         if f.sensitive
@@ -172,7 +172,7 @@ def _value_sql(spec: Spec):  # noqa: ANN202 - closure used by the condition comp
             return ck.national_age_sql(dte("Date_of_Birth"), dte("Reporting_Period_End_Date"))
         if spec.field(column).defined_list:
             return cv(column)
-        return f"lower(trim({col(column)}))"
+        return f"lower({trim_sql(col(column))})"
 
     return value
 
@@ -185,8 +185,8 @@ def person_key_sql() -> str:
     """The person key of the national unique-event key: NHS number if given, else LA code + LA person ID."""
     return (
         f"CASE WHEN NOT {blank('NHS_Number')} THEN 'N' || nhs__ "
-        f"ELSE 'L' || coalesce(trim({col('LA_Code')}), '') "
-        f"|| '_' || coalesce(trim({col('LA_Person_Unique_Identifier')}), '') END"
+        f"ELSE 'L' || coalesce({trim_sql(col('LA_Code'))}, '') "
+        f"|| '_' || coalesce({trim_sql(col('LA_Person_Unique_Identifier'))}, '') END"
     )
 
 
@@ -199,10 +199,10 @@ def corrected_end_sql() -> str:
 def event_key_sql() -> str:
     """Hash of the national unique-event key (methodology/main-tables.md §5.3), NULL on rows with no event."""
     et = cv("Event_Type")
-    start = f"coalesce(CAST({dte('Event_Start_Date')} AS VARCHAR), trim({col('Event_Start_Date')}))"
-    end = f"coalesce(CAST({corrected_end_sql()} AS VARCHAR), trim({col('Event_End_Date')}))"
+    start = f"coalesce(CAST({dte('Event_Start_Date')} AS VARCHAR), {trim_sql(col('Event_Start_Date'))})"
+    end = f"coalesce(CAST({corrected_end_sql()} AS VARCHAR), {trim_sql(col('Event_End_Date'))})"
     parts = [
-        f"trim({col('LA_Code')})",
+        f"{trim_sql(col('LA_Code'))}",
         start,
         f"CASE WHEN {et} = 'service' THEN NULL ELSE {end} END",
         f"{col('Client_Type')}",
@@ -435,10 +435,10 @@ def _key_columns(spec: Spec) -> list[str]:
     et = cv("Event_Type")
     return [
         f"CASE WHEN NOT {blank('LA_Person_Unique_Identifier')} "
-        f"THEN hash(trim({col('LA_Person_Unique_Identifier')})) END AS k_person",
+        f"THEN hash({trim_sql(col('LA_Person_Unique_Identifier'))}) END AS k_person",
         f"CASE WHEN {ck.NHS_NUM} IS NOT NULL THEN hash({ck.NHS_NUM}) END AS k_nhs",
         f"CASE WHEN {dte('Date_of_Birth')} IS NOT NULL THEN hash({dte('Date_of_Birth')}) END AS k_dob",
-        f"CASE WHEN NOT {blank('Gender')} THEN lower(trim({col('Gender')})) END AS k_gender",
+        f"CASE WHEN NOT {blank('Gender')} THEN lower({trim_sql(col('Gender'))}) END AS k_gender",
         # white space of any kind around the code is not another council (T013): `trim` alone takes spaces only
         f"CASE WHEN NOT {blank('LA_Code')} THEN {trim_ws_sql(col('LA_Code'))} END AS la",
         f"{dte('Reporting_Period_Start_Date')} AS rs",
@@ -450,10 +450,10 @@ def _key_columns(spec: Spec) -> list[str]:
         f"{dte('Date_of_Death')} AS d_death",
         f"{event_key_sql()} AS k_event",
         f"hash({', '.join(all_cols)}) AS k_row",
-        f"CASE WHEN NOT {blank('Event_Reference')} THEN hash(trim({col('Event_Reference')})) END AS k_ref",
+        f"CASE WHEN NOT {blank('Event_Reference')} THEN hash({trim_sql(col('Event_Reference'))}) END AS k_ref",
         *[
             f"CASE WHEN NOT {blank(f'Adult_{i}_Linked_Person_ID')} THEN "
-            f"hash(trim({col(f'Adult_{i}_Linked_Person_ID')})) END AS k_l{i}"
+            f"hash({trim_sql(col(f'Adult_{i}_Linked_Person_ID'))}) END AS k_l{i}"
             for i in (1, 2, 3)
         ],
         f"CASE WHEN {et} = 'service' THEN hash({person_key_sql()}, {col('Service_Type')}, "
