@@ -7,7 +7,12 @@ import datetime as dt
 import json
 
 from ascld.quality import validate_return
+from ascld.quality.checks import load_checks
 from ascld.quality.sample import sample_rows, write_rows
+from ascld.quality.scan import HIDDEN_VALUE, layout_for
+from ascld.quality.validate import _connect, _scan
+from ascld.returns.reader import open_return
+from ascld.spec import load_spec
 
 SUBMITTED = dt.date(2025, 10, 20)
 
@@ -88,3 +93,41 @@ def test_a_name_moved_into_any_shown_field_on_a_person_s_only_row_is_never_quote
     assert result.exit_code == 1 and len(shown) > 20
     for column, name in names.items():
         assert f'"{name}"' not in text, column
+
+
+
+def test_a_blank_sensitive_field_hides_nothing(tmp_path):
+    """Only a sensitive field that is filled in counts: a shown cell with a problem whose value is as empty
+    as a blank name of its row (both a space, or both a tab) keeps its own value in the scan, and a sensitive
+    value hides the value of each cell holding it in a row with problems in several cells."""
+    rows = sample_rows(12, seed=31)
+    for i, space in ((2, " "), (4, "\t")):
+        rows[i]["Ethnicity"] = space  # blank: missing
+        rows[i]["First_Name"] = space
+    rows[6]["Ethnicity"] = rows[6]["Last_Name"]
+    rows[6]["Client_Type"] = rows[6]["Last_Name"].lower()
+    rows[6]["Accommodation_Status"] = "Not a status"
+    path = write_rows(tmp_path / "r.csv", rows)
+    spec = load_spec()
+    layout = layout_for(spec, load_checks())
+    with open_return(path, spec=spec, temp_dir=str(tmp_path)) as ret:
+        con = _connect(str(tmp_path))
+        _scan(con, ret, "dq", spec, layout, SUBMITTED, str(tmp_path))
+        shown = dict(
+            ((row, field), value)
+            for row, *values in con.execute(
+                'SELECT __row, "v_Ethnicity", "v_Client_Type", "v_Accommodation_Status" FROM dq'
+            ).fetchall()
+            for field, value in zip(("Ethnicity", "Client_Type", "Accommodation_Status"), values, strict=True)
+        )
+    assert shown[(4, "Ethnicity")] == " " and shown[(6, "Ethnicity")] == "\t"
+    assert shown[(8, "Ethnicity")] == shown[(8, "Client_Type")] == HIDDEN_VALUE
+    assert shown[(8, "Accommodation_Status")] == "Not a status"
+    result = validate_return(path, submission_date=SUBMITTED)
+    by_row = {(p.row, p.field): p for p in result.problems}
+    for row in (4, 6):
+        assert by_row[(row, "Ethnicity")].check_id == "C001"
+    for field in ("Ethnicity", "Client_Type"):
+        assert "the value (N/A - PID)" in by_row[(8, field)].message
+    # (one person's value that could be a name: not quoted either, test above)
+    assert by_row[(8, "Accommodation_Status")].message.startswith(RARE)

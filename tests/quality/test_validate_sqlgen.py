@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ascld.identity.nhs_number import check_nhs_number
+from ascld.identity.nhs_number import check_digit, check_nhs_number
 from ascld.identity.postcode import check_postcode
 from ascld.quality import checks as ck
 from ascld.quality.dates import check_date, date_sql, parse_date
@@ -30,6 +30,7 @@ from ascld.quality.sqlgen import (
     python_lookup_value,
     quote_str,
     status_case,
+    trim_sql,
 )
 from ascld.spec import INVALID, load_spec
 from ascld.spec.conditions import BoolOp, Compare, Condition, Not, Presence
@@ -241,6 +242,61 @@ def test_date_rules_classify_as_check_date(raw):
             f"SELECT {sql.replace(chr(34) + 'Event_Start_Date' + chr(34), '$1')}", [raw]
         ).fetchone()[0]
         assert bool(got) == (problem == expect), (rule, raw, problem)
+
+
+def test_date_sql_edges_agree_with_the_python_rule():
+    """Every edge of the shape and year tests (the SQL tests them with GLOB patterns per century): the years
+    around 1900 and 2099 and other centuries, impossible days, GLOB's own special characters, digits that are
+    not ASCII, one character too many or too few, white space."""
+    values = [
+        f"{d}/{m}/{y}"
+        for d in ("00", "01", "28", "29", "30", "31", "32", "1", "001")
+        for m in ("00", "01", "02", "04", "12", "13", "1")
+        for y in ("0999", "1000", "1099", "1800", "1899", "1900", "1901", "1999", "2000", "2024", "2098",
+                  "2099", "2100", "2900", "2999", "3000", "9999", "19", "20", "19999", "190", "2O25")
+    ] + [
+        "01/01/19*", "01/01/19??", "01/01/19[0-9]9", "0?/01/2000", "*", "01/01/2\\00", "[0]1/01/2000",
+        "٠١/٠١/٢٠٢٠", "01/01/２０２５", "01/01/2025\n", "\t01/01/2025", "01/01/2025 ", "01/01/2025\x00",
+        "01-01-2025", "01.01.2025", "01//1/2025", "01/01/2025/", "0101/2025/", "é1/01/2025", "",
+    ]
+    for raw in values:
+        assert one(date_sql, raw) == parse_date(raw), raw
+
+
+def test_nhs_check_digit_sql_agrees_with_check_nhs_number():
+    """The one-sum form of the modulus-11 rule, on every check digit of many numbers (a remainder of 0, of 1
+    with no valid digit, and the rest)."""
+    stems = [0, 1, 999000001, 123456789, 400000000, 999999999, 987654321, 555555555, 100000000, 10]
+    stems += list(range(999000000, 999000050))
+    numbers = [f"{stem:09d}{digit}" for stem in stems for digit in range(10)]
+    got = dict(
+        CON.execute(
+            f"SELECT x, {ck.nhs_check_digit_ok_sql('CAST(x AS BIGINT)')} FROM unnest(?) AS t(x)", [numbers]
+        ).fetchall()
+    )
+    assert {check_digit(f"{stem:09d}") is None for stem in stems} == {True, False}  # both cases are here
+    for number in numbers:
+        assert got[number] == (check_digit(number[:9]) == int(number[9])), number
+
+
+def test_trim_sql_is_duckdb_trim():
+    """The guarded trim equals DuckDB's own on every code point before, after, alone and inside a value, on
+    NULL and on the empty value."""
+    sql = trim_sql("x")
+    points = "SELECT chr(i::INTEGER) AS c FROM range(1, 1114112) t(i) WHERE i < 55296 OR i > 57343"
+    forms = ("c || 'a'", "'a' || c", "c", "'a' || c || 'b'", "'a' || c || c")
+    values = " UNION ALL ".join(f"SELECT {form} AS x FROM ({points})" for form in forms)
+    values += " UNION ALL SELECT NULL UNION ALL SELECT ''"
+    differ, total = CON.execute(
+        f"SELECT count(*) FILTER ({sql} IS DISTINCT FROM trim(x)), count(*) FROM ({values})"
+    ).fetchone()
+    assert differ == 0 and total > 5_000_000
+
+
+@SETTINGS
+@given(raw=st.text(alphabet=st.sampled_from(" \ta!~1\x7f\xa0\u3000\u2000\u200b\x85é"), max_size=6))
+def test_trim_sql_agrees_with_duckdb_trim(raw):
+    assert one(trim_sql, raw) == CON.execute("SELECT trim($1)", [raw]).fetchone()[0]
 
 
 nhs_numbers = st.one_of(

@@ -457,10 +457,13 @@ def nhs_number_sql(normalised: str) -> str:
 
 def nhs_check_digit_ok_sql(num: str) -> str:
     """True when the ten-digit number `num` (BIGINT) carries the right modulus-11 check digit (weights 10..2;
-    11 -> 0; 10 invalid). Integer arithmetic is much cheaper in DuckDB than nine substrings."""
+    11 -> 0; 10 invalid). Integer arithmetic is much cheaper in DuckDB than nine substrings.
+
+    With s the weighted sum of the first nine digits and d the tenth, the rule (11 - s % 11, 11 read as 0,
+    10 never valid, equal to d) holds exactly when (s + d) % 11 = 0: a digit d is never 10, and
+    11 - s % 11 = d (mod 11) otherwise. So the sum with the tenth digit at weight 1 is computed once."""
     total = " + ".join(f"(({num} // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10))
-    result = f"(11 - ({total}) % 11)"
-    return f"(CASE {result} WHEN 11 THEN 0 WHEN 10 THEN -1 ELSE {result} END = {num} % 10)"
+    return f"(({total} + {num} % 10) % 11 = 0)"
 
 
 @cell_rule("nhs_format")

@@ -27,7 +27,7 @@ from importlib import resources
 from ascld.quality import checks as ck
 from ascld.quality.checks import Check, blank, cell_sql, col, cv, dte, list_class, status
 from ascld.quality.dates import date_hint_sql, date_sql
-from ascld.quality.sqlgen import list_lookup_sql, quote_ident, quote_str, status_case, trim_ws_sql
+from ascld.quality.sqlgen import list_lookup_sql, quote_ident, quote_str, status_case, trim_sql, trim_ws_sql
 from ascld.returns.reader import formula_sql, ragged_sql
 from ascld.spec.model import Spec
 
@@ -44,14 +44,43 @@ NO_DETAIL = ""
 HIDDEN_VALUE = "\x01N/A - PID"
 
 
-def _same_as_sensitive_sql(column: str, spec: Spec) -> str:
-    """SQL true when a cell of `column` holds, case and spaces aside, a sensitive value of its own row. Run
-    only for cells with a problem (the CASE around it), so a clean file pays nothing."""
-    own = f"lower(trim({col(column)}))"
-    return " OR ".join(
-        f"(NOT {blank(f.column)} AND {own} = lower(trim({col(f.column)})))"
+# Columns of the scan's layers for that test: the folded value (`lower(trim(...))`) of a shown cell with a
+# problem (NULL otherwise), whether a row has any such cell, and the folded value of each non-blank sensitive
+# field of such a row (NULL otherwise). Folding each value once, instead of once per comparison, and the
+# sensitive ones only on rows that need them, halves the test's cost where many cells have a warning.
+_FOLDED, _ANY_SHOWN = "lo__", "any_shown__"
+
+
+def _shown_problem_sql(column: str) -> str:
+    """SQL true when a cell of `column` has something to report (a failing check or a warning)."""
+    return f"({quote_ident('code_' + column)} & 4095) <> 0"
+
+
+def _folded_layers(spec: Spec, layout: ScanLayout) -> tuple[list[str], list[str]]:
+    """The two layers between the fused codes and the outer SELECT that `_same_as_sensitive_sql` reads:
+    (whether the row has a shown cell with a problem; the folded values)."""
+    shown = [fl.column for fl in layout.fields if value_shown(spec, fl.column)]
+    codes = " | ".join(quote_ident("code_" + c) for c in shown)
+    any_shown = [f"(({codes}) & 4095) <> 0 AS {_ANY_SHOWN}"] if shown else [f"FALSE AS {_ANY_SHOWN}"]
+    folded = [
+        f"CASE WHEN {_shown_problem_sql(c)} THEN lower({trim_sql(col(c))}) END AS {quote_ident(_FOLDED + c)}"
+        for c in shown
+    ] + [
+        f"CASE WHEN {_ANY_SHOWN} AND NOT {blank(f.column)} THEN lower({trim_sql(col(f.column))}) END "
+        f"AS {quote_ident(_FOLDED + f.column)}"
         for f in spec.fields
-        if f.sensitive and f.column != column
+        if f.sensitive
+    ]
+    return any_shown, folded
+
+
+def _same_as_sensitive_sql(column: str, spec: Spec) -> str:
+    """SQL true when a cell of `column` holds, case and spaces aside, a sensitive value of its own row (a
+    sensitive field that is not blank). It reads the folded values of `_folded_layers`, worked out only for
+    cells with a problem and their rows, so a clean file pays nothing."""
+    own = quote_ident(_FOLDED + column)
+    return " OR ".join(
+        f"{own} = {quote_ident(_FOLDED + f.column)}" for f in spec.fields if f.sensitive and f.column != column
     )
 
 
@@ -143,7 +172,7 @@ def _value_sql(spec: Spec):  # noqa: ANN202 - closure used by the condition comp
             return ck.national_age_sql(dte("Date_of_Birth"), dte("Reporting_Period_End_Date"))
         if spec.field(column).defined_list:
             return cv(column)
-        return f"lower(trim({col(column)}))"
+        return f"lower({trim_sql(col(column))})"
 
     return value
 
@@ -156,8 +185,8 @@ def person_key_sql() -> str:
     """The person key of the national unique-event key: NHS number if given, else LA code + LA person ID."""
     return (
         f"CASE WHEN NOT {blank('NHS_Number')} THEN 'N' || nhs__ "
-        f"ELSE 'L' || coalesce(trim({col('LA_Code')}), '') "
-        f"|| '_' || coalesce(trim({col('LA_Person_Unique_Identifier')}), '') END"
+        f"ELSE 'L' || coalesce({trim_sql(col('LA_Code'))}, '') "
+        f"|| '_' || coalesce({trim_sql(col('LA_Person_Unique_Identifier'))}, '') END"
     )
 
 
@@ -170,10 +199,10 @@ def corrected_end_sql() -> str:
 def event_key_sql() -> str:
     """Hash of the national unique-event key (methodology/main-tables.md §5.3), NULL on rows with no event."""
     et = cv("Event_Type")
-    start = f"coalesce(CAST({dte('Event_Start_Date')} AS VARCHAR), trim({col('Event_Start_Date')}))"
-    end = f"coalesce(CAST({corrected_end_sql()} AS VARCHAR), trim({col('Event_End_Date')}))"
+    start = f"coalesce(CAST({dte('Event_Start_Date')} AS VARCHAR), {trim_sql(col('Event_Start_Date'))})"
+    end = f"coalesce(CAST({corrected_end_sql()} AS VARCHAR), {trim_sql(col('Event_End_Date'))})"
     parts = [
-        f"trim({col('LA_Code')})",
+        f"{trim_sql(col('LA_Code'))}",
         start,
         f"CASE WHEN {et} = 'service' THEN NULL ELSE {end} END",
         f"{col('Client_Type')}",
@@ -317,7 +346,8 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
     field
     packing blank, status, failing check, warnings and the formula flag (`_fused_code`), and the keys for
     checks
-    across rows; (D) values and details of the cells that have a problem.
+    across rows; (D) values and details of the cells that have a problem, below them the folded values the
+    test for a sensitive value shown in another field reads (`_folded_layers`).
     """
     value_sql = _value_sql(spec)
     keys = _key_columns(spec)
@@ -365,8 +395,11 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
     for fl in layout.fields:
         code = quote_ident("code_" + fl.column)
         if value_shown(spec, fl.column):
+            # The folded value is NULL exactly where the cell has nothing to report or no value (a row with
+            # too few values), where the shown value is NULL either way.
             e.append(
-                f"CASE WHEN ({code} & 4095) <> 0 THEN CASE WHEN {_same_as_sensitive_sql(fl.column, spec)} "
+                f"CASE WHEN {quote_ident(_FOLDED + fl.column)} IS NOT NULL THEN CASE WHEN "
+                f"{_same_as_sensitive_sql(fl.column, spec)} "
                 f"THEN {quote_str(HIDDEN_VALUE)} ELSE left({col(fl.column)}, 80) END END "
                 f"AS {quote_ident('v_' + fl.column)}"
             )
@@ -380,16 +413,18 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
             e.append(f"CASE WHEN {hit} THEN {_detail_sql(chk_, fl.column, spec)} END AS {quote_ident(name)}")
     codes = ", ".join(quote_ident("code_" + fl.column) for fl in layout.fields)
     e.append(f"greatest({codes}) >= {FORMULA_BIT} AS has_formula")
-    # Every column the outer layer reads must come up from the layers below.
+    any_shown, folded = _folded_layers(spec, layout)
+    # Every column the outer layers read must come up from the layers below.
     passthrough = sorted(
         {col(fl.column) for fl in layout.fields}
         | {"submission_date"}
-        | {quote_ident(f"{k}__{c}") for k, c in _referenced(" ".join(e)) if k in ("d", "cv", "b")}
+        | {quote_ident(f"{k}__{c}") for k, c in _referenced(" ".join(e + folded)) if k in ("d", "cv", "b")}
     )
     d = passthrough + d
     return (
-        f"SELECT {', '.join(e)} FROM (SELECT {', '.join(d)} FROM (SELECT {', '.join(c_)} FROM "
-        f"(SELECT {', '.join(b2)} FROM (SELECT {', '.join(b)} FROM (SELECT {', '.join(a)} FROM {source_sql})))))"
+        f"SELECT {', '.join(e)} FROM (SELECT *, {', '.join(folded)} FROM (SELECT *, {', '.join(any_shown)} FROM "
+        f"(SELECT {', '.join(d)} FROM (SELECT {', '.join(c_)} FROM "
+        f"(SELECT {', '.join(b2)} FROM (SELECT {', '.join(b)} FROM (SELECT {', '.join(a)} FROM {source_sql})))))))"
     )
 
 
@@ -400,10 +435,10 @@ def _key_columns(spec: Spec) -> list[str]:
     et = cv("Event_Type")
     return [
         f"CASE WHEN NOT {blank('LA_Person_Unique_Identifier')} "
-        f"THEN hash(trim({col('LA_Person_Unique_Identifier')})) END AS k_person",
+        f"THEN hash({trim_sql(col('LA_Person_Unique_Identifier'))}) END AS k_person",
         f"CASE WHEN {ck.NHS_NUM} IS NOT NULL THEN hash({ck.NHS_NUM}) END AS k_nhs",
         f"CASE WHEN {dte('Date_of_Birth')} IS NOT NULL THEN hash({dte('Date_of_Birth')}) END AS k_dob",
-        f"CASE WHEN NOT {blank('Gender')} THEN lower(trim({col('Gender')})) END AS k_gender",
+        f"CASE WHEN NOT {blank('Gender')} THEN lower({trim_sql(col('Gender'))}) END AS k_gender",
         # white space of any kind around the code is not another council (T013): `trim` alone takes spaces only
         f"CASE WHEN NOT {blank('LA_Code')} THEN {trim_ws_sql(col('LA_Code'))} END AS la",
         f"{dte('Reporting_Period_Start_Date')} AS rs",
@@ -415,10 +450,10 @@ def _key_columns(spec: Spec) -> list[str]:
         f"{dte('Date_of_Death')} AS d_death",
         f"{event_key_sql()} AS k_event",
         f"hash({', '.join(all_cols)}) AS k_row",
-        f"CASE WHEN NOT {blank('Event_Reference')} THEN hash(trim({col('Event_Reference')})) END AS k_ref",
+        f"CASE WHEN NOT {blank('Event_Reference')} THEN hash({trim_sql(col('Event_Reference'))}) END AS k_ref",
         *[
             f"CASE WHEN NOT {blank(f'Adult_{i}_Linked_Person_ID')} THEN "
-            f"hash(trim({col(f'Adult_{i}_Linked_Person_ID')})) END AS k_l{i}"
+            f"hash({trim_sql(col(f'Adult_{i}_Linked_Person_ID'))}) END AS k_l{i}"
             for i in (1, 2, 3)
         ],
         f"CASE WHEN {et} = 'service' THEN hash({person_key_sql()}, {col('Service_Type')}, "
