@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,8 +96,8 @@ def value_shown(spec: Spec, column: str) -> bool:
 @functools.lru_cache(maxsize=1)
 def detail_texts() -> dict[tuple[str, str], str]:
     path = resources.files("ascld.quality") / "data" / "details.csv"
-    with path.open(encoding="utf-8", newline="") as fh:
-        return {(r["check_id"], r["key"]): r["text"] for r in csv.DictReader(fh)}
+    rows = csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8"), newline=""))
+    return {(r["check_id"], r["key"]): r["text"] for r in rows}
 
 
 @dataclass
@@ -378,9 +379,11 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
             b.append(f"{ck.list_class_sql(f.column, lst, spec, blank(f.column))} AS {list_class(f.column)}")
     # The folded Release 2 values, a layer above the list classes: class 0 is an exact Release 2 value.
     b2 = ["*"] + [
-        f"{list_lookup_sql(col(c), spec.list_for(c), blank(c), exact=f'{list_class(c)} = 0')} AS {cv(c)}"
+        f"{list_lookup_sql(col(c), lst, blank(c), exact=f'{list_class(c)} = 0')} AS {cv(c)}"
         for c in spec.columns
         if c in needs_cv
+        for lst in [spec.list_for(c)]
+        if lst is not None
     ]
     c_ = ["*"] + [
         f"CAST({sql} AS TINYINT) AS {status(f.column)}"
