@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,10 +41,12 @@ from ascld.identity.pseudonym import (
 from ascld.identity.tracing import TRACE_KEY_COLUMNS, DemographicIndex, install_identity_macros, trace_people
 from ascld.national.store import (
     DQ_FILE,
+    PARQUET_OPTIONS,
     ROWS_FILE,
     STORE_COLUMNS,
     ImportRecord,
     NationalStore,
+    dq_select,
 )
 from ascld.returns.reader import UNSIGNED_NUMBER_REGEX
 
@@ -386,19 +389,18 @@ def _final_select(
     return f"SELECT {(',' + nl + '       ').join(select)}{nl}FROM {table} r{nl}{nl.join(joins)}"
 
 
-def _dq_select(dq_table: str, import_id: str, columns: Sequence[str], row_base: int) -> str:
-    cols = ", ".join(f"CAST({_q(c)} AS SMALLINT) AS {_q(c)}" for c in columns)
-    return (
-        f"SELECT CAST({row_base} + __row AS BIGINT) AS Der_Unique_Record_ID, "
-        f"{_sql_str(import_id)} AS ImportFileId, {cols} FROM {dq_table}"
-    )
-
-
-# zstd at level 1: on a 200,000-row return the rows file is about 11% larger than at DuckDB's default level 3
-# and costs about 20% less CPU to write. Row groups of 61,440 rows (half DuckDB's default): the writer holds
-# fewer rows in flight, so a 1,000,000-row import peaked about 300 MB lower, for a file about 1% larger
-# (docs/national-store.md).
-PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 61440"
+def _check_dq_file(con: Any, path: Path, import_id: str, first_id: int, n_rows: int, last_id: int | None) -> None:
+    """A DQ file written for this import holds one row per stored row, with the same record ids."""
+    n, lo, hi, ids = con.execute(
+        "SELECT count(*), min(Der_Unique_Record_ID), max(Der_Unique_Record_ID), list(DISTINCT ImportFileId) "
+        f"FROM read_parquet({_sql_str(str(path))})"
+    ).fetchone()
+    wanted = (n_rows, first_id, last_id, [import_id]) if n_rows else (0, None, None, None)
+    if (n, lo, hi, ids or None) != wanted:
+        raise RuntimeError(
+            f"the DQ file {path} was not written for import {import_id} (record ids {first_id} to {last_id}); "
+            "nothing was stored."
+        )
 
 
 def _copy(con: Any, select: str, path: Path) -> None:
@@ -436,6 +438,7 @@ def ingest_table(
     postcodes: PostcodeLookup | str | None = None,
     la_names: Mapping[str, str] | None = None,
     dq_table: str | None = None,
+    dq_file: str | Path | None = None,
     details: Mapping[str, Any] | None = None,
     locked: bool = False,
 ) -> tuple[Status, ImportRecord]:
@@ -454,6 +457,9 @@ def ingest_table(
         postcodes: postcode lookup, or its registered table (None: only Der_Postcode_Sector is derived).
         la_names: LA code -> council name (`LA_Name`); unknown codes use the code itself.
         dq_table: optional table of `__row`, `cond_<column>`, `chk_<column>` codes (the validator's output).
+        dq_file: instead of `dq_table`, the DQ codes already in the store's form for this import
+            (`validate_return`'s `dq_out` with `dq_record_ids` set to this import's ids, `store.next_ids()`):
+            moved into the store as written, once its record ids are checked against the stored rows.
         details: extra counts to record in the register entry (never identifiers).
         locked: the caller already holds `store.lock()` (and has run `store.recover()`).
 
@@ -466,8 +472,10 @@ def ingest_table(
             return ingest_table(
                 con, table, store, pseudonymiser=pseudonymiser, sha256=sha256, load_file_name=load_file_name,
                 import_date=import_date, index=index, postcodes=postcodes, la_names=la_names,
-                dq_table=dq_table, details=details, locked=True,
+                dq_table=dq_table, dq_file=dq_file, details=details, locked=True,
             )
+    if dq_table is not None and dq_file is not None:
+        raise UsageError("ingest_table takes the DQ codes as dq_table or as dq_file, not both.")
     existing = store.find_import(sha256)
     if existing is not None:
         return "duplicate", existing
@@ -522,10 +530,14 @@ def ingest_table(
         "WHERE Der_DBS_Check_Status IS NOT NULL GROUP BY 1"
     ).fetchall())
     dq_rel = None
-    if dq_table is not None:
+    if dq_file is not None:
+        _check_dq_file(con, Path(dq_file), import_id, next_rid, int(n_rows), hi)
+        shutil.move(dq_file, temp / DQ_FILE)
+        dq_rel = str((final_dir / DQ_FILE).relative_to(store.root))
+    elif dq_table is not None:
         described = con.execute(f"DESCRIBE {dq_table}").fetchall()
         dq_cols = [r[0] for r in described if r[0].startswith(("cond_", "chk_"))]
-        _copy(con, _dq_select(dq_table, import_id, dq_cols, row_base), temp / DQ_FILE)
+        _copy(con, dq_select(dq_table, import_id, dq_cols, row_base), temp / DQ_FILE)
         dq_rel = str((final_dir / DQ_FILE).relative_to(store.root))
     record = ImportRecord(
         import_id=import_id,
@@ -713,7 +725,6 @@ def _ingest_one(
     refs: tuple[str | None, str | None], idx: DemographicIndex | None, pcs: PostcodeLookup | None,
     la_names: Mapping[str, str] | None, report_dir: str | Path | None,
 ) -> FileOutcome:
-    import shutil
     import tempfile
 
     from ascld.quality import validate_return
@@ -722,10 +733,17 @@ def _ingest_one(
     # The validator works in this folder, and with `load_into` its scan writes the file's values there (the
     # view `__ascld_raw` reads them): the folder goes, whatever happens, before the next file.
     work = Path(tempfile.mkdtemp(prefix="ascld-ingest-"))
+    # The validator writes the DQ codes as the store keeps them, numbered with the ids this import will get (the
+    # store's lock is held, so they cannot change), into the store's `_tmp/` (a crash leaves it to `recover`),
+    # and `ingest_table` moves that file into the import as it is.
+    import_no, next_rid = st.next_ids()
+    dq_dir: Path | None = None
     try:
-        dq_path = work / "dq_rows.parquet"
+        dq_dir = st.new_temp_dir()
+        dq_path = dq_dir / DQ_FILE
         result = validate_return(
-            path, dq_out=dq_path, submission_date=when.date(), temp_dir=str(work), load_into=(con, "__ascld_raw")
+            path, dq_out=dq_path, submission_date=when.date(), temp_dir=str(work), load_into=(con, "__ascld_raw"),
+            dq_record_ids=(f"{import_no:08d}", next_rid),
         )
         if not result.usable:
             where = ""
@@ -739,14 +757,11 @@ def _ingest_one(
                 f"({_problem_ids(result)}).{where}",
                 result,
             )
-        dq_table = None
-        if dq_path.exists():
-            con.execute(f"CREATE OR REPLACE VIEW __ascld_dq AS SELECT * FROM read_parquet({_sql_str(str(dq_path))})")
-            dq_table = "__ascld_dq"
         totals = result.summary.get("totals") if isinstance(result.summary, dict) else None
         status, record = ingest_table(
             con, "__ascld_raw", st, pseudonymiser=pseudo, sha256=sha, load_file_name=path.name,
-            import_date=when, index=refs[0], postcodes=refs[1], la_names=la_names, dq_table=dq_table,
+            import_date=when, index=refs[0], postcodes=refs[1], la_names=la_names,
+            dq_file=dq_path if dq_path.exists() else None,
             details={
                 "validation_exit_code": result.exit_code,
                 "validation_totals": totals,
@@ -768,9 +783,10 @@ def _ingest_one(
     finally:
         try:
             ReturnFile.drop_loaded(con, "__ascld_raw")
-            con.execute("DROP VIEW IF EXISTS __ascld_dq")
         finally:
             shutil.rmtree(work, ignore_errors=True)
+            if dq_dir is not None:
+                shutil.rmtree(dq_dir, ignore_errors=True)
 
 
 def _problem_ids(result: Any) -> str:

@@ -975,6 +975,7 @@ def validate_return(
     dq_out: str | Path | None = None,
     temp_dir: str | None = None,
     load_into: tuple[Any, str] | None = None,
+    dq_record_ids: tuple[str, int] | None = None,
 ) -> ValidationResult:
     """Check a CLD return as the landing service does, before it is submitted.
 
@@ -994,6 +995,9 @@ def validate_return(
             to Parquet files in this call's working folder (under `temp_dir`), which the view reads;
             `ReturnFile.drop_loaded(con, name)` drops the view and deletes them. Nothing of the values is
             written without `load_into`, or kept when the file is unusable or this call fails.
+        dq_record_ids: (ImportFileId, first Der_Unique_Record_ID): write `dq_out` as the national store keeps
+            it (`dq.parquet`, docs/national-store.md), the data rows numbered from that id in file order, so the
+            ingest stores the file as written.
 
     Returns:
         A ValidationResult; its `exit_code` is 0 (no failures), 1 (failures) or 2 (unusable file).
@@ -1155,7 +1159,7 @@ def validate_return(
             f"TO {quote_str(str(problems_csv))} (HEADER, DELIMITER ',')"
         )
         if dq_out:
-            _write_dq_parquet(con, table, layout, Path(dq_out))
+            _write_dq_parquet(con, table, layout, Path(dq_out), dq_record_ids)
 
         if load_into is not None:
             loaded = True
@@ -1252,14 +1256,25 @@ def _compare(
         prev.close()
 
 
-def _write_dq_parquet(con: Any, table: str, layout: ScanLayout, path: Path) -> None:
-    """The per-row national codes: `__row`, then `cond_<column>` and `chk_<column>` for every field."""
+def _write_dq_parquet(
+    con: Any, table: str, layout: ScanLayout, path: Path, record_ids: tuple[str, int] | None = None
+) -> None:
+    """The per-row national codes: `__row`, then `cond_<column>` and `chk_<column>` for every field.
+
+    `record_ids` (ImportFileId, first Der_Unique_Record_ID): the national store's form of the file instead
+    (`ascld.national.store.write_dq_file`), the first data row (`__row` 2) given that id, each next row one more.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     cols = ["__row"]
     for fl in layout.fields:
         cols.append(f"{decode_sql(fl.column, 'cond')} AS {quote_ident('cond_' + fl.column)}")
         cols.append(f"{chk_sql(fl)} AS {quote_ident('chk_' + fl.column)}")
-    con.execute(
-        f"COPY (SELECT {', '.join(cols)} FROM {table} ORDER BY __row) TO {quote_str(str(path))} "
-        "(FORMAT parquet)"
-    )
+    select = f"SELECT {', '.join(cols)} FROM {table}"
+    if record_ids is None:
+        con.execute(f"COPY ({select} ORDER BY __row) TO {quote_str(str(path))} (FORMAT parquet)")
+        return
+    from ascld.national.store import write_dq_file
+
+    import_id, first_id = record_ids
+    names = [n for fl in layout.fields for n in ("cond_" + fl.column, "chk_" + fl.column)]
+    write_dq_file(con, f"({select})", names, import_id, int(first_id) - 2, path, work=path.parent)
