@@ -22,7 +22,6 @@ import json
 import math
 import os
 import platform
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -30,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from rss import peak_rss_mb  # benchmarks/rss.py (the script's own folder is on the path)
 
 EVENT_TABLES = ("contact", "assessment", "service_line", "review")
 ALL_TABLES = (
@@ -107,16 +108,6 @@ def build_scaled(base: Path, target: Path, copies: int) -> None:
 
 
 # ---------------------------------------------------------------------- phases (each in its own process)
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM; unlike ru_maxrss it does not carry the parent's peak
-    across exec)."""
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover - not Linux
-
-
 def phase_baseline(db: Path) -> dict[str, float]:
     """A bare SELECT * of every table the mapping reads, streamed through SQLAlchemy."""
     from sqlalchemy import create_engine, text

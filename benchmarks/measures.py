@@ -33,13 +33,14 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from rss import peak_rss_mb  # benchmarks/rss.py (the script's own folder is on the path)
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out" / "measures.json"
@@ -304,7 +305,7 @@ def measure(paths: dict, out: Path, memory_limit: str, spill: Path, dashboard: b
         "rows_with_people_by_measure": nonzero,
         "skipped": list(run.skipped),
         "report_bytes": (out / "report.html").stat().st_size,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "duckdb_memory_limit": memory_limit,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],

@@ -560,7 +560,7 @@ def run_child(phase: str, *args: object) -> dict:
     code = (
         "import json, resource, sys; sys.path.insert(0, sys.argv[1]); import national as b; "
         "r = b.PHASES[sys.argv[2]](*json.loads(sys.argv[3])); "
-        "r['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; print(json.dumps(r))"
+        "from rss import peak_rss_mb; r['peak_rss_mb'] = peak_rss_mb(); print(json.dumps(r))"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(HERE), phase, json.dumps(list(args))],

@@ -28,7 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent / "out"
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
 
 BASELINES = {
     "count": "SELECT count(*) FROM read_csv('{path}', all_varchar=true{encoding})",
@@ -37,33 +38,37 @@ BASELINES = {
 }
 
 CHILD_BASELINE = """
-import json, resource, sys, time
+import json, sys, time
 import duckdb
+from rss import peak_rss_mb
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
 sql = sys.argv[1]
 w, c = time.perf_counter(), time.process_time()
 con.execute(sql).fetchall()
 print(json.dumps({"wall": time.perf_counter() - w, "cpu": time.process_time() - c,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 CHILD_VALIDATE = """
-import datetime as dt, json, resource, sys, time
+import datetime as dt, json, sys, time
 start = time.perf_counter()
+from rss import peak_rss_mb
 from ascld.quality import validate_return
 w, c = time.perf_counter(), time.process_time()
 r = validate_return(sys.argv[1], submission_date=dt.date(2025, 10, 20), max_problems=1000)
 wall, cpu = time.perf_counter() - w, time.process_time() - c
 print(json.dumps({"wall": wall, "cpu": cpu, "process_wall": time.perf_counter() - start,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_rss_mb": peak_rss_mb(),
                   "rows": r.row_count, "exit_code": r.exit_code, "problems": r.summary["totals"]["problems"],
                   "steps": r.timings}))
 """
 
 
 def _run(code: str, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    # (the child finds benchmarks/rss.py through PYTHONPATH)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, env=env)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
