@@ -48,6 +48,7 @@ from ascld.national.store import (
     NationalStore,
     dq_select,
 )
+from ascld.quality.sqlgen import quote_ident, quote_str
 from ascld.returns.reader import UNSIGNED_NUMBER_REGEX
 
 log = logging.getLogger(__name__)
@@ -183,14 +184,6 @@ def _unique_import_date(
     return wanted
 
 
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _columns(con: Any, table: str) -> set[str]:
     return {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
 
@@ -201,7 +194,7 @@ PERSON_IDS = ("LA_Person_Unique_Identifier", *LINKED)
 
 def _col(have: set[str], name: str, alias: str = "") -> str:
     prefix = f"{alias}." if alias else ""
-    return f"{prefix}{_q(name)}" if name in have else "NULL::VARCHAR"
+    return f"{prefix}{quote_ident(name)}" if name in have else "NULL::VARCHAR"
 
 
 def _person_details(con: Any, table: str, have: set[str]) -> None:
@@ -246,7 +239,8 @@ def _person_id_pseudonyms(con: Any, table: str, have: set[str], pseudonymiser: P
     domain; make `__ascld_pmap_pid(la_raw, v_raw, p)` keyed by the values as submitted (so the final join
     compares raw text and normalises nothing per row)."""
     raw = " UNION ".join(
-        f"SELECT {_col(have, 'LA_Code')} AS la_raw, {_q(c)} AS v_raw FROM {table} WHERE {_q(c)} IS NOT NULL"
+        f"SELECT {_col(have, 'LA_Code')} AS la_raw, {quote_ident(c)} AS v_raw FROM {table} "
+        f"WHERE {quote_ident(c)} IS NOT NULL"
         for c in PERSON_IDS if c in have
     ) or "SELECT NULL::VARCHAR AS la_raw, NULL::VARCHAR AS v_raw WHERE false"
     con.execute(
@@ -337,8 +331,8 @@ def _final_select(
     exprs.update({
         "LA_Code": f"nullif(ascld_strip({_col(have, 'LA_Code', 'r')}), '')",
         "LA_Name": f"coalesce(n.name, nullif(ascld_strip({_col(have, 'LA_Code', 'r')}), ''))",
-        "ImportDate": f"TIMESTAMP {_sql_str(import_date.isoformat(sep=' ', timespec='milliseconds'))}",
-        "ImportFileId": _sql_str(import_id),
+        "ImportDate": f"TIMESTAMP {quote_str(import_date.isoformat(sep=' ', timespec='milliseconds'))}",
+        "ImportFileId": quote_str(import_id),
         "Der_NHS_Number_Traced_Pseudo": "x.traced_pseudo",
         "Der_NHS_Number_Pseudo": "x.nhs_pseudo",
         "LA_Person_Unique_Identifier": "pid.p",
@@ -365,7 +359,7 @@ def _final_select(
         exprs[c] = exprs[f"Der_{c}_Pseudo"] = f"a{i}.p"
     for c in DER_POSTCODE_COLUMNS:
         exprs[c] = f"x.{c}"
-    on = " AND ".join(f"x.{c} IS NOT DISTINCT FROM r.{_q(c)}" for c in PERSON_DETAILS if c in have) or "true"
+    on = " AND ".join(f"x.{c} IS NOT DISTINCT FROM r.{quote_ident(c)}" for c in PERSON_DETAILS if c in have) or "true"
     la = _col(have, "LA_Code", "r")
     joins = [
         f"LEFT JOIN __ascld_pdx x ON {on}",
@@ -376,7 +370,7 @@ def _final_select(
         if c in have:
             joins.append(
                 f"LEFT JOIN __ascld_pmap_pid {alias} ON {alias}.la_raw IS NOT DISTINCT FROM {la} "
-                f"AND {alias}.v_raw = r.{_q(c)}"
+                f"AND {alias}.v_raw = r.{quote_ident(c)}"
             )
         else:
             exprs[c if alias != "pid" else "LA_Person_Unique_Identifier"] = "NULL"
@@ -384,7 +378,7 @@ def _final_select(
                 exprs["Der_LA_Person_Unique_Identifier_Pseudo"] = "NULL"
             else:
                 exprs[f"Der_{c}_Pseudo"] = "NULL"
-    select = [f"CAST({exprs[name]} AS {kind}) AS {_q(name)}" for name, kind in STORE_COLUMNS]
+    select = [f"CAST({exprs[name]} AS {kind}) AS {quote_ident(name)}" for name, kind in STORE_COLUMNS]
     nl = "\n        "
     return f"SELECT {(',' + nl + '       ').join(select)}{nl}FROM {table} r{nl}{nl.join(joins)}"
 
@@ -393,7 +387,7 @@ def _check_dq_file(con: Any, path: Path, import_id: str, first_id: int, n_rows: 
     """A DQ file written for this import holds one row per stored row, with the same record ids."""
     n, lo, hi, ids = con.execute(
         "SELECT count(*), min(Der_Unique_Record_ID), max(Der_Unique_Record_ID), list(DISTINCT ImportFileId) "
-        f"FROM read_parquet({_sql_str(str(path))})"
+        f"FROM read_parquet({quote_str(str(path))})"
     ).fetchone()
     wanted = (n_rows, first_id, last_id, [import_id]) if n_rows else (0, None, None, None)
     if (n, lo, hi, ids or None) != wanted:
@@ -404,7 +398,7 @@ def _check_dq_file(con: Any, path: Path, import_id: str, first_id: int, n_rows: 
 
 
 def _copy(con: Any, select: str, path: Path) -> None:
-    con.execute(f"COPY ({select}) TO {_sql_str(str(path))} ({PARQUET_OPTIONS})")
+    con.execute(f"COPY ({select}) TO {quote_str(str(path))} ({PARQUET_OPTIONS})")
 
 
 INDEX_TABLE = "__ascld_index"
@@ -523,7 +517,7 @@ def ingest_table(
     final_dir = store.import_dir(la_code, import_id)
     _copy(con, _final_select(table, have, import_id, when, row_base, row_expr), temp / ROWS_FILE)
     _pause("after_rows_written")
-    written = f"read_parquet({_sql_str(str(temp / ROWS_FILE))})"
+    written = f"read_parquet({quote_str(str(temp / ROWS_FILE))})"
     hi = con.execute(f"SELECT max(Der_Unique_Record_ID) FROM {written}").fetchall()[0][0]
     outcome_counts = dict(con.execute(
         f"SELECT Der_DBS_Check_Status, count(*) FROM {written} "

@@ -41,6 +41,7 @@ from typing import Any
 import pyarrow as pa
 
 from ascld.errors import UsageError
+from ascld.quality.sqlgen import quote_ident, quote_str
 
 STORE_FORMAT = "ascld-national-store/1"
 REGISTER_DIR = "_imports"
@@ -152,21 +153,13 @@ def dq_arrow_schema(columns: tuple[str, ...]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _sql_name(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def dq_select(source: str, import_id: str, columns: Sequence[str], row_base: int) -> str:
     """SQL: the rows of `dq.parquet` from `source` (a table, or a query in parentheses, with `__row` and the
     validator's `cond_<column>`/`chk_<column>` codes, `columns` naming them): `Der_Unique_Record_ID`
     (`row_base` + `__row`), `ImportFileId`, then the codes as SMALLINT."""
-    cols = ", ".join(f"CAST({_sql_name(c)} AS SMALLINT) AS {_sql_name(c)}" for c in columns)
+    cols = ", ".join(f"CAST({quote_ident(c)} AS SMALLINT) AS {quote_ident(c)}" for c in columns)
     return (
-        f"SELECT CAST({int(row_base)} + __row AS BIGINT) AS Der_Unique_Record_ID, {_sql_text(import_id)} AS "
+        f"SELECT CAST({int(row_base)} + __row AS BIGINT) AS Der_Unique_Record_ID, {quote_str(import_id)} AS "
         f"ImportFileId, {cols} "
         f"FROM {source}"
     )
@@ -215,9 +208,9 @@ def write_dq_file(
         raise
     codes = work / f"{path.stem}-codes.parquet"
     try:
-        con.execute(f"COPY (SELECT * FROM {source} ORDER BY __row) TO {_sql_text(str(codes))} (FORMAT parquet)")
-        from_codes = dq_select(f"read_parquet({_sql_text(str(codes))})", import_id, columns, row_base)
-        con.execute(f"COPY ({from_codes}) TO {_sql_text(str(path))} ({PARQUET_OPTIONS})")
+        con.execute(f"COPY (SELECT * FROM {source} ORDER BY __row) TO {quote_str(str(codes))} (FORMAT parquet)")
+        from_codes = dq_select(f"read_parquet({quote_str(str(codes))})", import_id, columns, row_base)
+        con.execute(f"COPY ({from_codes}) TO {quote_str(str(path))} ({PARQUET_OPTIONS})")
     finally:
         codes.unlink(missing_ok=True)
 
@@ -379,7 +372,7 @@ class NationalStore:
         """
         files = self.dq_files() if dq else self.row_files()
         if files:
-            listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            listing = ", ".join(quote_str(str(f)) for f in files)
             con.execute(
                 f"CREATE OR REPLACE VIEW {name} AS "
                 f"SELECT * FROM read_parquet([{listing}], union_by_name=true)"

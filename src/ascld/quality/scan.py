@@ -54,7 +54,7 @@ _FOLDED, _ANY_SHOWN = "lo__", "any_shown__"
 
 def _shown_problem_sql(column: str) -> str:
     """SQL true when a cell of `column` has something to report (a failing check or a warning)."""
-    return f"({quote_ident('code_' + column)} & 4095) <> 0"
+    return f"({quote_ident('code_' + column)} & {PROBLEM_BITS}) <> 0"
 
 
 def _folded_layers(spec: Spec, layout: ScanLayout) -> tuple[list[str], list[str]]:
@@ -62,7 +62,7 @@ def _folded_layers(spec: Spec, layout: ScanLayout) -> tuple[list[str], list[str]
     (whether the row has a shown cell with a problem; the folded values)."""
     shown = [fl.column for fl in layout.fields if value_shown(spec, fl.column)]
     codes = " | ".join(quote_ident("code_" + c) for c in shown)
-    any_shown = [f"(({codes}) & 4095) <> 0 AS {_ANY_SHOWN}"] if shown else [f"FALSE AS {_ANY_SHOWN}"]
+    any_shown = [f"(({codes}) & {PROBLEM_BITS}) <> 0 AS {_ANY_SHOWN}"] if shown else [f"FALSE AS {_ANY_SHOWN}"]
     folded = [
         f"CASE WHEN {_shown_problem_sql(c)} THEN lower({trim_sql(col(c))}) END AS {quote_ident(_FOLDED + c)}"
         for c in shown
@@ -221,6 +221,7 @@ def event_key_sql() -> str:
 # bits 0-3 the failing check (index into FieldLayout.errors, 0 none), 4-11 warning bits, 12 blank, 13-14 the
 # field status + 1, 15 a value that would run as a spreadsheet formula (T012).
 F_BITS, W_SHIFT, BLANK_SHIFT, COND_SHIFT, FORMULA_BIT = 15, 4, 12, 13, 32768
+PROBLEM_BITS = (1 << BLANK_SHIFT) - 1  # the failing check and the warning bits: a cell with something to report
 
 
 def decode_sql(column: str, part: str, table: str = "") -> str:
