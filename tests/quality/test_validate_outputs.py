@@ -232,3 +232,26 @@ def test_row_numbers_follow_file_order_across_scan_batches(tmp_path, monkeypatch
         "WHERE d.chk_Event_Start_Date IS DISTINCT FROM b.chk_Event_Start_Date ORDER BY d.__row"
     ).fetchall()
     assert [r for (r,) in flagged] == sorted(i + 2 for i in defects)
+
+
+def test_every_case_variant_of_many_gets_its_suggestion(tmp_path: Path) -> None:
+    """Suggestions are worked out per distinct value and stored a few hundred at a time: 700 distinct case
+    variants (more than one batch) each get theirs, on their own row."""
+    import itertools
+
+    from ascld.quality.sample import sample_rows
+
+    exact = "White: Irish"
+    variants = [
+        "".join(ch.upper() if up else ch.lower() for ch, up in zip(exact, ups, strict=True))
+        for ups in itertools.product((False, True), repeat=len(exact))
+    ]
+    variants = sorted({v for v in variants if v != exact})[:700]
+    assert len(variants) == 700
+    rows = sample_rows(len(variants), seed=11)
+    for row, value in zip(rows, variants, strict=True):
+        row["Ethnicity"] = value
+    result = validate_rows(tmp_path, rows)
+    c003 = [p for p in result.problems if p.check_id == "C003"]
+    assert sorted(p.row for p in c003) == list(range(2, len(variants) + 2))
+    assert all(f"'{exact}'" in p.message and f"'{exact}'" in p.hint for p in c003)
