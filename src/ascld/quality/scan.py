@@ -80,9 +80,9 @@ def _same_as_sensitive_sql(column: str, spec: Spec) -> str:
     sensitive field that is not blank). It reads the folded values of `_folded_layers`, worked out only for
     cells with a problem and their rows, so a clean file pays nothing."""
     others = ", ".join(quote_ident(_FOLDED + f.column) for f in spec.fields if f.sensitive and f.column != column)
-    # (IN, not a chain of OR: the same test, a third of the query text to parse and bind. A NULL folded value
-    # matches nothing either way.)
-    return f"{quote_ident(_FOLDED + column)} IN ({others})"
+    # (IN, not a chain of OR: the same test in less query text to parse and bind. A NULL folded value matches
+    # nothing either way.)
+    return f"{quote_ident(_FOLDED + column)} IN ({others})" if others else "FALSE"
 
 
 def value_shown(spec: Spec, column: str) -> bool:
