@@ -544,24 +544,24 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
         con.execute(f"CREATE OR REPLACE TEMP TABLE __ascld_cells AS {' UNION ALL '.join(parts)}")
         # 2. Which check each code part stands for, per field (kind f: failing check index; w: warning bit;
         #    na: filled in though not applicable), and which detail slot carries its {detail}.
-        rows = []
+        map_rows: list[tuple[int, int, str, str, int, str, int]] = []
         for n, fl in enumerate(layout.fields):
             names = list(fl.details)
             for i, chk in enumerate(fl.errors, start=1):
-                rows.append(
-                    [n, fl.seq, fl.column, "f", i, chk.id, names.index(chk.id) if chk.id in names else -1]
+                map_rows.append(
+                    (n, fl.seq, fl.column, "f", i, chk.id, names.index(chk.id) if chk.id in names else -1)
                 )
             for bit, chk in enumerate(fl.warnings):
                 if chk.id not in aggregated:
                     slot = names.index(chk.id) if chk.id in names else -1
-                    rows.append([n, fl.seq, fl.column, "w", 1 << bit, chk.id, slot])
+                    map_rows.append((n, fl.seq, fl.column, "w", 1 << bit, chk.id, slot))
             for chk in na_checks:
                 if fl.column in chk.columns(spec):
-                    rows.append([n, fl.seq, fl.column, "na", 0, chk.id, -1])
+                    map_rows.append((n, fl.seq, fl.column, "na", 0, chk.id, -1))
         # (One statement with the rows as literals: `executemany` runs one INSERT per row, ~0.07 s a file.)
         values = ", ".join(
             f"({n}, {seq}, {quote_str(column)}, {quote_str(kind)}, {part}, {quote_str(cid)}, {slot})"
-            for n, seq, column, kind, part, cid, slot in rows
+            for n, seq, column, kind, part, cid, slot in map_rows
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE __ascld_map (fieldno INTEGER, seq INTEGER, field VARCHAR, "
