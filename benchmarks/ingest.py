@@ -160,7 +160,7 @@ def run_child(phase: str, *args: object) -> dict:
     """Run a phase in a fresh Python process; return its figures plus its own peak RSS."""
     # The arguments go through stdin: the national set's 1,495 file names are too long for a command line.
     code = (
-        "import json, resource, sys; sys.path.insert(0, sys.argv[1]); import ingest as b; "
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import ingest as b; "
         "r = b.PHASES[sys.argv[2]](*json.load(sys.stdin)); "
         "from rss import peak_rss_mb; r['peak_rss_mb'] = peak_rss_mb(); print(json.dumps(r))"
     )

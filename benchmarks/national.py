@@ -558,7 +558,7 @@ PHASES = {"store": phase_store, "scan": phase_scan, "build": phase_build}
 def run_child(phase: str, *args: object) -> dict:
     """Run a phase in a fresh Python process; return its figures plus its own peak RSS."""
     code = (
-        "import json, resource, sys; sys.path.insert(0, sys.argv[1]); import national as b; "
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import national as b; "
         "r = b.PHASES[sys.argv[2]](*json.loads(sys.argv[3])); "
         "from rss import peak_rss_mb; r['peak_rss_mb'] = peak_rss_mb(); print(json.dumps(r))"
     )

@@ -515,6 +515,15 @@ def _reported_sql(spec: Spec, fl: FieldLayout) -> str:
     return f"({code} & {15 | listed}) <> 0" + (f" OR {decode_sql(fl.column, 'not_applicable')}" if has_na else "")
 
 
+def _insert_rows(con: Any, table: str, rows: Sequence[Sequence[Any]], per_statement: int = 500) -> None:
+    """Insert `rows` (Python values, as parameters) into `table`, a few hundred rows a statement: `executemany`
+    runs one INSERT per row, which cost about 0.07 s a file for the check map alone."""
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        marks = "(" + ", ".join("?" for _ in chunk[0]) + ")"
+        con.execute(f"INSERT INTO {table} VALUES {', '.join(marks for _ in chunk)}", [v for row in chunk for v in row])
+
+
 def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None:
     """Expand the packed per-cell codes into one problem per failing check and warning."""
     by_id = checks_by_id()
@@ -558,15 +567,11 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
             for chk in na_checks:
                 if fl.column in chk.columns(spec):
                     map_rows.append((n, fl.seq, fl.column, "na", 0, chk.id, -1))
-        # (One statement with the rows as literals: `executemany` runs one INSERT per row, ~0.07 s a file.)
-        values = ", ".join(
-            f"({n}, {seq}, {quote_str(column)}, {quote_str(kind)}, {part}, {quote_str(cid)}, {slot})"
-            for n, seq, column, kind, part, cid, slot in map_rows
-        )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE __ascld_map (fieldno INTEGER, seq INTEGER, field VARCHAR, "
-            f"kind VARCHAR, part INTEGER, check_id VARCHAR, slot INTEGER); INSERT INTO __ascld_map VALUES {values}"
+            "kind VARCHAR, part INTEGER, check_id VARCHAR, slot INTEGER)"
         )
+        _insert_rows(con, "__ascld_map", map_rows)
         whens = " ".join(f"WHEN {k} THEN c.d{k}" for k in range(slots))
         detail = f"CASE m.slot {whens} END" if slots else "NULL"
         con.execute(f"""
@@ -587,8 +592,7 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
     ]
 
     def warned(fl: FieldLayout, bit: int) -> str:
-        code = quote_ident("code_" + fl.column)
-        return f"({code} & 15) = 0 AND (({code} >> 4) & {1 << bit}) <> 0"
+        return f"{decode_sql(fl.column, 'f')} = 0 AND ({decode_sql(fl.column, 'w')} & {1 << bit}) <> 0"
 
     occurring = (
         con.execute(
@@ -632,13 +636,7 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
             "CREATE OR REPLACE TEMP TABLE __ascld_sugg (field VARCHAR, check_id VARCHAR, value VARCHAR, "
             "suggestion VARCHAR, detail VARCHAR)"
         )
-        # (A few hundred rows a statement: `executemany` runs one INSERT per row.)
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
-            con.execute(
-                "INSERT INTO __ascld_sugg VALUES " + ", ".join("(?, ?, ?, ?, ?)" for _ in chunk),
-                [v for row in chunk for v in row],
-            )
+        _insert_rows(con, "__ascld_sugg", rows)
         con.execute(
             f"UPDATE {crossrow.PROBLEMS} p SET suggestion = s.suggestion, detail = coalesce(s.detail, "
             "p.detail) FROM __ascld_sugg s WHERE p.field = s.field AND p.check_id = s.check_id AND "
