@@ -168,6 +168,19 @@ def test_la_identifier_linked_in_another_council_is_not_used(con):
     assert out.LA_Code.tolist() == ["101"]
 
 
+def test_la_identifier_is_linked_case_insensitively_and_ids_group_so(con):
+    # salt.md §1.2 with main-tables.md §0: the code's join on the LA identifier and its GROUP BYs on ID use a
+    # case-insensitive collation that ignores trailing spaces.
+    rows = [
+        row("x", "Request", "2023-06-01", Der_NHS_Number_Traced_Pseudo="N1", LA_Person_Unique_Identifier="L-AB"),
+        row("x", "Request", "2023-06-02", Der_NHS_Number_Traced_Pseudo=None, LA_Person_Unique_Identifier="l-ab "),
+        row("x", "Request", "2023-06-03", Der_NHS_Number_Traced_Pseudo="n2 ", LA_Person_Unique_Identifier=None),
+        row("x", "Request", "2023-06-04", Der_NHS_Number_Traced_Pseudo="N2", LA_Person_Unique_Identifier=None),
+    ]
+    out = con.execute(assign_person_id(prepare_input(frame(rows))).order_by("Event_Start_Date"))
+    assert out.ID.tolist() == ["N1", "N2", "N2"]
+
+
 # ------------------------------------------------------------------------------------------------------------
 # §1.4 latest version of each event
 # ------------------------------------------------------------------------------------------------------------

@@ -445,20 +445,27 @@ def assign_person_id(t: ir.Table) -> ir.Table:
     The traced NHS number where present; else the LA identifier, but only if that identifier appears on no row
     of `t` that has a traced NHS number (across the whole data set, not per LA). The LA-submitted NHS number
     is not used.
+
+    Identifiers are text compared under the code's case-insensitive collation (main-tables.md §0): the LA
+    identifier is matched case-insensitively and ignoring trailing spaces, and spellings of one ID that differ
+    only so are one person (written in the least spelling), as the code's joins and GROUP BYs on `ID` see them.
     """
     traced = t.Der_NHS_Number_Traced_Pseudo
     linked = (
         t.filter(traced.notnull() & t.LA_Person_Unique_Identifier.notnull())
-        .select(__linked=t.LA_Person_Unique_Identifier)
+        .select(__linked=fold(t.LA_Person_Unique_Identifier))
         .distinct()
     )
-    joined = t.left_join(linked, t.LA_Person_Unique_Identifier == linked["__linked"])
+    joined = t.left_join(linked, fold(t.LA_Person_Unique_Identifier) == linked["__linked"])
     person = ibis.cases(
         (joined.Der_NHS_Number_Traced_Pseudo.notnull(), joined.Der_NHS_Number_Traced_Pseudo),
         (joined["__linked"].isnull(), joined.LA_Person_Unique_Identifier),
         else_=None,
     )
-    return joined.mutate(ID=person).drop("__linked").filter(lambda r: r.ID.notnull())
+    kept = joined.mutate(ID=person).drop("__linked").filter(lambda r: r.ID.notnull())
+    kept = kept.mutate(__id_key=fold(kept.ID))
+    kept = kept.mutate(__id_one=kept.ID.min().over(group_by="__id_key"))
+    return kept.mutate(ID=kept["__id_one"]).drop("__id_key", "__id_one")
 
 
 def latest_versions(
