@@ -649,3 +649,24 @@ def test_dq_code_labels(kind, codes, labels):
 def test_calendar_dates_are_consecutive(calendar_2025):
     days = sorted(calendar_2025)
     assert all(b - a == dt.timedelta(days=1) for a, b in itertools.pairwise(days))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Input column names (check_columns matches them case-insensitively; the builders must then find them)
+
+
+def test_compute_dashboard_accepts_column_names_in_any_case():
+    from test_dashboard_scenarios import d3_rows
+
+    from ascld.measures.dashboard import compute_dashboard
+
+    def recased(table):
+        names = {"Event_Type": "event_type", "Planned_Units_Per_Week": "Planned_units_per_week"}
+        return table.rename_columns([names.get(c, c) for c in table.column_names])
+
+    hourly = _lts("2026-01-01", Cost_Frequency_Unit_Type_Cleaned="Hourly", Unit_Cost=10.0, Planned_Units_Per_Week=2.0)
+    single = main_table_from_records([hourly])
+    joined = main_table_from_records(d3_rows())
+    got = compute_dashboard(recased(single), recased(joined), period=("2025-04-01", "2026-03-31"))
+    assert got.tables["costs"].column("Cost_Per_Week").to_pylist() == [20.0]
+    assert got.tables["waiting_medians"].num_rows == 6

@@ -74,6 +74,27 @@ def check_columns(table: ir.Table, what: str, *, costs: bool = True) -> None:
         )
 
 
+def match_column_names(table: ir.Table) -> ir.Table:
+    """The table with every column of `DASHBOARD_COLUMNS` under its exact name, matched case-insensitively.
+
+    `check_columns` accepts a column whatever its case (SQL Server identifiers are case-insensitive), and the
+    builders read the columns by their exact names, so e.g. `Planned_units_per_week` is renamed
+    `Planned_Units_Per_Week`. Other columns are unchanged.
+
+    Examples:
+        >>> import ibis
+        >>> match_column_names(ibis.table({"event_type": "string"}, name="t")).columns
+        ('Event_Type',)
+    """
+    by_fold = {c.casefold(): c for c in table.columns}
+    renames = {}
+    for name in DASHBOARD_COLUMNS:
+        actual = by_fold.get(name.casefold())
+        if actual is not None and actual != name and name not in table.columns:
+            renames[name] = actual
+    return table.rename(renames) if renames else table
+
+
 def main_table_from_records(records: Iterable[Mapping[str, Any]]) -> pa.Table:
     """A main table (the columns of `DASHBOARD_COLUMNS`, NULL where not given) from a few dicts.
 
