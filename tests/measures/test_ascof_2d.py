@@ -234,3 +234,18 @@ def test_venn_counts_a_cluster_once_per_distinct_linked_row():
     venn = one(res.venn_2d, Area="Testshire", Client_Type="Total")
     assert (venn["Total_Readmission"], venn["Readmission_Only"]) == (2, 2)
     assert total(res, "ASCOF 2D Part 1")[:2] == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected_group"),
+    [(RESIDENTIAL, None), ("Long term support: Community", "Those in LT community support")],
+)
+def test_long_term_support_at_admission_does_not_depend_on_the_spell_identifier(setting, expected_group):
+    # ascof.md §4.2: "no LTS row (matched on person only, any LA) ... with Admission_Date BETWEEN Event_Start_Date
+    # AND Der_Event_End_Date" — a test on the person and the admission date, so an episode with a NULL APCS_Ident
+    # is excluded (residential) or typed (community) like any other.
+    cld = [reablement(), service("H1", setting, "2024-01-01", None, "1944-01")]
+    res = result(cld, [spell("H1", None, "2024-05-01", "2024-05-10", "1944-01", "2")])
+    rows = pick(res.measures, measure="ASCOF 2D Part 1", la_code="318", breakdown="Client type")
+    groups = {r["group"] for r in rows if r["denominator"]}
+    assert groups == ({expected_group} if expected_group else set())

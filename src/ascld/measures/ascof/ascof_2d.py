@@ -125,26 +125,15 @@ def hospital_discharges(
         s.APCS_Last_Ep_Ind == 1,
         s.Der_DHSC_Pseudo_NHS_Number.notnull(),
     )
-    # Not in long-term nursing, residential or prison support at admission (matched on person, any LA).
+    # Not in long-term nursing, residential or prison support at admission (matched on person, any LA). The test
+    # depends on the person and the admission date only (a NOT EXISTS), so an episode without an APCS_Ident is
+    # excluded like any other.
     in_care = lts.filter(ci_in(lts.Service_Type_Cleaned, RES_NURS_PRISON))
-    excluded = (
-        s.join(
-            in_care,
-            [
-                s.Der_DHSC_Pseudo_NHS_Number == in_care[PERSON],
-                s.Admission_Date.between(in_care.Event_Start_Date, in_care.End),
-            ],
-        )
-        .select(s.APCS_Ident, s.Der_DHSC_Pseudo_NHS_Number, s.Admission_Date, s.Discharge_Date)
-        .distinct()
-    )
     s = s.anti_join(
-        excluded,
+        in_care,
         [
-            s.APCS_Ident == excluded.APCS_Ident,
-            s.Der_DHSC_Pseudo_NHS_Number == excluded.Der_DHSC_Pseudo_NHS_Number,
-            s.Admission_Date == excluded.Admission_Date,
-            s.Discharge_Date == excluded.Discharge_Date,
+            s.Der_DHSC_Pseudo_NHS_Number == in_care[PERSON],
+            s.Admission_Date.between(in_care.Event_Start_Date, in_care.End),
         ],
     )
     s = s.mutate(Gender=ibis.coalesce(ci_case(s.Sex, dict(ref.sus_sex)), s.Sex))
@@ -168,6 +157,7 @@ def hospital_discharges(
     s = s.filter(ci_like(s.UTLA_Code, "E%"))  # England only; unmatched LSOAs are dropped
     s = s.mutate(Age_Group=age_band(s.Age, "sus_65_plus", unknown=None))
     community = lts.filter(ci_eq(lts.Service_Type_Cleaned, COMMUNITY))
+    # An EXISTS on the person and the admission date (an episode without an APCS_Ident included).
     in_comm = (
         s.join(
             community,
@@ -176,13 +166,20 @@ def hospital_discharges(
                 s.Admission_Date.between(community.Event_Start_Date, community.End),
             ],
         )
-        .select(s.APCS_Ident, s.Der_DHSC_Pseudo_NHS_Number, s.Admission_Date)
+        .select(_Comm_Person=s.Der_DHSC_Pseudo_NHS_Number, _Comm_Admission=s.Admission_Date)
         .distinct()
-        .mutate(_comm=ibis.literal(1))
     )
-    s = join_on(s, in_comm, ["APCS_Ident", "Der_DHSC_Pseudo_NHS_Number", "Admission_Date"], how="left")
+    s = s.left_join(
+        in_comm,
+        [
+            s.Der_DHSC_Pseudo_NHS_Number == in_comm._Comm_Person,
+            s.Admission_Date == in_comm._Comm_Admission,
+        ],
+    )
     s = s.mutate(
-        Client_Type=ibis.cases((s._comm == 1, ibis.literal(IN_COMMUNITY)), else_=ibis.literal(NOT_IN_LTS))
+        Client_Type=ibis.cases(
+            (s._Comm_Person.notnull(), ibis.literal(IN_COMMUNITY)), else_=ibis.literal(NOT_IN_LTS)
+        )
     )
     return s.select(
         "Der_DHSC_Pseudo_NHS_Number",
