@@ -249,3 +249,18 @@ def test_long_term_support_at_admission_does_not_depend_on_the_spell_identifier(
     rows = pick(res.measures, measure="ASCOF 2D Part 1", la_code="318", breakdown="Client type")
     groups = {r["group"] for r in rows if r["denominator"]}
     assert groups == ({expected_group} if expected_group else set())
+
+
+def test_hospital_spells_link_to_cld_on_the_pseudonym_case_insensitively():
+    # ascof.md §4 (linkage on Der_DHSC_Pseudo_NHS_Number = Der_NHS_LA_Combined_Person_ID) under the SQL Server
+    # `=` of main-tables.md §0: case-insensitive, trailing spaces ignored.
+    spells = [
+        spell("h1", "A1", "2024-05-01", "2024-05-10", "1944-01", "2"),
+        spell("H1 ", "R1", "2024-06-20", "2024-06-25", "1944-01", "2"),  # readmission within 84 days
+        spell("h9", "Z1", "2024-05-01", "2024-05-10", "1944-01", "2"),  # in residential care at admission
+    ]
+    cld = [reablement(), service("H9", RESIDENTIAL, "2024-01-01", None, "1944-01")]
+    res = result(cld, spells)
+    assert total(res) == (1, 2, 50.0)  # discharges A1 and R1; Z1 (in residential care) is not a discharge
+    row = one(res.part1_2d, Area="Testshire", Client_Type="Total", Slice="Total")
+    assert (row["Denominator"], row["Numerator"], row["Readmitted"]) == (1, 0, 1)

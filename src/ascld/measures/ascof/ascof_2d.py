@@ -3,7 +3,8 @@
 Part 1: of the reablement clusters (people 65+) that follow a hospital discharge, the share with no death,
 readmission or entry to long-term residential/nursing care within 12 weeks of the discharge. Part 2: of the
 hospital discharges of people 65+, the share followed by reablement. CLD is linked to hospital discharge
-spells on the pseudonymised NHS number (`Der_DHSC_Pseudo_NHS_Number` = CLD `Der_NHS_LA_Combined_Person_ID`).
+spells on the pseudonymised NHS number (`Der_DHSC_Pseudo_NHS_Number` = CLD `Der_NHS_LA_Combined_Person_ID`),
+compared as SQL Server `=` does (case-insensitive, trailing spaces ignored; main-tables.md §0).
 
 Areas are keyed by code: part 1 by the reablement council's `LA_Code`; part 2 by the patient's upper-tier
 authority code (UTLA 2023), which the pipeline maps to councils through the LA lookup's `LA_Area_Code`.
@@ -32,6 +33,7 @@ from ascld.measures.ascof.common import (
     ci_not_in,
     ci_not_like,
     days_between,
+    fold,
     join_on,
     no_stage,
     open_end_date,
@@ -132,7 +134,7 @@ def hospital_discharges(
     s = s.anti_join(
         in_care,
         [
-            s.Der_DHSC_Pseudo_NHS_Number == in_care[PERSON],
+            fold(s.Der_DHSC_Pseudo_NHS_Number) == fold(in_care[PERSON]),
             s.Admission_Date.between(in_care.Event_Start_Date, in_care.End),
         ],
     )
@@ -162,7 +164,7 @@ def hospital_discharges(
         s.join(
             community,
             [
-                s.Der_DHSC_Pseudo_NHS_Number == community[PERSON],
+                fold(s.Der_DHSC_Pseudo_NHS_Number) == fold(community[PERSON]),
                 s.Admission_Date.between(community.Event_Start_Date, community.End),
             ],
         )
@@ -253,7 +255,7 @@ def ascof_2d_tables(
     all_dis = stage(hospital_discharges(discharges, lts, period, lsoa_lookup), "2d_discharges")
 
     # §4.3: per cluster, the latest discharge in [start − 7, start + 3] admitted on or before the start.
-    j = all_dis.join(clusters, all_dis.Der_DHSC_Pseudo_NHS_Number == clusters[PERSON])
+    j = all_dis.join(clusters, fold(all_dis.Der_DHSC_Pseudo_NHS_Number) == fold(clusters[PERSON]))
     j = j.select(
         all_dis,
         clusters.Cluster_Key,
@@ -287,7 +289,7 @@ def ascof_2d_tables(
         d.APCS_Last_Ep_Ind == 1,
         d.Admission_Date >= ibis.literal(period.start),
     ).select(Readm_Person=d.Der_DHSC_Pseudo_NHS_Number, Readm_Date=d.Admission_Date)
-    rj = clus.join(readm, clus.Der_DHSC_Pseudo_NHS_Number == readm.Readm_Person)
+    rj = clus.join(readm, fold(clus.Der_DHSC_Pseudo_NHS_Number) == fold(readm.Readm_Person))
     readmitted = (
         rj.filter(
             rj.Readm_Date > rj.Cluster_Start,
@@ -299,7 +301,7 @@ def ascof_2d_tables(
         .mutate(R=ibis.literal(1))
     )
     res = lts.filter(ci_in(lts.Service_Type_Cleaned, RES_NURS))
-    lj = clus.join(res, clus.Der_DHSC_Pseudo_NHS_Number == res[PERSON])
+    lj = clus.join(res, fold(clus.Der_DHSC_Pseudo_NHS_Number) == fold(res[PERSON]))
     entered = (
         lj.filter(
             lj.Event_Start_Date >= lj.Discharge_Date,
