@@ -79,3 +79,29 @@ def test_trim_ws_sql_is_python_strip():
         check([pad + "".join(middle) + pad])
 
     prop()
+
+
+def test_a_second_council_or_period_is_refused_naming_the_first_row_that_differs(tmp_path):
+    """T013/T014 name the row (as a spreadsheet shows it) where a second LA code or stated period first
+    appears, so a council can find it in a file of many thousand rows; a blank LA code there is not another."""
+    rows = sample_rows(8, seed=9)
+    rows[2]["LA_Code"] = ""
+    rows[5]["LA_Code"] = "902" if rows[0]["LA_Code"] != "902" else "903"
+    rows[6]["Reporting_Period_End_Date"] = "31/12/2025"
+    result = validate_return(write_rows(tmp_path / "r.csv", rows), submission_date=SUBMITTED)
+    found = {p.check_id: (p.row, p.field) for p in result.problems}
+    assert result.exit_code == 2
+    assert found["T013"] == (7, "LA_Code") and found["T014"] == (8, "Reporting_Period_End_Date")
+
+
+def test_loading_a_return_with_two_councils_names_the_row(tmp_path):
+    import duckdb
+    import pytest
+
+    from ascld.returns.reader import TransportError, open_return
+
+    rows = sample_rows(5, seed=9)
+    rows[3]["LA_Code"] = "902" if rows[0]["LA_Code"] != "902" else "903"
+    with open_return(write_rows(tmp_path / "r.csv", rows)) as ret, pytest.raises(TransportError) as err:
+        ret.to_duckdb(duckdb.connect(), "t")
+    assert [(p.check_id, p.row) for p in err.value.problems] == [("T013", 5)]

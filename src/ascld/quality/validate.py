@@ -50,6 +50,7 @@ from ascld.quality.sqlgen import quote_ident, quote_str
 from ascld.returns.reader import (
     ReturnFile,
     TransportError,
+    first_other_row_sql,
     formula_problem,
     more_rows_message,
     open_return,
@@ -497,7 +498,14 @@ def _loaded_transport(con: Any, ret: ReturnFile, table: str, spec: Spec, n_rows:
         f"count(DISTINCT (rs, re)) FILTER (WHERE rs IS NOT NULL AND re IS NOT NULL) "
         f"FROM {table} WHERE {data_rows}"
     ).fetchone()
-    problems += period_la_problems(ret.name, int(n_la), int(n_periods))
+    la_row = period_row = None
+    if n_la > 1:
+        la_row = con.execute("SELECT " + first_other_row_sql(table, "la", "la IS NOT NULL", data_rows)).fetchone()[0]
+    if n_periods > 1:
+        period_row = con.execute(
+            "SELECT " + first_other_row_sql(table, "(rs, re)", "rs IS NOT NULL AND re IS NOT NULL", data_rows)
+        ).fetchone()[0]
+    problems += period_la_problems(ret.name, int(n_la), int(n_periods), la_row, period_row)
     return problems
 
 

@@ -1546,25 +1546,36 @@ def single_value_problems(con: Any, table: str, name: str) -> list[Problem]:
     from ascld.quality.sqlgen import trim_ws_sql
 
     code = trim_ws_sql('"LA_Code"')  # white space of any kind around it is not another code
+    rs = date_sql(chr(34) + "Reporting_Period_Start_Date" + chr(34))
+    re_ = date_sql(chr(34) + "Reporting_Period_End_Date" + chr(34))
+    both = f"{rs} IS NOT NULL AND {re_} IS NOT NULL"
     la, periods = con.execute(
         f"SELECT count(DISTINCT {code}) FILTER (WHERE {code} <> ''), "
-        f"count(DISTINCT ({date_sql(chr(34) + 'Reporting_Period_Start_Date' + chr(34))}, "
-        f"{date_sql(chr(34) + 'Reporting_Period_End_Date' + chr(34))})) FILTER (WHERE "
-        f"{date_sql(chr(34) + 'Reporting_Period_Start_Date' + chr(34))} IS NOT NULL AND "
-        f"{date_sql(chr(34) + 'Reporting_Period_End_Date' + chr(34))} IS NOT NULL) FROM {table}"
+        f"count(DISTINCT ({rs}, {re_})) FILTER (WHERE {both}) FROM {table}"
     ).fetchone()
-    return period_la_problems(name, int(la or 0), int(periods or 0))
+    la_row = period_row = None
+    if int(la or 0) > 1:
+        la_row = con.execute("SELECT " + first_other_row_sql(table, code, f"{code} <> ''")).fetchone()[0]
+    if int(periods or 0) > 1:
+        period_row = con.execute("SELECT " + first_other_row_sql(table, f"({rs}, {re_})", both)).fetchone()[0]
+    return period_la_problems(name, int(la or 0), int(periods or 0), la_row, period_row)
 
 
-def period_la_problems(name: str, n_la: int, n_periods: int) -> list[Problem]:
+def period_la_problems(
+    name: str, n_la: int, n_periods: int, la_row: int | None = None, period_row: int | None = None
+) -> list[Problem]:
+    """T013/T014; `la_row` and `period_row` are the first rows whose LA code or stated period differs from
+    the first data row's (the row a spreadsheet shows), so the council can find them."""
     out = []
     if n_la > 1:
         out.append(
             _problem(
                 name,
                 "T013",
-                f"the file holds {n_la} different LA codes",
+                f"the file holds {n_la} different LA codes"
+                + (" (this is the first row whose LA Code differs from the first row's)" if la_row else ""),
                 "Send one file per council, with the same LA Code on every row",
+                row=la_row,
                 field="LA_Code",
             )
         )
@@ -1573,12 +1584,23 @@ def period_la_problems(name: str, n_la: int, n_periods: int) -> list[Problem]:
             _problem(
                 name,
                 "T014",
-                f"the file states {n_periods} different reporting periods",
+                f"the file states {n_periods} different reporting periods"
+                + (" (this is the first row whose period differs from the first row's)" if period_row else ""),
                 "Give every row the same Reporting Period Start Date and End Date",
+                row=period_row,
                 field="Reporting_Period_End_Date",
             )
         )
     return out
+
+
+def first_other_row_sql(table: str, key: str, present: str, where: str = "TRUE") -> str:
+    """SQL giving the first `__row` (among rows matching `where` with `present` true) whose `key` differs from
+    that of the first such row; NULL when every such row has the same `key`."""
+    return (
+        f"(SELECT min(__row) FROM {table} WHERE ({where}) AND ({present}) AND ({key}) IS DISTINCT FROM "
+        f"(SELECT {key} FROM {table} WHERE ({where}) AND ({present}) ORDER BY __row LIMIT 1))"
+    )
 
 
 @contextlib.contextmanager
