@@ -241,3 +241,18 @@ def test_read_la_names_refuses_bad_files_by_row(files, content, expected):
         return
     with pytest.raises(UsageError, match=expected):
         read_la_names(path)
+
+
+def test_a_path_that_exists_but_is_not_a_file_is_not_called_missing(files):
+    """A folder or a device (here a link to /dev/null) exists: the refusal says it is not a file, not that
+    there is no such file, and nothing is stored."""
+    link = files["tmp"] / "device.csv"
+    link.symlink_to(os.devnull)
+    store = files["tmp"] / "store"
+    for path in (link, files["tmp"]):
+        with pytest.raises(UsageError, match="not a file") as err:
+            ingest_files([path], store, key=KEY)
+        assert "no such file" not in str(err.value)
+    with pytest.raises(UsageError, match="no such file"):
+        ingest_files([files["tmp"] / "absent.csv"], store, key=KEY)
+    assert not store.exists() or not NationalStore(store).imports()

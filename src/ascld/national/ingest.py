@@ -672,9 +672,12 @@ def ingest_files(
         )
     pseudo = Pseudonymiser(key if key is not None else load_key(key_file))
     files = [Path(p) for p in paths]
-    missing = [str(p) for p in files if not p.is_file()]
+    missing = [str(p) for p in files if not p.exists()]
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
+    not_files = [str(p) for p in files if not p.is_file()]
+    if not_files:
+        raise UsageError(f"not a file (a folder or a device): {', '.join(not_files)}. Give the path of a CSV return.")
     idx = index if isinstance(index, DemographicIndex) or index is None else load_demographic_index(index)
     pcs = postcodes if isinstance(postcodes, PostcodeLookup) else load_postcode_lookup(postcodes)
     fixed = None if callable(import_date) else _as_import_datetime(import_date)
