@@ -7,7 +7,7 @@ from datetime import date, datetime
 import ibis
 import pyarrow as pa
 import pytest
-from salt_fixtures import PERIOD, frame, row
+from salt_fixtures import PE, PERIOD, frame, row
 
 from ascld.engine import connect
 from ascld.errors import UsageError
@@ -283,6 +283,27 @@ def test_latest_single_submission_matches_council_names_case_insensitively(con):
     ]
     out = con.execute(latest_single_submission(prepare_input(frame(rows)), PERIOD))
     assert out.ImportDate.tolist() == [datetime(2024, 2, 10)]
+
+
+def test_latest_single_submission_matches_council_codes_case_insensitively(con):
+    # main-tables.md §7.1 partitions by (LA_Name, LA_Code), compared under the case-insensitive collation of
+    # §0 (trailing spaces ignored): the later file wins although its code is spelt differently ...
+    name = {"LA_Name": "Council X"}
+    rows = [
+        row("A", "Service", "2023-06-01", ImportDate=datetime(2024, 1, 10), la="e06000001", **name),
+        row("A", "Service", "2023-06-02", ImportDate=datetime(2024, 2, 10), la="E06000001 ", **name),
+    ]
+    out = con.execute(latest_single_submission(prepare_input(frame(rows)), PERIOD))
+    assert out.ImportDate.tolist() == [datetime(2024, 2, 10)]
+    # ... and one file whose rows spell the code two ways is one file: MIN start / MAX end over all its rows.
+    imported = {"ImportDate": datetime(2024, 1, 10), **name}
+    START, END = "Reporting_Period_Start_Date", "Reporting_Period_End_Date"
+    rows = [
+        row("A", "Service", "2023-06-01", la="318", **imported, **{START: date(2023, 4, 1), END: date(2023, 6, 30)}),
+        row("B", "Service", "2023-08-01", la="318 ", **imported, **{START: date(2023, 7, 1), END: PE}),
+    ]
+    out = con.execute(latest_single_submission(prepare_input(frame(rows)), PERIOD))
+    assert len(out) == 2
 
 
 # ------------------------------------------------------------------------------------------------------------

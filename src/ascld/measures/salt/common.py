@@ -513,8 +513,10 @@ def latest_single_submission(raw: ir.Table, period: SaltPeriod) -> ir.Table:
     stated MAX end >= PE, `ImportDate` > PE (midnight) and `date(ImportDate)` <= the window close, with
     `LA_Name` not NULL. Rows are then taken from the raw table by (`LA_Name`, `ImportDate`).
     """
-    named = raw.filter(raw.LA_Name.notnull()).mutate(__name=fold(raw.LA_Name))
-    files = named.group_by(["__name", "LA_Code", "ImportDate"]).aggregate(
+    # Both partition keys compare as SQL Server compares strings (main-tables.md §0): case-insensitive, trailing
+    # spaces ignored, so `318` and `318 ` are one council code.
+    named = raw.filter(raw.LA_Name.notnull()).mutate(__name=fold(raw.LA_Name), __code=fold(raw.LA_Code))
+    files = named.group_by(["__name", "__code", "ImportDate"]).aggregate(
         __rps=named.Reporting_Period_Start_Date.min(), __rpe=named.Reporting_Period_End_Date.max()
     )
     files = files.filter(
@@ -523,7 +525,7 @@ def latest_single_submission(raw: ir.Table, period: SaltPeriod) -> ir.Table:
         files.ImportDate > at_midnight(period.end),
         files.ImportDate.date() <= ibis.date(period.submission_window_close),
     )
-    files = files.mutate(__latest=files.ImportDate.max().over(group_by=["__name", "LA_Code"]))
+    files = files.mutate(__latest=files.ImportDate.max().over(group_by=["__name", "__code"]))
     latest = files.filter(files.ImportDate == files["__latest"])
     chosen = latest.select(__cname="__name", __cimport="ImportDate").distinct()
     rows = raw.mutate(__name=fold(raw.LA_Name))
