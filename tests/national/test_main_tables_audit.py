@@ -351,3 +351,20 @@ def test_file_chosen_for_non_adjacent_quarters(build):
 def test_derived_period_end_is_eomonth_in_leap_years(duck, month, eomonth):
     # §2 step 6 / §0: EOMONTH of the latest included month (2100 is not a leap year; 2000 is).
     assert duck.to_pyarrow(end_of_month(ibis.literal(month, type="date"))).as_py() == eomonth
+
+
+# ---- NULL submission keys group together (§0 NULL in grouping; §1, §2, §3.4)
+
+
+def test_file_with_no_la_code_keeps_its_derived_period_and_rows(duck, tmp_path):
+    # §2 groups each submission by (LA_Code, LA_Name, ImportDate) and GROUP BY treats NULLs as equal (§0), so a
+    # file with a NULL LA_Code is one submission with a derived period (here 2024-04-01..2025-03-31, 12 rows <
+    # 100, every month included); §3.1 partitions by LA_Name and §3.4 loads its rows by (LA_Name, ImportDate).
+    records = submission(covering_rows(D(2024, 4, 1), D(2025, 3, 31)), imported=T(2025, 4, 20, 9), file_id="F")
+    for r in records:
+        r["LA_Code"] = None
+    s = steps(duck, tmp_path, records)
+    periods = duck.to_pyarrow(s["reporting_periods"]).to_pylist()
+    got = [(p["LA_Code"], p["Der_Reporting_Period_Start_Date"], p["Der_Reporting_Period_End_Date"]) for p in periods]
+    assert got == [(None, D(2024, 4, 1), D(2025, 3, 31))]
+    assert duck.execute(s["events_in_period"].count()) == 12

@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 
 from ascld.methodology import MainTablesMethod
 from ascld.national.main_tables.schema import SUBMISSION_KEYS
-from ascld.national.main_tables.sql import ci, days_between, end_of_month, first_of_month
+from ascld.national.main_tables.sql import ci, days_between, end_of_month, first_of_month, same_key
 
 KEYS = list(SUBMISSION_KEYS)
 # A submission is (LA_Code, LA_Name, ImportDate) compared as SQL Server compares strings (§0, §1): rows whose
@@ -41,7 +41,11 @@ def _stated(raw: ir.Table) -> ir.Table:
         .group_by(GROUP)
         .aggregate(n_Reporting_Periods=lambda t: t.count())
     )
-    return stated.join(pairs, GROUP)
+    pairs = pairs.rename({f"{k}_p": k for k in GROUP})
+    # A NULL key (e.g. a file with no LA_Code) is still one submission: join the groups NULL-safely.
+    return stated.join(pairs, [same_key(stated[k], pairs[f"{k}_p"]) for k in GROUP]).drop(
+        *(f"{k}_p" for k in GROUP)
+    )
 
 
 def _monthly(raw: ir.Table) -> ir.Table:
@@ -101,7 +105,7 @@ def derive_reporting_periods(raw: ir.Table, method: MainTablesMethod) -> ir.Tabl
     """
     stated = _stated(raw)
     derived = _derived(raw, method).rename({f"{k}_d": k for k in GROUP})
-    joined = stated.left_join(derived, [stated[k] == derived[f"{k}_d"] for k in GROUP])
+    joined = stated.left_join(derived, [same_key(stated[k], derived[f"{k}_d"]) for k in GROUP])
     per_month = method.param("reporting_period.days_per_month")
     return joined.select(
         *KEYS,

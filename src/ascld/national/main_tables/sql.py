@@ -96,6 +96,14 @@ def day_before(day: date) -> date:
     return day - timedelta(days=1)
 
 
+def same_key(left: ir.Value, right: ir.Value) -> ir.BooleanValue:
+    """Join two rows of one GROUP BY group: equal, or both NULL (GROUP BY treats NULLs as equal, §0).
+
+    Written with `=` and `IS NULL` rather than `IS NOT DISTINCT FROM`, which older SQL Server versions lack.
+    """
+    return (left == right) | (left.isnull() & right.isnull())
+
+
 def null_of(value: ir.Value) -> ir.Value:
     """A typed NULL of the value's type (a CASE branch needs one)."""
     return ibis.null(value.type())
