@@ -12,6 +12,7 @@ import pytest
 from ascld.methodology import load_main_tables_method
 from ascld.national.main_tables import BuildParams, main_table_expr, read_store
 from ascld.national.main_tables.derive import add_ages, crop_services
+from ascld.national.main_tables.pipeline import make_context
 from ascld.national.main_tables.sql import end_of_month
 from conftest import SERVICE, D, T, covering_rows, submission, write_store
 
@@ -368,3 +369,30 @@ def test_file_with_no_la_code_keeps_its_derived_period_and_rows(duck, tmp_path):
     got = [(p["LA_Code"], p["Der_Reporting_Period_Start_Date"], p["Der_Reporting_Period_End_Date"]) for p in periods]
     assert got == [(None, D(2024, 4, 1), D(2025, 3, 31))]
     assert duck.execute(s["events_in_period"].count()) == 12
+
+
+def test_joined_as_of_inside_the_period_chooses_files_for_the_quarters_it_can(build):
+    # §3.3 calls GetSubmissions per quarter with the same as-of date A; §3.1: a quarter with no qualifying file
+    # is a warning only. Period 2024-04-01..2025-09-30 as of 2025-08-12 (before E): files F1 (derived
+    # 2024-04..2025-03, imported 2025-04-20) and F2 (2024-07..2025-06, imported 2025-07-18). Quarters:
+    # Apr-Jun 24 -> F1 (F2 starts too late); Jul-Sep 24, Oct-Dec 24, Jan-Mar 25 -> F2 (latest);
+    # Apr-Jun 25 -> F2; Jul-Sep 25 -> none (F2 ends 2025-06-30; nothing imported after 2025-09-30 by A).
+    records = []
+    for fid, imported, first, last in (
+        ("F1", T(2025, 4, 20, 9), D(2024, 4, 1), D(2025, 3, 31)),
+        ("F2", T(2025, 7, 18, 10), D(2024, 7, 1), D(2025, 6, 30)),
+    ):
+        records += submission(covering_rows(first, last, person=fid), imported=imported, file_id=fid)
+    _, result = build(records, "joined", D(2024, 4, 1), D(2025, 9, 30), D(2025, 8, 12))
+    assert [(s["ImportFileId"], s["Ref_Period_Start_Date"], s["Ref_Period_End_Date"]) for s in result.selected] == [
+        ("F1", "2024-04-01", "2024-06-30"),
+        ("F2", "2024-07-01", "2025-06-30"),
+    ]
+    assert result.warnings == ["no qualifying file for 2025-07-01..2025-09-30: X"]
+
+
+def test_joined_as_of_before_the_first_quarter_ends_is_refused():
+    # No quarter can get a file: nothing imported after its end is on or before A.
+    params = BuildParams("joined", D(2024, 4, 1), D(2025, 3, 31), D(2024, 6, 29))
+    with pytest.raises(ValueError, match="as-of"):
+        make_context(params)

@@ -102,7 +102,10 @@ def test_summary_removals_add_up_to_row_counts(mt6_store):
     [
         (["--period", "2024-04-01"], "needs START:END"),
         (["--period", "2024-04-01:2025-13-01"], "is not a date"),
-        (["--as-of", "2025-09-29"], "as-of date 2025-09-29 is before the period end"),
+        # Joined: an as-of date inside the period still chooses files for the earlier quarters (§3.3); only
+        # one before the first quarter's end leaves every quarter without a file.
+        (["--as-of", "2024-06-29"], "as-of date 2024-06-29 is before the end of the first reference period"),
+        (["--as-of", "2025-09-29", "--mode", "single"], "as-of date 2025-09-29 is before the period end"),
         (["--period", "2024-04-01:2024-05-31"], "shorter than one 3-month reference period"),
     ],
 )

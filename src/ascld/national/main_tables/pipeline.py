@@ -74,8 +74,10 @@ class BuildParams:
         if self.period_end < self.period_start:
             raise UsageError(f"the period ends ({self.period_end}) before it starts ({self.period_start}).")
         # A file qualifies when imported after midnight at the start of the period end and on or before the
-        # as-of date (§0, §3.1), so the as-of date may be the period end itself but not earlier.
-        if self.as_of < self.period_end:
+        # as-of date (§0, §3.1), so the as-of date may be the period end itself but not earlier. A joined table
+        # calls GetSubmissions once per quarter (§3.3): quarters ending on or before the as-of date can still get
+        # files, later ones have none (a warning only), so make_context checks it against the first quarter.
+        if self.mode == "single" and self.as_of < self.period_end:
             raise UsageError(
                 f"as-of date {self.as_of} is before the period end {self.period_end}: only files imported "
                 "after the period end can be chosen. Give a later --as-of."
@@ -133,12 +135,18 @@ def make_context(
     method = method or load_main_tables_method()
     months = method.param("joined.reference_period_months")
     excluded = method.excluded_imports if params.excluded_imports is None else params.excluded_imports
+    ref_periods = reference_periods(params.mode, params.period_start, params.period_end, months)
+    if params.as_of < ref_periods[0][1]:
+        raise UsageError(
+            f"as-of date {params.as_of} is before the end of the first reference period {ref_periods[0][1]}: "
+            "only files imported after a reference period ends can be chosen for it. Give a later --as-of."
+        )
     return Context(
         params=params,
         spec=spec,
         method=method,
         mappings=field_mappings(spec, method, params.unmapped),
-        ref_periods=reference_periods(params.mode, params.period_start, params.period_end, months),
+        ref_periods=ref_periods,
         excluded=tuple(excluded),
     )
 
