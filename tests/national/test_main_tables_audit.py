@@ -396,3 +396,13 @@ def test_joined_as_of_before_the_first_quarter_ends_is_refused():
     params = BuildParams("joined", D(2024, 4, 1), D(2025, 3, 31), D(2024, 6, 29))
     with pytest.raises(ValueError, match="as-of"):
         make_context(params)
+
+
+def test_eligible_event_count_is_reported_when_no_month_is_included(duck, tmp_path):
+    # §2 step 4: N is the number of eligible rows of the file. 60 months (2020-01..2024-12) of 2 Request rows
+    # each: N = 120 >= 100, every month 100 * 2 / 120 = 1.67 % < 2 %, so no month is included and both
+    # derived dates are NULL (step 6), but N = 120 and T = 1 still describe the file.
+    rows = []
+    for year in range(2020, 2025):
+        rows += [r for month in range(1, 13) for r in ending(D(year, month, 15), 2, ("Request",))]
+    assert period_of(duck, tmp_path, rows, T(2025, 5, 1, 9)) == (120, None, None)

@@ -75,12 +75,12 @@ def _derived(raw: ir.Table, method: MainTablesMethod) -> ir.Table:
     # 100.0 * n_M / N >= percent, kept in exact integer arithmetic (N > 0 whenever a month exists).
     big_enough = m.n_M * 100 >= m.N * ibis.literal(percent)
     included = ((min_events <= m.N) & big_enough & (m.types_M >= m.T - shortfall)) | (min_events > m.N)
-    kept = m.filter(included)
-    agg = kept.group_by(GROUP).aggregate(
-        Der_Start=kept.Month_Start.min(),
-        Der_Last_Month=kept.Month_Start.max(),
-        n_Eligible_Events=kept.N.max(),
-        Max_Event_Types=kept.T.max(),
+    # N and T describe every eligible row (§2.4), also when no month is included (then both dates are NULL).
+    agg = m.group_by(GROUP).aggregate(
+        Der_Start=m.Month_Start.min(where=included),
+        Der_Last_Month=m.Month_Start.max(where=included),
+        n_Eligible_Events=m.N.max(),
+        Max_Event_Types=m.T.max(),
     )
     return agg.mutate(Der_End=end_of_month(agg.Der_Last_Month)).drop("Der_Last_Month")
 
