@@ -103,3 +103,10 @@ def test_qa_checks_are_zero_on_a_clean_run():
 
     result = run(scenario_2bc_1(), measures=["2BC", "2A", "2E", "3D"], populations=POPULATION_2BC)
     assert set(ascof_qa_checks(result).values()) == {0}
+
+
+def test_person_ids_differing_only_in_case_or_trailing_spaces_are_one_person():
+    # main-tables.md §0: joins compare text case-insensitively, ignoring trailing spaces; the open earlier
+    # service of `A` makes `a `'s admission an existing client's.
+    rows = [admission("A", "2023-01-01", "1950-01"), admission("a ", "2024-06-01", "1950-01")]
+    assert rates(rows) == (0, 0)

@@ -320,3 +320,15 @@ def test_every_step_compiles_to_sql(dialect):
     assert all("main_table" in text for name, text in sql.items() if name != "2d_part2_discharges")
     if dialect == "mssql":
         assert "DATEDIFF" in sql["2a_disaggregated"]
+
+
+def test_identifiers_take_one_spelling_per_case_insensitive_value():
+    rows = main_table(
+        [{"Der_NHS_LA_Combined_Person_ID": p, "LA_Code": la} for p, la in
+         [("ab ", "e1"), ("AB", "E1"), ("Ab", "e1 "), ("CD", "e1")]]
+    )
+    got = connect("duckdb").to_pyarrow(prepare_main_table(ibis.memtable(rows)))
+    assert got.column("Der_NHS_LA_Combined_Person_ID").to_pylist() == ["AB", "AB", "AB", "CD"]
+    assert got.column("LA_Code").to_pylist() == ["E1"] * 4
+    kept = connect("duckdb").to_pyarrow(prepare_main_table(ibis.memtable(rows), canonicalise=False))
+    assert kept.column("Der_NHS_LA_Combined_Person_ID").to_pylist() == ["ab ", "AB", "Ab", "CD"]

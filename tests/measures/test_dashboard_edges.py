@@ -670,3 +670,13 @@ def test_compute_dashboard_accepts_column_names_in_any_case():
     got = compute_dashboard(recased(single), recased(joined), period=("2025-04-01", "2026-03-31"))
     assert got.tables["costs"].column("Cost_Per_Week").to_pylist() == [20.0]
     assert got.tables["waiting_medians"].num_rows == 6
+
+
+def test_compute_dashboard_compares_person_ids_as_the_collation_does():
+    """A request of `318_AB` and a long-term service of `318_ab ` are one person under SQL Server's
+    case-insensitive collation (main-tables.md §0), so the request has a long-term service at its start."""
+    from ascld.measures.dashboard import compute_dashboard
+
+    rows = [_lts("2025-05-01", person="318_ab "), _row("Request", "2025-06-01", person="318_AB")]
+    got = compute_dashboard(main_table_from_records(rows), None, period=("2025-04-01", "2026-03-31"))
+    assert got.tables["requests"].column("LTS_Flag").to_pylist() == ["Yes"]

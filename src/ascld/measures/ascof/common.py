@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 
 from ascld.errors import UnusableInput, UsageError
 from ascld.measures.ascof.reference import load_reference
+from ascld.measures.spelling import with_one_spelling
 from ascld.spec import load_spec
 
 # --------------------------------------------------------------------------------------------------
@@ -353,6 +354,13 @@ _CANONICAL_LISTS: Mapping[str, str] = {
 }
 
 
+#: Identifiers a measure compares with themselves (joins, partitions, DISTINCT): written in one spelling per
+#: case-insensitive value (`ascld.measures.spelling`), as SQL Server's collation compares them.
+IDENTIFIER_COLUMNS: tuple[str, ...] = (
+    "LA_Code", "LA_Name", "Der_NHS_LA_Combined_Person_ID", "LA_Person_Unique_Identifier",
+)
+
+
 def canonical(x: ir.StringValue, values: Iterable[str]) -> ir.StringValue:
     """x as the first of `values` it equals case-insensitively; other values (and NULL) unchanged."""
     values = list(dict.fromkeys(values))
@@ -371,12 +379,14 @@ def has_unpaid_carer_cleaned(raw: ir.StringValue) -> ir.StringValue:
     return ibis.coalesce(ci_case(raw, mapping), ibis.literal(invalid_value()))
 
 
-def _rename_case_insensitively(table: ir.Table, wanted: Iterable[str]) -> ir.Table:
+def rename_case_insensitively(table: ir.Table, wanted: Iterable[str]) -> ir.Table:
+    """`table` with each `wanted` column under its exact name, found case-insensitively (SQL Server identifiers
+    are case-insensitive); a column already named exactly, and other columns, are unchanged."""
     by_fold = {c.casefold(): c for c in table.columns}
     renames = {}
     for name in wanted:
         actual = by_fold.get(name.casefold())
-        if actual is not None and actual != name:
+        if actual is not None and actual != name and name not in table.columns:
             renames[name] = actual
     return table.rename(renames) if renames else table
 
@@ -405,7 +415,7 @@ def prepare_main_table(table: ir.Table, *, canonicalise: bool = True) -> ir.Tabl
     Raises:
         UnusableInput: a needed column is missing (all are listed).
     """
-    table = _rename_case_insensitively(table, MAIN_TABLE_COLUMNS)
+    table = rename_case_insensitively(table, MAIN_TABLE_COLUMNS)
     missing = sorted(c for c in MAIN_TABLE_COLUMNS if c not in table.columns)
     if missing:
         raise UnusableInput(
@@ -423,7 +433,8 @@ def prepare_main_table(table: ir.Table, *, canonicalise: bool = True) -> ir.Tabl
         if canonicalise and name in _CANONICAL_LISTS:
             col = canonical(col, [*spec.lists[_CANONICAL_LISTS[name]].r2_values, *derived])
         cols[name] = col.name(name)
-    return table.select(**cols)
+    out = table.select(**cols)
+    return with_one_spelling(out, IDENTIFIER_COLUMNS, fold) if canonicalise else out
 
 
 def main_table_schema(name: str = "main_table") -> ir.Table:

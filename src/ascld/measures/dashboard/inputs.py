@@ -14,6 +14,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from ascld.errors import UnusableInput
+from ascld.measures.ascof.common import fold, rename_case_insensitively
+from ascld.measures.spelling import with_one_spelling
 
 #: column -> Arrow type of the main-table columns the dashboard reads.
 DASHBOARD_COLUMNS: Mapping[str, pa.DataType] = {
@@ -57,6 +59,10 @@ DASHBOARD_COLUMNS: Mapping[str, pa.DataType] = {
 COST_COLUMNS = ("Unit_Cost", "Planned_Units_Per_Week", "Cost_Frequency_Unit_Type_Cleaned")
 
 
+#: The identifiers the dashboard joins and partitions on (the council, the person).
+IDENTIFIER_COLUMNS: tuple[str, ...] = ("LA_Code", "LA_Name", "Der_NHS_LA_Combined_Person_ID")
+
+
 def check_columns(table: ir.Table, what: str, *, costs: bool = True) -> None:
     """Raise if a column the dashboard reads is missing (names compared case-insensitively).
 
@@ -86,13 +92,20 @@ def match_column_names(table: ir.Table) -> ir.Table:
         >>> match_column_names(ibis.table({"event_type": "string"}, name="t")).columns
         ('Event_Type',)
     """
-    by_fold = {c.casefold(): c for c in table.columns}
-    renames = {}
-    for name in DASHBOARD_COLUMNS:
-        actual = by_fold.get(name.casefold())
-        if actual is not None and actual != name and name not in table.columns:
-            renames[name] = actual
-    return table.rename(renames) if renames else table
+    return rename_case_insensitively(table, DASHBOARD_COLUMNS)
+
+
+def prepare_main_table(table: ir.Table, what: str, *, costs: bool = True) -> ir.Table:
+    """A main table as the dashboard reads it: columns checked (`check_columns`) and named exactly
+    (`match_column_names`), and the identifiers it joins and partitions on (council, person) in one spelling
+    per case-insensitive value, as SQL Server's collation compares them (`ascld.measures.spelling`).
+
+    Raises:
+        UnusableInput: a column is missing (every missing column is listed).
+    """
+    check_columns(table, what, costs=costs)
+    table = match_column_names(table)
+    return with_one_spelling(table, IDENTIFIER_COLUMNS, fold)
 
 
 def main_table_from_records(records: Iterable[Mapping[str, Any]]) -> pa.Table:

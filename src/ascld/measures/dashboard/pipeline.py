@@ -40,7 +40,7 @@ from ascld.measures.dashboard.facts import (
     build_services_fact,
     costs_quarter,
 )
-from ascld.measures.dashboard.inputs import check_columns, match_column_names
+from ascld.measures.dashboard.inputs import prepare_main_table
 from ascld.measures.dashboard.waiting import (
     waiting_time_context,
     waiting_time_events,
@@ -148,8 +148,7 @@ def compute_dashboard(
         tables[key] = run_step(names[key][0], name, lambda: con.to_pyarrow(expr))
 
     single_t = _as_table(con, single, "single main table")
-    check_columns(single_t, "single main table")
-    single_t = match_column_names(single_t)
+    single_t = prepare_main_table(single_t, "single main table")
     master = stage(build_master_table(single_t), "dashboard_master")
     services = stage(build_services_fact(master), "dashboard_services")
     out("master", master)
@@ -180,8 +179,7 @@ def compute_dashboard(
     if joined_t is None:
         notes.append("waiting times: no joined main table given")
     else:
-        check_columns(joined_t, "joined main table", costs=False)
-        joined_t = match_column_names(joined_t)
+        joined_t = prepare_main_table(joined_t, "joined main table", costs=False)
         first = run_step("waiting times", name, lambda: con.execute(joined_t.Ref_Period_Start_Date.min()))
         wt_start = ref.parameter_date("wt_start_date")
         if first is not None and not pd.isna(first) and _as_date(first) > wt_start:  # Spark gives NaT for none

@@ -31,6 +31,7 @@ import ibis.expr.types as ir
 
 from ascld.errors import UsageError
 from ascld.measures.salt import reference
+from ascld.measures.spelling import one_spellings
 from ascld.spec import load_spec
 
 # ----------------------------------------------------------------------------------------------------
@@ -181,21 +182,7 @@ def _one_spellings(t: ir.Table, columns: Sequence[str]) -> dict[str, dict[str, s
     value has several spellings (a join back on every row, run again in every measure that reads the input,
     doubled SALT's time).
     """
-    parts = [
-        t.filter(t[c].notnull()).select(column=ibis.literal(c), value=t[c]).distinct() for c in columns
-    ]
-    values = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    values = values.mutate(key=fold(values.value))
-    spellings: dict[tuple[str, str], list[str]] = {}
-    for row in values.to_pyarrow().to_pylist():
-        spellings.setdefault((row["column"], row["key"]), []).append(row["value"])
-    out: dict[str, dict[str, str]] = {}
-    for (column, _), found in spellings.items():
-        least = min(found)  # as SQL's MIN: by code point (UTF-8 bytes)
-        for value in found:
-            if value != least:
-                out.setdefault(column, {})[value] = least
-    return out
+    return one_spellings(t, columns, fold)
 
 
 # ----------------------------------------------------------------------------------------------------
