@@ -256,3 +256,28 @@ def test_a_path_that_exists_but_is_not_a_file_is_not_called_missing(files):
     with pytest.raises(UsageError, match="no such file"):
         ingest_files([files["tmp"] / "absent.csv"], store, key=KEY)
     assert not store.exists() or not NationalStore(store).imports()
+
+
+def test_a_file_with_empty_lines_keeps_consecutive_record_ids_and_reports_spreadsheet_rows(tmp_path):
+    """Empty lines between rows are no records: Der_Unique_Record_ID stays consecutive and the DQ codes stay on
+    their records, while the validation names the row a spreadsheet shows (issue 4)."""
+    people = fx.make_people(6, seed=3, la_code="503")
+    rows = fx.return_rows(people, "503")
+    rows[4]["NHS_Number"] = "9990000017"  # data row 5 (line 6 as written) fails its check digit
+    path = fx.write_return_csv(tmp_path / "la503.csv", rows)
+    lines = path.read_bytes().split(b"\r\n")
+    # Two empty lines after line 2 and one after line 4: line 6 is row 9 in a spreadsheet.
+    path.write_bytes(b"\r\n".join(lines[:2] + [b"", b""] + lines[2:4] + [b""] + lines[4:]))
+    store = NationalStore(tmp_path / "store")
+    report = ingest_files([path], store, key=KEY, index=fx.write_index(tmp_path / "index.csv", people))
+    outcome = report.outcomes[0]
+    assert outcome.status == "stored"
+    failed = [p.row for p in outcome.validation.problems if p.field == "NHS_Number" and p.severity == "error"]
+    assert failed == [9]
+    con = duckdb.connect()
+    store.register_duckdb(con, "cld")
+    store.register_duckdb(con, "dq", dq=True)
+    ids = [r[0] for r in con.execute("SELECT Der_Unique_Record_ID FROM cld ORDER BY 1").fetchall()]
+    assert ids == list(range(1, len(rows) + 1))
+    bad = con.execute("SELECT Der_Unique_Record_ID FROM dq WHERE chk_NHS_Number < 0").fetchall()
+    assert bad == [(5,)]

@@ -7,6 +7,7 @@ suggestion, detail). Identifiers are only ever compared as hashes, and no value 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -198,8 +199,13 @@ def compare_returns(
     spec_columns: tuple[str, ...],
     *,
     previous_name: str,
+    previous_row: Callable[[int], int] | None = None,
 ) -> dict[str, Any]:
-    """The quarter-on-quarter checks (Q001-Q006); returns the comparison block of the summary."""
+    """The quarter-on-quarter checks (Q001-Q006); returns the comparison block of the summary.
+
+    `previous_row` turns a `__row` of the previous return into the row a spreadsheet shows (when it has empty
+    lines between its rows: `ascld.returns.reader.RowMap.shown`); the rows of this return are translated with
+    the other problems'."""
     (c_rs, c_re), (p_rs, p_re) = stated_period(con, cur), stated_period(con, prev)
     counts = con.execute(f"""
         SELECT coalesce(c.etype, p.etype) AS etype, coalesce(c.n, 0), coalesce(p.n, 0) FROM
@@ -222,7 +228,7 @@ def compare_returns(
                 OR (p.etype = 'service' AND (p.d_end IS NULL OR p.d_end >= DATE '{c_rs.isoformat()}')))
             ORDER BY 1""").fetchall()
         disappeared = len(rows)
-        examples = [r[0] for r in rows[:5]]
+        examples = [previous_row(r[0]) if previous_row else r[0] for r in rows[:5]]
     if disappeared:
         ex = ", ".join(str(r) for r in examples)
         file_problem(con, checks["Q001"], f"{disappeared} (e.g. rows {ex} of {previous_name})")

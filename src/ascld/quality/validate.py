@@ -49,6 +49,7 @@ from ascld.quality.scan import (
 from ascld.quality.sqlgen import quote_ident, quote_str
 from ascld.returns.reader import (
     ReturnFile,
+    RowMap,
     TransportError,
     first_other_row_sql,
     formula_problem,
@@ -56,6 +57,7 @@ from ascld.returns.reader import (
     open_return,
     period_la_problems,
     ragged_problems,
+    shown_rows,
 )
 from ascld.spec import STATUS_LABELS, load_spec
 from ascld.spec.model import Spec
@@ -250,7 +252,14 @@ def _scan(
     con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
     if con.execute(f"SELECT bool_or(ragged > 0) FROM {table}").fetchone()[0]:
         problems += ragged_problems(
-            con, table, ret.name, len(ret.file_columns), row_sql="__row", where="ragged > 0", kind="ragged"
+            con,
+            table,
+            ret.name,
+            len(ret.file_columns),
+            row_sql="__row",
+            where="ragged > 0",
+            kind="ragged",
+            row_map=ret.row_map,
         )
     return sorted(problems, key=lambda p: p.row or 0), value_parts
 
@@ -712,16 +721,51 @@ def _order_sql(checks: Sequence[Check]) -> str:
     return f"row NULLS FIRST, seq, {_case('check_id', {c.id: i for i, c in enumerate(checks)})}"
 
 
-def _sort_problems(con: Any, checks: Sequence[Check], workdir: str) -> None:
+# The table of `RowMap.to_duckdb` while the problems are sorted (`_sort_problems`).
+ROW_MAP = "__ascld_row_map"
+
+
+def _shown_rows_sql(checks: Sequence[Check], row_map: RowMap | None, as_shown: Sequence[str]) -> str:
+    """The problems with the rows a spreadsheet shows: `__row` translated by `row_map` (in a file with empty
+    lines between its rows), in `row` and in a {detail} that is a row (checks.csv: `detail=row`). The problems
+    of `as_shown` (the reader's warnings) have their rows as a spreadsheet shows them already."""
+    if row_map is None:
+        return crossrow.PROBLEMS
+    row_details = ", ".join(quote_str(c.id) for c in checks if c.params.get("detail") == "row") or "NULL"
+    keep = ", ".join(quote_str(c) for c in as_shown) or "NULL"
+    return f"""(
+        SELECT p.* EXCLUDE (detail_row) REPLACE (
+            CASE WHEN p.check_id IN ({keep}) THEN p.row ELSE p.row + coalesce(m.added, 0) END AS row,
+            CASE WHEN p.detail_row IS NULL THEN p.detail
+                 ELSE CAST(p.detail_row + coalesce(d.added, 0) AS VARCHAR) END AS detail)
+        FROM (SELECT *, CASE WHEN check_id IN ({row_details}) THEN TRY_CAST(detail AS BIGINT) END AS detail_row
+              FROM {crossrow.PROBLEMS}) p
+        ASOF LEFT JOIN {ROW_MAP} m ON p.row >= m.from_row
+        ASOF LEFT JOIN {ROW_MAP} d ON p.detail_row >= d.from_row)"""
+
+
+def _sort_problems(
+    con: Any,
+    checks: Sequence[Check],
+    workdir: str,
+    row_map: RowMap | None = None,
+    as_shown: Sequence[str] = (),
+) -> None:
     """Sort the problems once, narrow (before messages are rendered), into a Parquet file that the view
     `SORTED_PROBLEMS` reads in that order, so the listing and problems.csv need no sort of the long rendered
     texts. On disk, not in a table: a table of millions of problems (a file of duplicates) held DuckDB's
-    memory and the next statement ran out of it (8,000,000 rows at the checker's limit)."""
+    memory and the next statement ran out of it (8,000,000 rows at the checker's limit).
+
+    Every problem's row becomes the row a spreadsheet shows here, once for all outputs (`_shown_rows_sql`)."""
     path = quote_str(str(Path(workdir) / "problems-sorted.parquet"))
+    if row_map is not None:
+        row_map.to_duckdb(con, ROW_MAP)
     con.execute(
-        f"COPY (SELECT * FROM {crossrow.PROBLEMS} ORDER BY {_order_sql(checks)}) TO {path} "
-        "(FORMAT parquet, COMPRESSION lz4)"
+        f"COPY (SELECT * FROM {_shown_rows_sql(checks, row_map, as_shown)} ORDER BY {_order_sql(checks)}) "
+        f"TO {path} (FORMAT parquet, COMPRESSION lz4)"
     )
+    if row_map is not None:
+        con.execute(f"DROP TABLE {ROW_MAP}")
     con.execute(f"DROP TABLE {crossrow.PROBLEMS}")
     con.execute(f"CREATE OR REPLACE VIEW {SORTED_PROBLEMS} AS SELECT * FROM read_parquet({path})")
 
@@ -1080,7 +1124,7 @@ def validate_return(
         _after_scan(con)
         with timer.step("transport"):
             n_rows = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-            transport = _loaded_transport(con, ret, table, spec, n_rows)
+            transport = shown_rows(_loaded_transport(con, ret, table, spec, n_rows), ret.row_map)
         if transport:
             return _unusable(name, spec, submission, transport, ret, ret.size_bytes, n_rows, max_problems)
 
@@ -1145,7 +1189,7 @@ def validate_return(
         # Counts, listing, full CSV.
         outputs = timer.step("outputs")
         outputs.__enter__()
-        _sort_problems(con, checks, workdir)
+        _sort_problems(con, checks, workdir, ret.row_map, [p.check_id for p in ret.warnings])
         rendered = _rendered_sql(name, spec, checks)
         counts_rows = con.execute(f"""
             SELECT check_id, severity, count(*), count(DISTINCT row) FROM ({rendered}) GROUP BY
@@ -1278,7 +1322,13 @@ def _compare(
             crossrow.file_problem(con, by_id["Q007"], rejected[0].message)
             return None
         return crossrow.compare_returns(
-            con, table, "dq_prev", dict(by_id), spec.columns, previous_name=prev.name
+            con,
+            table,
+            "dq_prev",
+            dict(by_id),
+            spec.columns,
+            previous_name=prev.name,
+            previous_row=prev.row_map.shown if prev.row_map is not None else None,
         )
     finally:
         prev.close()

@@ -22,9 +22,11 @@ not
 grow with the file.
 
 Row numbers are counted as a spreadsheet shows them: the header is row 1 and the first data row is row 2; a
-value with a line break inside quotes stays on one row. Empty lines are skipped (a spreadsheet would show them
-as
-empty rows), and are reported (T016) so the numbering difference is never silent.
+value with a line break inside quotes stays on one row, and an empty line is an empty row. DuckDB skips empty
+lines, so the loaded rows' `__row` (the record's place + 2, from which the national store numbers its records)
+does not count them; in a file with empty lines between its rows, the rows reported to the user are translated
+by `RowMap` (`ReturnFile.row_map`), and the empty lines are reported (T016, a warning). A line of spaces is not
+empty: it is read as a row (with too few values).
 
 Examples:
     >>> from ascld.quality.sample import write_rows, sample_rows
@@ -138,7 +140,10 @@ class ReturnFile:
         file_columns: the columns the file holds, in file order (`columns` less `omitted`).
         data_path: the UTF-8 CSV DuckDB reads: the file itself, or a temporary transcoded copy.
         size_bytes: size of the file as given.
-        warnings: transport observations that do not stop checking (e.g. empty lines, T016).
+        warnings: transport observations that do not stop checking (e.g. empty lines, T016); their rows are
+            already as a spreadsheet shows them.
+        row_map: the rows as a spreadsheet shows them, when empty lines come between data rows (else None: then
+            `__row` is the row a spreadsheet shows).
     """
 
     path: Path
@@ -153,6 +158,7 @@ class ReturnFile:
     omitted: tuple[str, ...] = ()  # optional columns (`Field.may_be_omitted`) the file leaves out
     duckdb_encoding: str = "utf-8"  # how DuckDB reads data_path: utf-8, or latin-1 (= Windows-1252 here)
     parallel: bool = True  # False once DuckDB has refused to read it in parallel (quoted line breaks)
+    row_map: RowMap | None = None
     _tmpdir: str | None = field(default=None, repr=False)
     _scan_count: int = field(default=0, repr=False)
 
@@ -299,7 +305,14 @@ class ReturnFile:
         problems = self.rejected_rows(raw, rejects)
         raw.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
         problems += ragged_problems(
-            raw, tmp, self.name, len(self.file_columns), row_sql="rowid + 2", where="__ragged > 0", kind="__ragged"
+            raw,
+            tmp,
+            self.name,
+            len(self.file_columns),
+            row_sql="rowid + 2",
+            where="__ragged > 0",
+            kind="__ragged",
+            row_map=self.row_map,
         )
         if problems:
             raw.execute(f"DROP TABLE {tmp}")
@@ -315,7 +328,7 @@ class ReturnFile:
         if check:
             problems = loaded_transport_problems(raw, f'"{table_name}"', self.name, self.columns, n)
             if problems:
-                raise TransportError(problems)
+                raise TransportError(shown_rows(problems, self.row_map))
         return int(n)
 
     @staticmethod
@@ -373,9 +386,20 @@ class ReturnFile:
 
 
 def ragged_problems(
-    con: Any, table: str, name: str, n_columns: int, *, row_sql: str, where: str, kind: str, limit: int = 1000
+    con: Any,
+    table: str,
+    name: str,
+    n_columns: int,
+    *,
+    row_sql: str,
+    where: str,
+    kind: str,
+    limit: int = 1000,
+    row_map: RowMap | None = None,
 ) -> list[Problem]:
-    """T009 problems for rows with too few or too many values, from a table holding the ragged code."""
+    """T009 problems for rows with too few or too many values, from a table holding the ragged code.
+
+    `row_sql` gives the record's `__row`; the problems carry the row a spreadsheet shows (`row_map`)."""
     rows = con.execute(
         f"SELECT {row_sql}, {kind} FROM {table} WHERE {where} ORDER BY 1 LIMIT {int(limit)}"
     ).fetchall()
@@ -386,7 +410,136 @@ def ragged_problems(
     if len(out) == limit:
         total = con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
         out[-1] = _more_problem(name, int(rows[-1][0]), int(total) - limit + 1, "has a different number of values")
-    return out
+    return shown_rows(out, row_map)
+
+
+# Bytes read at a time when the empty lines are located (`RowMap.read`): its numpy steps hold a few copies.
+ROW_MAP_BYTES = 1 << 22
+
+
+@dataclass(frozen=True)
+class RowMap:
+    """The rows a spreadsheet shows, in a file with empty lines between its data rows.
+
+    DuckDB's CSV reader skips empty lines, so a data row's `__row` (its place among the rows read, plus 2) is
+    one less per empty line before it than the row a spreadsheet shows, which shows an empty line as an empty
+    row. `__row` stays as it is (the national store numbers its records from it); the rows reported to the user
+    are translated here.
+
+    Attributes:
+        before: for each empty line with a data row after it, in file order, the `__row` of the first data row
+            after it (sorted; a run of empty lines repeats it): a row's spreadsheet row is its `__row` plus the
+            number of entries not above it.
+
+    Examples:
+        >>> import numpy as np
+        >>> m = RowMap(np.array([4, 6, 6]))  # one empty line before __row 4, two before __row 6
+        >>> [m.shown(r) for r in (1, 2, 3, 4, 5, 6)]
+        [1, 2, 3, 5, 6, 9]
+        >>> m.first_empty_row
+        4
+    """
+
+    before: Any  # numpy int64 array
+
+    @property
+    def count(self) -> int:
+        """The empty lines between data rows."""
+        return len(self.before)
+
+    @property
+    def first_empty_row(self) -> int:
+        """The spreadsheet row of the first empty line (the row of the data row after it, less one)."""
+        return int(self.before[0])
+
+    def shown(self, row: int) -> int:
+        """The spreadsheet row of the data row `__row` = `row` (a header row, 1, is unchanged)."""
+        import numpy as np
+
+        return int(row) + int(np.searchsorted(self.before, row, side="right"))
+
+    def to_duckdb(self, con: Any, table: str) -> None:
+        """Table `table` (from_row, added): from `__row` from_row on, add `added` to reach the spreadsheet row
+        (read with `ASOF LEFT JOIN table m ON row >= m.from_row`; NULL `added` is 0)."""
+        import numpy as np
+        import pyarrow as pa
+
+        starts = np.unique(self.before)
+        # `added` at each distinct start: the number of entries up to and including it.
+        added = np.searchsorted(self.before, starts, side="right").astype(np.int64)
+        view = f"{table}__arrow"
+        con.register(view, pa.table({"from_row": starts.astype(np.int64), "added": added}))
+        try:
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT * FROM "{view}"')
+        finally:
+            con.unregister(view)
+
+    @classmethod
+    def read(cls, data_path: Path, block: int | None = None) -> RowMap | None:
+        """Locate the empty lines of a CSV file (the text DuckDB reads: plain, decompressed or transcoded), one
+        block at a time; None when no empty line has a data row after it.
+
+        A line is empty when nothing, or a carriage return alone, stands between two line feeds, as the byte
+        scan and DuckDB see it; a line of spaces is a row. Line feeds inside a quoted value do not end a line:
+        every double quote opens or closes a quoted value (a doubled quote inside one closes and opens it
+        again), which holds for every file DuckDB reads without refusing a row. The work is numpy's, two passes
+        over each block; what is kept is one number per empty line.
+        """
+        import numpy as np
+
+        size = block or ROW_MAP_BYTES
+        parts: list[Any] = []
+        inside = 0  # 1 when the block starts inside a quoted value
+        lines = 0  # lines ended so far (by a line feed outside quotes)
+        empties = 0  # empty lines among them
+        kept = 0  # `empties` when the last line with content ended: later empty lines end the file
+        line_start = 0  # where the line running into the next block starts
+        base = 0  # offset of the block
+        prev = 0  # the byte before the block
+        with open(data_path, "rb") as fh:
+            while chunk := fh.read(size):
+                a = np.frombuffer(chunk, np.uint8)
+                ends = np.flatnonzero(a == 10)
+                if inside or b'"' in chunk:
+                    # A line feed is outside quotes when an even number of quotes come before it (counting
+                    # from the file's start): the quotes' places, searched, not a running count of every byte.
+                    quotes = np.flatnonzero(a == 34)
+                    ends = ends[((np.searchsorted(quotes, ends) + inside) & 1) == 0]
+                    inside = (inside + len(quotes)) & 1
+                if len(ends):
+                    starts = np.empty_like(ends)
+                    starts[0] = line_start - base
+                    starts[1:] = ends[:-1] + 1
+                    length = ends - starts
+                    last_byte = np.where(ends > 0, a[ends - 1], prev)
+                    empty = (length == 0) | ((length == 1) & (last_byte == 13))
+                    at = np.flatnonzero(empty)
+                    if len(at):
+                        # The line `lines + i` (0 = header) is row `lines + i + 1`; the data row after it has
+                        # __row = that row + 1 less the empty lines up to and including this one.
+                        parts.append(lines + at + 1 - (empties + np.arange(len(at))))
+                    full = np.flatnonzero(~empty)
+                    empties += len(at)
+                    if len(full):
+                        kept = empties - (len(ends) - 1 - int(full[-1]))
+                    lines += len(ends)
+                    line_start = base + int(ends[-1]) + 1
+                base += len(chunk)
+                prev = chunk[-1]
+        if base - line_start > 1 or (base - line_start == 1 and prev != 13):
+            kept = empties  # the last line has content and no line feed after it
+        if not kept:
+            return None
+        return cls(np.concatenate(parts)[:kept].astype(np.int64))
+
+
+def shown_rows(problems: Sequence[Problem], row_map: RowMap | None) -> list[Problem]:
+    """`problems` (rows given as `__row`) with the rows a spreadsheet shows (`RowMap`)."""
+    if row_map is None:
+        return list(problems)
+    from dataclasses import replace
+
+    return [p if p.row is None else replace(p, row=row_map.shown(p.row)) for p in problems]
 
 
 def more_rows_message(more: int, what: str) -> str:
@@ -629,12 +782,14 @@ class _Checker:
         return None
 
     def _blank_lines(self, data: bytes, base: int) -> None:
-        """Record the first empty line that has content after it (empty lines at the very end are harmless).
+        """Record the first empty line that has content after it (empty lines at the very end are harmless, and
+        cost no `RowMap`).
 
         The search looks across chunk boundaries (the previous chunk's last two bytes lead the window), and an
-        empty line followed only by white space in its chunk waits for the next chunk to show content.
+        empty line followed only by line breaks in its chunk waits for the next chunk to show content. Spaces
+        are content: DuckDB reads a line of spaces as a row, numbered after the empty lines before it.
         """
-        if self._pending is not None and data.strip():
+        if self._pending is not None and data.strip(b"\r\n"):
             self.scan.blank_line_offset = self._pending
             return
         # Offset in `data` of the first "\n" of the first empty line (negative: it starts in the previous chunk).
@@ -646,7 +801,7 @@ class _Checker:
             found = _EMPTY_LINE.search(data)
             start = found.start() if found is not None else None
         if start is not None:
-            if data[max(start, 0) :].strip():
+            if data[max(start, 0) :].strip(b"\r\n"):
                 self.scan.blank_line_offset = base + start + 1
             elif self._pending is None:
                 self._pending = base + start + 1
@@ -1443,17 +1598,26 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         raise
     omitted = omitted_columns(header, spec) or ()
     warnings = omitted_column_warnings(omitted, spec, name)
+    row_map = None
     if scan.blank_line_offset is not None:
-        line = _line_of(path, compression == "gzip", scan.blank_line_offset)
+        # Only a file with an empty line before some content pays for locating them (quote-aware: an empty
+        # line inside a quoted value is no empty row).
+        row_map = RowMap.read(data_path)
+    if row_map is not None:
+        first, n = row_map.first_empty_row, row_map.count
         warnings.append(
             Problem(
                 file=name,
-                row=line,
+                row=first,
                 field="",
                 check_id="T016",
                 severity="warning",
-                message=f"line {line} is empty; empty lines are skipped, so row numbers after it "
-                "are one less per empty line than a spreadsheet shows",
+                message=(
+                    f"row {first} is empty"
+                    if n == 1
+                    else f"the file has {n:,} empty lines between its rows (the first is row {first})"
+                )
+                + "; rows are numbered as a spreadsheet shows the file, empty rows included",
                 hint="Delete empty lines",
             )
         )
@@ -1469,6 +1633,7 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         warnings=warnings,
         omitted=omitted,
         duckdb_encoding=duckdb_encoding,
+        row_map=row_map,
         _tmpdir=tmpdir,
     )
     if tmpdir:
