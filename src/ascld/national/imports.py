@@ -7,9 +7,10 @@ no identifying value, and nor does anything here.
 Examples:
     >>> import tempfile
     >>> from ascld.national.store import NationalStore
-    >>> listing = list_imports(NationalStore(tempfile.mkdtemp()))
-    >>> listing.totals["imports"], listing.rows
-    (0, [])
+    >>> list_imports(NationalStore(tempfile.mkdtemp()))
+    Traceback (most recent call last):
+    ...
+    ascld.errors.UsageError: ... is not a national store (it has no _store.json or _imports/). ...
 """
 
 from __future__ import annotations

@@ -24,10 +24,9 @@ class Problem:
         hint: what to do about it.
 
     Examples:
-        >>> str(Problem("q1.csv", 214, "Event_End_Date", "C008", "error", '"31/02/2024" is not a real date',
+        >>> print(Problem("q1.csv", 214, "Event_End_Date", "C008", "error", '"31/02/2024" is not a real date',
         ...             "Use a real calendar date"))
-        'q1.csv, row 214, field Event_End_Date: "31/02/2024" is not a real date. Use a real calendar date.
-        [C008]'
+        q1.csv, row 214, field Event_End_Date: "31/02/2024" is not a real date. Use a real calendar date. [C008]
     """
 
     file: str

@@ -110,8 +110,8 @@ def compile_condition(
 
     Examples:
         >>> from ascld.spec import parse_condition
-        >>> compile_condition(parse_condition("Event_Type = 'Service'"), lambda c: f"cv_{c}", lambda c:
-        f"p_{c}")
+        >>> compile_condition(parse_condition("Event_Type = 'Service'"), lambda c: f"cv_{c}",
+        ...                   lambda c: f"p_{c}")
         "(cv_Event_Type = 'service')"
     """
     if isinstance(cond, Always):

@@ -35,7 +35,7 @@ Examples:
     >>> with open_return(path) as ret:
     ...     con = duckdb.connect()
     ...     ret.to_duckdb(con, "ret")
-    ...     con.sql("SELECT min(__row), max(__row) FROM ret").fetchone()
+    ...     con.execute("SELECT min(__row), max(__row) FROM ret").fetchone()
     3
     (2, 4)
 """
