@@ -173,6 +173,12 @@ nhs_like = st.one_of(
     st.text(alphabet="0123456789 -", min_size=0, max_size=14),
     st.integers(0, 10**10 - 1).map(lambda i: f"{i:010d}"),
     st.sampled_from(["0000000000", "1234567890", "999 000 0018", "9990000018", "999-000-0018", "99900000l8"]),
+    # white space of any kind around the number, as the validator and `normalise_nhs_number` strip it
+    st.tuples(
+        st.sampled_from(["", "\u00a0", "\t", "\u2003", "\x1c", "\x85", "\u3000", " \u00a0"]),
+        st.sampled_from(["9990000018", "999 000 0018", "999-000-0018", "999\u00a0000\u00a00018"]),
+        st.sampled_from(["", "\u00a0", "\r\n", "\u202f", "\x1f", "\u00a0 "]),
+    ).map("".join),
 )
 
 
@@ -189,6 +195,17 @@ def test_sql_nhs_key_agrees_with_python_check(values):
     got = [r[0] for r in con.execute("SELECT ascld_nhs_key(v) FROM t ORDER BY rowid").fetchall()]
     expected = [check_nhs_number(v).normalised if check_nhs_number(v).ok else None for v in values]
     assert got == expected
+
+
+def test_nhs_number_with_unicode_white_space_around_is_the_number():
+    """A number the validator accepts with a no-break space (0xA0 in Windows-1252) around it is the same number
+    for the trace and the pseudonym (`normalise_nhs_number` strips white space of any kind)."""
+    got = _CON.execute(
+        "SELECT ascld_nhs_key(?), ascld_nhs_key(?), ascld_nhs_key(?)",
+        ["9990000018\u00a0", "\u00a0999 000 0018", "999\u00a0000\u00a00018"],
+    ).fetchone()
+    assert got == ("9990000018", "9990000018", None)
+    assert check_nhs_number("9990000018\u00a0").ok and not check_nhs_number("999\u00a0000\u00a00018").ok
 
 
 def test_gender_and_blank_macros():

@@ -104,6 +104,24 @@ def test_same_key_same_pseudonym_across_files_and_resubmissions(world):
     assert con.execute("SELECT count(DISTINCT ImportFileId) FROM cld").fetchall() == [(2,)]
 
 
+def test_nhs_number_with_a_no_break_space_around_gets_the_same_pseudonym_and_cross_check(world):
+    """The validator accepts an NHS number with white space of any kind around it (a no-break space, 0xA0 in
+    Windows-1252, comes from spreadsheets); it is the same number, so the same pseudonym and a cross-check."""
+    store = NationalStore(world["tmp"] / "store")
+    person = world["a"][0]
+    rows = fx.return_rows([person], "503", rows_per_person=3)
+    rows[0]["NHS_Number"] = person.nhs + "\u00a0"
+    rows[1]["NHS_Number"] = "\u00a0" + person.nhs[:3] + " " + person.nhs[3:6] + " " + person.nhs[6:]
+    rows[1]["Date_of_Birth"] = "01/01/1901"  # a cross-check needs the number itself: no alphanumeric trace
+    ingest(store, rows, "f", world=world)
+    got = rows_of(store).execute(
+        "SELECT Der_NHS_Number_Pseudo, Der_NHS_Number_Traced_Pseudo, Der_DBS_Check_Status FROM cld "
+        "ORDER BY Der_Unique_Record_ID"
+    ).fetchall()
+    p = Pseudonymiser(KEY).pseudonym(person.nhs, NHS_DOMAIN)
+    assert got == [(p, p, "Match"), (p, None, "No match"), (p, p, "Match")]
+
+
 def test_another_key_gives_other_pseudonyms_and_a_store_refuses_a_second_key(world):
     rows = fx.return_rows(world["a"][:5], "503")
     s1, s2 = NationalStore(world["tmp"] / "s1"), NationalStore(world["tmp"] / "s2")

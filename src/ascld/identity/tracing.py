@@ -86,9 +86,12 @@ def install_identity_macros(con: Any) -> None:
     pass-through columns of 1,000,000 rows), so there is none.
     """
     from ascld.quality.dates import FORMAT_REGEX
-    from ascld.quality.sqlgen import blank_sql, trim_ws_sql
+    from ascld.quality.sqlgen import blank_sql, strip_sql, trim_ws_sql
 
     placeholders = ", ".join(_sql_str(p) for p in sorted(PLACEHOLDERS))
+    # `ascld_nhs_digits` is `normalise_nhs_number`: spaces and hyphens removed, then white space of any kind
+    # (Python's `strip`, as the validator's NHS-number checks) trimmed, so a number the validator accepts with,
+    # say, a no-break space around it is pseudonymised and cross-checked like the plain number.
     # The check digit from the number as a BIGINT n: digit i (1-based) is (n // 10^(10-i)) % 10; a result of
     # 11 - (sum % 11) equal to 11 means 0, and 10 can match no digit ((11 - 1) % 11 = 10).
     weighted = " + ".join(f"((n // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10))
@@ -99,8 +102,7 @@ def install_identity_macros(con: Any) -> None:
     # works the whole expression out again), so the lambda stays.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP MACRO ascld_nhs_digits(x) AS
-            trim(replace(replace(x, ' ', ''), '-', ''), chr(9) || chr(10) || chr(11) || chr(12) || chr(13));
+        CREATE OR REPLACE TEMP MACRO ascld_nhs_digits(x) AS {strip_sql("replace(replace(x, ' ', ''), '-', '')")};
         CREATE OR REPLACE TEMP MACRO ascld_nhs_key_dn(d, n) AS
             CASE WHEN length(d) = 10 AND regexp_full_match(d, '[0-9]{{10}}') AND d NOT IN ({placeholders})
                   AND (11 - ({weighted}) % 11) % 11 = n % 10 THEN d END;
