@@ -14,6 +14,7 @@ from ascld.identity.postcodes import (
     LOOKUP_COLUMNS,
     PostcodeLookup,
     load_postcode_lookup,
+    sql_postcode_key,
     sql_postcode_sector,
 )
 
@@ -105,10 +106,26 @@ postcodes = st.one_of(
     st.from_regex(r"[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}", fullmatch=True),
     st.sampled_from(["ZZ99 3VZ", "GIR 0AA", "gir0aa", " sw1a 1aa ", "", "A", "AB1", "QQ1 1AA", "EC1A1BB"]),
     st.text(alphabet="ABCXYZ0129 ", max_size=9),
+    # white space of any kind, as `normalise_postcode` and the validator remove it (a no-break space is 0xA0 in
+    # Windows-1252 and comes from spreadsheets)
+    st.tuples(
+        st.sampled_from(["", "\u00a0", "\t", "\u2003"]),
+        st.sampled_from(["SW1A", "ZX1", "AB12"]),
+        st.sampled_from([" ", "\u00a0", "\u202f", "\x1c", "\u3000", "\x0b", ""]),
+        st.sampled_from(["1AA", "2WT"]),
+        st.sampled_from(["", "\u00a0", "\x85"]),
+    ).map("".join),
 )
 
 
 _CON = duckdb.connect()
+
+
+def test_sql_sector_and_key_remove_white_space_of_any_kind():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 'sw1a' || chr(160) || '1aa' AS a, chr(160) || 'SW1A 1AA' AS b")
+    got = con.execute(f"SELECT {sql_postcode_sector('a')}, {sql_postcode_key('b')} FROM t").fetchone()
+    assert got == ("SW1A 1", "SW1A1AA") and postcode_sector("sw1a\u00a01aa") == "SW1A 1"
 
 
 @settings(max_examples=200, deadline=None)

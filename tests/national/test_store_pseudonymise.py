@@ -195,6 +195,24 @@ def test_derived_fields(world):
     assert [r[16] for r in got] == [1, 2, 3]
 
 
+def test_postcode_with_a_no_break_space_gets_its_sector_areas_and_trace(world):
+    """A postcode the validator accepts with a no-break space (0xA0 in Windows-1252) in or around it is the same
+    postcode: its sector, its areas from the lookup, and its agreement with the index in the trace."""
+    store = NationalStore(world["tmp"] / "store")
+    person = world["a"][0]
+    rows = fx.return_rows([person], "503", rows_per_person=2)
+    for r in rows:
+        r["NHS_Number"] = ""  # traced on the details alone: the postcode decides Match or Potential match
+    rows[0]["Postcode"] = person.postcode.replace(" ", "\u00a0") + "\u00a0"
+    ingest(store, rows, "f", world=world)
+    got = rows_of(store).execute(
+        "SELECT Der_Postcode_Sector, Der_Postcode_LSOA_Code, Der_DBS_Check_Status FROM cld "
+        "ORDER BY Der_Unique_Record_ID"
+    ).fetchall()
+    assert got[0] == got[1] and got[1][0] == person.postcode[:-2] and got[1][1] is not None
+    assert got[1][2] == "Match"
+
+
 def test_trace_outcomes_recorded(world):
     store = NationalStore(world["tmp"] / "store")
     a = world["a"]

@@ -68,8 +68,12 @@ _COMPACT_VALID = rf"^({_OUTWARD})({_INWARD})$"
 
 
 def sql_postcode_key(column: str) -> str:
-    """SQL for the join key of a postcode: upper case with every space removed."""
-    return f"upper(regexp_replace({column}, '\\s+', '', 'g'))"
+    """SQL for the join key of a postcode: upper case with white space of any kind removed (as
+    `ascld.identity.postcode.normalise_postcode` and the validator's postcode check remove it: RE2's `\\s` is
+    ASCII only and would keep a no-break space)."""
+    from ascld.quality.sqlgen import WS_CLASS
+
+    return f"upper(regexp_replace({column}, '{WS_CLASS}+', '', 'g'))"
 
 
 def sql_postcode_sector(column: str) -> str:
