@@ -160,6 +160,30 @@ def test_la_person_ids_of_two_councils_never_collide_and_carers_link(world):
     assert linked == [(ids["503"], ids["503"])]
 
 
+def test_a_row_with_a_blank_la_code_keeps_its_councils_person_id_domain(world):
+    """One council per file (spec §3): a row whose LA code is blank (a field failure, stored) is the file's
+    council's, so its person IDs get that council's pseudonyms; two councils' blank rows never collide."""
+    store = NationalStore(world["tmp"] / "store")
+    rows_a = fx.return_rows(world["a"][:2], "503", rows_per_person=2)
+    rows_b = fx.return_rows(world["b"][:2], "504", rows_per_person=2)
+    for r in (*rows_a[:2], *rows_b[:2]):  # each council's first person is its "1001"
+        r["LA_Person_Unique_Identifier"] = "1001"
+    rows_a[1]["LA_Code"], rows_b[1]["LA_Code"] = "", "  "
+    carer = fx.carer_row(world["a"][2], world["a"][0], "503")
+    carer.update(LA_Code="", Adult_1_Linked_Person_ID="1001")
+    ingest(store, [*rows_a, carer], "a", world=world)
+    ingest(store, rows_b, "b", world=world)
+    got = rows_of(store).execute(
+        "SELECT ImportFileId, LA_Code, LA_Person_Unique_Identifier, Adult_1_Linked_Person_ID FROM cld "
+        "ORDER BY Der_Unique_Record_ID"
+    ).fetchall()
+    pseudo = Pseudonymiser(KEY)
+    pa_, pb = (pseudo.pseudonym("1001", la_person_domain(la)) for la in ("503", "504"))
+    assert [r[2] for r in got[:2]] == [pa_, pa_] and got[1][1] is None
+    assert got[4][1] is None and got[4][3] == pa_  # the carer links to the cared-for person
+    assert [r[2] for r in got[5:7]] == [pb, pb] and got[6][1] is None
+
+
 def test_derived_fields(world):
     store = NationalStore(world["tmp"] / "store")
     p = world["a"][0]

@@ -234,10 +234,14 @@ def _nhs_pseudonyms(con: Any, pseudonymiser: Pseudonymiser, traced: bool) -> Non
         con.execute(f"DROP TABLE IF EXISTS {KEYS_NHS}")
 
 
-def _person_id_pseudonyms(con: Any, table: str, have: set[str], pseudonymiser: Pseudonymiser) -> None:
+def _person_id_pseudonyms(
+    con: Any, table: str, have: set[str], pseudonymiser: Pseudonymiser, file_la: str = ""
+) -> None:
     """Hash each distinct (council, person ID) once, LA person IDs and linked IDs alike, in the council's
     domain; make `__ascld_pmap_pid(la_raw, v_raw, p)` keyed by the values as submitted (so the final join
-    compares raw text and normalises nothing per row)."""
+    compares raw text and normalises nothing per row). A row with a blank LA code is the file's council's
+    (`file_la`; one council per file, spec §3): its IDs are that council's, never a domain shared by every
+    council's blank rows."""
     raw = " UNION ".join(
         f"SELECT {_col(have, 'LA_Code')} AS la_raw, {quote_ident(c)} AS v_raw FROM {table} "
         f"WHERE {quote_ident(c)} IS NOT NULL"
@@ -247,7 +251,7 @@ def _person_id_pseudonyms(con: Any, table: str, have: set[str], pseudonymiser: P
         f"""
         CREATE OR REPLACE TEMP TABLE __ascld_pid_raw AS
         -- compared as SQL Server compares them nationally: case-insensitive, surrounding spaces ignored
-        SELECT la_raw, v_raw, coalesce(nullif(upper(ascld_strip(la_raw)), ''), '') AS la,
+        SELECT la_raw, v_raw, coalesce(nullif(upper(ascld_strip(la_raw)), ''), {quote_str(file_la.upper())}) AS la,
                CASE WHEN NOT ascld_is_blank(v_raw) THEN upper(trim(v_raw)) END AS v
         FROM ({raw})
         """
@@ -488,7 +492,14 @@ def ingest_table(
     if index is not None:
         trace_people(con, "__ascld_pd", index, "__ascld_traced")
     _nhs_pseudonyms(con, pseudonymiser, traced)
-    _person_id_pseudonyms(con, table, have, pseudonymiser)
+    row_col = "__row" if "__row" in have else "NULL::BIGINT"
+    n_rows, lo_row, la_code, rp_start, rp_end = con.execute(
+        f"SELECT count(*), min({row_col}), mode(nullif(ascld_strip({_col(have, 'LA_Code')}), '')), "
+        f"min(ascld_cld_date({_col(have, 'Reporting_Period_Start_Date')})), "
+        f"max(ascld_cld_date({_col(have, 'Reporting_Period_End_Date')})) FROM {table}"
+    ).fetchall()[0]
+    la_code = la_code or ""
+    _person_id_pseudonyms(con, table, have, pseudonymiser, la_code)
     lookup_name = postcodes.path.name if isinstance(postcodes, PostcodeLookup) else None
     if isinstance(postcodes, PostcodeLookup):
         con.execute(
@@ -503,13 +514,6 @@ def ingest_table(
         "SELECT unnest($1::VARCHAR[]) AS code, unnest($2::VARCHAR[]) AS name",
         [list(names), list(names.values())],
     )
-    row_col = "__row" if "__row" in have else "NULL::BIGINT"
-    n_rows, lo_row, la_code, rp_start, rp_end = con.execute(
-        f"SELECT count(*), min({row_col}), mode(nullif(ascld_strip({_col(have, 'LA_Code')}), '')), "
-        f"min(ascld_cld_date({_col(have, 'Reporting_Period_Start_Date')})), "
-        f"max(ascld_cld_date({_col(have, 'Reporting_Period_End_Date')})) FROM {table}"
-    ).fetchall()[0]
-    la_code = la_code or ""
     row_base = next_rid - (lo_row if lo_row is not None else 1)
     when = _unique_import_date(store.imports(), la_code, _as_import_datetime(import_date))
 
