@@ -182,8 +182,11 @@ def test_cli_ingest_killed_part_way_then_rerun(files):
     """The whole command path (validation, reader, ingest) killed with SIGKILL after writing rows."""
     store = files["tmp"] / "store"
     marker = files["tmp"] / "paused"
+    temp = files["tmp"] / "system-temp"  # the process's temporary folder, where the ingest works
+    temp.mkdir()
     env = dict(os.environ)
-    env.update({KEY_ENV: "5d" * 32, PAUSE_ENV: "after_rows_written", PAUSE_FILE_ENV: str(marker)})
+    env.update({KEY_ENV: "5d" * 32, PAUSE_ENV: "after_rows_written", PAUSE_FILE_ENV: str(marker),
+                "TMPDIR": str(temp)})
     cmd = [sys.executable, "-c", "from ascld.cli import main; main()", "national", "ingest", str(files["a"]),
            "--store", str(store)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -195,6 +198,7 @@ def test_cli_ingest_killed_part_way_then_rerun(files):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert NationalStore(store).imports() == [] and list((store / "_tmp").iterdir())
+    assert [p.name.startswith(NationalStore(store).work_prefix()) for p in temp.iterdir()] == [True]
     con = duckdb.connect()
     NationalStore(store).register_duckdb(con, "cld")
     assert con.execute("SELECT count(*) FROM cld").fetchall() == [(0,)]
@@ -203,6 +207,9 @@ def test_cli_ingest_killed_part_way_then_rerun(files):
     assert done.returncode == 0, done.stderr
     assert [r.row_count for r in NationalStore(store).imports()] == [24]
     assert list((store / "_tmp").iterdir()) == []
+    # The killed run's working folder held the file's values in clear (NHS numbers, names, dates of birth):
+    # the rerun's recovery removed it, and nothing else of the file is left in the temporary folder.
+    assert list(temp.iterdir()) == []
 
 
 def test_each_file_can_have_its_own_import_date(files):

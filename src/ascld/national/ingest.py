@@ -732,8 +732,9 @@ def _ingest_one(
     from ascld.returns.reader import ReturnFile
 
     # The validator works in this folder, and with `load_into` its scan writes the file's values there (the
-    # view `__ascld_raw` reads them): the folder goes, whatever happens, before the next file.
-    work = Path(tempfile.mkdtemp(prefix="ascld-ingest-"))
+    # view `__ascld_raw` reads them): the folder goes, whatever happens, before the next file; one a killed
+    # process left (identifiers in clear) goes at the next writer's `recover`.
+    work = Path(tempfile.mkdtemp(prefix=st.work_prefix()))
     # The validator writes the DQ codes as the store keeps them, numbered with the ids this import will get (the
     # store's lock is held, so they cannot change), into the store's `_tmp/` (a crash leaves it to `recover`),
     # and `ingest_table` moves that file into the import as it is.

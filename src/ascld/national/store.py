@@ -28,10 +28,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -512,13 +514,15 @@ class NationalStore:
             )
 
     def recover(self) -> list[str]:
-        """Remove what crashed writers left: `_tmp/` contents and data folders no register entry names.
+        """Remove what crashed writers left: `_tmp/` contents, data folders no register entry names, and this
+        store's ingest working folders in the system temporary folder (`work_prefix`).
 
         Returns:
             The removed paths, relative to the store.
         """
         self._cache = None
         removed: list[str] = []
+        self._remove_stale_work()
         tmp = self.root / TMP_DIR
         if tmp.is_dir():
             for p in tmp.iterdir():
@@ -552,6 +556,16 @@ class NationalStore:
         next_import = max([int(info.get("next_import", 1)), *(int(r.import_id) + 1 for r in records)])
         next_record = max([int(info.get("next_record_id", 1)), *(r.last_record_id + 1 for r in records)])
         return next_import, next_record
+
+    def work_prefix(self) -> str:
+        """The name prefix of this store's ingest working folders in the system temporary folder. They hold the
+        return's values as submitted (identifiers in clear) while a file is ingested; one a killed writer left
+        is removed by the next writer's `recover` (only the lock holder ingests, so any such folder is stale)."""
+        return f"ascld-ingest-{hashlib.sha256(str(self.root.resolve()).encode('utf-8')).hexdigest()[:16]}-"
+
+    def _remove_stale_work(self) -> None:
+        for p in Path(tempfile.gettempdir()).glob(f"{self.work_prefix()}*"):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
     def new_temp_dir(self) -> Path:
         tmp = self.root / TMP_DIR / uuid.uuid4().hex
