@@ -264,3 +264,25 @@ def test_hospital_spells_link_to_cld_on_the_pseudonym_case_insensitively():
     assert total(res) == (1, 2, 50.0)  # discharges A1 and R1; Z1 (in residential care) is not a discharge
     row = one(res.part1_2d, Area="Testshire", Client_Type="Total", Slice="Total")
     assert (row["Denominator"], row["Numerator"], row["Readmitted"]) == (1, 0, 1)
+
+
+def test_spells_in_clear_are_pseudonymised_as_the_store_pseudonymises_nhs_numbers():
+    """The store hashes an NHS number's digits (spaces and hyphens out, white space trimmed), so spells carrying
+    the number written with spaces must hash to the same pseudonym or they never link."""
+    import pyarrow as pa
+
+    from ascld.identity import PseudoKey, Pseudonymiser
+    from ascld.identity.pseudonym import NHS_DOMAIN
+    from ascld.measures.ascof.synthetic import SPELL_COLUMN_MAP, discharges_from_spells
+
+    pseudo = Pseudonymiser(PseudoKey.from_text("c4" * 32))
+    written = ["999 000 0018", "999-000-0018 ", "9990000018", None]
+    cols = {src: pa.array([None] * len(written), pa.string()) for src in SPELL_COLUMN_MAP}
+    cols["nhs_number"] = pa.array(written, pa.string())
+    for src in ("admission_date", "discharge_date"):
+        cols[src] = pa.array([None] * len(written), pa.date32())
+    for src in ("month_of_birth", "year_of_birth"):
+        cols[src] = pa.array([None] * len(written), pa.int64())
+    got = discharges_from_spells(pa.table(cols), lambda v: pseudo.pseudonyms(v, NHS_DOMAIN))
+    plain = pseudo.pseudonyms(["9990000018"], NHS_DOMAIN)[0]
+    assert got.column("Der_DHSC_Pseudo_NHS_Number").to_pylist() == [plain, plain, plain, None]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ascld.identity.nhs_number import normalise_nhs_number
 from ascld.measures.ascof.inputs import (
     DISCHARGE_COLUMNS,
     LA_LOOKUP_COLUMNS,
@@ -145,7 +146,9 @@ def discharges_from_spells(
     for src, dst in SPELL_COLUMN_MAP.items():
         col = spells.column(src)
         if dst == "Der_DHSC_Pseudo_NHS_Number":
-            col = pa.array(pseudonymise(col.to_pylist()), pa.string())
+            # As the store does before hashing (`ascld_nhs_digits`), so '943 476 5919' links like '9434765919'.
+            numbers = [None if v is None else normalise_nhs_number(str(v)) for v in col.to_pylist()]
+            col = pa.array(pseudonymise([v or None for v in numbers]), pa.string())
         cols[dst] = col
     return read_discharges(pa.table(cols).select(list(DISCHARGE_COLUMNS)))
 
