@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Column, Date, Integer, MetaData, Table, bindparam, create_engine, insert, select
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    insert,
+    select,
+)
 
 from ascld.extract import scope as sc
 from ascld.spec import load_spec
@@ -69,9 +81,52 @@ def test_scope_filter_on_a_database(event_type, start, end, included) -> None:
             events.c.start_date,
             events.c.end_date,
             bindparam("ps", PERIOD[0], type_=Date),
-            bindparam("pe", PERIOD[1], type_=Date),
+            bindparam("after_end", PERIOD[1] + dt.timedelta(days=1), type_=Date),
         )
         found = conn.execute(select(events.c.id).where(where)).scalars().all()
+    assert (found == [1]) is included
+
+
+@pytest.mark.parametrize("column_type", [DateTime, String])
+@pytest.mark.parametrize(
+    ("event_type", "start", "end", "included"),
+    [
+        ("Request", "2026-03-31 09:00:00", "2026-03-31 14:30:00", True),  # completed on the last day
+        ("Request", "2025-01-01 09:00:00", "2025-04-01 00:00:00", True),  # completed on the first day
+        ("Request", "2025-01-01 09:00:00", "2025-03-31 23:59:59", False),
+        ("Request", "2026-03-01 09:00:00", "2026-04-01 00:00:00", False),
+        ("Service", "2026-03-31 09:00:00", None, True),  # started on the last day
+        ("Service", "2026-04-01 00:00:00", None, False),
+        ("Service", "2020-01-01 00:00:00", "2025-04-01 08:00:00", True),  # ended on the first day
+        ("Service", "2020-01-01 00:00:00", "2025-03-31 23:59:59", False),
+    ],
+)
+def test_scope_filter_counts_dates_with_a_time_by_their_day(event_type, start, end, included, column_type) -> None:
+    """Case-management systems often hold datetimes (and SQLite holds them as ISO text with a time): an event
+    completed at 14:30 on the period's last day is completed in the period (spec README §4; main-tables.md
+    §4: `RS <= end <= RE`, inclusive)."""
+    meta = MetaData()
+    events = Table(
+        "events",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("start_date", column_type),
+        Column("end_date", column_type),
+    )
+    engine = create_engine("sqlite://")
+    meta.create_all(engine)
+    if column_type is DateTime:
+        start = dt.datetime.fromisoformat(start)
+        end = dt.datetime.fromisoformat(end) if end else None
+    with engine.begin() as conn:
+        conn.execute(insert(events), [{"id": 1, "start_date": start, "end_date": end}])
+        ps = bindparam("ps", PERIOD[0], type_=Date)
+        after_end = bindparam("after_end", PERIOD[1] + dt.timedelta(days=1), type_=Date)
+        where = sc.scope_filter(sc.event_scope(event_type), events.c.start_date, events.c.end_date, ps, after_end)
+        found = conn.execute(select(events.c.id).where(where)).scalars().all()
+        if event_type == "Service":  # a carer link's dates are read the same way
+            link = sc.link_active_filter(events.c.start_date, events.c.end_date, ps, after_end)
+            assert conn.execute(select(events.c.id).where(link)).scalars().all() == found
     assert (found == [1]) is included
 
 

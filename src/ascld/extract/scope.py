@@ -194,23 +194,27 @@ def scope_filter(
     start: ColumnElement[Any],
     end: ColumnElement[Any],
     period_start: ColumnElement[Any],
-    period_end: ColumnElement[Any],
+    after_end: ColumnElement[Any],
 ) -> ColumnElement[bool]:
     """The date part of an event type's scope rule as a SQL condition.
 
     Args:
         scope: the event type's rule.
         start, end: the event's start and end date columns.
-        period_start, period_end: the period's bound parameters.
+        period_start: the period start's bound parameter.
+        after_end: the bound parameter of the day after the period end. "On or before the period end" is
+            written "before the day after it", so that a date column holding a time of day (a datetime, or
+            ISO text with a time on SQLite) still counts on the period's last day: `2026-03-31 14:00` is not
+            `<= 2026-03-31`, in SQL as in text, but is inside a period ending that day.
 
     Returns:
         `completed_in_period`: end date present and inside the period, start on or before the period end.
         `active_in_period`: start on or before the period end and no end date or an end on or after its start.
     """
     if scope.rule == "completed_in_period":
-        return and_(end.is_not(None), end >= period_start, end <= period_end, start <= period_end)
+        return and_(end.is_not(None), end >= period_start, end < after_end, start < after_end)
     if scope.rule == "active_in_period":
-        return and_(start <= period_end, or_(end.is_(None), end >= period_start))
+        return and_(start < after_end, or_(end.is_(None), end >= period_start))
     raise SpecError(f"{scope.rule_id}: {scope.rule} is not an event scope rule")
 
 
@@ -218,10 +222,11 @@ def link_active_filter(
     start: ColumnElement[Any],
     end: ColumnElement[Any],
     period_start: ColumnElement[Any],
-    period_end: ColumnElement[Any],
+    after_end: ColumnElement[Any],
 ) -> ColumnElement[bool]:
-    """A carer link counts when it is active at any time in the period (rule carers_linked)."""
-    return and_(start <= period_end, or_(end.is_(None), end >= period_start))
+    """A carer link counts when it is active at any time in the period (rule carers_linked); `after_end` is
+    the day after the period end, as in `scope_filter`."""
+    return and_(start < after_end, or_(end.is_(None), end >= period_start))
 
 
 # ---------------------------------------------------------------------- Python: as at the period end

@@ -355,7 +355,9 @@ class Statements:
         self.mapping = plan.mapping
         ps, pe = plan.period
         self.ps = bindparam("ascld_period_start", ps, type_=Date)
-        self.pe = bindparam("ascld_period_end", pe, type_=Date)
+        # The scope filters compare with the day after the period end (`scope.scope_filter`: dates with a
+        # time of day count by their day).
+        self.after_end = bindparam("ascld_after_period_end", pe + dt.timedelta(days=1), type_=Date)
 
     def _ordered(
         self,
@@ -382,7 +384,7 @@ class Statements:
         s = q.section
         scope = sc.event_scope(s.event_type or "")
         c = {n.lower(): sub.c[n] for n in q.names}
-        where = [sc.scope_filter(scope, c["event_start_date"], c["event_end_date"], self.ps, self.pe)]
+        where = [sc.scope_filter(scope, c["event_start_date"], c["event_end_date"], self.ps, self.after_end)]
         if s.status is not None and "status" in c:
             out = sorted(code for code, status in s.status.items() if status in scope.excluded_statuses())
             if out:
@@ -496,7 +498,7 @@ class Statements:
                 lc["cared_for_key"].in_(service_users),
                 la_id,
             )
-            .where(sc.link_active_filter(lc["start_date"], lc["end_date"], self.ps, self.pe))
+            .where(sc.link_active_filter(lc["start_date"], lc["end_date"], self.ps, self.after_end))
             .order_by(lc["carer_key"], lc["start_date"], lc["cared_for_key"])
         )
         return stmt, ["carer_key", "start_date", "cared_for_key", "in_file", "la_id"]

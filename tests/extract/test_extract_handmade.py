@@ -1,0 +1,85 @@
+"""Scope rules and cells checked on small hand-made SQLite sources (not the synthetic councils' database), for
+cases a generator does not make: dates with a time of day, status codes padded with other white space,
+linked person IDs Windows-1252 cannot hold, unit costs that are not numbers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from ascld.extract import extract_return
+
+PERIOD = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
+
+MAPPING = """\
+ascld_mapping: 1
+people:
+  sql: |
+    SELECT id AS person_key, '131' AS la_code, ref AS la_person_unique_identifier
+    FROM person
+requests:
+  sql: |
+    SELECT pid AS person_key, id AS event_key, 'Q' || id AS event_reference, 'SU' AS client_type,
+           s AS event_start_date, e AS event_end_date, st AS status
+    FROM req
+  status: {DONE: completed, OPEN: open, CANC: cancelled}
+services:
+  sql: |
+    SELECT pid AS person_key, id AS event_key, 'S' || id AS event_reference, role AS client_type,
+           s AS event_start_date, e AS event_end_date, st AS status, cost AS unit_cost
+    FROM svc
+  status: {ACT: active, END: ended, SUS: suspended, CANC: cancelled}
+carer_links:
+  sql: |
+    SELECT carer AS carer_key, cared AS cared_for_key, s AS start_date, e AS end_date FROM link
+values:
+  Client_Type: {SU: "Service user", CARER: "Unpaid carer"}
+"""
+
+
+def _source(folder: Path, people, requests=(), services=(), links=()) -> tuple[str, Path]:
+    db = folder / "cms.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE person (id INTEGER, ref TEXT)")
+        conn.execute("CREATE TABLE req (id INTEGER, pid INTEGER, s TEXT, e TEXT, st TEXT)")
+        conn.execute("CREATE TABLE svc (id INTEGER, pid INTEGER, role TEXT, s TEXT, e TEXT, st TEXT, cost)")
+        conn.execute("CREATE TABLE link (carer INTEGER, cared INTEGER, s TEXT, e TEXT)")
+        conn.executemany("INSERT INTO person VALUES (?, ?)", people)
+        conn.executemany("INSERT INTO req VALUES (?, ?, ?, ?, ?)", requests)
+        conn.executemany("INSERT INTO svc VALUES (?, ?, ?, ?, ?, ?, ?)", services)
+        conn.executemany("INSERT INTO link VALUES (?, ?, ?, ?)", links)
+    mapping = folder / "mapping.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    return f"sqlite:///{db}", mapping
+
+
+def _extract(folder: Path, *tables, **options) -> list[dict[str, str]]:
+    url, mapping = _source(folder, *tables)
+    result = extract_return(url, mapping, *PERIOD, folder / "r.csv", validate=False, **options)
+    with result.path.open(encoding="cp1252", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_events_with_a_time_of_day_on_the_period_s_last_day_are_in(tmp_path: Path) -> None:
+    """Spec README §4 (completed in the period; services active at any time in it) and main-tables.md §4
+    (`RS <= end <= RE`, `start <= RE`, inclusive): a date column holding a time of day counts by its day."""
+    rows = _extract(
+        tmp_path,
+        [(1, "P1"), (2, "P2"), (3, "P3")],
+        [
+            (10, 1, "2026-03-30 09:00:00", "2026-03-31 14:30:00", "DONE"),  # completed on the last day
+            (11, 1, "2026-03-31 09:00:00", "2026-04-01 00:00:00", "DONE"),  # the day after: out
+            (12, 1, "2025-03-01 09:00:00", "2025-04-01 16:00:00", "DONE"),  # the first day
+        ],
+        [(20, 2, "SU", "2026-03-31 09:00:00", None, "ACT", 10), (21, 2, "SU", "2026-04-01 09:00:00", None, "ACT", 10)],
+        [(3, 2, "2026-03-31 12:00:00", None)],
+    )
+    written = {(r["Event Reference"], r["Event Start Date"], r["Event End Date"]) for r in rows}
+    assert written == {
+        ("Q10", "30/03/2026", "31/03/2026"),
+        ("Q12", "01/03/2025", "01/04/2025"),
+        ("S20", "31/03/2026", ""),
+        ("", "", ""),  # carer 3: linked from the last day on, known by association
+    }
