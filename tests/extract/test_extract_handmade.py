@@ -9,7 +9,9 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from ascld.extract import extract_return
+import pytest
+
+from ascld.extract import ExtractProblems, extract_return
 
 PERIOD = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
 
@@ -83,3 +85,24 @@ def test_events_with_a_time_of_day_on_the_period_s_last_day_are_in(tmp_path: Pat
         ("S20", "31/03/2026", ""),
         ("", "", ""),  # carer 3: linked from the last day on, known by association
     }
+
+
+@pytest.mark.parametrize("padded", ["CANC\t", "CANC\n", "CANC\u00a0", " CANC "])
+def test_a_cancelled_status_padded_with_white_space_never_slips_in(tmp_path: Path, padded: str) -> None:
+    """Spec README §4: cancelled events are excluded. The database leaves out the codes mapped to cancelled
+    (trimming spaces, as padded CHAR columns need); a code padded with other white space must not then pass
+    the status check as a known code and be written."""
+    requests = [(10, 1, "2025-05-01", "2025-05-02", padded), (11, 1, "2025-05-01", "2025-05-02", "DONE")]
+    url, mapping = _source(tmp_path, [(1, "P1")], requests)
+    out = tmp_path / "out"
+    out.mkdir()
+    try:
+        result = extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False)
+    except ExtractProblems as err:  # the padding is not a status the mapping knows: reported, nothing written
+        assert [(u.field, u.what, u.count) for u in err.unmapped] == [("status", "status", 1)]
+        assert err.unmapped[0].code == padded.strip(" ").encode("unicode_escape").decode("ascii")
+        assert list(out.iterdir()) == []
+        return
+    assert padded == " CANC "  # only space padding is matched as the code
+    with result.path.open(encoding="cp1252", newline="") as fh:
+        assert [r["Event Reference"] for r in csv.DictReader(fh)] == ["Q11"]
