@@ -106,3 +106,34 @@ def test_a_cancelled_status_padded_with_white_space_never_slips_in(tmp_path: Pat
     assert padded == " CANC "  # only space padding is matched as the code
     with result.path.open(encoding="cp1252", newline="") as fh:
         assert [r["Event Reference"] for r in csv.DictReader(fh)] == ["Q11"]
+
+
+def test_linked_person_ids_windows_1252_cannot_hold_are_reported_and_transliterated_alike(tmp_path: Path) -> None:
+    """Issue 5: characters outside Windows-1252 are reported with row and field, and replaced only with
+    --transliterate. A carer's Adult 1 Linked Person_ID is the cared-for person's LA Person Unique Identifier
+    (spec README §4, §6.3: linked IDs must match a Service user row in the file), so it is reported, and
+    replaced, as that person's own cell is."""
+    people = [(1, "PŁ1"), (2, "P2"), (3, "P3")]
+    services = [(20, 1, "SU", "2025-05-01", None, "ACT", 10), (21, 3, "CARER", "2025-05-01", None, "ACT", 5)]
+    links = [(2, 1, "2024-01-01", None), (3, 1, "2024-01-01", None)]
+    (tmp_path / "a").mkdir()
+    with pytest.raises(ExtractProblems) as caught:
+        _extract(tmp_path / "a", people, (), services, links)
+    found = {(t.row, t.field) for t in caught.value.text}
+    assert found == {
+        (2, "LA_Person_Unique_Identifier"),  # the cared-for person's own row
+        (3, "Adult_1_Linked_Person_ID"),  # the carer known by association (key 2)
+        (4, "Adult_1_Linked_Person_ID"),  # the carer with a service of their own (key 3)
+    }
+    assert list((tmp_path / "a").glob("*.csv")) == []
+    (tmp_path / "b").mkdir()
+    url, mapping = _source(tmp_path / "b", people, (), services, links)
+    result = extract_return(url, mapping, *PERIOD, tmp_path / "b" / "r.csv", validate=False, transliterate=True)
+    assert {(t.row, t.field) for t in result.transliterated} == found
+    with result.path.open(encoding="cp1252", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["LA Person Unique Identifier"], r["Client Type"], r["Adult 1 Linked Person_ID"]) for r in rows] == [
+        ("PL1", "Service user", ""),
+        ("P2", "Unpaid carer known by association", "PL1"),
+        ("P3", "Unpaid carer", "PL1"),
+    ]

@@ -1008,11 +1008,15 @@ class _Extractor:
                 person_cols[j] = col
         links = _grouped(link_rows)
         blocks: dict[int, sc.CarerBlock | None] = {}
+        linked_issues: dict[int, list[tuple[str, str, bool]]] = {}  # by carer: their linked IDs' text problems
 
         def block_of(p: int) -> sc.CarerBlock | None:
             if p not in blocks:
                 lk = links.get(people[p][0])
-                blocks[p] = sc.carer_block(lk, self.max_linked) if lk else None
+                block = sc.carer_block(lk, self.max_linked) if lk else None
+                if block is not None and not all(map(str.isascii, block.linked)):
+                    block = self._linked_text(block, p, linked_issues)
+                blocks[p] = block
             return blocks[p]
 
         noted = bool(person_issues)
@@ -1041,6 +1045,9 @@ class _Extractor:
                 if at:
                     own = rec.lines(carer_runs, [carer_at[rec.pidxs[i]] for i in at], at)
                     any(map(lines_.__setitem__, at, own))
+                    for i in at if linked_issues else ():
+                        if (found_ := linked_issues.get(rec.pidxs[i])) is not None:
+                            record_issues.setdefault(i, []).extend(found_)
                 for i, ct in enumerate(rec.cts) if su_count + len(at) != k else ():
                     if ct != self.su and ct != self.carer:
                         p = rec.pidxs[i]
@@ -1069,7 +1076,9 @@ class _Extractor:
             runs_ = self._run_columns(pc, n, self.kba, known, known_blocks)
             joined = self._joined([runs_[x] if isinstance(x, int) else x for x in self.no_events], m)
             lines_ = [joined] * m if isinstance(joined, str) else joined
-            out += zip(known, [1] * m, [None] * m, range(len(out), len(out) + m), lines_, [None] * m, strict=True)
+            kb_issues = [linked_issues.get(p) for p in known]
+            noted = noted or any(kb_issues)
+            out += zip(known, [1] * m, [None] * m, range(len(out), len(out) + m), lines_, kb_issues, strict=True)
         try:
             out.sort()
         except TypeError:  # start dates of different types from different queries (date, datetime, text)
@@ -1220,6 +1229,22 @@ class _Extractor:
             pc[j] = full
         for i, found in issues.items():
             person_issues.setdefault(chosen_p[i], []).extend(found)
+
+    def _linked_text(
+        self, block: sc.CarerBlock, p: int, issues: dict[int, list[tuple[str, str, bool]]]
+    ) -> sc.CarerBlock:
+        """Rule X10's linked IDs checked as the cared-for people's own LA Person Unique Identifier cells are
+        (`text_cell`): characters Windows-1252 cannot hold are noted by field for carer `p`'s rows, and with
+        --transliterate replaced the same way, so that a link still names the ID the cared-for person's row
+        carries."""
+        linked = []
+        for m, value in enumerate(block.linked, 1):
+            if not cp1252_ok(value):
+                issues.setdefault(p, []).append((f"Adult_{m}_Linked_Person_ID", "not_cp1252", self.transliterate))
+                if self.transliterate:
+                    value = transliterate(value)
+            linked.append(value)
+        return block._replace(linked=tuple(linked))
 
     def _not_applicable_cells(self, client_type: str) -> list[int]:
         found = self._not_applicable.get(client_type)
