@@ -159,8 +159,8 @@ def test_cells_made_value_by_value_and_in_small_batches_give_the_same_file(
     def dates(col, section, field_):
         return [run._fmt_date(v, section, field_) for v in col]
 
-    def decimals(col):
-        return [run._fmt_decimal(v) for v in col]
+    def decimals(col, section, field_):
+        return [run._fmt_decimal(v, section, field_) for v in col]
 
     monkeypatch.setattr(run._Extractor, "_code_column", codes)
     monkeypatch.setattr(run._Extractor, "_text_column", texts)

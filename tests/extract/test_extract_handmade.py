@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ascld.errors import UsageError
 from ascld.extract import ExtractProblems, extract_return
 
 PERIOD = (dt.date(2025, 4, 1), dt.date(2026, 3, 31))
@@ -137,3 +138,26 @@ def test_linked_person_ids_windows_1252_cannot_hold_are_reported_and_translitera
         ("P2", "Unpaid carer known by association", "PL1"),
         ("P3", "Unpaid carer", "PL1"),
     ]
+
+
+@pytest.mark.parametrize("cost", ["abc", "12,50", "1e30", float("inf")])
+def test_a_unit_cost_that_is_not_a_number_stops_with_its_field(tmp_path: Path, cost: object) -> None:
+    """Spec README §3, §6.2: Unit Cost is "Numeric (0.00)". A value that is not a number two decimals can
+    hold stops the extract with the query and field named (not an unexpected error), and nothing is written."""
+    url, mapping = _source(tmp_path, [(1, "P1")], (), [(20, 1, "SU", "2025-05-01", None, "ACT", cost)])
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UsageError, match="the services query's unit_cost column holds a value that is not a number"):
+        extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False)
+    assert list(out.iterdir()) == []
+
+
+def test_unit_costs_have_two_decimals_and_no_exponent(tmp_path: Path) -> None:
+    """Spec README §3: "Numeric (0.00)"; docs/extract.md: rounded half away from zero."""
+    services = [
+        (20, 1, "SU", "2025-05-01", None, "ACT", c)
+        for c in ["1E+2", 1e-7, 2.675, "-0.005", 7, " 18.505 ", 100000000.0]
+    ]
+    services = [(i, *row[1:]) for i, row in enumerate(services, 20)]
+    rows = _extract(tmp_path, [(1, "P1")], (), services)
+    assert [r["Unit Cost"] for r in rows] == ["100.00", "0.00", "2.68", "-0.01", "7.00", "18.51", "100000000.00"]

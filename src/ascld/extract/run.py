@@ -291,14 +291,25 @@ def _fmt_date(value: Any, section: str = "", field_: str = "") -> str:
 _DECIMAL_TEXT: dict[Any, str] = {None: "", "": ""}  # source value -> 0.00
 
 
-def _fmt_decimal(value: Any) -> str:
-    """Two decimals, rounded half away from zero (the writer's `format_decimal`), through a cache."""
+def _fmt_decimal(value: Any, section: str = "service_costs", field_: str = "Unit_Cost") -> str:
+    """Two decimals, rounded half away from zero (the writer's `format_decimal`), through a cache.
+
+    Raises:
+        UsageError: the value is not a finite number that two decimals can hold (the value is not shown).
+    """
     if value is None or value == "":
         return ""
     text_ = _DECIMAL_TEXT.get(value)
     if text_ is None:
-        number = decimal.Decimal(value.strip()) if isinstance(value, str) else value
-        text_ = format_decimal(number)
+        try:
+            number = decimal.Decimal(value.strip()) if isinstance(value, str) else value
+            text_ = format_decimal(number)
+        except (decimal.InvalidOperation, TypeError, ValueError):
+            raise UsageError(
+                f"the {section} query's {field_.lower()} column holds a value that is not a number with two "
+                f"decimals (text, infinity, or too many digits). Return numbers, e.g. "
+                f"`CAST(... AS NUMERIC(18, 2)) AS {field_.lower()}`. Nothing was written."
+            ) from None
         if len(_DECIMAL_TEXT) < 100_000:
             _DECIMAL_TEXT[value] = text_
     return text_
@@ -312,14 +323,14 @@ class _Ops:
         codes: (cell, column, value map, field): local codes through the value map (quoted cells).
         texts: (cell, column, cells of values met before, field): free text (`_text_column`).
         dates: (cell, column, field), as dd/mm/yyyy.
-        decimals: (cell, column), with two decimals.
+        decimals: (cell, column, field), with two decimals.
         constants: (cell, text): defaults of fields the query does not return (quoted cells).
     """
 
     codes: list[tuple[int, int, dict[Any, str], str]]
     texts: list[tuple[int, int, dict[Any, str], str]]
     dates: list[tuple[int, int, str]]
-    decimals: list[tuple[int, int]]
+    decimals: list[tuple[int, int, str]]
     constants: list[tuple[int, str]]
 
 
@@ -588,11 +599,11 @@ class _Extractor:
             return [_DATE_TEXT[v] if v in _DATE_TEXT else _fmt_date(v, section, field_) for v in col]
 
     @staticmethod
-    def _decimal_column(col: Sequence[Any]) -> list[str]:
+    def _decimal_column(col: Sequence[Any], section: str, field_: str) -> list[str]:
         try:
             return list(map(_DECIMAL_TEXT.__getitem__, col))
         except KeyError:
-            return [_DECIMAL_TEXT[v] if v in _DECIMAL_TEXT else _fmt_decimal(v) for v in col]
+            return [_DECIMAL_TEXT[v] if v in _DECIMAL_TEXT else _fmt_decimal(v, section, field_) for v in col]
 
     def _text_column(
         self, col: Sequence[Any], known: dict[Any, str], field_: str, owners: dict[int, list[tuple[str, str, bool]]]
@@ -698,8 +709,8 @@ class _Extractor:
             out[j] = self._date_column(cols[i], section, field_)
         for j, i, known, field_ in ops.texts:
             out[j] = self._text_column(cols[i], known, field_, owners)
-        for j, i in ops.decimals:
-            out[j] = self._decimal_column(cols[i])
+        for j, i, field_ in ops.decimals:
+            out[j] = self._decimal_column(cols[i], section, field_)
         return out
 
     @staticmethod
@@ -739,7 +750,7 @@ class _Extractor:
             elif f.type == "date":
                 ops.dates.append((out, i, column_))
             elif f.type in ("decimal", "integer"):
-                ops.decimals.append((out, i))
+                ops.decimals.append((out, i, column_))
             else:
                 blank = quote_cell(default.value if default else "")
                 ops.texts.append((out, i, {None: blank, "": blank}, column_))
