@@ -161,3 +161,37 @@ def test_unit_costs_have_two_decimals_and_no_exponent(tmp_path: Path) -> None:
     services = [(i, *row[1:]) for i, row in enumerate(services, 20)]
     rows = _extract(tmp_path, [(1, "P1")], (), services)
     assert [r["Unit Cost"] for r in rows] == ["100.00", "0.00", "2.68", "-0.01", "7.00", "18.51", "100000000.00"]
+
+
+def test_a_client_type_padded_with_a_tab_is_not_a_service_user_in_one_place_only(tmp_path: Path) -> None:
+    """Spec README §4: a carer known by association links to adults who are service users in the submission.
+    Which cared-for people have a Service user row is decided in the database (TRIM removes spaces); the row
+    itself must not then be made a Service user row from a code the database did not match, which would
+    leave its carer out. Such a code is unmapped: listed, and nothing is written."""
+    url, mapping = _source(
+        tmp_path,
+        [(1, "P1"), (2, "P2")],
+        (),
+        [(20, 1, "SU\t", "2025-05-01", None, "ACT", 10)],
+        [(2, 1, "2024-01-01", None)],
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ExtractProblems) as caught:
+        extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False)
+    assert [(u.field, u.code, u.count) for u in caught.value.unmapped] == [("Client_Type", "SU\\t", 1)]
+    assert list(out.iterdir()) == []
+
+
+def test_a_client_type_padded_with_spaces_links_its_carer(tmp_path: Path) -> None:
+    rows = _extract(
+        tmp_path,
+        [(1, "P1"), (2, "P2")],
+        (),
+        [(20, 1, " SU ", "2025-05-01", None, "ACT", 10)],
+        [(2, 1, "2024-01-01", None)],
+    )
+    assert [(r["Client Type"], r["Adult 1 Linked Person_ID"]) for r in rows] == [
+        ("Service user", ""),
+        ("Unpaid carer known by association", "P1"),
+    ]

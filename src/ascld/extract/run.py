@@ -534,8 +534,9 @@ class _Extractor:
 
     def unmapped_code(self, section: str, field_: str, value: Any, what: str, line: int) -> None:
         """Count a local code that has no mapping (and stop writing)."""
-        # A status is matched with surrounding spaces removed, as the database leaves them out (`_known_code`).
-        strip = " " if what == "status" else None
+        # A status and a Client Type are matched with surrounding spaces removed, as the database compares
+        # them (`_known_code`, `map_code`).
+        strip = " " if what == "status" or field_ == "Client_Type" else None
         code = "(blank)" if value is None else value.strip(strip) if isinstance(value, str) else str(value)
         if not code.isprintable():  # a tab, line break or no-break space in the code: shown escaped
             code = code.encode("unicode_escape").decode("ascii")
@@ -547,8 +548,13 @@ class _Extractor:
 
     def map_code(self, d: dict[Any, str], value: Any, section: str, field_: str) -> str:
         """The cell for a code the map does not hold as given: tried again without surrounding spaces,
-        else counted as unmapped (the cell is left blank; nothing will be written)."""
-        key = value.strip() if isinstance(value, str) else str(value)
+        else counted as unmapped (the cell is left blank; nothing will be written).
+
+        A Client Type code is tried again without surrounding *spaces* only, as the database compares it
+        when it says which cared-for people have a Service user row (`source.Statements.links`, rule X10):
+        otherwise a code padded with a tab would be a Service user here and not there."""
+        strip = " " if field_ == "Client_Type" else None
+        key = value.strip(strip) if isinstance(value, str) else str(value)
         hit = d.get(key)
         if hit is not None:
             return hit
