@@ -195,3 +195,36 @@ def test_a_client_type_padded_with_spaces_links_its_carer(tmp_path: Path) -> Non
         ("Service user", ""),
         ("Unpaid carer known by association", "P1"),
     ]
+
+
+def test_total_hours_caring_is_blank_on_service_user_rows(tmp_path: Path) -> None:
+    """Spec README §6.1: the carer block (Total Hrs Caring per week, No. of adults being cared for, the
+    linked IDs) is applicable on unpaid-carer rows and not applicable to service users (rule X09 blanks what
+    the status rules make Not applicable). A person who is both gets the hours on their carer row only."""
+    from ascld.spec import load_spec
+
+    overlay = tmp_path / "lists.csv"
+    overlay.write_text("list,value,r1_value\ntotal_hrs_caring_per_week,20-49 hours,\n", encoding="utf-8")
+    spec = load_spec(overlay)
+    url, mapping = _source(
+        tmp_path,
+        [(1, "P1"), (2, "P2")],
+        (),
+        [(20, 1, "SU", "2025-05-01", None, "ACT", 10), (21, 2, "SU", "2025-05-01", None, "ACT", 10)]
+        + [(22, 2, "CARER", "2025-05-01", None, "ACT", 5)],
+        [(2, 1, "2024-01-01", None)],
+    )
+    text = mapping.read_text(encoding="utf-8")
+    hours = "ref AS la_person_unique_identifier, '20-49 hours' AS total_hrs_caring_per_week"
+    text = text.replace("ref AS la_person_unique_identifier", hours)
+    text = text.replace("values:\n", "values:\n  Total_Hrs_Caring_per_week: as_is\n")
+    mapping.write_text(text, encoding="utf-8")
+    result = extract_return(url, mapping, *PERIOD, tmp_path / "r.csv", validate=False, spec=spec)
+    with result.path.open(encoding="cp1252", newline="") as fh:
+        columns = ("LA Person Unique Identifier", "Client Type", "Total Hrs Caring per week")
+        rows = [(*map(r.get, columns), r["No. of adults being cared for"]) for r in csv.DictReader(fh)]
+    assert rows == [
+        ("P1", "Service user", "", ""),
+        ("P2", "Service user", "", ""),
+        ("P2", "Unpaid carer", "20-49 hours", "1"),
+    ]

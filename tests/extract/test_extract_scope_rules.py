@@ -229,7 +229,15 @@ def test_not_applicable_person_fields_come_from_the_status_rules() -> None:
         "Client_Funding_Status",
     }
     assert sc.not_applicable_person_fields(spec, "Unpaid carer known by association") == carer
-    assert sc.not_applicable_person_fields(spec, "Service user") == frozenset()
+    # The carer block is Not applicable on Service user rows (spec README §6.1; status rule S084 and its
+    # neighbours), including Total Hrs Caring per week, which the people query gives.
+    assert sc.not_applicable_person_fields(spec, "Service user") == {
+        "Total_Hrs_Caring_per_week",
+        "No_of_adults_being_cared_for",
+        "Adult_1_Linked_Person_ID",
+        "Adult_2_Linked_Person_ID",
+        "Adult_3_Linked_Person_ID",
+    }
 
 
 def test_carer_block() -> None:

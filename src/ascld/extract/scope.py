@@ -373,6 +373,11 @@ def not_applicable_person_fields(spec: Spec, client_type: str) -> frozenset[str]
     return found[1]
 
 
+# The modules of the fields a row takes from its person rather than its record: the person details, and the
+# carer block (Total Hrs Caring per week from the people query; the count and linked IDs from rule X10), which
+# the status rules make Not applicable on Service user rows (spec README §6.1).
+PERSON_MODULES = ("Person details", "Carers and linked service users")
+
 # Spec objects hold mapping proxies (not hashable): the cache is keyed by identity and keeps the spec alive.
 _NOT_APPLICABLE: dict[tuple[int, str], tuple[Spec, frozenset[str]]] = {}
 
@@ -383,7 +388,7 @@ def _not_applicable(spec: Spec, client_type: str) -> frozenset[str]:
     def lookup(column: str) -> object:
         return client_type if column == "Client_Type" else None
 
-    person = [f.column for f in spec.fields if f.module == "Person details" and f.column != "Client_Type"]
+    person = [f.column for f in spec.fields if f.module in PERSON_MODULES and f.column != "Client_Type"]
     for column in person:
         for status_rule in spec.status_rules.get(column, ()):
             decided = status_rule.condition.evaluate(lookup)
