@@ -228,3 +228,40 @@ def test_total_hours_caring_is_blank_on_service_user_rows(tmp_path: Path) -> Non
         ("P2", "Service user", "", ""),
         ("P2", "Unpaid carer", "20-49 hours", "1"),
     ]
+
+
+@pytest.mark.postgres
+def test_timestamps_on_the_period_s_last_day_are_in_on_postgres(pg_cluster, tmp_path: Path) -> None:
+    """The scope filters on PostgreSQL, where `timestamp <= date` compares with midnight: a request completed
+    at 14:30 on the last day, and a service and a carer link starting that day, are in the period."""
+    from sqlalchemy import create_engine, text
+
+    url = pg_cluster.create_database("cms_timestamps")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE person (id INTEGER, ref TEXT)"))
+        conn.execute(text("CREATE TABLE req (id INTEGER, pid INTEGER, s TIMESTAMP, e TIMESTAMP, st TEXT)"))
+        svc = "id INTEGER, pid INTEGER, role TEXT, s TIMESTAMP, e TIMESTAMP, st TEXT, cost NUMERIC"
+        conn.execute(text(f"CREATE TABLE svc ({svc})"))
+        conn.execute(text("CREATE TABLE link (carer INTEGER, cared INTEGER, s TIMESTAMP, e TIMESTAMP)"))
+        conn.execute(text("INSERT INTO person VALUES (1, 'P1'), (2, 'P2'), (3, 'P3')"))
+        conn.execute(
+            text(
+                "INSERT INTO req VALUES (10, 1, '2026-03-30 09:00', '2026-03-31 14:30', 'DONE'), "
+                "(11, 1, '2026-03-31 09:00', '2026-04-01 00:00', 'DONE')"
+            )
+        )
+        conn.execute(text("INSERT INTO svc VALUES (20, 2, 'SU', '2026-03-31 09:00', NULL, 'ACT', 10)"))
+        conn.execute(text("INSERT INTO link VALUES (3, 2, '2026-03-31 12:00', NULL)"))
+    engine.dispose()
+    mapping = tmp_path / "mapping.yaml"
+    text_ = MAPPING.replace("'Q' || id", "'Q' || CAST(id AS TEXT)").replace("'S' || id", "'S' || CAST(id AS TEXT)")
+    mapping.write_text(text_, encoding="utf-8")
+    result = extract_return(url, mapping, *PERIOD, tmp_path / "r.csv", validate=False)
+    with result.path.open(encoding="cp1252", newline="") as fh:
+        written = {(r["Event Reference"], r["Event End Date"], r["Client Type"]) for r in csv.DictReader(fh)}
+    assert written == {
+        ("Q10", "31/03/2026", "Service user"),
+        ("S20", "", "Service user"),
+        ("", "", "Unpaid carer known by association"),
+    }
