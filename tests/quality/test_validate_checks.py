@@ -443,3 +443,22 @@ def test_no_scan_key_is_named_like_a_field():
     fields = {c.lower() for c in spec.columns}
     keys = [k.rsplit(" AS ", 1)[1].strip('"').lower() for k in _key_columns(spec)]
     assert not [k for k in keys if k in fields]
+
+
+@pytest.mark.parametrize(
+    ("born", "start", "under_18"),
+    [
+        # 6,574 days: 17.998 by the national age (main-tables.md §0), although a calendar age of 18
+        ("01/03/2005", "01/03/2023", True),
+        # 6,575 days (five 29 Februaries): 18.001
+        ("01/03/2006", "01/03/2024", False),
+        ("02/03/2005", "01/03/2023", True),
+        ("28/02/2005", "01/03/2023", False),
+    ],
+)
+def test_c040_uses_the_national_age_at_the_event_start(tmp_path, gen, born, start, under_18):
+    """C040 ages a service user as national processing does, FLOOR(DATEDIFF(DAY, dob, start) / 365.25)."""
+    r = _su(gen, "Request")
+    r.update(Date_of_Birth=born, Event_Start_Date=start, Event_End_Date="02/03/2025")
+    result = validate_rows(tmp_path, [r])
+    assert ((2, "Date_of_Birth", "C040") in found(result)) is under_18

@@ -621,9 +621,13 @@ def born_after_event(ctx: CellContext) -> str:
 
 @cell_rule("under_18_service_user")
 def under_18_service_user(ctx: CellContext) -> str:
-    """A service user younger than `min_age` at the event start."""
+    """A service user younger than `min_age` at the event start, by the national age: whole days divided by
+    365.25, floored (methodology/main-tables.md §0; `Der_Age_Event_Start_Date`), not a calendar age. So a
+    person born 01/03/2005 is 17 on 01/03/2023 (6,574 days)."""
     years = int(ctx.param("min_age", "18"))
-    return f"({cv('Client_Type')} = 'service user' AND {age_sql(dte(BIRTH), dte(START))} < {years})"
+    return (
+        f"({cv('Client_Type')} = 'service user' AND {national_age_sql(dte(BIRTH), dte(START))} < {years})"
+    )
 
 
 @cell_rule("dob_implausible")
