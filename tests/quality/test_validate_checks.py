@@ -462,3 +462,62 @@ def test_c040_uses_the_national_age_at_the_event_start(tmp_path, gen, born, star
     r.update(Date_of_Birth=born, Event_Start_Date=start, Event_End_Date="02/03/2025")
     result = validate_rows(tmp_path, [r])
     assert ((2, "Date_of_Birth", "C040") in found(result)) is under_18
+
+
+def _upper(column: str) -> Callable[[dict[str, str]], None]:
+    def fn(r: dict[str, str]) -> None:
+        r[column] = r[column].upper()
+
+    return fn
+
+
+def _lower(column: str) -> Callable[[dict[str, str]], None]:
+    def fn(r: dict[str, str]) -> None:
+        r[column] = r[column].lower()
+
+    return fn
+
+
+def _trailing_space(column: str) -> Callable[[dict[str, str]], None]:
+    def fn(r: dict[str, str]) -> None:
+        r[column] = r[column] + " "
+
+    return fn
+
+
+def _no_nhs_number_and(change: Callable[[dict[str, str]], None]) -> Callable[[dict[str, str]], None]:
+    def fn(r: dict[str, str]) -> None:
+        r["NHS_Number"] = ""
+        change(r)
+
+    return fn
+
+
+@pytest.mark.parametrize(
+    ("event", "change", "same_event"),
+    [
+        ("Request", _lower("Client_Type"), True),
+        ("Request", _lower("Event_Type"), True),
+        ("Request", _upper("Request_Route_of_Access"), True),
+        ("Request", _trailing_space("Request_Route_of_Access"), True),
+        ("Assessment", _upper("Assessment_Type"), True),
+        ("Service", _upper("Service_Type"), True),
+        ("Service", _lower("Service_Component"), True),
+        ("Request", _no_nhs_number_and(_lower("LA_Person_Unique_Identifier")), True),
+        # a leading space is not ignored by SQL Server's '=', nor a different value
+        ("Request", lambda r: r.update(Client_Type=" " + r["Client_Type"]), False),
+        ("Service", lambda r: r.update(Service_Component=r["Service_Component"] + "x"), False),
+    ],
+)
+def test_x002_national_event_key_ignores_case_and_trailing_spaces(tmp_path, gen, event, change, same_event):
+    """The national unique-event key (main-tables.md §5.3) groups raw values under a case-insensitive collation
+    that ignores trailing spaces (§0): two rows that differ only so are one event (X002)."""
+    first = _su(gen, event, **({"open_service": True} if event == "Service" else {}))
+    if event == "Service":
+        first.update(Date_of_Death="", Event_End_Date="")
+    second = dict(first, Event_Description="Second record", Event_Reference=first["Event_Reference"] + "B")
+    change(second)
+    if second["NHS_Number"] == "":  # both rows without an NHS number: the person is LA code + LA person ID
+        first["NHS_Number"] = ""
+    result = validate_rows(tmp_path, [first, second])
+    assert ((3, "", "X002") in found(result, "warning")) is same_event

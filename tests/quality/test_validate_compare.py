@@ -77,3 +77,16 @@ def test_q007_previous_return_unusable(tmp_path, gen):
     bad.write_bytes(b"\xef\xbb\xbfnot a return")
     result = validate_rows(tmp_path, [gen.row(new_person=True)], previous=bad)
     assert len(_ids(result, "Q007")) == 1 and result.summary["comparison"] is None and result.exit_code == 0
+
+
+def test_q001_q003_match_events_and_services_case_insensitively(tmp_path, gen):
+    """An open service whose Service Type is now written in capitals is the same event under the national
+    unique-event key (main-tables.md §0, §5.3) and the same service: neither disappeared nor missing."""
+    prev, cur = _pair(gen, 4)
+    service = gen.row(client_type="Service user", event_type="Service", new_person=True, open_service=True)
+    service.update(Date_of_Death="", Event_End_Date="")
+    prev.append(service)
+    cur.append(dict(service, Service_Type=service["Service_Type"].upper()))
+    result = validate_rows(tmp_path, cur, previous=write_rows(tmp_path / "prev.csv", prev))
+    assert not _ids(result, "Q001") and not _ids(result, "Q003")
+    assert result.summary["comparison"]["open_services_missing"] == 0

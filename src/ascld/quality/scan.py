@@ -182,13 +182,18 @@ def _present_sql(column: str) -> str:
     return f"NOT {blank(column)}"
 
 
+def ci_sql(raw: str) -> str:
+    """The comparison key of a submitted text under SQL Server's case-insensitive collation, as the national
+    code groups and joins it (methodology/main-tables.md §0): LOWER(RTRIM(x)), trailing spaces ignored but not
+    leading ones. An empty cell is NULL, as the ingest stores it (NULL = NULL in a grouping)."""
+    return f"lower(rtrim(nullif({raw}, '')))"
+
+
 def person_key_sql() -> str:
-    """The person key of the national unique-event key: NHS number if given, else LA code + LA person ID."""
-    return (
-        f"CASE WHEN NOT {blank('NHS_Number')} THEN 'N' || nhs__ "
-        f"ELSE 'L' || coalesce({trim_sql(col('LA_Code'))}, '') "
-        f"|| '_' || coalesce({trim_sql(col('LA_Person_Unique_Identifier'))}, '') END"
-    )
+    """The person key of the national unique-event key (`Der_NHS_LA_Combined_Person_ID`, main-tables.md §5.2):
+    NHS number if given, else LA code + '_' + LA person ID, compared case-insensitively (§0)."""
+    la_id = f"{col('LA_Code')} || '_' || {col('LA_Person_Unique_Identifier')}"
+    return f"CASE WHEN NOT {blank('NHS_Number')} THEN 'N' || nhs__ ELSE 'L' || coalesce({ci_sql(la_id)}, '') END"
 
 
 def corrected_end_sql() -> str:
@@ -197,23 +202,41 @@ def corrected_end_sql() -> str:
     return f"CASE WHEN {d} BETWEEN {s} AND {e} THEN {d} WHEN {d} > {s} AND {e} IS NULL THEN {d} ELSE {e} END"
 
 
+def event_kind_sql() -> str:
+    """The event kind the national code reads from the raw Event Type (main_tables_event_types.csv: LIKE
+    '%service%' first, then request, assessment, review; else 'other'), case-insensitively."""
+    from ascld.methodology import load_main_tables_method
+    from ascld.national.main_tables.derive import KIND_ORDER
+
+    patterns = load_main_tables_method().event_type_patterns
+    whens = " ".join(
+        f"WHEN lower({col('Event_Type')}) LIKE {quote_str(patterns[k].lower())} THEN {quote_str(k)}"
+        for k in KIND_ORDER
+    )
+    return f"CASE {whens} ELSE 'other' END"
+
+
+# Column of the scan's first layer holding `event_kind_sql()`, worked out once a row for the key's components.
+EVENT_KIND = "ek__"
+
+
 def event_key_sql() -> str:
-    """Hash of the national unique-event key (methodology/main-tables.md §5.3), NULL on rows with no event."""
-    et = cv("Event_Type")
+    """Hash of the national unique-event key (methodology/main-tables.md §5.3), NULL on rows with no event.
+
+    The components and the event kinds that use each are main_tables_event_ref_components.csv's; raw texts are
+    compared case-insensitively with trailing spaces ignored (§0, `ci_sql`), NULLs equal."""
+    from ascld.methodology import load_main_tables_method
+
+    kind = EVENT_KIND
     start = f"coalesce(CAST({dte('Event_Start_Date')} AS VARCHAR), {trim_sql(col('Event_Start_Date'))})"
     end = f"coalesce(CAST({corrected_end_sql()} AS VARCHAR), {trim_sql(col('Event_End_Date'))})"
-    parts = [
-        f"{trim_sql(col('LA_Code'))}",
-        start,
-        f"CASE WHEN {et} = 'service' THEN NULL ELSE {end} END",
-        f"{col('Client_Type')}",
-        person_key_sql(),
-        f"{col('Event_Type')}",
-        f"CASE WHEN {et} = 'request' THEN {col('Request_Route_of_Access')} END",
-        f"CASE WHEN {et} = 'assessment' THEN {col('Assessment_Type')} END",
-        f"CASE WHEN {et} = 'service' THEN {col('Service_Type')} END",
-        f"CASE WHEN {et} = 'service' THEN {col('Service_Component')} END",
-    ]
+    special = {"Event_Start_Date": start, "Der_Event_End_Date": end, "Der_NHS_LA_Combined_Person_ID": person_key_sql()}
+    parts = [ci_sql(col("LA_Code"))]
+    for comp in load_main_tables_method().event_ref_components:
+        sql = special.get(comp.component) or ci_sql(col(comp.component))
+        if comp.kinds != frozenset(("request", "assessment", "service", "review", "other")):
+            sql = f"CASE WHEN {kind} IN ({', '.join(quote_str(k) for k in sorted(comp.kinds))}) THEN {sql} END"
+        parts.append(sql)
     return f"CASE WHEN NOT {blank('Event_Type')} THEN hash({', '.join(parts)}) END"
 
 
@@ -367,6 +390,7 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
         "*",
         f"DATE '{submission_date.isoformat()}' AS submission_date",
         f"{ck.nhs_normalised_sql(col('NHS_Number'))} AS nhs__",
+        f"{event_kind_sql()} AS {EVENT_KIND}",
     ]
     for f in spec.fields:
         c = f.column
@@ -460,8 +484,8 @@ def _key_columns(spec: Spec) -> list[str]:
             f"hash({trim_sql(col(f'Adult_{i}_Linked_Person_ID'))}) END AS k_l{i}"
             for i in (1, 2, 3)
         ],
-        f"CASE WHEN {et} = 'service' THEN hash({person_key_sql()}, {col('Service_Type')}, "
-        f"{col('Service_Component')}) END AS k_svc",
+        f"CASE WHEN {et} = 'service' THEN hash({person_key_sql()}, {ci_sql(col('Service_Type'))}, "
+        f"{ci_sql(col('Service_Component'))}) END AS k_svc",
         f"coalesce({nhs_test}, FALSE) AS nhs_test",
         f"CAST({ragged_sql(spec.columns)} AS UTINYINT) AS ragged",
     ]
