@@ -521,3 +521,27 @@ def test_x002_national_event_key_ignores_case_and_trailing_spaces(tmp_path, gen,
         first["NHS_Number"] = ""
     result = validate_rows(tmp_path, [first, second])
     assert ((3, "", "X002") in found(result, "warning")) is same_event
+
+
+@pytest.mark.parametrize(
+    ("spelling", "same_person"),
+    [(str.lower, True), (lambda v: v + "  ", True), (lambda v: " " + v, False), (lambda v: v + "9", False)],
+)
+def test_x003_x004_person_ids_compare_as_sql_server_does(tmp_path, gen, spelling, same_person):
+    """LA person IDs and the linked person IDs that point at them are compared ignoring case and trailing spaces
+    (main-tables.md §0; the national code joins and groups them with '='), not leading ones."""
+    # b is not a service user, so the carer's link can only be to a
+    a, b = _su(gen, "Request"), _row(gen, client_type="Unpaid carer", event_type="Review")
+    b.update({k: a[k] for k in ("NHS_Number", "Gender", "Postcode")})
+    b["LA_Person_Unique_Identifier"] = spelling(a["LA_Person_Unique_Identifier"])
+    b["Date_of_Birth"] = "01/01/1950" if a["Date_of_Birth"] != "01/01/1950" else "02/01/1950"
+    carer = _row(gen, client_type="Unpaid carer known by association")
+    carer.update(
+        Adult_1_Linked_Person_ID=spelling(a["LA_Person_Unique_Identifier"]),
+        Adult_2_Linked_Person_ID="",
+        Adult_3_Linked_Person_ID="",
+        No_of_adults_being_cared_for="1",
+    )
+    result = validate_rows(tmp_path, [a, b, carer])
+    assert ((3, "Date_of_Birth", "X003") in found(result)) is same_person
+    assert ((4, "Adult_1_Linked_Person_ID", "X004") in found(result)) is not same_person

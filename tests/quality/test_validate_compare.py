@@ -90,3 +90,13 @@ def test_q001_q003_match_events_and_services_case_insensitively(tmp_path, gen):
     result = validate_rows(tmp_path, cur, previous=write_rows(tmp_path / "prev.csv", prev))
     assert not _ids(result, "Q001") and not _ids(result, "Q003")
     assert result.summary["comparison"]["open_services_missing"] == 0
+
+
+def test_q004_matches_people_case_insensitively(tmp_path, gen):
+    """The same LA person ID in other capitals is the same person (main-tables.md §0): a changed gender is
+    reported."""
+    prev, cur = _pair(gen, 3)
+    cur[1]["Gender"] = "Female" if cur[1]["Gender"] == "Male" else "Male"
+    cur[1]["LA_Person_Unique_Identifier"] = cur[1]["LA_Person_Unique_Identifier"].lower()
+    result = validate_rows(tmp_path, cur, previous=write_rows(tmp_path / "prev.csv", prev))
+    assert (3, "Gender", "Q004") in found(result, "warning")

@@ -463,7 +463,7 @@ def _key_columns(spec: Spec) -> list[str]:
     et = cv("Event_Type")
     return [
         f"CASE WHEN NOT {blank('LA_Person_Unique_Identifier')} "
-        f"THEN hash({trim_sql(col('LA_Person_Unique_Identifier'))}) END AS k_person",
+        f"THEN hash({ci_sql(col('LA_Person_Unique_Identifier'))}) END AS k_person",
         f"CASE WHEN {ck.NHS_NUM} IS NOT NULL THEN hash({ck.NHS_NUM}) END AS k_nhs",
         f"CASE WHEN {dte('Date_of_Birth')} IS NOT NULL THEN hash({dte('Date_of_Birth')}) END AS k_dob",
         f"CASE WHEN NOT {blank('Gender')} THEN lower({trim_sql(col('Gender'))}) END AS k_gender",
@@ -481,7 +481,7 @@ def _key_columns(spec: Spec) -> list[str]:
         f"CASE WHEN NOT {blank('Event_Reference')} THEN hash({trim_sql(col('Event_Reference'))}) END AS k_ref",
         *[
             f"CASE WHEN NOT {blank(f'Adult_{i}_Linked_Person_ID')} THEN "
-            f"hash({trim_sql(col(f'Adult_{i}_Linked_Person_ID'))}) END AS k_l{i}"
+            f"hash({ci_sql(col(f'Adult_{i}_Linked_Person_ID'))}) END AS k_l{i}"
             for i in (1, 2, 3)
         ],
         f"CASE WHEN {et} = 'service' THEN hash({person_key_sql()}, {ci_sql(col('Service_Type'))}, "
