@@ -545,3 +545,26 @@ def test_x003_x004_person_ids_compare_as_sql_server_does(tmp_path, gen, spelling
     result = validate_rows(tmp_path, [a, b, carer])
     assert ((3, "Date_of_Birth", "X003") in found(result)) is same_person
     assert ((4, "Adult_1_Linked_Person_ID", "X004") in found(result)) is not same_person
+
+
+def _ended(gen: SampleGenerator, event: str, end: dt.date, event_type: str | None = None) -> dict[str, str]:
+    r = _su(gen, event)
+    r.update(Event_Start_Date=fmt(end - dt.timedelta(days=3)), Event_End_Date=fmt(end))
+    if event_type is not None:
+        r["Event_Type"] = event_type
+    return r
+
+
+def test_p001_counts_event_types_as_submitted(tmp_path, gen):
+    """The derived period counts the distinct Event Type values as submitted (main-tables.md §2 step 3), case
+    and trailing spaces aside (§0): a value outside the list is a type too. January has four (Request,
+    Assessment, Review and 'Referral'), so February, with two, is left out (it needs 4 - 1)."""
+    jan, feb = dt.date(2025, 1, 10), dt.date(2025, 2, 10)
+    rows = [_ended(gen, k, jan) for k in ("Request", "Assessment", "Review") for _ in range(30)]
+    rows += [_ended(gen, "Request", jan, "Referral") for _ in range(5)]
+    rows += [_ended(gen, "Request", jan, "request ") for _ in range(5)]  # the same type as Request
+    rows += [_ended(gen, k, feb) for k in ("Request", "Assessment") for _ in range(5)]
+    result = validate_rows(tmp_path, rows)
+    months = {m["month"]: (m["event_types"], m["included"]) for m in result.summary["derived_period"]["months"]}
+    assert months == {"2025-01": (4, True), "2025-02": (2, False)}
+    assert result.summary["derived_period"]["end"] == "2025-01-31"

@@ -136,13 +136,15 @@ def derived_period(con: Any, dq: str, submission: date) -> dict[str, Any]:
     Months are the end months of events that ended before the month of loading (the submission date stands for
     the import date). With 100 or more such events a month counts when it holds at least 2% of them and at
     most
-    one event type fewer than the month with the most types; with fewer, every month counts. The period runs
+    one event type fewer than the month with the most types (types: the distinct Event Type values as
+    submitted, compared ignoring case and trailing spaces, a value outside the list counting too); with fewer,
+    every month counts. The period runs
     from the first day of the first month that counts to the last day of the last.
     """
     months = con.execute(f"""
-        WITH e AS (SELECT date_trunc('month', d_end) AS m, etype FROM {dq}
+        WITH e AS (SELECT date_trunc('month', d_end) AS m, k_etype FROM {dq}
                    WHERE d_end IS NOT NULL AND d_end < DATE '{submission.replace(day=1).isoformat()}'),
-        mon AS (SELECT m, count(*) AS n, count(DISTINCT etype) AS types FROM e GROUP BY m),
+        mon AS (SELECT m, count(*) AS n, count(DISTINCT k_etype) AS types FROM e GROUP BY m),
         tot AS (SELECT sum(n) AS total, max(types) AS top FROM mon)
         SELECT CAST(m AS DATE), n, types,
                (total < 100) OR (100.0 * n / total >= 2 AND types >= top - 1) AS included

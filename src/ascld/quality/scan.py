@@ -473,6 +473,8 @@ def _key_columns(spec: Spec) -> list[str]:
         f"{dte('Reporting_Period_End_Date')} AS re",
         f"{cv('Client_Type')} AS ctype",
         f"{et} AS etype",
+        # the raw Event Type as the national code counts its distinct values (main-tables.md §0, §2 step 3)
+        f"CASE WHEN {col('Event_Type')} <> '' THEN hash({ci_sql(col('Event_Type'))}) END AS k_etype",
         f"{dte('Event_Start_Date')} AS d_start",
         f"{dte('Event_End_Date')} AS d_end",
         f"{dte('Date_of_Death')} AS d_death",
