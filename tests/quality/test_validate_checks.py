@@ -568,3 +568,17 @@ def test_p001_counts_event_types_as_submitted(tmp_path, gen):
     months = {m["month"]: (m["event_types"], m["included"]) for m in result.summary["derived_period"]["months"]}
     assert months == {"2025-01": (4, True), "2025-02": (2, False)}
     assert result.summary["derived_period"]["end"] == "2025-01-31"
+
+
+def test_p001_when_no_month_can_be_derived(tmp_path, gen):
+    """A return whose events all stay open (or end in the month of submission) has no derived period: the
+    national method can never select it (main-tables.md §2 step 6), so the stated period is wider."""
+    rows = []
+    for _ in range(3):
+        r = _su(gen, "Service", open_service=True)
+        r.update(Date_of_Death="", Event_End_Date="")
+        rows.append(r)
+    result = validate_rows(tmp_path, rows)
+    assert result.summary["derived_period"]["start"] is None
+    hit = [p for p in result.problems if p.check_id == "P001"]
+    assert len(hit) == 1 and "derives no period" in hit[0].message and result.exit_code == 0

@@ -1171,6 +1171,18 @@ def validate_return(
                     "derives the period"
                 ),
             )
+        elif start and end and derived["start"] is None:
+            # No month counts (no event ended before the month of submission): the national method derives no
+            # period, and the file can never be selected (main-tables.md §2 step 6).
+            crossrow.file_problem(
+                con,
+                by_id["P001"],
+                (
+                    f"runs {crossrow._fmt(start)} to {crossrow._fmt(end)}, but no event in the data ended before the "
+                    "month of submission, so the national method derives no period from it and cannot select the "
+                    "file"
+                ),
+            )
         for problem in ret.warnings:
             crossrow.file_problem(
                 con,
