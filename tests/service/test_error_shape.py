@@ -183,3 +183,22 @@ def test_pages_answer_errors_as_html_not_json(landing, path):
     assert response.status_code in (403, 404)
     assert response.headers["content-type"].startswith("text/html")
     assert "There is a problem" in response.text or "Page not found" in response.text
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("la_code=2020-01-31", "la_code"),  # date-like: the audit trail may not record it
+        ("la_code=SW1A1AA", "la_code"),  # postcode-like (letters and digits, as an LA code)
+        ("action=01/02/2020", "action"),
+        ("action=no_such_action", "action"),
+    ],
+)
+def test_error_shape_422_audit_filter_that_cannot_be_recorded(landing, query, field):
+    """An audit filter the audit trail cannot record (it looks identifying, or is not an action at all) is a
+    bad request, not a service error (it was a 500 with a logged traceback)."""
+    body = assert_error_shape(landing.api("dpo").get(f"/api/v1/audit?{query}"), 422)
+    assert body["errors"][0]["field"] == field
+    page = landing.browser("dpo").get(f"/audit?{query}")
+    assert page.status_code == 422
+    assert "text/html" in page.headers["content-type"]

@@ -202,12 +202,7 @@ def audit(
     """Audit events, newest first, with filters (data protection officer only; the view is itself audited)."""
     with _state(request).db.tx() as s:
         events = views.audit_rows(s, action=action, la_code=la_code, before=before, limit=limit)
-        record_event(
-            s,
-            principal.actor(client_ip(request)),
-            "audit_view",
-            detail={"filter_action": action or "", "filter_la_code": la_code or "", "rows": len(events)},
-        )
+        views.record_audit_view(s, principal.actor(client_ip(request)), action, la_code, len(events))
         return {"ok": True, "events": events}
 
 

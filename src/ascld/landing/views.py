@@ -24,7 +24,8 @@ from ascld.landing.access import (
     not_found,
     submission_for,
 )
-from ascld.landing.audit import record_event
+from ascld.landing.audit import ACTIONS, Actor, UnsafeAuditDetail, record_event
+from ascld.landing.auth import LA_CODE
 from ascld.landing.crypto import decrypt_chunks
 from ascld.landing.models import ApiToken, AuditEvent, Council, Submission, User
 from ascld.landing.settings import LandingConfig
@@ -303,6 +304,27 @@ def national_rows(session: Session) -> list[dict[str, Any]]:
         }
         for la, period, rows, at, purged in session.execute(query)
     ]
+
+
+def record_audit_view(session: Session, actor: Actor, action: str | None, la_code: str | None, rows: int) -> None:
+    """Record a view of the audit trail with its filters; a filter that is not an action or an LA code is a
+    bad request (422), never an error of the service."""
+    if action and action not in ACTIONS:
+        hint = f"Actions: {', '.join(sorted(ACTIONS))}."
+        raise ApiError(422, "there is no such audit action.", hint, field="action")
+    if la_code and not LA_CODE.fullmatch(la_code):
+        hint = "Filter by a council's LA code."
+        raise ApiError(422, "an LA code is 1 to 16 letters or digits.", hint, field="la_code")
+    try:
+        record_event(
+            session,
+            actor,
+            "audit_view",
+            detail={"filter_action": action or "", "filter_la_code": la_code or "", "rows": rows},
+        )
+    except UnsafeAuditDetail:
+        hint = "Filter by a council's LA code."
+        raise ApiError(422, "the LA code filter looks like an identifying value.", hint, field="la_code") from None
 
 
 def audit_rows(

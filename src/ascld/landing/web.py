@@ -362,12 +362,7 @@ def audit_page(
     la_code = la_code or None
     with _state(request).db.tx() as s:
         events = views.audit_rows(s, action=action, la_code=la_code, before=before, limit=100)
-        record_event(
-            s,
-            principal.actor(client_ip(request)),
-            "audit_view",
-            detail={"filter_action": action or "", "filter_la_code": la_code or "", "rows": len(events)},
-        )
+        views.record_audit_view(s, principal.actor(client_ip(request)), action, la_code, len(events))
     older = events[-1]["id"] if len(events) == 100 else None
     return render(
         request,
