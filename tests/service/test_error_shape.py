@@ -202,3 +202,14 @@ def test_error_shape_422_audit_filter_that_cannot_be_recorded(landing, query, fi
     page = landing.browser("dpo").get(f"/audit?{query}")
     assert page.status_code == 422
     assert "text/html" in page.headers["content-type"]
+
+
+def test_error_shape_422_id_beyond_the_databases_integers(landing):
+    """An id larger than a 64-bit integer was passed to the database and answered 500 (SQLite OverflowError)."""
+    huge = 10**23
+    body = assert_error_shape(landing.api("dpo").get(f"/api/v1/audit?before={huge}"), 422)
+    assert body["errors"][0]["field"] == "before"
+    assert landing.browser("dpo").get(f"/audit?before={huge}").status_code == 422
+    admin = landing.browser("admin")
+    page = admin.post(f"/admin/users/{huge}/active", data={"active": "0", "csrf_token": admin.csrf})
+    assert page.status_code == 422

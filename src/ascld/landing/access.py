@@ -37,6 +37,8 @@ SESSION_COOKIE = "ascld_session"
 LOGIN_CSRF_COOKIE = "ascld_login_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The largest id a request may name: the databases' 64-bit integers (a larger number is a 422, not a 500).
+MAX_ID = 2**63 - 1
 
 # The authorisation policy. Submission permissions are further scoped: councils see their own council only.
 PERMISSIONS: dict[str, frozenset[str]] = {

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from ascld.errors import UsageError
 from ascld.landing import views
 from ascld.landing.access import (
+    MAX_ID,
     AccountManager,
     ApiError,
     AuditReader,
@@ -196,7 +197,7 @@ def audit(
     principal: AuditReader,
     action: str | None = Query(None, max_length=32),
     la_code: str | None = Query(None, max_length=16),
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_ID),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
     """Audit events, newest first, with filters (data protection officer only; the view is itself audited)."""

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -24,6 +25,7 @@ from ascld.errors import UsageError
 from ascld.landing import views
 from ascld.landing.access import (
     LOGIN_CSRF_COOKIE,
+    MAX_ID,
     SESSION_COOKIE,
     AccountManager,
     ApiError,
@@ -355,7 +357,7 @@ def audit_page(
     principal: AuditReader,
     action: str | None = Query(None, max_length=32),
     la_code: str | None = Query(None, max_length=16),
-    before: int | None = Query(None, ge=1),
+    before: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> Response:
     """The audit trail with filters (the view is itself audited)."""
     action = action or None
@@ -531,7 +533,10 @@ def admin_add_user(
 
 @router.post("/admin/users/{user_id}/active")
 def admin_set_active(
-    request: Request, user_id: int, principal: AccountManager, active: int = Form(..., ge=0, le=1)
+    request: Request,
+    principal: AccountManager,
+    user_id: int = PathParam(..., ge=1, le=MAX_ID),
+    active: int = Form(..., ge=0, le=1),
 ) -> Response:
     """Turn an account on or off (its sessions and tokens stop working while it is off)."""
     if user_id == principal.user_id:
