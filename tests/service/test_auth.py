@@ -93,6 +93,27 @@ def test_token_lifetime_is_limited(landing):
     assert dt.timedelta(days=6.99) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=7)
 
 
+def test_a_token_cannot_make_a_token_that_outlives_it(landing):
+    """Otherwise a token (a leaked one, say) renews itself for ever by making new ones, and expiry means
+    nothing. A token made in a web session may have the full lifetime."""
+    short = landing.api("council_a").post("/api/v1/tokens", json={"name": "short", "days": 1}).json()
+    short_expires = dt.datetime.fromisoformat(short["expires_at"].replace("Z", "+00:00"))
+    client = TestClient(
+        landing.app, base_url="https://testserver", headers={"Authorization": f"Bearer {short['token']}"}
+    )
+    child = client.post("/api/v1/tokens", json={"name": "renewed", "days": 366})
+    assert child.status_code == 201
+    assert dt.datetime.fromisoformat(child.json()["expires_at"].replace("Z", "+00:00")) <= short_expires
+    assert client.post("/tokens", data={"name": "renewed", "days": "366"}).status_code == 201
+    with landing.state.db.tx() as s:
+        newest = max(s.query(ApiToken).filter_by(user_id=landing.user_ids["council_a"]), key=lambda r: r.created_at)
+        assert newest.name == "renewed" and newest.expires_at <= short_expires
+    browser = landing.browser("council_a")
+    made = browser.post("/api/v1/tokens", json={"name": "long", "days": 366}, headers={"X-CSRF-Token": browser.csrf})
+    expires = dt.datetime.fromisoformat(made.json()["expires_at"].replace("Z", "+00:00"))
+    assert expires - dt.datetime.now(dt.UTC) > dt.timedelta(days=365)
+
+
 def test_a_user_cannot_revoke_another_users_token(landing):
     other = landing.tokens["council_b"][6:18]
     assert landing.api("council_a").delete(f"/api/v1/tokens/{other}").status_code == 404
@@ -107,9 +128,7 @@ def test_malformed_bearer_values_are_refused(landing):
 
 def test_expired_revoked_tokens_and_disabled_accounts_lose_access(landing):
     new = landing.api("council_a").post("/api/v1/tokens", json={"name": "short"}).json()
-    client = TestClient(
-        landing.app, base_url="https://testserver", headers={"Authorization": f"Bearer {new['token']}"}
-    )
+    client = TestClient(landing.app, base_url="https://testserver", headers={"Authorization": f"Bearer {new['token']}"})
     assert client.get("/api/v1/whoami").status_code == 200
     with landing.state.db.tx() as s:
         s.get(ApiToken, new["id"]).expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
@@ -119,8 +138,6 @@ def test_expired_revoked_tokens_and_disabled_accounts_lose_access(landing):
     assert landing.api("council_a").get("/api/v1/whoami").status_code == 401
     council_b = landing.browser("council_b")
     admin = landing.browser("admin")
-    admin.post(
-        f"/admin/users/{landing.user_ids['council_b']}/active", data={"active": "0", "csrf_token": admin.csrf}
-    )
+    admin.post(f"/admin/users/{landing.user_ids['council_b']}/active", data={"active": "0", "csrf_token": admin.csrf})
     assert landing.api("council_b").get("/api/v1/whoami").status_code == 401
     assert council_b.get("/api/v1/whoami").status_code == 401

@@ -244,6 +244,7 @@ def make_token(request: Request, body: TokenRequest, principal: TokenOwner) -> d
                 state.config.settings,
                 days=body.days,
                 actor=principal.actor(client_ip(request)),
+                made_with=principal.token_id,
             )
         except UsageError as exc:
             raise ApiError(422, str(exc), "Choose a shorter lifetime.", field="days") from None

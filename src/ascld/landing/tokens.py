@@ -32,8 +32,13 @@ def create_token(
     *,
     days: float | None = None,
     actor: Actor | None = None,
+    made_with: str | None = None,
 ) -> tuple[ApiToken, str]:
     """Make a token for `user`; returns the row and the token text (the only time it exists in clear).
+
+    Args:
+        made_with: the id of the API token the request was made with, if any: the new token expires no later
+            than that one, so a token cannot renew itself for ever by making new ones.
 
     Raises:
         UsageError: a lifetime longer than `max_token_days` or not positive.
@@ -44,13 +49,17 @@ def create_token(
     token_id = secrets.token_hex(6)
     text = f"ascld_{token_id}_{secrets.token_urlsafe(32)}"
     now = utcnow()
+    expires_at = now + dt.timedelta(days=days)
+    parent = session.get(ApiToken, made_with) if made_with else None
+    if parent is not None and parent.expires_at < expires_at:
+        expires_at = parent.expires_at
     row = ApiToken(
         id=token_id,
         user_id=user.id,
         name=(name.strip() or "token")[:100],
         token_hash=sha256_hex(text),
         created_at=now,
-        expires_at=now + dt.timedelta(days=days),
+        expires_at=expires_at,
     )
     session.add(row)
     record_event(

@@ -415,7 +415,13 @@ def tokens_create(
         user = s.get(User, principal.user_id)
         try:
             _, text = create_token(
-                s, user, name, state.config.settings, days=days, actor=principal.actor(client_ip(request))
+                s,
+                user,
+                name,
+                state.config.settings,
+                days=days,
+                actor=principal.actor(client_ip(request)),
+                made_with=principal.token_id,
             )
         except UsageError as exc:
             error = str(exc)
