@@ -50,9 +50,7 @@ def test_accepted_upload_is_encrypted_at_rest_reported_and_queued(landing, good_
         job = s.scalar(select(Job))
         assert (job.kind, job.status, job.submission_id) == ("ingest", "queued", sub["id"])
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "upload"))
-        assert (
-            event.actor == "council_a" and event.purpose == "statutory CLD return" and event.outcome == "ok"
-        )
+        assert event.actor == "council_a" and event.purpose == "statutory CLD return" and event.outcome == "ok"
     assert list(landing.state.tmp.path.iterdir()) == []  # nothing plain left behind
 
     # The same bytes again, with and without the hash as idempotency key: the same submission, stored once.
@@ -140,6 +138,21 @@ def test_refused_file_is_not_stored_but_its_report_is(landing, bad_return):
     again = _post(landing, "council_a", bad_return.read_bytes())
     assert again.status_code == 422 and again.json()["duplicate"] is True
     assert again.json()["errors"] == body["errors"]
+
+
+def test_a_file_stating_no_la_code_is_refused_not_landed_as_no_councils(landing, good_return):
+    """LA Code blank on every row: the validator's T013 counts no second council and the file was accepted,
+    then ingested into the national store under a blank LA code, apart from the submitter's council (L001)."""
+    lines = good_return.read_bytes().split(b"\r\n")
+    assert all(line.startswith(LA_A.encode() + b",") for line in lines[1:] if line)
+    blanked = b"\r\n".join([lines[0]] + [line[len(LA_A) :] if line else line for line in lines[1:]])
+    response = _post(landing, "council_a", blanked)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["submission"]["status"] == "refused" and body["submission"]["la_code"] == LA_A
+    assert body["errors"][0]["field"] == "LA_Code" and "no LA code" in body["errors"][0]["message"]
+    assert list(landing.config.raw_dir.iterdir()) == []
+    assert _count(landing, Job) == 0
 
 
 def test_receiver_memory_does_not_grow_with_the_body(tmp_path):

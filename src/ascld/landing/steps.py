@@ -91,8 +91,10 @@ def check_return(
     result = validate_return(path, temp_dir=str(temp_dir))
     summary = result.summary
     file_la = summary.get("la_code")
-    if result.usable and file_la is not None and str(file_la).strip() != la_code:
-        _refuse_other_council(result, str(file_la).strip(), la_code)
+    # A file stating no LA code on any row is no council's: the national store would keep it under a blank
+    # LA code, apart from the submitter's returns.
+    if result.usable and (file_la is None or str(file_la).strip() != la_code):
+        _refuse_other_council(result, None if file_la is None else str(file_la).strip(), la_code)
     result.write_outputs(report_dir)
     first = [problem_dict(p) for p in result.problems[:max_problems]]
     if display_name:
@@ -131,18 +133,24 @@ def passed_rate(fields: list[dict[str, Any]]) -> float | None:
     return passed / checked if checked else None
 
 
-def _refuse_other_council(result: Any, file_la: str, own_la: str) -> None:
-    """Mark a validation result refused because the file is another council's (L001)."""
+def _refuse_other_council(result: Any, file_la: str | None, own_la: str) -> None:
+    """Mark a validation result refused because the file is another council's, or states none (L001)."""
     from ascld.quality import Problem
 
+    if file_la is None:
+        message = f"the file states no LA code on any row, but your account submits for LA code {own_la}"
+        hint = f"Give LA code {own_la} on every row, then validate the file again"
+    else:
+        message = f"the file states LA code {file_la}, but your account submits for LA code {own_la}"
+        hint = "Upload your own council's return; if the LA code is wrong, correct it and validate the file again"
     problem = Problem(
         file=result.file,
         row=None,
         field="LA_Code",
         check_id=LA_MISMATCH_CHECK,
         severity="error",
-        message=f"the file states LA code {file_la}, but your account submits for LA code {own_la}",
-        hint="Upload your own council's return; if the LA code is wrong, correct it and validate the file again",
+        message=message,
+        hint=hint,
     )
     result.problems.insert(0, problem)
     result.usable, result.exit_code = False, 2
