@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import threading
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -14,7 +15,7 @@ from ascld.landing import jobs, steps
 from ascld.landing.app import create_app
 from ascld.landing.crypto import decrypt_chunks
 from ascld.landing.models import AuditEvent, Job, Submission
-from ascld.landing.uploads import Receiver
+from ascld.landing.uploads import Receiver, UploadError
 from ascld.landing.worker import Worker
 from ascld.national.store import NationalStore
 from support.landing import LA_A
@@ -153,6 +154,45 @@ def test_a_file_stating_no_la_code_is_refused_not_landed_as_no_councils(landing,
     assert body["errors"][0]["field"] == "LA_Code" and "no LA code" in body["errors"][0]["message"]
     assert list(landing.config.raw_dir.iterdir()) == []
     assert _count(landing, Job) == 0
+
+
+def test_a_gzip_upload_whose_content_passes_the_plain_limit_is_refused(landing_factory, good_return):
+    """The portal's limits are 4 GB of data and 800 MB of gzip: 800 MB of gzip may hold far more than 4 GB
+    (written out decompressed to be checked). The content is counted as it arrives."""
+    data = good_return.read_bytes()
+    packed = gzip.compress(data)
+    landing = landing_factory(max_upload_bytes=len(data) - 1, max_gzip_upload_bytes=len(packed) * 2)
+    response = _post(landing, "council_a", packed, **{"Content-Type": "application/gzip"})
+    assert response.status_code == 413, response.text
+    assert "bytes of data" in response.json()["errors"][0]["message"]
+    assert _count(landing, Submission) == 0
+    shorter = b"\r\n".join(data.split(b"\r\n")[:11]) + b"\r\n"  # the header and 10 rows: within the limit
+    response = _post(landing, "council_a", gzip.compress(shorter), **{"Content-Type": "application/gzip"})
+    assert response.status_code == 201, response.text
+
+
+def test_the_gzip_content_count_is_exact_however_the_bytes_arrive(tmp_path):
+    import os
+
+    from ascld.landing.settings import Settings
+
+    # Two gzip members (as `cat a.gz b.gz` makes), incompressible and repetitive content.
+    content = os.urandom(300_000) + b"x" * 2_000_000
+    packed = gzip.compress(content[:1_000_000]) + gzip.compress(content[1_000_000:])
+    for step in (1, 7, 65536, len(packed)):
+        receiver = Receiver(tmp_path / f"g{step}", Settings(max_upload_bytes=len(content)))
+        for i in range(0, len(packed), step):
+            receiver.write(packed[i : i + step])
+        assert receiver._inflated.size == len(content) and not receiver._inflated.broken
+        receiver.discard()
+    tight = Receiver(tmp_path / "tight", Settings(max_upload_bytes=len(content) - 1))
+    with pytest.raises(UploadError):
+        tight.write(packed)
+    tight.discard()
+    broken = Receiver(tmp_path / "broken", Settings(max_upload_bytes=10))
+    broken.write(b"\x1f\x8b" + b"not gzip at all" * 10)  # left to the checker to report
+    assert broken._inflated.broken
+    broken.discard()
 
 
 def test_receiver_memory_does_not_grow_with_the_body(tmp_path):
