@@ -93,6 +93,22 @@ def test_token_lifetime_is_limited(landing):
     assert dt.timedelta(days=6.99) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=7)
 
 
+def test_the_token_page_offers_the_configured_lifetime(landing_factory):
+    """The form showed and sent 90 days whatever `token_days` and `max_token_days` said: with a 60-day
+    maximum the form as shown was refused, and a form without days was given 90, not `token_days`."""
+    landing = landing_factory(token_days=30, max_token_days=60)
+    browser = landing.browser("council_a")
+    page = browser.get("/tokens").text
+    assert 'name="days" type="number" min="1" max="60" value="30"' in page
+    for days in ({"days": "30"}, {"days": ""}, {}):
+        made = browser.post("/tokens", data={"name": "web", "csrf_token": browser.csrf, **days})
+        assert made.status_code == 201, days
+    with landing.state.db.tx() as s:
+        rows = s.query(ApiToken).filter_by(user_id=landing.user_ids["council_a"], name="web").all()
+        assert len(rows) == 3
+        assert all(dt.timedelta(days=29.99) < r.expires_at - r.created_at <= dt.timedelta(days=30) for r in rows)
+
+
 def test_a_token_cannot_make_a_token_that_outlives_it(landing):
     """Otherwise a token (a leaked one, say) renews itself for ever by making new ones, and expiry means
     nothing. A token made in a web session may have the full lifetime."""

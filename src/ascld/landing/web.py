@@ -398,7 +398,13 @@ def tokens_page(request: Request, principal: TokenOwner) -> Response:
     """The caller's API tokens."""
     with _state(request).db.tx() as s:
         rows = tokens_of(s, principal.user_id)
-    return render(request, "tokens.html", principal, tokens=rows, new_token=None, error=None)
+    return render(request, "tokens.html", principal, tokens=rows, new_token=None, error=None, **_token_days(request))
+
+
+def _token_days(request: Request) -> dict[str, float]:
+    """The token form's default and longest lifetime: the service's settings."""
+    settings = _state(request).config.settings
+    return {"token_days": settings.token_days, "max_token_days": settings.max_token_days}
 
 
 @router.post("/tokens")
@@ -406,7 +412,7 @@ def tokens_create(
     request: Request,
     principal: TokenOwner,
     name: str = Form(..., min_length=1, max_length=100),
-    days: float = Form(90, gt=0),
+    days: float | None = Form(None, gt=0),
 ) -> Response:
     """Make a token; the page shows it once."""
     state = _state(request)
@@ -435,6 +441,7 @@ def tokens_create(
         tokens=rows,
         new_token=text,
         error=error,
+        **_token_days(request),
     )
 
 
