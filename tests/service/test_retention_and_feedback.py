@@ -41,9 +41,7 @@ def ingested(landing, good_return, good_return_b):
 
 def _deletions(landing) -> list[AuditEvent]:
     with landing.state.db.tx() as s:
-        return list(
-            s.scalars(select(AuditEvent).where(AuditEvent.action == "deletion").order_by(AuditEvent.id))
-        )
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == "deletion").order_by(AuditEvent.id)))
 
 
 def _last_audit_id(landing) -> int:
@@ -59,11 +57,7 @@ def test_council_sees_its_own_report_as_html_and_json(landing, ingested):
     assert report["report"]["summary"]["la_code"] == LA_A and report["report"]["rows"] == 30
     assert report["submission"]["status"] == "ingested"
     page = landing.browser("council_a").get(f"/submissions/{sub_id}")
-    assert (
-        page.status_code == 200
-        and "Data-quality report" in page.text
-        and "Accepted and ingested" in page.text
-    )
+    assert page.status_code == 200 and "Data-quality report" in page.text and "Accepted and ingested" in page.text
     html = api.get(f"/api/v1/submissions/{sub_id}/files/report.html")
     assert html.headers["content-type"].startswith("text/html")
     assert "sandbox" in html.headers["content-security-policy"]
@@ -158,8 +152,7 @@ def test_no_identifying_value_is_written_or_answered_anywhere(landing, ingested,
     assert leaked == []
     with landing.state.db.tx() as s:
         stored = " ".join(
-            str(s.scalar(select(Submission.summary_json).where(Submission.id == i)))
-            for i in ingested.values()
+            str(s.scalar(select(Submission.summary_json).where(Submission.id == i))) for i in ingested.values()
         )
     assert not [n for n in names if re.search(rf"\b{re.escape(n)}\b", stored)]
 
@@ -169,9 +162,7 @@ def test_retention_deletes_raw_files_then_national_rows_and_audits_each_deletion
     config, db = landing.config, landing.state.db
     now = dt.datetime.now(dt.UTC)
     assert run_retention(config, db, now=now + dt.timedelta(days=29)) == []
-    shorter = dataclasses.replace(
-        config, settings=dataclasses.replace(config.settings, raw_retention_days=10)
-    )
+    shorter = dataclasses.replace(config, settings=dataclasses.replace(config.settings, raw_retention_days=10))
     done = run_retention(shorter, db, now=now + dt.timedelta(days=11))
     assert sorted((d.kind, d.submission_id) for d in done) == sorted(("raw", i) for i in ingested.values())
     assert list(config.raw_dir.iterdir()) == []
@@ -180,14 +171,10 @@ def test_retention_deletes_raw_files_then_national_rows_and_audits_each_deletion
     assert {e.la_code for e in raw_events} == {LA_A, LA_B}
     assert run_retention(config, db, now=now + dt.timedelta(days=31)) == []  # nothing deleted twice
     assert (
-        landing.api("council_a")
-        .get(f"/api/v1/submissions/{ingested['council_a']}")
-        .json()["submission"]["raw_deleted"]
+        landing.api("council_a").get(f"/api/v1/submissions/{ingested['council_a']}").json()["submission"]["raw_deleted"]
         is True
     )
-    raw = landing.api("processor").get(
-        f"/api/v1/submissions/{ingested['council_a']}/raw?purpose=reprocessing"
-    )
+    raw = landing.api("processor").get(f"/api/v1/submissions/{ingested['council_a']}/raw?purpose=reprocessing")
     assert raw.status_code == 410
 
     store = NationalStore(config.national_dir)
@@ -202,3 +189,37 @@ def test_retention_deletes_raw_files_then_national_rows_and_audits_each_deletion
     assert len(_deletions(landing)) == 4
     imports = landing.api("analyst").get("/api/v1/national/imports").json()["imports"]
     assert all(i["purged"] for i in imports)
+
+
+def test_two_retention_runs_at_once_audit_each_deletion_once(landing, returns_dir, monkeypatch):
+    """The worker's schedule and a "run now" (or two service processes sharing the store) found the same data
+    due and each recorded its deletion: two events per deletion, one of them for 0 national rows."""
+    import threading
+    import time
+
+    from ascld.landing import steps
+    from support.landing import make_return
+
+    path = make_return(returns_dir / "retention_race.csv", 30, la_code=LA_A, seed=11)
+    response = landing.api("council_a").post(
+        "/api/v1/submissions", content=path.read_bytes(), headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 201, response.text
+    sub_id = response.json()["submission"]["id"]
+    assert landing.run_jobs() == 1
+    purge = steps.purge_national
+
+    def slow_purge(*args, **kwargs):  # widens the window between finding the rows due and recording it
+        time.sleep(0.3)
+        return purge(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "purge_national", slow_purge)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=365.25 * 21)
+    runs = [threading.Thread(target=run_retention, args=(landing.config, landing.state.db, later)) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    mine = [e for e in _deletions(landing) if e.object_id == sub_id]
+    assert sorted(e.object_type for e in mine) == ["national_rows", "raw_file"]
+    assert json.loads(next(e for e in mine if e.object_type == "national_rows").detail)["rows"] == 30

@@ -9,13 +9,19 @@ deletion audited (DESIGN.md principle 3).
 
 Each deletion is its own transaction with its audit event, made after the file or rows are gone: a crash in
 between leaves the deletion to be made (and audited) again on the next run, never an audit event for data that
-still exists.
+still exists. One run at a time per store (a lock file, so also across service processes sharing the store): two
+runs at once (the worker's schedule and a "run now", say) would each find the same data due and audit each
+deletion twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -39,10 +45,27 @@ class Deletion:
     la_code: str | None
 
 
+@contextlib.contextmanager
+def _one_run_at_a_time(config: LandingConfig) -> Iterator[None]:
+    """Hold the store's retention lock (waiting for a run in progress to finish)."""
+    config.store_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(config.store_dir / "retention.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def run_retention(
     config: LandingConfig, db: Database, now: dt.datetime | None = None, actor: Actor = SYSTEM
 ) -> list[Deletion]:
     """Apply the schedule once; returns what was deleted."""
+    with _one_run_at_a_time(config):
+        return _run_retention(config, db, now, actor)
+
+
+def _run_retention(config: LandingConfig, db: Database, now: dt.datetime | None, actor: Actor) -> list[Deletion]:
     now = now or utcnow()
     settings = config.settings
     done: list[Deletion] = []
