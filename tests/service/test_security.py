@@ -31,9 +31,7 @@ def _csrf_of(page_html: str) -> str:
 def test_csrf_forms_refused_without_or_with_a_wrong_token(landing, path, data):
     browser = landing.browser("council_a")
     assert browser.post(path, data=data, follow_redirects=False).status_code == 403
-    assert (
-        browser.post(path, data={**data, "csrf_token": "x" * 43}, follow_redirects=False).status_code == 403
-    )
+    assert browser.post(path, data={**data, "csrf_token": "x" * 43}, follow_redirects=False).status_code == 403
     ok = browser.post(path, data={**data, "csrf_token": browser.csrf}, follow_redirects=False)
     assert ok.status_code in (201, 303)
 
@@ -65,9 +63,7 @@ def test_csrf_json_api_with_cookie_needs_the_header(landing):
 )
 def test_csrf_origin_must_be_this_site_even_with_the_token(landing, origin, allowed):
     browser = landing.browser("council_a")
-    response = browser.post(
-        "/tokens", data={"name": "x", "csrf_token": browser.csrf}, headers={"Origin": origin}
-    )
+    response = browser.post("/tokens", data={"name": "x", "csrf_token": browser.csrf}, headers={"Origin": origin})
     assert response.status_code == (201 if allowed else 403)
 
 
@@ -77,9 +73,7 @@ def test_csrf_not_needed_with_a_bearer_token(landing):
 
 def test_csrf_login_form_needs_its_own_token(landing):
     client = TestClient(landing.app, base_url="https://testserver")
-    response = client.post(
-        "/login", data={"username": "council_a", "password": PASSWORD, "csrf_token": "abc"}
-    )
+    response = client.post("/login", data={"username": "council_a", "password": PASSWORD, "csrf_token": "abc"})
     assert response.status_code == 403
     assert "ascld_session" not in response.cookies
 
@@ -100,9 +94,7 @@ def test_csrf_upload_form_refused_before_the_file_is_stored(landing, good_return
 def test_session_cookie_flags(landing):
     client = TestClient(landing.app, base_url="https://testserver")
     response = login(client, "council_a")
-    cookie = next(
-        v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("ascld_session=")
-    )
+    cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("ascld_session="))
     flags = {p.strip().lower() for p in cookie.split(";")[1:]}
     assert {"httponly", "secure", "samesite=strict", "path=/"} <= flags
 
@@ -111,9 +103,7 @@ def test_session_cookie_secure_flag_can_be_turned_off_for_loopback(landing_facto
     landing = landing_factory(cookie_secure=False)
     client = TestClient(landing.app, base_url="http://testserver")
     response = login(client, "council_a")
-    cookie = next(
-        v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("ascld_session=")
-    )
+    cookie = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("ascld_session="))
     assert "secure" not in cookie.lower() and "httponly" in cookie.lower()
     assert "strict-transport-security" not in response.headers
 
@@ -239,10 +229,34 @@ def test_chunked_upload_over_the_limit_is_refused_and_not_kept(landing_factory):
 
 def test_malformed_multipart_is_refused(landing):
     browser = landing.browser("council_a")
+    response = browser.post("/upload", content=b"not multipart at all", headers={"Content-Type": "multipart/form-data"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"no boundary here at all",  # the parser raised: a 500
+        b"--XYZ\r\nno colon in this header line\r\n\r\nx\r\n--XYZ--\r\n",  # the parser raised: a 500
+        # a file part that never closes (the body ends early): was landed as a whole file
+        b'--XYZ\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
+        b'--XYZ\r\nContent-Disposition: form-data; name="file"; filename="q1.csv"\r\n\r\nLA Code,Rep',
+    ],
+)
+def test_broken_or_unfinished_multipart_is_a_400_and_nothing_lands(landing, body):
+    browser = landing.browser("council_a")
+    with landing.state.db.tx() as s:
+        before = len(s.scalars(select(Submission)).all())
     response = browser.post(
-        "/upload", content=b"not multipart at all", headers={"Content-Type": "multipart/form-data"}
+        "/upload",
+        content=body.replace(b"{csrf}", browser.csrf.encode()),
+        headers={"Content-Type": "multipart/form-data; boundary=XYZ"},
+        follow_redirects=False,
     )
     assert response.status_code == 400
+    with landing.state.db.tx() as s:
+        assert len(s.scalars(select(Submission)).all()) == before
+    assert list(landing.state.tmp.path.iterdir()) == []
 
 
 def test_multipart_without_a_file_part_is_refused(landing):

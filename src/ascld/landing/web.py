@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -209,6 +210,11 @@ async def upload_form(request: Request, principal: FormUploader) -> Response:
     part: dict[str, Any] = {}
     fields: dict[str, bytearray] = {}
     seen_file = False
+    ended = False  # the closing boundary arrived: the form, and so the file, is whole
+
+    def on_end() -> None:
+        nonlocal ended
+        ended = True
 
     def on_part_begin() -> None:
         part.clear()
@@ -251,6 +257,7 @@ async def upload_form(request: Request, principal: FormUploader) -> Response:
             "on_header_end": on_header_end,
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
+            "on_end": on_end,
         },
     )
     try:
@@ -262,6 +269,8 @@ async def upload_form(request: Request, principal: FormUploader) -> Response:
                 buffer.clear()
         await run_in_threadpool(parser.write, bytes(buffer))
         parser.finalize()
+        if not ended:
+            raise ApiError(400, "the upload form ended before its closing boundary.", "Use the upload page.")
         if not seen_file:
             raise ApiError(
                 422, "the form had no file in it.", "Choose the return file, then press Upload.", field="file"
@@ -270,6 +279,9 @@ async def upload_form(request: Request, principal: FormUploader) -> Response:
     except UploadError as exc:
         receiver.discard()
         raise ApiError(exc.status, exc.message, exc.hint, field="file") from None
+    except MultipartParseError:
+        receiver.discard()
+        raise ApiError(400, "the upload form is not well-formed multipart/form-data.", "Use the upload page.") from None
     except BaseException:
         receiver.discard()
         raise
