@@ -154,6 +154,8 @@ def _report(run: Any) -> None:
     click.echo(f"{counts['total']:,} rows ({len(counts['by_measure'])} measures)")
     for line in run.skipped:
         click.echo(f"not run: {line}")
+    for line in run.manifest.get("warnings", ()):
+        click.echo(f"warning: {line}", err=True)
     dc = run.manifest["disclosure_control"]
     if isinstance(dc, dict):
         click.echo("disclosure control: applied")

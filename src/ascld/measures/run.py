@@ -280,6 +280,8 @@ class _Plan:
     notes: list[str]
     title: str
     engine_options: dict[str, Any] = field(default_factory=dict)
+    # the warnings of the main tables built for this run (councils with no qualifying file for a period)
+    warnings: list[str] = field(default_factory=list)
     dashboard: bool = False
     single_table: Path | None = None  # the dashboard's single-submissions main table
     waiting_table: Path | None = None  # the joined main table for waiting times (default: main_table)
@@ -398,6 +400,7 @@ def _run(plan: _Plan) -> MeasuresRun:
         "inputs": plan.inputs,
         "disclosure_control": disclosure,
         "notes": plan.notes,
+        "warnings": plan.warnings,
         "skipped": skipped,
         "row_counts": {
             "total": len(rows),
@@ -575,6 +578,7 @@ def run_measures_national(
     population_table, la_lookup_table, lsoa_lookup_table = _read_references(populations, la_lookup, lsoa_lookup)
     inputs: list[dict[str, Any] | None] = []
     notes: list[str] = []
+    warnings: list[str] = []
     tmp: Path | None = None
     try:
         if main_tables is not None:
@@ -584,14 +588,16 @@ def run_measures_national(
             if as_of_date is None:
                 raise UsageError("building the main table from the store needs --as-of YYYY-MM-DD.")
             tmp = _scratch("ascld-measures-", work_dir)
-            main_path = _build_joined(Path(store), (start, end), as_of_date, engine, tmp, work_dir)  # type: ignore[arg-type]
+            main_path = _build_joined(
+                Path(store), (start, end), as_of_date, engine, tmp, work_dir, warnings  # type: ignore[arg-type]
+            )
             notes.append("the joined main table was built from the store for this run and then deleted")
         else:
             main_path = None
         single_path = waiting_path = None
         if dashboard:
             single_path, waiting_path, tmp = _dashboard_tables(
-                main_tables, store, main_path, (start, end), as_of_date, engine, tmp, work_dir, notes
+                main_tables, store, main_path, (start, end), as_of_date, engine, tmp, work_dir, notes, warnings
             )
             if single_path is not None and main_tables is not None:
                 inputs.append(_input("single_main_table", single_path))
@@ -624,6 +630,7 @@ def run_measures_national(
             emit_sql=tuple(emit_sql),
             inputs=[i for i in inputs if i],
             notes=notes,
+            warnings=warnings,
             title="Adult social care measures: England",
             engine_options=dict(engine_options or {}),
             dashboard=dashboard,
@@ -646,6 +653,7 @@ def _dashboard_tables(
     tmp: Path | None,
     work_dir: Any,
     notes: list[str],
+    warnings: list[str],
 ) -> tuple[Path | None, Path | None, Path | None]:
     """(single table, joined table for waiting times, scratch folder) for `--dashboard` in national mode.
 
@@ -662,7 +670,7 @@ def _dashboard_tables(
         tmp = tmp or _scratch("ascld-measures-", work_dir)
         built_single, built_joined = build_dashboard_main_tables(
             Path(store), period, as_of, engine, tmp / "dashboard", work_dir,
-            single=single is None, joined=waiting is None,
+            single=single is None, joined=waiting is None, warnings=warnings,
         )
         single, waiting = single or built_single, waiting or built_joined
         notes.append("the dashboard's main tables were built from the store for this run and then deleted")
@@ -708,9 +716,16 @@ def _store_input(store: Path) -> dict[str, Any]:
 
 
 def _build_joined(
-    store: Path, period: tuple[dt.date, dt.date], as_of: dt.date, engine: str, out: Path, work_dir: Any
+    store: Path,
+    period: tuple[dt.date, dt.date],
+    as_of: dt.date,
+    engine: str,
+    out: Path,
+    work_dir: Any,
+    warnings: list[str],
 ) -> Path:
-    """Build the joined main table ASCOF needs (every period it runs, 2D's lagged ones included)."""
+    """Build the joined main table ASCOF needs (every period it runs, 2D's lagged ones included); the build's
+    warnings (councils with no qualifying file for a reference period) are added to `warnings`."""
     from ascld.measures.ascof import ascof_periods
     from ascld.national.main_tables import BuildParams, build_main_tables
 
@@ -720,7 +735,17 @@ def _build_joined(
     result = build_main_tables(
         store, params, engine=engine, out_dir=out, work_dir=work_dir, hash_inputs=False
     )
+    warnings.extend(main_table_warnings("joined", result.warnings))
     return Path(result.outputs["main_table"])
+
+
+def main_table_warnings(mode: str, build_warnings: Iterable[str]) -> list[str]:
+    """A main-table build's warnings as the measures report them: a council with no qualifying file for a
+    reference period has no events from it, so its figures there are missing (or 0), not measured."""
+    return [
+        f"{mode} main table built for this run: {w} (no events of theirs from that period are counted)"
+        for w in build_warnings
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -871,14 +896,17 @@ def run_measures_council(
                     lookup.column_names.index("LA_Name"), "LA_Name", pa.array([la_name] * lookup.num_rows)
                 )
         main_path = None
+        warnings: list[str] = []
         if ascof is None or list(ascof):
-            main_path = _build_joined(store_dir, (start, end), as_of_date, engine, tmp / "main", work_dir)
+            main_path = _build_joined(
+                store_dir, (start, end), as_of_date, engine, tmp / "main", work_dir, warnings
+            )
         single_path = waiting_path = None
         if dashboard:
             from ascld.measures.dashboard.step import build_dashboard_main_tables
 
             single_path, waiting_path = build_dashboard_main_tables(
-                store_dir, (start, end), as_of_date, engine, tmp / "dashboard", work_dir
+                store_dir, (start, end), as_of_date, engine, tmp / "dashboard", work_dir, warnings=warnings
             )
         inputs = [_input("return", p) for p in paths]
         for role, value in (
@@ -917,6 +945,7 @@ def run_measures_council(
                 EPHEMERAL_KEY_NOTE,
                 "each return counts as imported the day after its stated period end",
             ],
+            warnings=warnings,
             title=f"Adult social care measures: {council}",
             engine_options=dict(engine_options or {}),
             dashboard=dashboard,

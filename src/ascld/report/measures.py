@@ -189,6 +189,9 @@ def measures_report(rows: Sequence[dict[str, Any]], manifest: dict[str, Any], *,
     skipped = manifest.get("skipped") or []
     if skipped:
         sections.append(Section("Not run", paragraphs=list(skipped)))
+    warnings = manifest.get("warnings") or []
+    if warnings:
+        sections.append(Section("Warnings", paragraphs=list(warnings)))
     if controlled:
         rules = disclosure.get("rules", [])  # type: ignore[union-attr]
         sections.append(

@@ -125,9 +125,11 @@ def build_dashboard_main_tables(
     *,
     single: bool = True,
     joined: bool = True,
+    warnings: list[str] | None = None,
 ) -> tuple[Path | None, Path | None]:
     """Build the main tables the dashboard reads from a store: the single-submissions table of the 12-month
-    period, and the joined table from the waiting times' first date (2023-04-01) to the period end.
+    period, and the joined table from the waiting times' first date (2023-04-01) to the period end. The
+    builds' warnings (councils with no qualifying file for a period) are added to `warnings` when given.
 
     Returns:
         (single table path, joined table path); None for one not asked for.
@@ -146,5 +148,9 @@ def build_dashboard_main_tables(
         result = build_main_tables(
             store, params, engine=engine, out_dir=out / mode, work_dir=work_dir, hash_inputs=False
         )
+        if warnings is not None:
+            from ascld.measures.run import main_table_warnings
+
+            warnings.extend(w for w in main_table_warnings(mode, result.warnings) if w not in warnings)
         paths.append(Path(result.outputs["main_table"]))
     return paths[0], paths[1]
