@@ -243,6 +243,20 @@ def _note_dedup(runner: _Runner) -> None:
     before, after = runner.records["derived"].rows, runner.records["main_table"].rows
     rec = runner.records["main_table"]
     rec.removed = {"duplicate of a kept record of the same unique event": before - after}
+    if runner.ctx.params.mode == "single":
+        from ascld.national.main_tables.dedup import fits_cost
+
+        places = runner.ctx.method.param("dedup.cost_decimal_places")
+        d = runner.tables["derived"]
+        too_big = (d.Unit_Cost.notnull() & ~fits_cost(d.Unit_Cost, places)) | (
+            d.Planned_units_per_week.notnull() & ~fits_cost(d.Planned_units_per_week, places)
+        )
+        n = int(runner.execute("main_table", d.filter(too_big).count()))
+        if n:
+            rec.notes.append(
+                f"{n} rows (before de-duplication) have a unit cost or planned units per week too large for "
+                "NUMERIC(18,2): read as NULL"
+            )
 
 
 def _note_person_ids(runner: _Runner) -> None:

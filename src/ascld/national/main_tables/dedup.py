@@ -19,10 +19,23 @@ def rounded_2dp(value: ir.NumericValue, places: int = 2) -> ir.DecimalValue:
     as the nearest double): text to DECIMAL rounds half away from zero on DuckDB and Spark, so 150.005
     (stored as 150.00499...) gives 150.01 and 10.0049999 gives 10.00 (a DECIMAL(38,6) step first would round
     it twice, to 10.01).
+
+    A value NUMERIC(18,2) cannot hold (10^16 or more either side of zero, which SQL Server's conversion fails
+    on, failing the whole build) is NULL, as an unreadable cost is: one council's mistyped cost must not stop
+    every council's table (ascld's choice; the summary counts such rows, `cost_overflow`).
     """
+    target = f"decimal(18, {places})"
+    source = value.round(places) if value.type().is_decimal() else value.cast("string")
+    converted = source.cast(target)
+    return ibis.cases((fits_cost(value, places), converted), else_=ibis.null(target))
+
+
+def fits_cost(value: ir.NumericValue, places: int = 2) -> ir.BooleanValue:
+    """NUMERIC(18, places) can hold the value rounded to `places` decimals (NULL when the value is NULL)."""
+    limit = 10 ** (18 - places)
     if value.type().is_decimal():
-        return value.round(places).cast(f"decimal(18, {places})")
-    return value.cast("string").cast(f"decimal(18, {places})")
+        return value.round(places).abs() < limit
+    return value.abs() < float(limit)
 
 
 def _partition(t: ir.Table, mode: str, method: MainTablesMethod) -> list[ir.Value]:
