@@ -128,3 +128,40 @@ def test_national_mode_from_the_store_warns_and_the_command_prints_it(tmp_path, 
     assert "warning: joined main table built for this run: no qualifying file for 2024-07-01..2024-09-30: 103" in (
         result.output
     )
+
+
+def test_a_given_main_table_that_does_not_reach_the_ascof_periods_is_said_so(tmp_path):
+    # ascof.md §0.1: the joined table holds the history the periods need. A table built for the last quarter
+    # only, given with --main-tables, made every earlier quarter's events missing without a word.
+    from ascld.national.main_tables import BuildParams, build_main_tables
+
+    key = PseudoKey.from_text(KEY_HEX)
+    store = tmp_path / "store"
+    f = _return(tmp_path / "105_q.csv", "105", _every_month(24))
+    assert ingest_files([f], store, key=key, import_date=dt.datetime(2024, 10, 20, 9)).outcomes[0].status == "stored"
+    kwargs = dict(period=PERIOD, ascof=["2A"], salt=False, disclosure=False)
+
+    quarter = build_main_tables(
+        store, BuildParams("joined", dt.date(2024, 7, 1), dt.date(2024, 9, 30), as_of=dt.date(2024, 11, 1)),
+        out_dir=tmp_path / "q", hash_inputs=False,
+    )
+    assert quarter.row_counts["main_table"] > 0
+    run = run_measures_national(main_tables=tmp_path / "q", out_dir=tmp_path / "out_q", **kwargs)
+    assert [w for w in run.manifest["warnings"] if w.startswith(
+        "ASCOF: the joined main table given holds reference periods 2024-07-01 to 2024-09-30; this run's ASCOF "
+        "periods need 2023-04-01 to 2024-09-30"
+    )], run.manifest["warnings"]
+
+    # A table that reaches the ASCOF periods (here from the 2D previous period's start, 2023-04-01) says nothing.
+    g = _return(tmp_path / "105_old.csv", "105", [d - dt.timedelta(days=183) for d in _every_month(24)])
+    with g.open("r+b") as fh:  # stated period six months earlier, as the council's earlier return
+        text = fh.read().replace(b"01/10/2023,30/09/2024", b"01/04/2023,31/03/2024")
+        fh.seek(0), fh.write(text), fh.truncate()
+    assert ingest_files([g], store, key=key, import_date=dt.datetime(2024, 4, 20, 9)).outcomes[0].status == "stored"
+    full = build_main_tables(
+        store, BuildParams("joined", dt.date(2023, 4, 1), dt.date(2024, 9, 30), as_of=dt.date(2024, 11, 1)),
+        out_dir=tmp_path / "full", hash_inputs=False,
+    )
+    assert not full.warnings, full.warnings
+    run = run_measures_national(main_tables=tmp_path / "full", out_dir=tmp_path / "out_full", **kwargs)
+    assert run.manifest["warnings"] == []

@@ -584,6 +584,8 @@ def run_measures_national(
         if main_tables is not None:
             main_path = _main_table_in(Path(main_tables))
             inputs.append(_input("main_table", main_path))
+            if ascof is None or list(ascof):
+                warnings.extend(_coverage_warnings(main_path, (start, end)))
         elif ascof is None or list(ascof):
             if as_of_date is None:
                 raise UsageError("building the main table from the store needs --as-of YYYY-MM-DD.")
@@ -737,6 +739,36 @@ def _build_joined(
     )
     warnings.extend(main_table_warnings("joined", result.warnings))
     return Path(result.outputs["main_table"])
+
+
+def _coverage_warnings(main_path: Path, period: tuple[dt.date, dt.date]) -> list[str]:
+    """A given joined main table whose reference periods do not reach the ASCOF periods (ascof.md §0.1: the
+    table must hold the history the periods need): the events outside it are missing, so the figures are
+    partial. The table's own range is MIN/MAX of its rows' reference periods."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from ascld.measures.ascof import ascof_periods
+
+    periods = ascof_periods(period)
+    need = (min(p.start for p in (periods.latest, periods.previous, periods.latest_2d, periods.previous_2d)),
+            period[1])
+    columns = ["Ref_Period_Start_Date", "Ref_Period_End_Date"]
+    if not set(columns) <= set(pq.read_schema(main_path).names if main_path.is_file() else
+                               pq.ParquetDataset(main_path).schema.names):
+        return []  # a table without them (ASCOF reads only the end date): its range cannot be told
+    table = pq.read_table(main_path, columns=columns)
+    first, last = pc.min(table.column(0)).as_py(), pc.max(table.column(1)).as_py()
+    if first is None or last is None:
+        return ["ASCOF: the joined main table given holds no rows; every figure is 0 or missing"]
+    if first <= need[0] and last >= need[1]:
+        return []
+    return [
+        f"ASCOF: the joined main table given holds reference periods {first.isoformat()} to {last.isoformat()}; "
+        f"this run's ASCOF periods need {need[0].isoformat()} to {need[1].isoformat()}, so figures of periods "
+        "reaching outside the table count no events from there. Build the joined table for "
+        f"{need[0].isoformat()}:{need[1].isoformat()} if the store has returns for it"
+    ]
 
 
 def main_table_warnings(mode: str, build_warnings: Iterable[str]) -> list[str]:
