@@ -320,7 +320,8 @@ def _number(raw: str, pattern: str, kind: str) -> str:
 
 
 def _final_select(
-    table: str, have: set[str], import_id: str, import_date: dt.datetime, row_base: int, row_expr: str
+    table: str, have: set[str], import_id: str, import_date: dt.datetime, row_base: int, row_expr: str,
+    file_la: str = "",
 ) -> str:
     def text(name: str) -> str:
         return f"ascld_blank({_col(have, name, 'r')})"
@@ -332,9 +333,14 @@ def _final_select(
     exprs: dict[str, str] = {c: text(c) for c in PASS_THROUGH_TEXT}
     exprs.update({c: date(c) for c in ("Reporting_Period_Start_Date", "Reporting_Period_End_Date",
                                          "Date_of_Death", "Event_Start_Date", "Event_End_Date")})
+    # A row with a blank LA code is the file's council's (one LA per file, spec §3), as its person IDs are: the
+    # main tables identify a submission by LA_Code, LA_Name and ImportDate on every row (main-tables.md §2), and
+    # a NULL there made every national build refuse the whole store.
+    file_code = quote_str(file_la) if file_la else "NULL"
+    la_code = f"coalesce(nullif(ascld_strip({_col(have, 'LA_Code', 'r')}), ''), {file_code})"
     exprs.update({
-        "LA_Code": f"nullif(ascld_strip({_col(have, 'LA_Code', 'r')}), '')",
-        "LA_Name": f"coalesce(n.name, nullif(ascld_strip({_col(have, 'LA_Code', 'r')}), ''))",
+        "LA_Code": la_code,
+        "LA_Name": f"coalesce(n.name, {la_code})",
         "ImportDate": f"TIMESTAMP {quote_str(import_date.isoformat(sep=' ', timespec='milliseconds'))}",
         "ImportFileId": quote_str(import_id),
         "Der_NHS_Number_Traced_Pseudo": "x.traced_pseudo",
@@ -367,7 +373,7 @@ def _final_select(
     la = _col(have, "LA_Code", "r")
     joins = [
         f"LEFT JOIN __ascld_pdx x ON {on}",
-        f"LEFT JOIN __ascld_la_names n ON n.code = nullif(ascld_strip({la}), '')",
+        f"LEFT JOIN __ascld_la_names n ON n.code = {la_code}",
     ]
     id_columns = (("pid", "LA_Person_Unique_Identifier"), *((f"a{i}", c) for i, c in enumerate(LINKED, 1)))
     for alias, c in id_columns:
@@ -519,7 +525,7 @@ def ingest_table(
 
     temp = store.new_temp_dir()
     final_dir = store.import_dir(la_code, import_id)
-    _copy(con, _final_select(table, have, import_id, when, row_base, row_expr), temp / ROWS_FILE)
+    _copy(con, _final_select(table, have, import_id, when, row_base, row_expr, la_code), temp / ROWS_FILE)
     _pause("after_rows_written")
     written = f"read_parquet({quote_str(str(temp / ROWS_FILE))})"
     hi = con.execute(f"SELECT max(Der_Unique_Record_ID) FROM {written}").fetchall()[0][0]
@@ -757,6 +763,19 @@ def _ingest_one(
                 str(path), "refused", sha, None,
                 f"{path.name}: refused, nothing stored: the file failed the transport checks "
                 f"({_problem_ids(result)}).{where}",
+                result,
+            )
+        install_identity_macros(con)
+        (has_la,) = con.execute(
+            "SELECT bool_or(nullif(ascld_strip(\"LA_Code\"), '') IS NOT NULL) FROM __ascld_raw"
+        ).fetchall()[0]
+        if not has_la:
+            # No row names the council: its rows could not be told from another council's (spec §3), and the
+            # main tables need LA_Code on every row (main-tables.md §2).
+            return FileOutcome(
+                str(path), "refused", sha, None,
+                f"{path.name}: refused, nothing stored: no row has an LA Code, so the file names no council. "
+                "Fill in LA Code on every row and submit it again.",
                 result,
             )
         totals = result.summary.get("totals") if isinstance(result.summary, dict) else None
