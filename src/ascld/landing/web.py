@@ -413,7 +413,7 @@ def tokens_page(request: Request, principal: TokenOwner) -> Response:
     return render(request, "tokens.html", principal, tokens=rows, new_token=None, error=None, **_token_days(request))
 
 
-def _token_days(request: Request) -> dict[str, float]:
+def _token_days(request: Request) -> dict[str, Any]:
     """The token form's default and longest lifetime: the service's settings."""
     settings = _state(request).config.settings
     return {"token_days": settings.token_days, "max_token_days": settings.max_token_days}
