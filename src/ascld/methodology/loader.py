@@ -24,6 +24,10 @@ from ascld.errors import SpecError
 
 PREFIX = "main_tables_"
 EVENT_KINDS = ("request", "assessment", "service", "review")
+# The order the kinds' LIKE patterns are tried in: service first. §4, §5.5 and §6.2 decide "service or not" by
+# LIKE '%service%' alone, so a type that also matches another pattern (e.g. `Service request`) is a service in
+# §5.3 too; the method is silent on such types.
+KIND_ORDER = ("service", *(k for k in EVENT_KINDS if k != "service"))
 
 
 @dataclass(frozen=True)

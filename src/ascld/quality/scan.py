@@ -206,7 +206,7 @@ def event_kind_sql() -> str:
     """The event kind the national code reads from the raw Event Type (main_tables_event_types.csv: LIKE
     '%service%' first, then request, assessment, review; else 'other'), case-insensitively."""
     from ascld.methodology import load_main_tables_method
-    from ascld.national.main_tables.derive import KIND_ORDER
+    from ascld.methodology.loader import KIND_ORDER
 
     patterns = load_main_tables_method().event_type_patterns
     whens = " ".join(

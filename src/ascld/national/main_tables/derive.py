@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.types as ir
 
 from ascld.methodology import MainTablesMethod
-from ascld.methodology.loader import EVENT_KINDS
+from ascld.methodology.loader import EVENT_KINDS, KIND_ORDER
 from ascld.national.main_tables.filter import is_service
 from ascld.national.main_tables.select import LA_KEY
 from ascld.national.main_tables.sql import ci, days_between, eq_ci, like_ci, not_like_ci, null_of, rtrim
@@ -62,9 +62,6 @@ def add_person_ids(t: ir.Table, method: MainTablesMethod) -> ir.Table:
     return with_id.filter(has_id)
 
 
-# Service first: §4, §5.5 and §6.2 decide "service or not" by LIKE '%service%' alone, so a type that also matches
-# another pattern (e.g. `Service request`) is a service in §5.3 too; the method is silent on such types.
-KIND_ORDER = ("service", *(k for k in EVENT_KINDS if k != "service"))
 
 
 def event_kind(t: ir.Table, method: MainTablesMethod) -> ir.StringValue:
