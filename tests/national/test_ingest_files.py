@@ -142,6 +142,8 @@ def test_cli_ingest_exit_codes_and_messages(files, monkeypatch):
     bad.write_bytes(b"")
     refused = runner.invoke(cli, ["national", "ingest", str(bad), "--store", str(store)])
     assert refused.exit_code == 1 and "refused, nothing stored" in refused.output
+    # the reason itself is on the line, not only its check id
+    assert "(T001). First: empty.csv: " in refused.output and "[T001]" in refused.output
     assert (files["tmp"] / "ingest-reports" / "empty.csv.report").is_dir()
     assert NationalStore(store).imports()[0].import_date == "2025-04-20T09:30:00.000"
 

@@ -762,7 +762,7 @@ def _ingest_one(
             return FileOutcome(
                 str(path), "refused", sha, None,
                 f"{path.name}: refused, nothing stored: the file failed the transport checks "
-                f"({_problem_ids(result)}).{where}",
+                f"({_problem_ids(result)}).{_first_error(result)}{where}",
                 result,
             )
         install_identity_macros(con)
@@ -808,6 +808,13 @@ def _ingest_one(
             shutil.rmtree(work, ignore_errors=True)
             if dq_dir is not None:
                 shutil.rmtree(dq_dir, ignore_errors=True)
+
+
+def _first_error(result: Any) -> str:
+    """' First: ' and the first failure as the validator words it (where, what, what to do; never an
+    identifying value), so the reason is on the line without opening the report."""
+    first = next((p for p in getattr(result, "problems", []) if p.severity == "error"), None)
+    return f" First: {first}" if first is not None else ""
 
 
 def _problem_ids(result: Any) -> str:
