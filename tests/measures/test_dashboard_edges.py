@@ -127,6 +127,19 @@ def test_events_with_null_references_are_grouped_together():
     assert int(fact.Event_Count.sum()) == 2
 
 
+def test_event_references_differing_in_case_or_trailing_space_are_one_event():
+    # §3 step 4 partitions on Der_Unique_Event_Ref; under the case-insensitive collation (main-tables.md §0)
+    # `ev7`, `EV7` and `ev7 ` are the same reference, so one row is kept, the one with LTS_Flag 'Yes'.
+    rows = [
+        _lts("2024-05-01"),
+        _row("Request", "2024-04-01", Der_Unique_Event_Ref="ev7"),
+        _row("Request", "2024-06-01", Der_Unique_Event_Ref="EV7"),
+        _row("Request", "2024-07-01", Der_Unique_Event_Ref="ev7 "),
+    ]
+    fact = _requests_fact(rows)
+    assert fact.Event_Count.tolist() == [1] and fact.LTS_Flag.tolist() == ["Yes"]
+
+
 def test_identical_fact_rows_are_counted():
     fact = _requests_fact([_row("Request", "2024-06-01"), _row("Request", "2024-06-01")])
     assert fact.Event_Count.tolist() == [2]

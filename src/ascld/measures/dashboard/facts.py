@@ -16,7 +16,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from ascld.measures.ascof.common import add_months, canonical, ci_eq, ci_like, days_between
+from ascld.measures.ascof.common import add_months, canonical, ci_eq, ci_like, days_between, fold
 from ascld.measures.dashboard import reference as ref
 from ascld.measures.dashboard.collation import group_by_collation
 from ascld.spec import load_spec
@@ -91,7 +91,8 @@ def lts_flagged_events(master: ir.Table, services_fact: ir.Table, event_type: st
     start = joined.Event_Start_Date
     open_at_start = (joined.__lts_start <= start) & ((start <= joined.__lts_end) | joined.__lts_end.isnull())
     joined = joined.mutate(__lts_yes=ibis.cases((open_at_start, 1), else_=0))
-    key = ibis.coalesce(joined[EVENT_REF], ibis.literal(ref.parameter("null_event_ref_key")))
+    # PARTITION BY under the case-insensitive collation (main-tables.md §0): `ev1` and `EV1 ` are one event.
+    key = ibis.coalesce(fold(joined[EVENT_REF]), ibis.literal(ref.parameter("null_event_ref_key")))
     # ROW_NUMBER() OVER (PARTITION BY ISNULL(ref, '') ORDER BY LTS_Flag DESC): 'Yes' first. Ties are arbitrary
     # in the source; the row's position in the master table breaks them here so a rerun gives the same rows.
     window = ibis.window(group_by=key, order_by=[ibis.desc(joined.__lts_yes), joined.__ascld_row])
