@@ -665,3 +665,28 @@ def test_sts001_break_is_a_like_test_on_the_event_type():
     ]
     result = run(rows, "SALT STS001")
     assert cells(result, "SALT STS001", "Sequel", la_code="U01") == {"Long Term Support: Community": 2}
+
+
+def test_council_code_spellings_are_one_council():
+    # main-tables.md §0: the scripts partition, join and group on LA_CODE under SQL Server's collation, so a
+    # council code in another case or with trailing spaces is the same council.
+    # 318: one person in the latest file with a nursing row under `318` and a community row under `318 `;
+    # salt.md §5 step 3.1 keeps the lowest setting per (LA, ID): counted once, under nursing.
+    nursing = "Long Term Support: Nursing Care"
+    rows = [
+        service("q1", nursing, "2023-05-01", None),
+        service("q1", LT_COMMUNITY, "2023-06-01", None, la="318 ", LA_Name="Council 318",
+                Delivery_Mechanism="Direct Payment"),
+    ]
+    # E07: a request under `e07` starts inside a long-term service submitted under `E07`: not a new client
+    # (salt.md §2 step 4), so STS001 has no row for E07 at all.
+    rows += [
+        service("q2", LT_RESIDENTIAL, "2023-01-01", None, la="E07"),
+        request("q2", "2023-06-01", "2023-06-05", "NFA - Support declined", la="e07", LA_Name="Council E07"),
+    ]
+    result = run(rows, "SALT LTS001a", "SALT STS001")
+    assert sorted(set(result.la_code.dropna())) == ["318", "E07"]
+    assert cells(result, "SALT LTS001a", "Age band") == {"18-64": 1}
+    detail = "Age band | Primary support reason | Service type | Delivery mechanism"
+    assert cells(result, "SALT LTS001a", detail) == {f"18-64 | Invalid/NULL | {nursing} | ": 1}
+    assert cells(result, "SALT STS001", "Total", la_code=None) == {}

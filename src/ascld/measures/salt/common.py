@@ -92,10 +92,13 @@ CANONICAL_LISTS: Mapping[str, str] = {
 
 
 #: Columns whose values outside the defined lists still reach a GROUP BY, DISTINCT, PARTITION BY or published group:
-#: STS001/STS002a outcomes and routes, LTS001c's unchecked PSR, LTS004's gender. SQL Server compares those
-#: case-insensitively and without trailing spaces too (main-tables.md §0), so every spelling of such a value is
-#: replaced by one of them (the least) on the way in.
-ONE_SPELLING_COLUMNS: tuple[str, ...] = ("Event_Outcome", "Request_Route_of_Access", "Primary_Support_Reason", "Gender")
+#: the council code (every script partitions and groups by `LA_CODE`), STS001/STS002a outcomes and routes,
+#: LTS001c's unchecked PSR, LTS004's gender. SQL Server compares those case-insensitively and without trailing
+#: spaces too (main-tables.md §0), so every spelling of such a value is replaced by one of them (the least) on
+#: the way in.
+ONE_SPELLING_COLUMNS: tuple[str, ...] = (
+    "LA_Code", "Event_Outcome", "Request_Route_of_Access", "Primary_Support_Reason", "Gender"
+)
 
 #: Columns the scripts also test with `LIKE` and no wildcard (STS001/STS002a break events, the STS002a subset,
 #: LTS003 outcomes). `LIKE` keeps trailing spaces significant (main-tables.md §0), but the one spelling given
@@ -106,7 +109,7 @@ LIKE_COLUMNS: tuple[str, ...] = ("Event_Type", "Event_Outcome", "Service_Type")
 #: Columns inside the event keys of salt.md §1.4 (not last in the CONCAT) whose one spelling could drop spaces
 #: that SQL Server keeps there: only the key's own trailing spaces are ignored, so `Service User ` in the middle
 #: of a key makes another key. The keys read the submitted value (`submitted`).
-KEY_COLUMNS: tuple[str, ...] = ("Client_Type", "Service_Type")
+KEY_COLUMNS: tuple[str, ...] = ("LA_Code", "Client_Type", "Service_Type")
 
 
 def submitted(column: str) -> str:
@@ -471,18 +474,20 @@ def latest_versions(
 
 def request_key(t: ir.Table) -> ir.StringValue:
     """`CONCAT(LA_CODE, ID, CLIENT_TYPE, EVENT_START_DATE, Request_Route_of_Access)`, case-insensitive, with
-    the submitted client type (spaces inside the key count)."""
+    the submitted council code and client type (spaces inside the key count)."""
     return fold(
-        sql_concat(t.LA_Code, t.ID, t[submitted("Client_Type")], t.Event_Start_Date, t.Request_Route_of_Access)
+        sql_concat(
+            t[submitted("LA_Code")], t.ID, t[submitted("Client_Type")], t.Event_Start_Date, t.Request_Route_of_Access
+        )
     )
 
 
 def service_key(t: ir.Table) -> ir.StringValue:
     """`CONCAT(LA_CODE, ID, CLIENT_TYPE, EVENT_START_DATE, Service_Type, Service_Component,
-    Delivery_Mechanism)`, case-insensitive, with the submitted client and service types."""
+    Delivery_Mechanism)`, case-insensitive, with the submitted council code, client and service types."""
     return fold(
         sql_concat(
-            t.LA_Code,
+            t[submitted("LA_Code")],
             t.ID,
             t[submitted("Client_Type")],
             t.Event_Start_Date,
