@@ -143,3 +143,36 @@ def test_output_cut_by_a_closed_pipe_ends_quietly_with_the_verdict(tmp_path, gen
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 2, stderr
     assert stderr == "", stderr
+
+
+def _ragged_file(tmp_path, gen, n_ragged):
+    """A return of 8 rows whose last `n_ragged` rows have one value too many (T009: the file is refused)."""
+    path = write_rows(tmp_path / "ragged.csv", [gen.row(new_person=True) for _ in range(8)])
+    lines = path.read_bytes().split(b"\r\n")  # header, rows 2-9, then "" after the last line end
+    for i in range(9 - n_ragged, 9):
+        lines[i] += b","
+    path.write_bytes(b"\r\n".join(lines))
+    return path
+
+
+def test_max_problems_on_a_refused_file_says_what_was_left_out(tmp_path, gen):
+    # issue 4 (Completeness): "where a listing is capped (--max-problems), the output says how many problems and
+    # rows were left out of the listing"; docs/validate.md: the text output says it. Rows 6-9 are ragged: two
+    # are listed, two rows (two problems) are left out.
+    result = run("validate", _ragged_file(tmp_path, gen, 4), "--max-problems", 2)
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert sum("[T009]" in x for x in lines) == 2, result.output
+    assert lines[0].startswith("ragged.csv cannot be checked: row 6:"), result.output
+    assert "... and 2 more problems on 2 further rows not listed (--max-problems 2)" in result.output
+
+
+def test_problems_csv_of_a_refused_file_holds_every_problem_whatever_max_problems(tmp_path, gen):
+    # docs/validate.md (Completeness): "problems.csv always holds every problem, in row order".
+    out = tmp_path / "out"
+    result = run("validate", _ragged_file(tmp_path, gen, 4), "--max-problems", 2, "--out", out)
+    assert result.exit_code == 2
+    rows = list(csv.DictReader((out / "problems.csv").open(encoding="utf-8")))
+    assert [(r["row"], r["check_id"]) for r in rows] == [("6", "T009"), ("7", "T009"), ("8", "T009"), ("9", "T009")]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert len(summary["problems"]) == 2

@@ -39,21 +39,27 @@ def _text(result: ValidationResult) -> None:
             _echo(f"{result.file} cannot be checked: {s['reason']}")
         for p in result.problems[1:]:
             _echo(str(p))
+        # Cut by --max-problems (not only by a listing's own "this row and N more" line): say what was left out.
+        if len(result.problems) >= s["listing"]["max_problems"]:
+            _not_listed(s["listing"])
         return
     for p in result.problems:
         _echo(str(p))
-    listing = s["listing"]
-    if listing["not_listed"]:
-        click.echo(
-            f"... and {listing['not_listed']:,} more problems on {listing['rows_not_listed']:,} further rows "
-            f"not listed (--max-problems {listing['max_problems']}); every problem is in problems.csv."
-        )
+    _not_listed(s["listing"])
     t = s["totals"]
     verdict = "FAILED" if result.exit_code == 1 else "passed"
     _echo(
         f"{result.file}: {verdict}: {result.row_count:,} rows, {t['errors']:,} failures on "
         f"{t['rows_with_errors']:,} rows, {t['warnings']:,} warnings (specification {s['spec']['label']})."
     )
+
+
+def _not_listed(listing: dict[str, int]) -> None:
+    if listing["not_listed"]:
+        click.echo(
+            f"... and {listing['not_listed']:,} more problems on {listing['rows_not_listed']:,} further rows "
+            f"not listed (--max-problems {listing['max_problems']}); every problem is in problems.csv."
+        )
 
 
 def _csv(result: ValidationResult) -> None:

@@ -114,6 +114,8 @@ class ValidationResult:
     timings: dict[str, float] = field(default_factory=dict, repr=False)
     _problems_csv: Path | None = field(default=None, repr=False)
     _workdir: str | None = field(default=None, repr=False)
+    # An unusable file's every problem (its listing is cut at max_problems; problems.csv holds them all).
+    _all_problems: list[Problem] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self._workdir:
@@ -144,7 +146,8 @@ class ValidationResult:
         if self._problems_csv and self._problems_csv.exists():
             shutil.copyfile(self._problems_csv, written["problems.csv"])
         else:
-            write_problems_csv(written["problems.csv"], self.problems)
+            every = self.problems if self._all_problems is None else self._all_problems
+            write_problems_csv(written["problems.csv"], every)
         if html:
             written["report.html"] = out / "report.html"
             written["report.html"].write_text(render_report(self.summary), encoding="utf-8")
@@ -1014,6 +1017,7 @@ def _unusable(
         problems=listed,
         problem_counts=problem_counts,
         summary=summary,
+        _all_problems=problems,
     )
 
 
