@@ -210,3 +210,37 @@ def test_row_map_is_streamed_in_blocks_and_quote_aware(tmp_path):
         assert [m.shown(r) for r in (1, 2, 3, 4, 5)] == [1, 2, 4, 7, 9]
     path.write_bytes(b'h,h\n1,"a\n\nb"\n2,x\n\n\n')
     assert RowMap.read(path, 3) is None
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize(
+    ("defect", "check"),
+    [
+        ("bom", "T019"),  # a UTF-8 byte-order mark inside the row
+        ("long", "T011"),  # a line longer than 1 MiB
+        ("unclosed", "T010"),  # a double quote that opens a value never closed
+    ],
+)
+def test_byte_scan_refusals_name_the_spreadsheet_row_after_a_quoted_line_break(tmp_path, gz, defect, check):
+    """The refusals the byte scan finds before DuckDB reads the rows carry the row as a spreadsheet shows it
+    (docs/validate.md, Row numbers: "A value with a line break inside double quotes stays on one row, and an
+    empty line is an empty row"), not the physical line."""
+    rows = _rows(5)
+    rows[0]["Event_Description"] = "first\r\nsecond\r\nthird"  # data row 1 (row 2) spans lines 2-4
+    if defect == "bom":  # written in Windows-1252 as the bytes EF BB BF
+        rows[3]["Event_Description"] = "\u00ef\u00bb\u00bftext"
+    elif defect == "long":
+        rows[3]["Event_Description"] = "x" * (1024 * 1024 + 1)
+    plain = write_rows(tmp_path / "plain.csv", rows)
+    lines = plain.read_bytes().split(b"\r\n")  # 0 header, 1-3 row 2, 4 row 3, 5 row 4, 6 row 5, 7 row 6
+    # data row 4 is line 7, row 5 as a spreadsheet shows it; after the empty line below, line 8 and row 6
+    if defect == "unclosed":
+        lines[6] += b',"never closed'
+    data = b"\r\n".join(lines[:5] + [b""] + lines[5:])  # an empty line as row 4
+    path = tmp_path / ("r.csv.gz" if gz else "r.csv")
+    path.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+    result = validate_return(path, submission_date=SUBMITTED)
+    assert result.exit_code == 2
+    assert [(p.check_id, p.row) for p in result.problems if p.check_id == check] == [(check, 6)], [
+        str(p) for p in result.problems
+    ]

@@ -630,6 +630,31 @@ def _line_of(path: Path, compressed: bool, offset: int) -> int:
     return count
 
 
+def _row_of(path: Path, compressed: bool, offset: int) -> int:
+    """The row a spreadsheet shows for byte `offset` of the (decompressed) content: 1 plus the line feeds
+    before it outside quoted values (a line break inside double quotes stays on its row; an empty line is a
+    row), quotes paired as `RowMap.read` pairs them."""
+    import numpy as np
+
+    opener = gzip.open if compressed else open
+    row, seen, inside = 1, 0, 0
+    with opener(path, "rb") as fh:  # type: ignore[operator]
+        while seen < offset:
+            chunk = fh.read(min(READ_BYTES, offset - seen))
+            if not chunk:
+                break
+            seen += len(chunk)
+            if not inside and b'"' not in chunk:
+                row += chunk.count(b"\n")
+                continue
+            a = np.frombuffer(chunk, np.uint8)
+            ends = np.flatnonzero(a == 10)
+            quotes = np.flatnonzero(a == 34)
+            row += int(np.count_nonzero(((np.searchsorted(quotes, ends) + inside) & 1) == 0))
+            inside = (inside + len(quotes)) & 1
+    return row
+
+
 def _kind_of(head: bytes) -> str | None:
     for magic, what in _MAGIC:
         if head.startswith(magic):
@@ -1020,7 +1045,7 @@ def _check_bytes(
                 ]
             )
         if scan.bom_offset is not None:
-            line = _line_of(path, compressed, scan.bom_offset)
+            line = _row_of(path, compressed, scan.bom_offset)
             raise TransportError(
                 [
                     _problem(
@@ -1049,7 +1074,7 @@ def _check_bytes(
         if scan.saw_cr and not scan.saw_lf:
             raise TransportError([_line_endings_problem(name, "cr")])
         if coder.last_byte == b"\x1a":
-            line = _line_of(path, compressed, coder.offset - 1)
+            line = _row_of(path, compressed, coder.offset - 1)
             raise TransportError(
                 [
                     _problem(
@@ -1063,7 +1088,7 @@ def _check_bytes(
                 ]
             )
         if coder.quotes % 2 and (opened := _unclosed_quote(copy if compressed else path)) is not None:
-            line = _line_of(path, compressed, opened)
+            line = _row_of(path, compressed, opened)
             raise TransportError(
                 [
                     _problem(
@@ -1077,7 +1102,7 @@ def _check_bytes(
                 ]
             )
         if scan.long_line_offset is not None:
-            line = _line_of(path, compressed, scan.long_line_offset)
+            line = _row_of(path, compressed, scan.long_line_offset)
             raise TransportError(
                 [
                     _problem(
@@ -1588,7 +1613,7 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         header, text = _read_header(data_path, name, duckdb_encoding)
         problems = check_header(header, spec, name) or _very_wide_rows(text, len(header), name)
         if not problems and scan.wide_line is not None:
-            line = _line_of(path, compression == "gzip", scan.wide_line[0])
+            line = _row_of(path, compression == "gzip", scan.wide_line[0])
             problems = [_too_many_values(name, line, scan.wide_line[1], len(header))]
         if problems:
             raise TransportError(problems)
