@@ -56,3 +56,38 @@ def test_a_file_with_no_la_code_on_any_row_is_refused_and_nothing_is_stored(tmp_
     assert report.exit_code == 1
     assert "no row has an LA Code" in report.outcomes[0].message
     assert _stored(store) == [("318", "318", len(rows))]
+
+
+def test_an_la_code_written_as_the_text_null_is_blank(tmp_path):
+    # spec/README.md §3 and issue 4: "The literal text NULL counts as blank"; a blank LA Code cell is the file's
+    # council's (docs/national-store.md, LA_Code), so 'NULL' there is stored as the council's code, not as a
+    # council called NULL, and its person IDs are pseudonymised in that council's domain.
+    rows = fx.return_rows(fx.make_people(20), la_code="503")
+    rows[3]["LA_Code"] = "NULL"
+    rows[7]["LA_Code"] = " null "
+    f = fx.write_return_csv(tmp_path / "503.csv", rows)
+    store = tmp_path / "store"
+    report = ingest_files([f], store, key=KEY, import_date=WHEN, la_names={"503": "Southby"})
+    assert [o.status for o in report.outcomes] == ["stored"]
+    assert _stored(store) == [("503", "Southby", len(rows))]
+    same = [dict(r) for r in rows]
+    same[3]["LA_Code"] = same[7]["LA_Code"] = "503"
+    g = fx.write_return_csv(tmp_path / "503b.csv", same)
+    other = tmp_path / "other"
+    ingest_files([g], other, key=KEY, import_date=WHEN, la_names={"503": "Southby"})
+    pids = (
+        "SELECT Der_Unique_Record_ID, LA_Person_Unique_Identifier "
+        "FROM read_parquet('{}/data/*/*/rows.parquet') ORDER BY 1"
+    )
+    assert duckdb.sql(pids.format(store)).fetchall() == duckdb.sql(pids.format(other)).fetchall()
+
+
+def test_a_file_whose_every_la_code_is_the_text_null_is_refused(tmp_path):
+    # As a file with no LA Code on any row (the landing service refuses it too: check L001).
+    rows = fx.return_rows(fx.make_people(5), la_code="503")
+    for r in rows:
+        r["LA_Code"] = "NULL"
+    f = fx.write_return_csv(tmp_path / "null.csv", rows)
+    report = ingest_files([f], tmp_path / "store", key=KEY, import_date=WHEN)
+    assert [o.status for o in report.outcomes] == ["refused"]
+    assert "no row has an LA Code" in report.outcomes[0].message

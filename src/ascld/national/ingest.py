@@ -251,7 +251,7 @@ def _person_id_pseudonyms(
         f"""
         CREATE OR REPLACE TEMP TABLE __ascld_pid_raw AS
         -- compared as SQL Server compares them nationally: case-insensitive, surrounding spaces ignored
-        SELECT la_raw, v_raw, coalesce(nullif(upper(ascld_strip(la_raw)), ''), {quote_str(file_la.upper())}) AS la,
+        SELECT la_raw, v_raw, coalesce(upper(ascld_strip(ascld_blank(la_raw))), {quote_str(file_la.upper())}) AS la,
                CASE WHEN NOT ascld_is_blank(v_raw) THEN upper(trim(v_raw)) END AS v
         FROM ({raw})
         """
@@ -337,7 +337,7 @@ def _final_select(
     # main tables identify a submission by LA_Code, LA_Name and ImportDate on every row (main-tables.md §2), and
     # a NULL there made every national build refuse the whole store.
     file_code = quote_str(file_la) if file_la else "NULL"
-    la_code = f"coalesce(nullif(ascld_strip({_col(have, 'LA_Code', 'r')}), ''), {file_code})"
+    la_code = f"coalesce(ascld_strip(ascld_blank({_col(have, 'LA_Code', 'r')})), {file_code})"
     exprs.update({
         "LA_Code": la_code,
         "LA_Name": f"coalesce(n.name, {la_code})",
@@ -500,7 +500,7 @@ def ingest_table(
     _nhs_pseudonyms(con, pseudonymiser, traced)
     row_col = "__row" if "__row" in have else "NULL::BIGINT"
     n_rows, lo_row, la_code, rp_start, rp_end = con.execute(
-        f"SELECT count(*), min({row_col}), mode(nullif(ascld_strip({_col(have, 'LA_Code')}), '')), "
+        f"SELECT count(*), min({row_col}), mode(ascld_strip(ascld_blank({_col(have, 'LA_Code')}))), "
         f"min(ascld_cld_date({_col(have, 'Reporting_Period_Start_Date')})), "
         f"max(ascld_cld_date({_col(have, 'Reporting_Period_End_Date')})) FROM {table}"
     ).fetchall()[0]
@@ -767,7 +767,7 @@ def _ingest_one(
             )
         install_identity_macros(con)
         (has_la,) = con.execute(
-            "SELECT bool_or(nullif(ascld_strip(\"LA_Code\"), '') IS NOT NULL) FROM __ascld_raw"
+            "SELECT bool_or(NOT ascld_is_blank(\"LA_Code\")) FROM __ascld_raw"
         ).fetchall()[0]
         if not has_la:
             # No row names the council: its rows could not be told from another council's (spec §3), and the
