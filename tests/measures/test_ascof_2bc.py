@@ -110,3 +110,12 @@ def test_person_ids_differing_only_in_case_or_trailing_spaces_are_one_person():
     # service of `A` makes `a `'s admission an existing client's.
     rows = [admission("A", "2023-01-01", "1950-01"), admission("a ", "2024-06-01", "1950-01")]
     assert rates(rows) == (0, 0)
+
+
+def test_council_code_is_joined_to_the_la_lookup_ignoring_case_and_trailing_spaces():
+    # main-tables.md §0: string equality in joins is case-insensitive and ignores trailing spaces, so the
+    # main table's `318 ` is the lookup's council `318` (ascof.md §0.1 LA lists): A (born 1950-01, 74 at
+    # admission) is a new 65+ admission there; 1 / 50,000 × 100,000 = 2.0.
+    rows = [admission("A", "2024-06-01", "1950-01", LA_Code="318 ")]
+    m = run(rows, measures=["2BC"], populations=POPULATION_2BC).measures
+    assert figures(m, "ASCOF 2C") == {"65 and above": (1, 50000, "2.0")}

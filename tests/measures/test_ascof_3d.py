@@ -136,3 +136,14 @@ def test_carer_age_band_uses_the_minimum_age_and_under_18s_are_dropped():
         "65 and above": (1, 1, "100.0"),
         "Total": (1, 1, "100.0"),
     }
+
+
+def test_council_code_is_joined_to_the_la_lookup_ignoring_case_and_trailing_spaces():
+    # main-tables.md §0: joins compare text case-insensitively, ignoring trailing spaces, so rows coded `318 `
+    # belong to the lookup's council `318` (ascof.md §0.1): one 18-64 community client with a direct payment
+    # (§5.1) and one 18-64 carer with a direct payment (§5.2, rule 1).
+    m = measures(
+        [client("C1", mech="Direct payment", LA_Code="318 "), carer("K1", mech="Direct payment", LA_Code="318 ")]
+    )
+    assert figures(m, "ASCOF 3D (Clients)", description=CLIENTS_2A)["Total"] == (1, 1, "100.0")
+    assert figures(m, "ASCOF 3D (Carers)", description=CARERS_2B)["Total"] == (1, 1, "100.0")

@@ -149,6 +149,20 @@ def _la_list(la_lookup: Any, main: ir.Table, con: Any) -> pa.Table:
     )
 
 
+def _in_lookup_spelling(table: pa.Table, las: Sequence[dict[str, Any]]) -> pa.Table:
+    """A step's council codes (`LA_Code`, 2D's `Area_Code`) written as the LA list writes them: SQL Server joins
+    the main table's codes to the lookup case-insensitively and ignoring trailing spaces (main-tables.md §0), so
+    rows coded `318 ` are the lookup's council `318` (ascof.md §0.1)."""
+    by_fold = {la["LA_Code"].rstrip().casefold(): la["LA_Code"] for la in las if la["LA_Code"] is not None}
+    for name in ("LA_Code", "Area_Code"):
+        if name not in table.column_names:
+            continue
+        values = [v if v is None else by_fold.get(v.rstrip().casefold(), v) for v in table.column(name).to_pylist()]
+        i = table.column_names.index(name)
+        table = table.set_column(i, table.schema.field(i), pa.array(values, table.schema.field(i).type))
+    return table
+
+
 def _population_denominators(populations: Any, las: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """(LA_Code, band) -> population, from rows with Gender `All`, Geography `Local Authority` (§0.1)."""
     pop = read_population(populations)
@@ -535,7 +549,7 @@ def run_ascof(
     skipped: list[str] = []
 
     def run(step: str, expr: ir.Table) -> pa.Table:
-        return run_step(f"ascof {step}", engine_name, lambda: con.to_pyarrow(expr))
+        return _in_lookup_spelling(run_step(f"ascof {step}", engine_name, lambda: con.to_pyarrow(expr)), las)
 
     main = run_step(
         "ascof prepare",
