@@ -185,6 +185,23 @@ def test_a_row_with_a_blank_la_code_keeps_its_councils_person_id_domain(world):
     assert [r[2] for r in got[5:7]] == [pb, pb] and got[6][1] == "504"
 
 
+def test_person_ids_lose_surrounding_spaces_only(world):
+    """docs/national-store.md (Pseudonymisation): an LA person ID or linked ID is "upper case, surrounding spaces
+    removed (SQL Server compares them case-insensitively)". Spaces only: SQL Server's `=` ignores trailing
+    spaces, but a no-break space (U+00A0) or a tab is part of the value, so "1001" + NBSP is another ID."""
+    store = NationalStore(world["tmp"] / "store")
+    rows = fx.return_rows(world["a"][:4], "503", rows_per_person=1)
+    for r, v in zip(rows, ["1001", " 1001  ", "1001\u00a0", "\u00a01001"], strict=True):
+        r["LA_Person_Unique_Identifier"] = v
+    ingest(store, rows, "s", world=world)
+    got = [r[0] for r in rows_of(store).execute(
+        "SELECT LA_Person_Unique_Identifier FROM cld ORDER BY Der_Unique_Record_ID").fetchall()]
+    pseudo = Pseudonymiser(KEY)
+    domain = la_person_domain("503")
+    assert got == [pseudo.pseudonym("1001", domain), pseudo.pseudonym("1001", domain),
+                   pseudo.pseudonym("1001\u00a0", domain), pseudo.pseudonym("\u00a01001", domain)]
+
+
 def test_derived_fields(world):
     store = NationalStore(world["tmp"] / "store")
     p = world["a"][0]

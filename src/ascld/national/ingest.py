@@ -251,8 +251,10 @@ def _person_id_pseudonyms(
         f"""
         CREATE OR REPLACE TEMP TABLE __ascld_pid_raw AS
         -- compared as SQL Server compares them nationally: case-insensitive, surrounding spaces ignored
+        -- (spaces only: trim(x, ' '), since DuckDB's one-argument trim also drops U+00A0 and other Unicode
+        -- space separators, which SQL Server's `=` keeps)
         SELECT la_raw, v_raw, coalesce(upper(ascld_strip(ascld_blank(la_raw))), {quote_str(file_la.upper())}) AS la,
-               CASE WHEN NOT ascld_is_blank(v_raw) THEN upper(trim(v_raw)) END AS v
+               CASE WHEN NOT ascld_is_blank(v_raw) THEN upper(trim(v_raw, ' ')) END AS v
         FROM ({raw})
         """
     )
