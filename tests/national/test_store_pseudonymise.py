@@ -202,6 +202,21 @@ def test_person_ids_lose_surrounding_spaces_only(world):
                    pseudo.pseudonym("1001\u00a0", domain), pseudo.pseudonym("\u00a01001", domain)]
 
 
+def test_a_date_in_year_0000_is_not_a_real_date(world):
+    """docs/national-store.md (Stored columns): dates are read "exactly dd/mm/yyyy ... and a real date; anything
+    else ... becomes NULL", the same rule for Date of Birth. There is no year 0 in the calendar (SQL Server's DATE
+    starts at 0001-01-01), so 01/01/0000 is not a real date, while 01/01/0001 is one (kept, out of range)."""
+    store = NationalStore(world["tmp"] / "store")
+    rows = fx.return_rows(world["a"][:2], "503", rows_per_person=1)
+    rows[0].update(Date_of_Birth="01/01/0000", Date_of_Death="29/02/0000")
+    rows[1].update(Date_of_Birth="01/01/0001", Date_of_Death="01/01/0001")
+    ingest(store, rows, "z", world=world)
+    got = rows_of(store).execute(
+        "SELECT Der_Birth_Year, Der_Birth_Month, Der_Age_Reporting_Period_End_Date IS NULL, Date_of_Death "
+        "FROM cld ORDER BY Der_Unique_Record_ID").fetchall()
+    assert got == [(None, None, True, None), (1, 1, False, dt.date(1, 1, 1))]
+
+
 def test_derived_fields(world):
     store = NationalStore(world["tmp"] / "store")
     p = world["a"][0]

@@ -119,7 +119,8 @@ def install_identity_macros(con: Any) -> None:
                  ELSE 'U' END;
         CREATE OR REPLACE TEMP MACRO ascld_pc_key(x) AS nullif({sql_postcode_key("x")}, '');
         CREATE OR REPLACE TEMP MACRO ascld_cld_date(x) AS
-            CASE WHEN regexp_full_match(x, '{FORMAT_REGEX}') THEN CAST(try_strptime(x, '%d/%m/%Y') AS DATE) END;
+            CASE WHEN regexp_full_match(x, '{FORMAT_REGEX}') AND substr(x, 7, 4) <> '0000'
+                 THEN CAST(try_strptime(x, '%d/%m/%Y') AS DATE) END;
         CREATE OR REPLACE TEMP MACRO ascld_blank(x) AS CASE WHEN ascld_is_blank(x) THEN NULL ELSE x END;
         """
     )
