@@ -131,3 +131,23 @@ def test_a_blank_sensitive_field_hides_nothing(tmp_path):
         assert "the value (N/A - PID)" in by_row[(8, field)].message
     # (one person's value that could be a name: not quoted either, test above)
     assert by_row[(8, "Accommodation_Status")].message.startswith(RARE)
+
+
+def test_unverified_values_hidden_as_a_row_s_own_details_are_still_listed_once_per_value(tmp_path):
+    # C006 is "reported once per field and value, on its first row, with the number of rows" (docs/validate.md,
+    # checks). Values hidden as their row's own details (a surname, a postcode) are different values: each keeps
+    # its own problem on its own first row, and none is counted into another's rows. Gender is an incomplete list.
+    rows = sample_rows(12, seed=31)
+    rows[2]["Gender"] = rows[2]["Last_Name"]
+    rows[6]["Gender"] = rows[6]["Postcode"]
+    rows[9]["Gender"] = rows[9]["First_Name"]
+    long_a, long_b = "Q" * 80 + "A", "Q" * 80 + "B"  # the same first 80 characters, then different
+    rows[0]["Gender"] = long_a
+    rows[11]["Gender"] = long_b
+    result, text, by = _messages(tmp_path, rows)
+    c006 = {row: msg for (row, field, cid), msg in by.items() if field == "Gender" and cid == "C006"}
+    assert sorted(c006) == [2, 4, 8, 11, 13]
+    for row in (4, 8, 11):
+        assert c006[row].startswith("the value (N/A - PID)") and "(1 rows; this is the first)" in c006[row]
+    assert all("(1 rows; this is the first)" in c006[row] for row in (2, 13))
+    assert rows[2]["Last_Name"] not in text and rows[9]["First_Name"] not in text

@@ -431,6 +431,13 @@ def build_scan_sql(spec: Spec, layout: ScanLayout, source_sql: str, submission_d
                 f"THEN {quote_str(HIDDEN_VALUE)} ELSE left({col(fl.column)}, 80) END END "
                 f"AS {quote_ident('v_' + fl.column)}"
             )
+            if any(w.params.get("aggregate") == "value" for w in fl.warnings):
+                # The whole value, as the key a warning listed once per field and value groups by: the shown
+                # value is cut to 80 characters and is one marker for every hidden value.
+                e.append(
+                    f"CASE WHEN {quote_ident(_FOLDED + fl.column)} IS NOT NULL THEN hash({col(fl.column)}) END "
+                    f"AS {quote_ident('vk_' + fl.column)}"
+                )
         for cid, name in fl.details.items():
             chk_ = next(x for x in fl.errors + fl.warnings if x.id == cid)
             if chk_ in fl.errors:

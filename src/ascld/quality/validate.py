@@ -621,12 +621,16 @@ def _cell_problems(con: Any, table: str, spec: Spec, layout: ScanLayout) -> None
         if candidates
         else ()
     )
+    # Grouped by the whole value (`vk_`), not the shown one: that is cut to 80 characters and is one marker for
+    # every value hidden as its row's own details, so distinct values would be counted as one.
     agg = [
         f"SELECT min(__row), {fl.seq}, '{fl.column}', '{chk.id}', {value}, NULL, "
-        f"format('{{:,}}', count(*)) FROM {table} WHERE {warned(fl, bit)} GROUP BY {value}"
+        f"format('{{:,}}', count(*)) FROM {table} WHERE {warned(fl, bit)} GROUP BY {key}"
         for (fl, bit, chk), occurs in zip(candidates, occurring, strict=True)
         if occurs
-        for value in [quote_ident("v_" + fl.column) if value_shown(spec, fl.column) else "CAST(NULL AS VARCHAR)"]
+        for shown in [value_shown(spec, fl.column)]
+        for key in [quote_ident("vk_" + fl.column) if shown else "CAST(NULL AS VARCHAR)"]
+        for value in [f"arg_min({quote_ident('v_' + fl.column)}, __row)" if shown else "CAST(NULL AS VARCHAR)"]
     ]
     if agg:
         con.execute(
