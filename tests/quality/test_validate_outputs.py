@@ -255,3 +255,22 @@ def test_every_case_variant_of_many_gets_its_suggestion(tmp_path: Path) -> None:
     c003 = [p for p in result.problems if p.check_id == "C003"]
     assert sorted(p.row for p in c003) == list(range(2, len(variants) + 2))
     assert all(f"'{exact}'" in p.message and f"'{exact}'" in p.hint for p in c003)
+
+
+def test_the_submission_date_may_be_given_as_text_or_a_datetime(tmp_path):
+    """The library takes the submission date as the command line does (YYYY-MM-DD) or as a datetime; a bad one
+    is a usage error, not an AttributeError from deep inside."""
+    import datetime as dt
+
+    from ascld.errors import UsageError
+    from ascld.quality.sample import sample_rows
+
+    path = write_rows(tmp_path / "r.csv", sample_rows(5, seed=2))
+    as_date = validate_return(path, submission_date=dt.date(2025, 10, 20))
+    as_text = validate_return(path, submission_date="2025-10-20")
+    as_datetime = validate_return(path, submission_date=dt.datetime(2025, 10, 20, 9, 30))
+    assert as_date.summary["submission_date"] == "2025-10-20"
+    assert as_text.summary["submission_date"] == as_datetime.summary["submission_date"] == "2025-10-20"
+    assert as_text.summary["totals"] == as_datetime.summary["totals"] == as_date.summary["totals"]
+    with pytest.raises(UsageError, match="YYYY-MM-DD"):
+        validate_return(path, submission_date="20/10/2025")

@@ -24,7 +24,7 @@ import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -1045,13 +1045,32 @@ class _Timer:
             log.debug("step %s: %.3f s", name, self.steps[name])
 
 
+def _submission_date(value: date | str | None) -> date:
+    """The submission date `validate_return` was given: a date (a datetime counts as its date), the text
+    YYYY-MM-DD, or None for today."""
+    if value is None:
+        return date.today()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise UsageError(
+                f"submission date {value!r} is not a date: write it as YYYY-MM-DD, for example 2025-10-20."
+            ) from None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise UsageError(f"submission date must be a date or the text YYYY-MM-DD, not {type(value).__name__}.")
+
+
 def validate_return(
     source: str | Path,
     *,
     previous: str | Path | None = None,
     spec: Spec | None = None,
     max_problems: int = 1000,
-    submission_date: date | None = None,
+    submission_date: date | str | None = None,
     dq_out: str | Path | None = None,
     temp_dir: str | None = None,
     load_into: tuple[Any, str] | None = None,
@@ -1066,7 +1085,8 @@ def validate_return(
         max_problems: how many problems the listing (`result.problems`, the JSON summary) holds. Every problem
             is still counted, and problems.csv holds them all.
         submission_date: the date the file is (to be) submitted: dates after it are flagged and the derived
-            period ignores events ending in or after its month. Default: today.
+            period ignores events ending in or after its month: a date, or its text YYYY-MM-DD as the
+            command line takes it. Default: today.
         dq_out: write a Parquet file with one row per data row: `__row`, `cond_<column>` and `chk_<column>`.
         temp_dir: where to put DuckDB's working files (default: the system temporary folder).
         load_into: (DuckDB connection, name): when the file is usable, also make view `name` there of its
@@ -1096,7 +1116,7 @@ def validate_return(
     if max_problems < 0:
         raise UsageError("max_problems cannot be negative.")
     spec = spec or load_spec()
-    submission = submission_date or date.today()
+    submission = _submission_date(submission_date)
     checks = load_checks()
     by_id = {c.id: c for c in checks}
     layout = layout_for(spec, checks)
