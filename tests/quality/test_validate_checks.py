@@ -523,6 +523,26 @@ def test_x002_national_event_key_ignores_case_and_trailing_spaces(tmp_path, gen,
     assert ((3, "", "X002") in found(result, "warning")) is same_event
 
 
+@pytest.mark.parametrize("blank_text", ["NULL", "null", " ", "  "])
+@pytest.mark.parametrize(
+    ("event", "column"),
+    [("Request", "Request_Route_of_Access"), ("Request", "Client_Type"), ("Service", "Service_Component")],
+)
+def test_x002_blank_spellings_are_one_key_value(tmp_path, gen, event, column, blank_text):
+    """A cell that is blank by the validator's test (empty, white space, the text NULL: spec/README.md §3) is
+    stored as NULL (docs/national-store.md), and the national unique-event key (main-tables.md §5.3) groups
+    NULL with NULL (§0): two rows that differ only in how a key field is left blank are one event (X002)."""
+    first = _su(gen, event, **({"open_service": True} if event == "Service" else {}))
+    if event == "Service":
+        first.update(Date_of_Death="", Event_End_Date="")
+    first[column] = ""
+    second = dict(first, Event_Description="Second record", Event_Reference=first["Event_Reference"] + "B")
+    second[column] = blank_text
+    result = validate_rows(tmp_path, [first, second])
+    assert (3, "", "X002") in found(result, "warning")
+    assert (3, "Event_Reference", "X005") not in found(result, "warning")
+
+
 @pytest.mark.parametrize(
     ("spelling", "same_person"),
     [(str.lower, True), (lambda v: v + "  ", True), (lambda v: " " + v, False), (lambda v: v + "9", False)],

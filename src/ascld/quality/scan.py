@@ -189,6 +189,13 @@ def ci_sql(raw: str) -> str:
     return f"lower(rtrim(nullif({raw}, '')))"
 
 
+def ci_field_sql(name: str) -> str:
+    """`ci_sql` of a submitted field, NULL when the field is blank by the validator's test (empty, white space,
+    the text NULL): the ingest stores every such cell as NULL (docs/national-store.md), so the national key
+    groups them together."""
+    return f"CASE WHEN NOT {blank(name)} THEN {ci_sql(col(name))} END"
+
+
 def person_key_sql() -> str:
     """The person key of the national unique-event key (`Der_NHS_LA_Combined_Person_ID`, main-tables.md §5.2):
     NHS number if given, else LA code + '_' + LA person ID, compared case-insensitively (§0)."""
@@ -233,7 +240,7 @@ def event_key_sql() -> str:
     special = {"Event_Start_Date": start, "Der_Event_End_Date": end, "Der_NHS_LA_Combined_Person_ID": person_key_sql()}
     parts = [ci_sql(col("LA_Code"))]
     for comp in load_main_tables_method().event_ref_components:
-        sql = special.get(comp.component) or ci_sql(col(comp.component))
+        sql = special.get(comp.component) or ci_field_sql(comp.component)
         if comp.kinds != frozenset(("request", "assessment", "service", "review", "other")):
             sql = f"CASE WHEN {kind} IN ({', '.join(quote_str(k) for k in sorted(comp.kinds))}) THEN {sql} END"
         parts.append(sql)
@@ -481,7 +488,7 @@ def _key_columns(spec: Spec) -> list[str]:
         f"{cv('Client_Type')} AS ctype",
         f"{et} AS etype",
         # the raw Event Type as the national code counts its distinct values (main-tables.md §0, §2 step 3)
-        f"CASE WHEN {col('Event_Type')} <> '' THEN hash({ci_sql(col('Event_Type'))}) END AS k_etype",
+        f"CASE WHEN NOT {blank('Event_Type')} THEN hash({ci_sql(col('Event_Type'))}) END AS k_etype",
         f"{dte('Event_Start_Date')} AS d_start",
         f"{dte('Event_End_Date')} AS d_end",
         f"{dte('Date_of_Death')} AS d_death",
@@ -493,8 +500,8 @@ def _key_columns(spec: Spec) -> list[str]:
             f"hash({ci_sql(col(f'Adult_{i}_Linked_Person_ID'))}) END AS k_l{i}"
             for i in (1, 2, 3)
         ],
-        f"CASE WHEN {et} = 'service' THEN hash({person_key_sql()}, {ci_sql(col('Service_Type'))}, "
-        f"{ci_sql(col('Service_Component'))}) END AS k_svc",
+        f"CASE WHEN {et} = 'service' THEN hash({person_key_sql()}, {ci_field_sql('Service_Type')}, "
+        f"{ci_field_sql('Service_Component')}) END AS k_svc",
         f"coalesce({nhs_test}, FALSE) AS nhs_test",
         f"CAST({ragged_sql(spec.columns)} AS UTINYINT) AS ragged",
     ]
