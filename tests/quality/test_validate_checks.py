@@ -464,6 +464,24 @@ def test_c040_uses_the_national_age_at_the_event_start(tmp_path, gen, born, star
     assert ((2, "Date_of_Birth", "C040") in found(result)) is under_18
 
 
+@pytest.mark.parametrize(
+    ("born", "implausible"),
+    [
+        ("30/09/1915", False),  # exactly 110 years before the period end (30/09/2025): not more than 110
+        ("29/09/1915", True),  # one day more
+        ("01/01/1915", True),  # 110 years and 9 months: an age of 110, but more than 110 years before
+        ("01/10/1914", True),
+    ],
+)
+def test_c041_more_than_110_years_before_the_period_end(tmp_path, gen, born, implausible):
+    """C041 (checks.csv): a date of birth "more than 110 years before" the Reporting Period End Date, counted in
+    calendar years from that date, so someone aged 110 and some months is already flagged."""
+    r = _su(gen, "Request")
+    r.update(Date_of_Birth=born, Date_of_Death="")
+    result = validate_rows(tmp_path, [r])
+    assert ((2, "Date_of_Birth", "C041") in found(result)) is implausible
+
+
 def _upper(column: str) -> Callable[[dict[str, str]], None]:
     def fn(r: dict[str, str]) -> None:
         r[column] = r[column].upper()

@@ -634,7 +634,8 @@ def under_18_service_user(ctx: CellContext) -> str:
 def dob_implausible(ctx: CellContext) -> str:
     """Born after the reporting period end, or more than `max_age` years before it."""
     years = int(ctx.param("max_age", "110"))
-    return f"({dte(BIRTH)} > {dte(PEND)} OR {age_sql(dte(BIRTH), dte(PEND))} > {years})"
+    # "more than 110 years before": before the day 110 calendar years earlier (checks.csv), not an age of 111
+    return f"({dte(BIRTH)} > {dte(PEND)} OR {dte(BIRTH)} < CAST({dte(PEND)} - INTERVAL {years} YEAR AS DATE))"
 
 
 @cell_rule("death_after_period_end")
