@@ -608,6 +608,20 @@ def test_p001_counts_event_types_as_submitted(tmp_path, gen):
     assert result.summary["derived_period"]["end"] == "2025-01-31"
 
 
+def test_p001_a_blank_event_type_is_not_a_type(tmp_path, gen):
+    """An Event Type of spaces or the text NULL is blank (spec/README.md §3), stored as NULL, and COUNT(DISTINCT
+    Event_Type) does not count NULL (main-tables.md §2 step 3): January has three types, so February, with
+    Request and a 'NULL' Event Type (one type), is left out (it needs 3 - 1)."""
+    jan, feb = dt.date(2025, 1, 10), dt.date(2025, 2, 10)
+    rows = [_ended(gen, k, jan) for k in ("Request", "Assessment", "Review") for _ in range(30)]
+    rows += [_ended(gen, "Request", feb) for _ in range(5)]
+    rows += [_ended(gen, "Request", feb, blank) for blank in ("NULL", " ", "null", "NULL", " ")]
+    result = validate_rows(tmp_path, rows)
+    months = {m["month"]: (m["event_types"], m["included"]) for m in result.summary["derived_period"]["months"]}
+    assert months == {"2025-01": (3, True), "2025-02": (1, False)}
+    assert result.summary["derived_period"]["end"] == "2025-01-31"
+
+
 def test_p001_when_no_month_can_be_derived(tmp_path, gen):
     """A return whose events all stay open (or end in the month of submission) has no derived period: the
     national method can never select it (main-tables.md §2 step 6), so the stated period is wider."""
