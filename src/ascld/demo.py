@@ -31,6 +31,31 @@ class DemoResult:
     exit_code: int = 0
 
 
+# Beside the national store the demo made (in --out): each run pseudonymises with a new ephemeral key, so a store
+# left by an earlier run holds pseudonyms nobody can reproduce (its people would not link to this run's hospital
+# spells), and the next run replaces it.
+DEMO_STORE_MARK = ".ascld-demo-store"
+
+
+def _fresh_demo_store(root: Path) -> Path:
+    """The demo's national store folder in `root`, absent: an earlier demo run's store (marked by
+    `DEMO_STORE_MARK` in `root`) is removed; any other non-empty folder there is refused, never touched."""
+    import shutil
+
+    from ascld.errors import UsageError
+
+    store, mark = root / "national-store", root / DEMO_STORE_MARK
+    if store.exists() and any(store.iterdir()):
+        if not mark.is_file():
+            raise UsageError(f"{store} already holds files the demo did not make. Give --out a new or empty folder.")
+        shutil.rmtree(store)
+    mark.write_text(
+        "national-store/ here was made by `ascld demo` with an ephemeral key; the next demo run replaces it.\n",
+        encoding="utf-8",
+    )
+    return store
+
+
 def _submissions(folder: Path) -> list[dict[str, str]]:
     with open(folder / "submissions.csv", encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -80,6 +105,7 @@ def run_demo(
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out=root, report=root / "report.html")
+    store = _fresh_demo_store(root)  # before any work: a folder that is not the demo's is refused at once
     started = time.perf_counter()
 
     def step(name: str, outcome: str, since: float) -> None:
@@ -145,7 +171,6 @@ def run_demo(
     t = time.perf_counter()
     key = PseudoKey.from_text(generate_key_text(), source="ephemeral demo key (memory only)")
     import_dates = {p.resolve(): dt.datetime.fromisoformat(s["import_date"]) for s, p in extracted}
-    store = root / "national-store"
     ingest = ingest_files(
         [p for _, p in extracted],
         store,

@@ -74,3 +74,34 @@ def test_demo_store_holds_no_identifier_of_the_synthetic_people(demo):
             values = {str(v) for v in table.column(name).to_pylist() if v is not None}
             assert not values & nhs, f"{part.name}:{name} holds NHS numbers"
             assert not values & family, f"{part.name}:{name} holds family names"
+
+
+def test_a_second_run_into_the_same_folder_gives_the_same_figures(demo):
+    """Each run pseudonymises with a new ephemeral key, so it replaces the store of the run before: otherwise the
+    files would be taken as already stored under the old key's pseudonyms, and this run's hospital spells
+    would link to no one (ASCOF 2D)."""
+    out, first = demo
+    again = CliRunner().invoke(
+        cli, ["demo", "--out", str(out), "--councils", "2", "--people", "300", "--quarters", "5", "--seed", "3"]
+    )
+    assert again.exit_code == first.exit_code, again.output
+    lines = {
+        ln.split("]")[0]: re.sub(r" \([0-9.]+ s\)$", "", ln) for ln in again.output.splitlines() if ln.startswith("[")
+    }
+    before = {
+        ln.split("]")[0]: re.sub(r" \([0-9.]+ s\)$", "", ln) for ln in first.output.splitlines() if ln.startswith("[")
+    }
+    assert "duplicate" not in lines["[ingest"]
+    assert lines == before
+
+
+def test_a_store_the_demo_did_not_make_is_refused_and_kept(tmp_path):
+    store = tmp_path / "national-store"
+    store.mkdir()
+    (store / "keep.txt").write_text("not the demo's", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["demo", "--out", str(tmp_path), "--councils", "1", "--people", "100", "--quarters", "4", "--seed", "3"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "did not make" in result.output
+    assert (store / "keep.txt").read_text(encoding="utf-8") == "not the demo's"
