@@ -499,13 +499,7 @@ class RowMap:
         with open(data_path, "rb") as fh:
             while chunk := fh.read(size):
                 a = np.frombuffer(chunk, np.uint8)
-                ends = np.flatnonzero(a == 10)
-                if inside or b'"' in chunk:
-                    # A line feed is outside quotes when an even number of quotes come before it (counting
-                    # from the file's start): the quotes' places, searched, not a running count of every byte.
-                    quotes = np.flatnonzero(a == 34)
-                    ends = ends[((np.searchsorted(quotes, ends) + inside) & 1) == 0]
-                    inside = (inside + len(quotes)) & 1
+                ends, inside = _line_ends(a, chunk, inside)
                 if len(ends):
                     starts = np.empty_like(ends)
                     starts[0] = line_start - base
@@ -616,43 +610,41 @@ def _reject_problem(name: str, line: int, kind: str, n_columns: int) -> Problem:
 # --- byte-level checks -------------------------------------------------------------------------------------
 
 
-def _line_of(path: Path, compressed: bool, offset: int) -> int:
-    """The 1-based line holding byte `offset` of the (decompressed) content."""
-    opener = gzip.open if compressed else open
-    count, seen = 1, 0
-    with opener(path, "rb") as fh:  # type: ignore[operator]
-        while seen < offset:
-            chunk = fh.read(min(READ_BYTES, offset - seen))
-            if not chunk:
-                break
-            count += chunk.count(b"\n")
-            seen += len(chunk)
-    return count
+def _line_ends(a: Any, chunk: bytes, inside: int) -> tuple[Any, int]:
+    """The places of the line feeds in `chunk` (`a`, its bytes as a numpy array) that end a row, and whether
+    the next chunk starts inside a quoted value: a line feed is outside quotes when an even number of double
+    quotes come before it, counting from the file's start (`inside`: 1 when `chunk` starts inside one). The
+    quotes' places are searched, not counted byte by byte."""
+    import numpy as np
+
+    ends = np.flatnonzero(a == 10)
+    if inside or b'"' in chunk:
+        quotes = np.flatnonzero(a == 34)
+        ends = ends[((np.searchsorted(quotes, ends) + inside) & 1) == 0]
+        inside = (inside + len(quotes)) & 1
+    return ends, inside
 
 
-def _row_of(path: Path, compressed: bool, offset: int) -> int:
-    """The row a spreadsheet shows for byte `offset` of the (decompressed) content: 1 plus the line feeds
-    before it outside quoted values (a line break inside double quotes stays on its row; an empty line is a
-    row), quotes paired as `RowMap.read` pairs them."""
+def _line_of(path: Path, compressed: bool, offset: int, *, rows: bool = False) -> int:
+    """The 1-based line holding byte `offset` of the (decompressed) content; with `rows`, the row a spreadsheet
+    shows for it instead: a line break inside double quotes stays on its row (an empty line is a row), quotes
+    paired as `RowMap.read` pairs them."""
     import numpy as np
 
     opener = gzip.open if compressed else open
-    row, seen, inside = 1, 0, 0
+    count, seen, inside = 1, 0, 0
     with opener(path, "rb") as fh:  # type: ignore[operator]
         while seen < offset:
             chunk = fh.read(min(READ_BYTES, offset - seen))
             if not chunk:
                 break
             seen += len(chunk)
-            if not inside and b'"' not in chunk:
-                row += chunk.count(b"\n")
+            if not rows or (not inside and b'"' not in chunk):
+                count += chunk.count(b"\n")
                 continue
-            a = np.frombuffer(chunk, np.uint8)
-            ends = np.flatnonzero(a == 10)
-            quotes = np.flatnonzero(a == 34)
-            row += int(np.count_nonzero(((np.searchsorted(quotes, ends) + inside) & 1) == 0))
-            inside = (inside + len(quotes)) & 1
-    return row
+            ends, inside = _line_ends(np.frombuffer(chunk, np.uint8), chunk, inside)
+            count += len(ends)
+    return count
 
 
 def _kind_of(head: bytes) -> str | None:
@@ -1045,7 +1037,7 @@ def _check_bytes(
                 ]
             )
         if scan.bom_offset is not None:
-            line = _row_of(path, compressed, scan.bom_offset)
+            line = _line_of(path, compressed, scan.bom_offset, rows=True)
             raise TransportError(
                 [
                     _problem(
@@ -1074,7 +1066,7 @@ def _check_bytes(
         if scan.saw_cr and not scan.saw_lf:
             raise TransportError([_line_endings_problem(name, "cr")])
         if coder.last_byte == b"\x1a":
-            line = _row_of(path, compressed, coder.offset - 1)
+            line = _line_of(path, compressed, coder.offset - 1, rows=True)
             raise TransportError(
                 [
                     _problem(
@@ -1088,7 +1080,7 @@ def _check_bytes(
                 ]
             )
         if coder.quotes % 2 and (opened := _unclosed_quote(copy if compressed else path)) is not None:
-            line = _row_of(path, compressed, opened)
+            line = _line_of(path, compressed, opened, rows=True)
             raise TransportError(
                 [
                     _problem(
@@ -1102,7 +1094,7 @@ def _check_bytes(
                 ]
             )
         if scan.long_line_offset is not None:
-            line = _row_of(path, compressed, scan.long_line_offset)
+            line = _line_of(path, compressed, scan.long_line_offset, rows=True)
             raise TransportError(
                 [
                     _problem(
@@ -1613,7 +1605,7 @@ def open_return(path: str | Path, *, spec: Spec | None = None, temp_dir: str | N
         header, text = _read_header(data_path, name, duckdb_encoding)
         problems = check_header(header, spec, name) or _very_wide_rows(text, len(header), name)
         if not problems and scan.wide_line is not None:
-            line = _row_of(path, compression == "gzip", scan.wide_line[0])
+            line = _line_of(path, compression == "gzip", scan.wide_line[0], rows=True)
             problems = [_too_many_values(name, line, scan.wide_line[1], len(header))]
         if problems:
             raise TransportError(problems)

@@ -200,23 +200,24 @@ def fold(x: ir.StringValue) -> ir.StringValue:
     return x.rstrip().lower()
 
 
-def _fold_literal(value: str) -> str:
+def fold_literal(value: str) -> str:
+    """`fold` of a Python string."""
     return value.rstrip().lower()
 
 
 def ci_eq(x: ir.StringValue, value: str) -> ir.BooleanValue:
     """`x = 'value'` under a case-insensitive collation (NULL when x is NULL)."""
-    return fold(x) == _fold_literal(value)
+    return fold(x) == fold_literal(value)
 
 
 def ci_ne(x: ir.StringValue, value: str) -> ir.BooleanValue:
     """`x <> 'value'`: NULL (not true) when x is NULL."""
-    return fold(x) != _fold_literal(value)
+    return fold(x) != fold_literal(value)
 
 
 def ci_in(x: ir.StringValue, values: Iterable[str]) -> ir.BooleanValue:
     """`x IN (...)` under a case-insensitive collation (NULL when x is NULL)."""
-    return fold(x).isin([_fold_literal(v) for v in values])
+    return fold(x).isin([fold_literal(v) for v in values])
 
 
 def ci_not_in(x: ir.StringValue, values: Iterable[str]) -> ir.BooleanValue:

@@ -36,6 +36,7 @@ from ascld.measures.ascof.common import (
     Stage,
     ascof_periods,
     engine_stage,
+    fold_literal,
     prepare_main_table,
 )
 from ascld.measures.ascof.inputs import (
@@ -153,11 +154,11 @@ def _in_lookup_spelling(table: pa.Table, las: Sequence[dict[str, Any]]) -> pa.Ta
     """A step's council codes (`LA_Code`, 2D's `Area_Code`) written as the LA list writes them: SQL Server joins
     the main table's codes to the lookup case-insensitively and ignoring trailing spaces (main-tables.md §0), so
     rows coded `318 ` are the lookup's council `318` (ascof.md §0.1)."""
-    by_fold = {la["LA_Code"].rstrip().casefold(): la["LA_Code"] for la in las if la["LA_Code"] is not None}
+    by_fold = {fold_literal(la["LA_Code"]): la["LA_Code"] for la in las if la["LA_Code"] is not None}
     for name in ("LA_Code", "Area_Code"):
         if name not in table.column_names:
             continue
-        values = [v if v is None else by_fold.get(v.rstrip().casefold(), v) for v in table.column(name).to_pylist()]
+        values = [v if v is None else by_fold.get(fold_literal(v), v) for v in table.column(name).to_pylist()]
         i = table.column_names.index(name)
         table = table.set_column(i, table.schema.field(i), pa.array(values, table.schema.field(i).type))
     return table
