@@ -265,3 +265,42 @@ def test_timestamps_on_the_period_s_last_day_are_in_on_postgres(pg_cluster, tmp_
         ("S20", "", "Service user"),
         ("", "", "Unpaid carer known by association"),
     }
+
+
+COSTED = """\
+addresses:
+  sql: |
+    SELECT pid AS person_key, s AS start_date, e AS end_date, pc AS postcode FROM addr
+service_costs:
+  sql: |
+    SELECT pid AS person_key, sid AS event_key, f AS effective_from, cost AS unit_cost FROM svc_cost
+"""
+
+
+@pytest.mark.parametrize(
+    ("address", "cost_from", "column"),
+    [
+        (("01/01/2020", None), "2025-01-01", "addresses query's start_date"),
+        (("2020-01-01", ""), "2025-01-01", "addresses query's end_date"),
+        (("2020-01-01", None), 45658, "service_costs query's effective_from"),
+    ],
+)
+def test_address_and_cost_dates_that_are_not_dates_stop_with_their_column(
+    tmp_path: Path, address: tuple[object, object], cost_from: object, column: str
+) -> None:
+    """docs/extract.md: dates must be SQL dates (on SQLite, ISO text). An address or unit cost date that is
+    not one stops the extract with the query and column named, as an event date does, instead of an
+    unexpected error; nothing is written."""
+    url, mapping = _source(tmp_path, [(1, "P1")], (), [(20, 1, "SU", "2025-05-01", None, "ACT", None)])
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.execute("CREATE TABLE addr (pid INTEGER, s, e, pc TEXT)")
+        conn.execute("CREATE TABLE svc_cost (pid INTEGER, sid INTEGER, f, cost)")
+        conn.execute("INSERT INTO addr VALUES (1, ?, ?, 'AB1 2CD')", address)
+        conn.execute("INSERT INTO svc_cost VALUES (1, 20, ?, 12.5)", (cost_from,))
+    text = MAPPING.replace(", cost AS unit_cost", "").replace("carer_links:", COSTED + "carer_links:")
+    mapping.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UsageError, match=f"the {column} column holds .* Return dates as dates"):
+        extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False)
+    assert list(out.iterdir()) == []

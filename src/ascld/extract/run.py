@@ -277,15 +277,32 @@ def _fmt_date(value: Any, section: str = "", field_: str = "") -> str:
         try:
             d = sc.as_date(value)
         except sc.NotADate as exc:
-            raise UsageError(
-                f"the {section} query's {field_.lower()} column holds {exc}. Return dates as dates, e.g. "
-                f"`CAST(... AS DATE) AS {field_.lower()}`. Nothing was written."
-            ) from None
+            raise _not_a_date(section, field_.lower(), exc) from None
         assert d is not None
         text_ = f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
         if len(_DATE_TEXT) < 100_000:
             _DATE_TEXT[value] = text_
     return text_
+
+
+def _not_a_date(section: str, column: str, exc: sc.NotADate) -> UsageError:
+    """The error for a date column holding something that is not a date (the value is never shown)."""
+    return UsageError(
+        f"the {section} query's {column} column holds {exc}. Return dates as dates, e.g. "
+        f"`CAST(... AS DATE) AS {column}`. Nothing was written."
+    )
+
+
+def _check_dates(section: str, rows: Sequence[Sequence[Any]], columns: dict[str, int | None]) -> None:
+    """Raise `_not_a_date` for the first of `columns` (name -> index in `rows`) holding a value that is not
+    a date."""
+    for name, i in columns.items():
+        if i is not None:
+            for row in rows:
+                try:
+                    sc.as_date(row[i])
+                except sc.NotADate as exc:
+                    raise _not_a_date(section, name, exc) from None
 
 
 _DECIMAL_TEXT: dict[Any, str] = {None: "", "": ""}  # source value -> 0.00
@@ -1202,7 +1219,10 @@ class _Extractor:
         try:
             dates = list(map(date_of.__getitem__, cols[self.c_from]))
         except KeyError:
-            dates = [date_of[v] if v in date_of else as_date(v) for v in cols[self.c_from]]
+            try:
+                dates = [date_of[v] if v in date_of else as_date(v) for v in cols[self.c_from]]
+            except sc.NotADate as exc:
+                raise _not_a_date("service_costs", "effective_from", exc) from None
         keys = list(zip(cols[0], cols[self.c_key], strict=True))
         amounts = cols[self.c_cost]
         last = dict(zip(keys, range(len(keys)), strict=True))
@@ -1231,7 +1251,11 @@ class _Extractor:
     ) -> None:
         """Postcode and accommodation from each person's address as at the period end (rule X08)."""
         assert self.a_ops is not None
-        chosen_p, chosen = _addresses_as_at(addr_rows, pidx, self.a_start, self.a_end, self.pe)
+        try:
+            chosen_p, chosen = _addresses_as_at(addr_rows, pidx, self.a_start, self.a_end, self.pe)
+        except sc.NotADate:
+            _check_dates("addresses", addr_rows, {"start_date": self.a_start, "end_date": self.a_end})
+            raise
         if not chosen:
             return
         issues: dict[int, list[tuple[str, str, bool]]] = {}
