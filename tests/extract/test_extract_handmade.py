@@ -304,3 +304,15 @@ def test_address_and_cost_dates_that_are_not_dates_stop_with_their_column(
     with pytest.raises(UsageError, match=f"the {column} column holds .* Return dates as dates"):
         extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False)
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("end", ["2025-09-31", "2025-6-15", "2025-06-1"])
+def test_a_service_end_date_that_is_not_a_date_stops_with_its_column(tmp_path: Path, end: str) -> None:
+    """docs/extract.md: dates must be SQL dates (on SQLite, ISO text). A service's end date that is not one
+    stops the extract with the query and column named (not an unexpected error), and nothing is written."""
+    url, mapping = _source(tmp_path, [(1, "P1")], (), [(20, 1, "SU", "2025-05-01", end, "ACT", 10)])
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UsageError, match="the services query's event_end_date column holds text that is not an"):
+        extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False)
+    assert list(out.iterdir()) == []

@@ -1158,7 +1158,10 @@ class _Extractor:
             try:
                 as_at = list(map(cache.__getitem__, ends))
             except KeyError:
-                as_at = [cache[v] if v in cache else _service_as_at(cache, pe, v) for v in ends]
+                try:
+                    as_at = [cache[v] if v in cache else _service_as_at(cache, pe, v) for v in ends]
+                except sc.NotADate as exc:
+                    raise _not_a_date(name, "event_end_date", exc) from None
         cells = self._cells(section.ops, cols, name, record_issues)
         cost: Column = ""
         if section.service:
