@@ -316,3 +316,35 @@ def test_a_service_end_date_that_is_not_a_date_stops_with_its_column(tmp_path: P
     with pytest.raises(UsageError, match="the services query's event_end_date column holds text that is not an"):
         extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False)
     assert list(out.iterdir()) == []
+
+
+OPEN_SERVICE = (20, 1, "SU", "2025-01-01", None, "ACT", 10)
+
+
+@pytest.mark.parametrize(
+    ("requests", "services", "links", "column", "what"),
+    [
+        ([(10, 1, "2025-06-01", "15/06/2025", "DONE")], [], [], "requests query's event_end_date", "text"),
+        ([(10, 1, "2025-06-01", 1749945600, "DONE")], [], [], "requests query's event_end_date", "text"),
+        ([], [(20, 1, "SU", "2025-01-01", "", "ACT", 10)], [], "services query's event_end_date", "empty text"),
+        ([], [(20, 1, "SU", "2025-01-01", 2460841.5, "END", 10)], [], "services query's event_end_date", "text"),
+        ([], [(20, 1, "SU", "01/01/2025", "20/06/2025", "END", 10)], [], "services query's event_", "text"),
+        ([], [OPEN_SERVICE], [(2, 1, "2024-01-01", "")], "carer_links query's end_date", "empty"),
+        ([], [OPEN_SERVICE], [(2, 1, "15/03/2025", None)], "carer_links query's start_date", "text"),
+    ],
+)
+def test_dates_sqlite_cannot_compare_as_dates_stop_instead_of_being_left_out(
+    tmp_path: Path, requests: list, services: list, links: list, column: str, what: str
+) -> None:
+    """docs/extract.md: dates must be SQL dates; on SQLite, ISO text. SQLite compares anything else without
+    complaint and places it wrongly: `15/06/2025` sorts before the period start `2025-04-01` as text, a
+    number sorts before any text, and an empty end is not NULL. Such a completed request, an open service
+    with an empty end, a service ended in the period with dd/mm/yyyy dates, or a carer link, was left out
+    of the return (or counted) with nothing said. Each stops the extract with its query and column named
+    (the value is not shown), and nothing is written."""
+    url, mapping = _source(tmp_path, [(1, "P1"), (2, "P2")], requests, services, links)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(UsageError, match=f"the {column}[a-z_]* column holds {what}"):
+        extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False)
+    assert list(out.iterdir()) == []

@@ -1015,6 +1015,8 @@ class _Extractor:
             assert link_stream is not None
             link_stream.count_orphans([r for r in link_rows if r[0] not in keyset])
             link_rows = [r for r in link_rows if r[0] in keyset]
+        if link_rows and not all(v in sc.DATE_OF for r in link_rows for v in (r[1], r[5])):
+            _check_dates("carer_links", link_rows, {"start_date": 1, "end_date": 5})
         active.update(r[0] for r in link_rows if r[3])
         if len(active) != len(people):
             people = [r for r in people if r[0] in active]

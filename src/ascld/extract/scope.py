@@ -27,7 +27,7 @@ import csv
 import datetime as dt
 import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, NamedTuple
@@ -195,6 +195,7 @@ def scope_filter(
     end: ColumnElement[Any],
     period_start: ColumnElement[Any],
     after_end: ColumnElement[Any],
+    not_a_date: Callable[[ColumnElement[Any]], ColumnElement[bool]] | None = None,
 ) -> ColumnElement[bool]:
     """The date part of an event type's scope rule as a SQL condition.
 
@@ -206,16 +207,22 @@ def scope_filter(
             written "before the day after it", so that a date column holding a time of day (a datetime, or
             ISO text with a time on SQLite) still counts on the period's last day: `2026-03-31 14:00` is not
             `<= 2026-03-31`, in SQL as in text, but is inside a period ending that day.
+        not_a_date: where the source compares values that are not dates without complaint (SQLite, whose
+            columns hold any type), the condition for a value the comparisons cannot place: such records
+            are let through, so that the extractor stops on them instead of the filter leaving them out
+            unseen (`15/06/2025` sorts before `2025-04-01` as text).
 
     Returns:
         `completed_in_period`: end date present and inside the period, start on or before the period end.
         `active_in_period`: start on or before the period end and no end date or an end on or after its start.
     """
     if scope.rule == "completed_in_period":
-        return and_(end.is_not(None), end >= period_start, end < after_end, start < after_end)
-    if scope.rule == "active_in_period":
-        return and_(start < after_end, or_(end.is_(None), end >= period_start))
-    raise SpecError(f"{scope.rule_id}: {scope.rule} is not an event scope rule")
+        found = and_(end.is_not(None), end >= period_start, end < after_end, start < after_end)
+    elif scope.rule == "active_in_period":
+        found = and_(start < after_end, or_(end.is_(None), end >= period_start))
+    else:
+        raise SpecError(f"{scope.rule_id}: {scope.rule} is not an event scope rule")
+    return found if not_a_date is None else or_(found, not_a_date(start), not_a_date(end))
 
 
 def link_active_filter(
@@ -223,10 +230,12 @@ def link_active_filter(
     end: ColumnElement[Any],
     period_start: ColumnElement[Any],
     after_end: ColumnElement[Any],
+    not_a_date: Callable[[ColumnElement[Any]], ColumnElement[bool]] | None = None,
 ) -> ColumnElement[bool]:
-    """A carer link counts when it is active at any time in the period (rule carers_linked); `after_end` is
-    the day after the period end, as in `scope_filter`."""
-    return and_(start < after_end, or_(end.is_(None), end >= period_start))
+    """A carer link counts when it is active at any time in the period (rule carers_linked); `after_end` and
+    `not_a_date` are as in `scope_filter`."""
+    found = and_(start < after_end, or_(end.is_(None), end >= period_start))
+    return found if not_a_date is None else or_(found, not_a_date(start), not_a_date(end))
 
 
 # ---------------------------------------------------------------------- Python: as at the period end
@@ -258,6 +267,8 @@ def as_date(value: Any) -> dt.date | None:
         try:
             found = dt.date.fromisoformat(value[:10])
         except ValueError:
+            if not value.strip():
+                raise NotADate("empty text, which is not a date (return NULL where there is none)") from None
             raise NotADate("text that is not an ISO date (yyyy-mm-dd)") from None
     elif isinstance(value, dt.datetime):
         found = value.date()

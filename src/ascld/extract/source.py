@@ -24,13 +24,16 @@ from typing import Any
 from sqlalchemy import (
     Date,
     String,
+    and_,
     bindparam,
     cast,
     column,
     create_engine,
     false,
     func,
+    literal,
     literal_column,
+    not_,
     or_,
     select,
     text,
@@ -145,6 +148,7 @@ class SourcePlan:
         self.mapping = mapping
         self.spec = spec
         self.period = period
+        self.dialect = engine.dialect.name
         self.problems: list[MappingProblem] = []
         self.queries: dict[str, _Query] = {}
         for name, section in mapping.sections.items():
@@ -347,6 +351,14 @@ def _not_in(col: ColumnElement[Any], codes: Sequence[str]) -> ColumnElement[bool
     return or_(col.is_(None), _code_sql(col).not_in(list(codes)))
 
 
+def _not_a_date_sqlite(col: ColumnElement[Any]) -> ColumnElement[bool]:
+    """On SQLite, a value that is not ISO date text (a number, `15/06/2025`, empty text): the scope filters'
+    comparisons would place it wrongly or leave it out unseen, so it is let through for the extractor to stop
+    on (`scope.scope_filter`)."""
+    iso = col.op("GLOB")(literal("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"))
+    return and_(col.is_not(None), not_(and_(func.typeof(col) == "text", iso)))
+
+
 class Statements:
     """The SQL ascld runs: each query wrapped with the scope rules and ordered by person key."""
 
@@ -358,6 +370,7 @@ class Statements:
         # The scope filters compare with the day after the period end (`scope.scope_filter`: dates with a
         # time of day count by their day).
         self.after_end = bindparam("ascld_after_period_end", pe + dt.timedelta(days=1), type_=Date)
+        self.not_a_date = _not_a_date_sqlite if plan.dialect == "sqlite" else None
 
     def _ordered(
         self,
@@ -384,7 +397,11 @@ class Statements:
         s = q.section
         scope = sc.event_scope(s.event_type or "")
         c = {n.lower(): sub.c[n] for n in q.names}
-        where = [sc.scope_filter(scope, c["event_start_date"], c["event_end_date"], self.ps, self.after_end)]
+        where = [
+            sc.scope_filter(
+                scope, c["event_start_date"], c["event_end_date"], self.ps, self.after_end, self.not_a_date
+            )
+        ]
         if s.status is not None and "status" in c:
             out = sorted(code for code, status in s.status.items() if status in scope.excluded_statuses())
             if out:
@@ -497,11 +514,14 @@ class Statements:
                 lc["cared_for_key"],
                 lc["cared_for_key"].in_(service_users),
                 la_id,
+                lc["end_date"],
             )
-            .where(sc.link_active_filter(lc["start_date"], lc["end_date"], self.ps, self.after_end))
+            .where(
+                sc.link_active_filter(lc["start_date"], lc["end_date"], self.ps, self.after_end, self.not_a_date)
+            )
             .order_by(lc["carer_key"], lc["start_date"], lc["cared_for_key"])
         )
-        return stmt, ["carer_key", "start_date", "cared_for_key", "in_file", "la_id"]
+        return stmt, ["carer_key", "start_date", "cared_for_key", "in_file", "la_id", "end_date"]
 
 
 # ---------------------------------------------------------------------- streams
