@@ -348,3 +348,21 @@ def test_dates_sqlite_cannot_compare_as_dates_stop_instead_of_being_left_out(
     with pytest.raises(UsageError, match=f"the {column}[a-z_]* column holds {what}"):
         extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False)
     assert list(out.iterdir()) == []
+
+
+def test_nul_characters_and_binary_values_in_free_text_are_reported_not_written(tmp_path: Path) -> None:
+    """Bad input loses nothing and gives a clear error: a NUL character would make the file binary data,
+    which the return reader refuses (T002), and a BLOB was written as Python's `b'...'` text. Both are
+    reported by row and field (the value is not shown), and nothing is written."""
+    people = [(1, "P\x001"), (2, b"P2"), (3, "P3")]
+    services = [(20 + k, k, "SU", "2025-05-01", None, "ACT", 10) for k in (1, 2, 3)]
+    url, mapping = _source(tmp_path, people, (), services)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ExtractProblems) as caught:
+        extract_return(url, mapping, *PERIOD, out / "r.csv", validate=False, transliterate=True)
+    found = [(t.row, t.field, t.kind) for t in caught.value.text]
+    assert found == [(2, "LA_Person_Unique_Identifier", "nul"), (3, "LA_Person_Unique_Identifier", "binary")]
+    message = str(caught.value)
+    assert "NUL character" in message and "binary data (a BLOB)" in message and "P2" not in message
+    assert list(out.iterdir()) == []

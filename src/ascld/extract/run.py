@@ -74,7 +74,8 @@ class TextIssue:
     Attributes:
         row: the row as a spreadsheet shows it (header = row 1).
         field: the national column name.
-        kind: `not_cp1252` or `formula`.
+        kind: `not_cp1252`, `formula`, `nul` (a NUL character, which makes the file binary data) or
+            `binary` (a binary value, such as a BLOB, instead of text).
     """
 
     row: int
@@ -87,6 +88,16 @@ class TextIssue:
                 f"return row {self.row}, field {self.field}: the text starts with = + - or @ and would run "
                 "as "
                 "a spreadsheet formula. Correct it in the source record."
+            )
+        if self.kind == "nul":
+            return (
+                f"return row {self.row}, field {self.field}: the text holds a NUL character, which would make "
+                "the file binary data rather than CSV text. Correct the source record."
+            )
+        if self.kind == "binary":
+            return (
+                f"return row {self.row}, field {self.field}: the query returns binary data (a BLOB), not text. "
+                "Return text, e.g. `CAST(... AS TEXT)`, or correct the source record."
             )
         return (
             f"return row {self.row}, field {self.field}: has characters Windows-1252 cannot hold. Correct "
@@ -595,7 +606,12 @@ class _Extractor:
     def text_cell(self, value: Any, field_: str) -> str:
         """A free-text cell: stripped, checked for Windows-1252 and formula starts (problems noted by field
         for the row being built), quoted for the line when needed."""
+        if isinstance(value, (bytes, bytearray, memoryview)):  # str() would write `b'...'`
+            self._issues.append((field_, "binary", False))
+            return ""
         text_ = (value if type(value) is str else str(value)).strip()
+        if "\x00" in text_:
+            self._issues.append((field_, "nul", False))
         if not text_.isascii() and not cp1252_ok(text_):
             if self.transliterate:
                 text_ = transliterate(text_)
