@@ -366,3 +366,11 @@ def test_nul_characters_and_binary_values_in_free_text_are_reported_not_written(
     message = str(caught.value)
     assert "NUL character" in message and "binary data (a BLOB)" in message and "P2" not in message
     assert list(out.iterdir()) == []
+
+
+def test_a_cost_rounding_to_zero_is_written_without_a_minus_sign(tmp_path: Path) -> None:
+    """Spec README §3: Unit Cost is "Numeric (0.00)". A tiny negative cost (a refund rounding to nothing,
+    or -0.0 from a float column) rounds to 0.00; it was written "-0.00"."""
+    services = [(20 + k, 1, "SU", "2025-05-01", None, "ACT", c) for k, c in enumerate([-0.004, "-0.001", -0.0])]
+    rows = _extract(tmp_path, [(1, "P1")], (), services)
+    assert [r["Unit Cost"] for r in rows] == ["0.00", "0.00", "0.00"]

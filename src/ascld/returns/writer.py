@@ -81,14 +81,15 @@ def format_decimal(value: decimal.Decimal | int | float) -> str:
     Examples:
         >>> format_decimal(decimal.Decimal("18.505"))
         '18.51'
-        >>> format_decimal(7)
-        '7.00'
+        >>> format_decimal(7), format_decimal(-0.004)
+        ('7.00', '0.00')
     """
     if isinstance(value, float):
         value = decimal.Decimal(repr(value))
     elif isinstance(value, int):
         value = decimal.Decimal(value)
-    return str(value.quantize(TWO_PLACES, rounding=decimal.ROUND_HALF_UP))
+    rounded = value.quantize(TWO_PLACES, rounding=decimal.ROUND_HALF_UP)
+    return str(rounded.copy_abs() if rounded.is_zero() else rounded)  # never "-0.00"
 
 
 def is_formula_like(text: str) -> bool:
