@@ -164,6 +164,12 @@ def test_mapping_mistakes_name_their_line(mapping_text, tmp_path, change, needle
             "ascld fills Reporting_Period_Start_Date from the --period option",
             "requests:",
         ),
+        (  # SQLite names the second one `last_name:1`, which is not a column the mapping wrote
+            "c.surname                     AS last_name,",
+            "c.surname AS last_name, c.forename AS LAST_NAME,",
+            "the people query returns the column last_name twice",
+            "people:",
+        ),
         (
             "FROM carer_link",
             "FROM carer_link WHERE start_date > :since",

@@ -215,9 +215,12 @@ class SourcePlan:
         seen: dict[str, str] = {}
         for col in q.names:
             low = col.lower()
-            if low in seen:
+            first, colon, n = low.rpartition(":")  # SQLite names a repeated column `gender:1`
+            if low in seen or (colon and n.isdigit() and first in seen):
                 self.problem(
-                    s.line, f"the {name} query returns the column {low} twice", "Give each column one alias"
+                    s.line,
+                    f"the {name} query returns the column {low if low in seen else first} twice",
+                    "Give each column one alias",
                 )
                 continue
             seen[low] = col
