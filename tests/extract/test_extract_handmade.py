@@ -374,3 +374,18 @@ def test_a_cost_rounding_to_zero_is_written_without_a_minus_sign(tmp_path: Path)
     services = [(20 + k, 1, "SU", "2025-05-01", None, "ACT", c) for k, c in enumerate([-0.004, "-0.001", -0.0])]
     rows = _extract(tmp_path, [(1, "P1")], (), services)
     assert [r["Unit Cost"] for r in rows] == ["0.00", "0.00", "0.00"]
+
+
+def test_a_completed_request_with_no_start_date_is_written_not_left_out(tmp_path: Path) -> None:
+    """Rule X01 (docs/extract.md): a request is in when completed with an end date inside the period; the
+    start may be earlier. One with no start date recorded was left out with nothing said; it is written
+    with a blank Event Start Date (mandatory: the validator reports it, C001), before the person's dated
+    rows."""
+    requests = [(10, 1, None, "2025-06-02", "DONE"), (11, 1, "2025-05-01", "2025-05-02", "DONE")]
+    services = [(20, 1, "SU", "2025-01-01", None, "ACT", 10)]
+    rows = _extract(tmp_path, [(1, "P1")], requests, services)
+    assert [(r["Event Reference"], r["Event Start Date"], r["Event End Date"]) for r in rows] == [
+        ("Q10", "", "02/06/2025"),
+        ("S20", "01/01/2025", ""),
+        ("Q11", "01/05/2025", "02/05/2025"),
+    ]

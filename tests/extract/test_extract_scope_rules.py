@@ -54,6 +54,8 @@ PERIOD = (D(2025, 4, 1), D(2026, 3, 31))
         ("Request", D(2025, 1, 1), D(2025, 3, 31), False),  # completed the day before
         ("Request", D(2026, 3, 1), D(2026, 4, 1), False),  # completed after the period
         ("Request", D(2026, 3, 1), None, False),  # open
+        ("Request", None, D(2025, 6, 1), True),  # completed in the period, no start: written (blank) for the
+        ("Assessment", None, D(2025, 3, 31), False),  # validator to report; completed before: out
         ("Review", D(2025, 6, 1), D(2025, 6, 2), True),
         ("Service", D(2020, 1, 1), None, True),  # open, started long before
         ("Service", D(2020, 1, 1), D(2025, 4, 1), True),  # ended on the first day

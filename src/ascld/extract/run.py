@@ -1400,8 +1400,11 @@ def _sorted_by_person(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return out
 
 
-def _start_date(row: tuple[Any, ...]) -> Any:
-    return sc.as_date(row[2])
+def _start_date(row: tuple[Any, ...]) -> tuple[bool, dt.date]:
+    """A row's start date as a sort key: a record with no start date (written blank for the validator to
+    report) comes first."""
+    found = sc.as_date(row[2])
+    return (found is not None, found or dt.date.min)
 
 
 def _service_as_at(cache: dict[Any, tuple[Any, bool]], period_end: dt.date, value: Any) -> tuple[Any, bool]:

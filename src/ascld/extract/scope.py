@@ -213,11 +213,13 @@ def scope_filter(
             unseen (`15/06/2025` sorts before `2025-04-01` as text).
 
     Returns:
-        `completed_in_period`: end date present and inside the period, start on or before the period end.
+        `completed_in_period`: end date present and inside the period, start on or before the period end
+            or not recorded (the record is written with a blank start, for the validator to report).
         `active_in_period`: start on or before the period end and no end date or an end on or after its start.
     """
     if scope.rule == "completed_in_period":
-        found = and_(end.is_not(None), end >= period_start, end < after_end, start < after_end)
+        started = or_(start.is_(None), start < after_end)
+        found = and_(end.is_not(None), end >= period_start, end < after_end, started)
     elif scope.rule == "active_in_period":
         found = and_(start < after_end, or_(end.is_(None), end >= period_start))
     else:
