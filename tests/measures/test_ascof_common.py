@@ -134,6 +134,23 @@ def test_comparisons_are_case_insensitive_and_ignore_trailing_spaces():
     assert got["like"] == [True, False, False]  # LIKE keeps trailing spaces
 
 
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_trailing_tabs_and_line_breaks_count_in_comparisons_on_every_engine(engine):
+    """SQL Server's `=` ignores trailing spaces only (main-tables.md §0): `'Service\t' = 'Service'` is false.
+    Ibis's `rstrip()` strips tabs and line breaks on DuckDB, so DuckDB matched them and Spark did not."""
+    if engine == "spark":
+        pytest.importorskip("pyspark")
+    t = ibis.memtable(pa.table({"s": ["SERVICE  ", "Service\t", "service\n", "Service\t "]}))
+    got = connect(engine).to_pyarrow(
+        t.select(eq=ci_eq(t.s, "Service"), in_=ci_in(t.s, ["Service", "Review"]), ne=ci_ne(t.s, "service"))
+    ).to_pydict()
+    assert got == {
+        "eq": [True, False, False, False],
+        "in_": [True, False, False, False],
+        "ne": [False, True, True, True],
+    }
+
+
 def test_negated_comparisons_are_not_true_for_null():
     got = _evaluate(
         {

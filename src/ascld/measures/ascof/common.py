@@ -28,6 +28,7 @@ import ibis.expr.types as ir
 from ascld.errors import UnusableInput, UsageError
 from ascld.measures.ascof.reference import load_reference
 from ascld.measures.spelling import with_one_spelling
+from ascld.national.main_tables.sql import rtrim
 from ascld.spec import load_spec
 
 # --------------------------------------------------------------------------------------------------
@@ -196,13 +197,17 @@ def uuid_hex() -> str:
 
 
 def fold(x: ir.StringValue) -> ir.StringValue:
-    """Case-folded, right-stripped text for `=`/`IN` comparisons (a case-insensitive collation)."""
-    return x.rstrip().lower()
+    """Lower-cased text without trailing spaces, for `=`/`IN` comparisons (a case-insensitive collation).
+
+    SQL `RTRIM(x)` (`sql.rtrim`), not Ibis's `rstrip()`: on DuckDB that also strips tabs and line breaks, which
+    SQL Server's `=` does not ignore (so `'Service\t'` matched `'Service'` on DuckDB but not on Spark).
+    """
+    return rtrim(x).lower()
 
 
 def fold_literal(value: str) -> str:
     """`fold` of a Python string."""
-    return value.rstrip().lower()
+    return value.rstrip(" ").lower()
 
 
 def ci_eq(x: ir.StringValue, value: str) -> ir.BooleanValue:
