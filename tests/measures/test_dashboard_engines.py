@@ -67,3 +67,22 @@ def test_duckdb_and_spark_give_identical_dashboard_tables(spark_backend):  # noq
         ("Dashboard WT2", "2024-07-01"): (9, 1),
         ("Dashboard WT2", "2024-10-01"): (19, 1),
     }
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_an_arrow_main_table_with_null_decimal_costs_runs_on_spark(spark_backend):  # noqa: F811
+    """The main tables store Unit_Cost and Planned_Units_Per_Week as decimal(18, 2), NULL where not given. Handed
+    over as an Arrow table, Spark got it through an Ibis memtable (pandas), which raised TypeError on the NULL."""
+    table = _single()
+    costs = table.column("Unit_Cost").to_pylist()
+    costs[-1] = None
+    for name, values in (("Unit_Cost", costs), ("Planned_Units_Per_Week", table.column("Planned_Units_Per_Week"))):
+        decimals = pa.array(values, pa.float64()).cast(pa.decimal128(18, 2))
+        table = table.set_column(table.schema.get_field_index(name), name, decimals)
+    assert table.column("Unit_Cost").null_count >= 1
+    on_duckdb, on_spark = _run(connect("duckdb"), table, None), _run(spark_backend, table, None)
+    for key, want in on_duckdb.tables.items():
+        assert _normalised(on_spark.tables[key]).equals(_normalised(want)), key
+    services = len(D2) + sum(1 for r in _d1_rows(True) if r["Event_Type"] == "Service")
+    assert on_spark.tables["services"].num_rows == services

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
@@ -23,6 +22,7 @@ import pyarrow as pa
 from ascld.engine import connect, run_step
 from ascld.errors import UsageError
 from ascld.measures.ascof.common import engine_stage, format_d_mmm_yy, no_stage
+from ascld.measures.ascof.inputs import table_on
 from ascld.measures.dashboard import reference as ref
 from ascld.measures.dashboard.dimensions import (
     DISTINCT_DIMENSIONS,
@@ -78,12 +78,10 @@ def _as_table(con: Any, value: Any, what: str) -> ir.Table | None:
     if isinstance(value, ir.Table):
         return value
     if isinstance(value, pa.Table):
-        if getattr(con, "name", "") == "pyspark":
-            # Spark stages compile expressions to SQL themselves, which does not register in-memory tables.
-            import uuid
-
-            return con.create_view(f"__ascld_dashboard_input_{uuid.uuid4().hex[:12]}", ibis.memtable(value))
-        return ibis.memtable(value)
+        # On Spark a registered view (stages compile expressions to SQL themselves, which does not register
+        # in-memory tables), loaded from Arrow: an Ibis memtable goes through pandas there, which cannot take a
+        # decimal column with NULLs (the main tables' Unit_Cost).
+        return table_on(con, value, "dashboard_input")
     path = Path(value)
     if not path.exists():
         raise UsageError(f"{what}: no such file or folder: {path}")
