@@ -77,3 +77,28 @@ def test_main_table_identical_on_every_engine(engine_con, reference, synthetic_s
     assert len(rows) == len(ref_rows)
     for got, want in zip(rows, ref_rows, strict=True):
         assert got == want
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_a_trailing_no_break_space_is_not_a_trailing_space_on_any_engine(engine, build, duck, request):
+    """SQL Server's `=` ignores trailing U+0020 spaces only (main-tables.md §0), so 'Long term support:
+    Community' + U+00A0 maps to nothing and a person ID ending in U+00A0 is another person. DuckDB's one-argument
+    RTRIM also stripped the no-break space, so DuckDB mapped and merged them where Spark did not."""
+    from conftest import SERVICE, covering_rows, submission
+
+    con = request.getfixturevalue("spark_con") if engine == "spark" else duck
+    service = {**SERVICE, "Event_Start_Date": D(2024, 6, 1), "Event_End_Date": D(2024, 9, 1)}
+    rows = [
+        {**service, "Der_NHS_Number_Traced_Pseudo": "Q", "Service_Type": "Long term support: Community   "},
+        {**service, "Der_NHS_Number_Traced_Pseudo": "Q\u00a0", "Service_Type": "Long term support: Community\u00a0"},
+    ]
+    records = submission(
+        covering_rows(D(2024, 4, 1), D(2025, 3, 31)) + rows, imported=dt.datetime(2025, 4, 20, 9), file_id="F1"
+    )
+    out, _ = build(records, "single", D(2024, 4, 1), D(2025, 3, 31), D(2025, 5, 5), con=con, engine=engine)
+    got = sorted(
+        (r["Der_NHS_LA_Combined_Person_ID"], r["Service_Type_Cleaned"])
+        for r in out
+        if r["Der_NHS_LA_Combined_Person_ID"].startswith("Q")
+    )
+    assert got == [("Q", "Long term support: Community"), ("Q\u00a0", "Invalid and not mapped")]

@@ -19,8 +19,8 @@ def rtrim(value: str) -> str:  # type: ignore[empty-body]  # pragma: no cover - 
     Server alike.
 
     (Ibis's own `rstrip()` also removes tabs and newlines on some engines, which `=` in SQL Server does not
-    ignore.) Known gap: DuckDB's RTRIM also removes trailing Unicode space separators (e.g. U+00A0), which
-    Spark and SQL Server keep.
+    ignore.) DuckDB's built-in RTRIM also removes trailing Unicode space separators (e.g. U+00A0), which Spark and
+    SQL Server keep; `ascld.engine` opens DuckDB with a same-named macro that strips spaces only.
     """
 
 
