@@ -349,3 +349,15 @@ def test_identifiers_take_one_spelling_per_case_insensitive_value():
     assert got.column("LA_Code").to_pylist() == ["E1"] * 4
     kept = connect("duckdb").to_pyarrow(prepare_main_table(ibis.memtable(rows), canonicalise=False))
     assert kept.column("Der_NHS_LA_Combined_Person_ID").to_pylist() == ["ab ", "AB", "Ab", "CD"]
+
+
+def test_a_no_break_space_keeps_an_arrow_main_tables_person_apart_on_duckdb():
+    """The one-spelling pass of an Arrow main table ran on Ibis's default DuckDB connection (a bare memtable),
+    whose RTRIM strips a trailing no-break space: 'Q' + U+00A0 became 'Q', where SQL Server and Spark keep two
+    people (main-tables.md §0). `table_on` now puts the table on the connection `ascld.engine` opened."""
+    from ascld.measures.ascof.inputs import table_on
+
+    con = connect("duckdb")
+    rows = main_table([{"Der_NHS_LA_Combined_Person_ID": p} for p in ("Q", "q  ", "Q\u00a0")])
+    got = con.to_pyarrow(prepare_main_table(table_on(con, rows, "main"))).column("Der_NHS_LA_Combined_Person_ID")
+    assert sorted(got.to_pylist()) == ["Q", "Q", "Q\u00a0"]

@@ -294,15 +294,17 @@ def table_on(con: Any, data: pa.Table | ir.Table, name: str) -> ir.Table:
     """Put a pyarrow table on the connection's engine (an Ibis table passes through unchanged).
 
     Spark gets the table through `createDataFrame` from Arrow: Ibis memtables go through pandas there and
-    turn NULL text into 'NaN'.
+    turn NULL text into 'NaN'. DuckDB gets a temporary table.
     """
     if isinstance(data, ir.Table):
         return data
+    view = f"__ascld_{name}_{uuid.uuid4().hex[:12]}"
     if getattr(con, "name", "") == "pyspark":
-        view = f"__ascld_{name}_{uuid.uuid4().hex[:12]}"
         con._session.createDataFrame(data).createOrReplaceTempView(view)
         return con.table(view)
-    return ibis.memtable(data)
+    # A table of `con`, not a bare memtable: a query of the memtable alone (the one-spelling pass) would run on
+    # Ibis's default DuckDB connection, without the settings `ascld.engine` gives a connection.
+    return con.create_view(view, ibis.memtable(data))
 
 
 def write_csv_rows(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
