@@ -190,6 +190,26 @@ def test_rules_can_come_from_another_file(tmp_path):
     assert published(count(5), rules)[0] == "*"
 
 
+def test_national_rows_rounded_by_the_rules_are_flagged_rounded(tmp_path):
+    # The docs' way to close the national gap: DC02's scope `all`, no DC10. England's 103 is then published as
+    # 105, so its flag is `rounded`, not `national` (which means unrounded, and which find_differencing_risks
+    # takes as exact: 105 against parts adding to 100 would be reported as exactly 5 people).
+    path = tmp_path / "rules.csv"
+    with RULES_FILE.open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["rule_id"] != "DC10"]
+    for r in rows:
+        if r["rule_id"] == "DC02":
+            r["scope"] = "all"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    rules = load_disclosure_rules(path)
+    assert published(count(103, la_code=None), rules) == (105, None, 105.0, "rounded")
+    assert published(ratio(9, 16, la_code=None), rules) == (10, 15, 66.7, "rounded")
+    assert published(count(103, la_code=None)) == (103, None, 103.0, "national")  # default rules
+
+
 def test_malformed_rules_are_refused(tmp_path):
     path = tmp_path / "rules.csv"
     path.write_text(

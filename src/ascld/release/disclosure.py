@@ -109,6 +109,16 @@ class DisclosureRules:
             r.applies_to == "rows" and r.action == "unrounded" and r.scope == "national" for r in self.rules
         )
 
+    @property
+    def rounds_national(self) -> bool:
+        """True when national rows are rounded too (a rounding rule whose scope takes them in, and no rule
+        keeping them unrounded): their flag is then `rounded`, not `national`."""
+        return (
+            self.rounding_base is not None
+            and _in_scope(self.rounding_scope, national=True)
+            and not self.national_unrounded
+        )
+
     def value_rule(self, measure: str) -> tuple[int, int]:
         """(scale, decimal places) used to recompute a value with a denominator for `measure`."""
         candidates = [r for r in self.rules if r.applies_to == "values" and r.action == "recompute"]
@@ -356,7 +366,8 @@ def apply_disclosure_control(table: Any, rules: DisclosureRules | None = None) -
         published["numerator"].append(numerator)
         published["denominator"].append(denominator)
         published["value"].append(value)
-        flag = SUPPRESSED if (num_suppressed or den_suppressed) else NATIONAL if national else ROUNDED
+        unrounded = national and not rules.rounds_national
+        flag = SUPPRESSED if (num_suppressed or den_suppressed) else NATIONAL if unrounded else ROUNDED
         published["disclosure_flag"].append(flag)
     out = frame.loc[:, list(MEASURE_COLUMNS)].copy()
     for column, values in published.items():
