@@ -22,7 +22,13 @@ from click.testing import CliRunner
 from ascld.identity import PseudoKey
 from ascld.measures.ascof import read_la_lookup, synthetic_la_lookup_path, synthetic_population_path
 from ascld.measures.ascof.synthetic import synthetic_lsoa_lookup
-from ascld.measures.run import EPHEMERAL_KEY_NOTE, _stated, run_measures_council, run_measures_national
+from ascld.measures.run import (
+    COUNCIL_ENGLAND_NOTE,
+    EPHEMERAL_KEY_NOTE,
+    _stated,
+    run_measures_council,
+    run_measures_national,
+)
 from ascld.national.ingest import ingest_files
 
 runner = pytest.importorskip("ascld.synth.runner")
@@ -154,6 +160,22 @@ def test_council_cli_controls_disclosure_by_default(world, tmp_path):
     assert rows and all(r["disclosure_flag"] in ("suppressed", "rounded", "national") for r in rows)
     published = [r["numerator"] for r in rows if isinstance(r["numerator"], int) and r["la_code"]]
     assert all(n % 5 == 0 for n in published)  # council counts rounded to 5 (DC02)
+    # The England rows of a council run are that council's own figures (SALT): they are rounded like its
+    # rows, not published exactly beside them (which would undo DC02 for the council).
+    def cell(r):
+        return r["measure"], r["reporting_period"], r["breakdown"], r["group"]
+
+    own = {cell(r): r for r in rows if r["la_code"] == COUNCIL}
+    england = [r for r in rows if r["la_code"] is None]
+    assert england and all(r["disclosure_flag"] != "national" for r in england)
+    for r in england:
+        mine = own[cell(r)]
+        assert (r["numerator"], r["value"], r["disclosure_flag"]) == (
+            mine["numerator"], mine["value"], mine["disclosure_flag"]
+        )
+    assert COUNCIL_ENGLAND_NOTE in m["notes"]
+    assert {r["rule_id"]: r["scope"] for r in m["disclosure_control"]["rules"]}["DC02"] == "all"
+    assert "DC10" not in {r["rule_id"] for r in m["disclosure_control"]["rules"]}
 
 
 def test_council_cli_memory_limit_and_threads_reach_duckdb(world, tmp_path):

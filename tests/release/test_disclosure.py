@@ -312,3 +312,15 @@ def test_a_median_is_published_as_computed_unless_its_count_is_suppressed():
         ["*", "*", "suppressed"],
         [10, 10.0, "rounded"],  # a count's value is its published count
     ]
+
+
+def test_rules_with_national_rows_rounded_round_england_like_a_council():
+    # Council mode's rules: England's 103 (which is then one council's 103) is published as 105, its 9 of 16
+    # as 10 of 15 (66.7), its 3 still as `*`; the rules in force say so (DC02 for every row, no DC10).
+    rules = load_disclosure_rules().with_national_rows_rounded()
+    assert published(count(103, la_code=None), rules) == (105, None, 105.0, "rounded")
+    assert published(ratio(9, 16, la_code=None), rules) == (10, 15, 66.7, "rounded")
+    assert published(count(3, la_code=None), rules) == ("*", None, "*", "suppressed")
+    described = {r["rule_id"]: r for r in rules.describe()}
+    assert described["DC02"]["scope"] == "all" and "DC10" not in described
+    assert published(count(103, la_code=None)) == (103, None, 103.0, "national")  # default rules unchanged

@@ -46,6 +46,11 @@ EPHEMERAL_KEY_NOTE = (
     "council mode: the returns were pseudonymised with an ephemeral random key generated in memory for this "
     "run; it was never written anywhere, and the temporary store was deleted when the run ended"
 )
+COUNCIL_ENGLAND_NOTE = (
+    "council mode: the England rows cover this council only, so disclosure control rounds them like the "
+    "council's own rows (DC02 applies to every row and DC10 is not in force); otherwise they would publish the "
+    "council's exact figures next to its rounded ones"
+)
 
 
 @dataclass(frozen=True)
@@ -367,6 +372,9 @@ def _run(plan: _Plan) -> MeasuresRun:
 
     if plan.disclosure:
         rules = plan.rules or load_disclosure_rules()
+        if plan.mode == "council":
+            rules = rules.with_national_rows_rounded()
+            plan.notes.append(COUNCIL_ENGLAND_NOTE)
         if rows:
             rows = _controlled(rows, rules)
         disclosure: Any = {"applied": True, "rules": rules.describe()}

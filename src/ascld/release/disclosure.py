@@ -156,6 +156,19 @@ class DisclosureRules:
             rules.append(replace(rule, parameters=MappingProxyType(params)))
         return DisclosureRules(tuple(rules))
 
+    def with_national_rows_rounded(self) -> DisclosureRules:
+        """The same rules with national rows rounded like council ones: the rounding rule's scope becomes `all`
+        and a rule keeping national rows unrounded (DC10) is left out. For council mode, whose England rows
+        cover the one council, so that they are not its exact figures next to its rounded ones."""
+        rules = []
+        for rule in self.rules:
+            if rule.applies_to == "rows" and rule.action == "unrounded" and rule.scope == "national":
+                continue
+            if rule.applies_to == "counts" and rule.action == "round":
+                rule = replace(rule, scope="all")
+            rules.append(rule)
+        return DisclosureRules(tuple(rules))
+
     def describe(self) -> list[dict[str, str]]:
         """The rules as plain dicts, for a run manifest."""
         return [
