@@ -103,3 +103,26 @@ def test_salt_council_figures_do_not_leak_the_under_18s(salt_sts001):
     assert council[council.breakdown == "Total"].numerator.tolist() == [10]  # 12 rounded
     found = risks(council[council.breakdown == "Total"], council[council.breakdown == "Age band | Sequel"])
     assert found.empty
+
+
+def test_national_rows_alone_can_be_checked():
+    # The documented national check on England rows only: every `la_code` is empty, so the summed parts'
+    # `la_code` column is all missing; it must still match the totals' (it used to stop with a pandas
+    # ValueError about merging object and float64 columns).
+    released = apply_disclosure_control(pd.concat([TOTALS, BANDS], ignore_index=True))
+    national = released[released.la_code.isna()]
+    found = risks(national[national.breakdown == "Total"], national[national.breakdown == "Age band"])
+    assert (list(found.difference), list(found.risk)) == ([3], ["exact"])
+
+
+def test_figures_read_back_from_a_published_csv_are_checked(tmp_path):
+    # pandas reads a count column that holds `*` as text ("105", "60", "*"): those figures are still numbers to
+    # compare, not unknowns (before, every pair was skipped and no risk was found).
+    other = pd.DataFrame([cell("318", "Other", "Other", 3)])
+    released = apply_disclosure_control(pd.concat([TOTALS, BANDS, other], ignore_index=True))
+    path = tmp_path / "measures.csv"
+    released.to_csv(path, index=False)
+    back = pd.read_csv(path, dtype={"la_code": str})
+    assert "*" in set(back.numerator)
+    found = risks(back[back.breakdown == "Total"], back[back.breakdown == "Age band"])
+    assert (list(found.la_code.isna()), list(found.difference), list(found.risk)) == ([True], [3], ["exact"])

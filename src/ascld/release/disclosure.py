@@ -406,18 +406,35 @@ def sum_published(table: Any, by: Sequence[str], *, label: str = "Sum of parts")
     rows = []
     for keys, part in frame.groupby(list(by), dropna=False, sort=True):
         keys = keys if isinstance(keys, tuple) else (keys,)
-        numbers = list(part["numerator"])
-        if any(not isinstance(n, (int, float)) or _is_missing(n) for n in numbers):
+        numbers = [_figure(n) for n in part["numerator"]]
+        if any(n is None for n in numbers):
             continue
         record = dict.fromkeys(MEASURE_COLUMNS)
         record.update(dict(zip(by, keys, strict=True)))
         record["group"] = label
-        record["numerator"] = int(sum(int(n) for n in numbers))
+        record["numerator"] = sum(n for n in numbers if n is not None)
         flags = set(part["disclosure_flag"].fillna(""))
         record["disclosure_flag"] = NATIONAL if flags <= {NATIONAL, ""} and flags else ROUNDED
         record["__parts"] = len(part)
         rows.append(record)
     return pd.DataFrame(rows, columns=[*MEASURE_COLUMNS, "__parts"])
+
+
+def _figure(value: Any) -> int | None:
+    """A published count as a whole number, or None for a suppressed (`*`) or missing one. Counts read back
+    from a published CSV are text when the column also holds `*`."""
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except ArithmeticError:
+            return None
+        return int(number) if number.is_finite() and number == number.to_integral_value() else None
+    if isinstance(value, bool) or _is_missing(value):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _error(flag: Any, parts: int, rules: DisclosureRules) -> int:
@@ -465,13 +482,16 @@ def find_differencing_risks(
     a, b = _to_frame(first), _to_frame(second)
     a = a.assign(__parts=a.get("__parts", 1))
     b = b.assign(__parts=b.get("__parts", 1))
+    for frame in (a, b):  # an all-missing key column (national rows only) is float64 after sum_published
+        for key in keys:
+            frame[key] = frame[key].astype(object)
     merged = a.merge(b, on=keys, suffixes=("_first", "_second"))
     out = []
     for record in merged.to_dict("records"):
-        x, y = record["numerator_first"], record["numerator_second"]
-        if not all(isinstance(v, (int, float)) and not _is_missing(v) for v in (x, y)):
+        x, y = _figure(record["numerator_first"]), _figure(record["numerator_second"])
+        if x is None or y is None:
             continue
-        difference = abs(int(x) - int(y))
+        difference = abs(x - y)
         slack = _error(record["disclosure_flag_first"], record["__parts_first"], rules) + _error(
             record["disclosure_flag_second"], record["__parts_second"], rules
         )
@@ -487,8 +507,8 @@ def find_differencing_risks(
                 **{k: record[k] for k in keys},
                 "group_first": record["group_first"] if "group_first" in record else record.get("group"),
                 "group_second": record["group_second"] if "group_second" in record else record.get("group"),
-                "published_first": int(x),
-                "published_second": int(y),
+                "published_first": x,
+                "published_second": y,
                 "difference": difference,
                 "min_true_difference": lo,
                 "max_true_difference": hi,
