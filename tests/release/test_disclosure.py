@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -219,6 +220,42 @@ def test_malformed_rules_are_refused(tmp_path):
     )
     with pytest.raises(SpecError, match="row 2, field parameters"):
         load_disclosure_rules(path)
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "column", "text", "message"),
+    [
+        ("DC02", "parameters", "base=abc", "row 3, field parameters: `base=abc` is not a whole number of 1 or more"),
+        ("DC02", "parameters", "base=0", "row 3, field parameters: `base=0` is not a whole number of 1 or more"),
+        ("DC02", "parameters", "", "row 3, field parameters: `base=` is missing"),
+        ("DC01", "parameters", "low=1;high=seven", "row 2, field parameters: `high=seven` is not a whole number"),
+        ("DC03", "parameters", "scale=100;places=-1", "row 4, field parameters: `places=-1` is not a whole"),
+        ("DC02", "action", "rounds", "row 3, field action: `rounds` is not one of suppress, round"),
+        ("DC02", "scope", "subnational", "row 3, field scope: `subnational` is not one of all, sub-national"),
+        ("DC01", "applies_to", "count", "row 2, field applies_to: `count` is not one of counts"),
+    ],
+)
+def test_rules_the_engine_would_not_understand_are_refused_when_read(tmp_path, rule_id, column, text, message):
+    # Before, these loaded: a misspelt action left every count unrounded without a word, and bad numbers
+    # stopped apply_disclosure_control later with a bare ValueError, KeyError or decimal.DivisionByZero.
+    path = tmp_path / "rules.csv"
+    with RULES_FILE.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for r in rows:
+        if r["rule_id"] == rule_id:
+            r[column] = text
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(SpecError, match=re.escape(message)):
+        load_disclosure_rules(path)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"base": 0}, "rounding base 0"), ({"threshold": -1}, "threshold -1")])
+def test_unusable_threshold_or_base_is_refused(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        load_disclosure_rules(**kwargs)
 
 
 # ------------------------------------------------------------------------------------------------------------

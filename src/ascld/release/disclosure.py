@@ -145,7 +145,15 @@ class DisclosureRules:
         )
 
     def configured(self, *, threshold: int | None = None, base: int | None = None) -> DisclosureRules:
-        """The same rules with a different upper suppression threshold and/or rounding base."""
+        """The same rules with a different upper suppression threshold and/or rounding base.
+
+        Raises:
+            UsageError: a threshold below 0 or a base below 1.
+        """
+        if threshold is not None and threshold < 0:
+            raise UsageError(f"disclosure rules: threshold {threshold} is below 0. Give 0 or more (default 7).")
+        if base is not None and base < 1:
+            raise UsageError(f"disclosure rules: rounding base {base} is below 1. Give 1 or more (default 5).")
         rules = []
         for rule in self.rules:
             params = dict(rule.parameters)
@@ -184,6 +192,37 @@ class DisclosureRules:
         ]
 
 
+APPLIES_TO = ("counts", "values", "denominators", "rows")
+SCOPES = ("all", "sub-national", "national")
+ACTIONS = ("suppress", "round", "recompute", "publish", "unrounded")
+# whole-number parameters of each kind of rule: name -> (required?, lowest value allowed)
+WHOLE_PARAMETERS: dict[tuple[str, str], dict[str, tuple[bool, int]]] = {
+    ("counts", "suppress"): {"low": (True, 0), "high": (True, 0)},
+    ("counts", "round"): {"base": (True, 1)},
+    ("values", "recompute"): {"scale": (False, 1), "places": (False, 0)},
+}
+
+
+def _checked(row: Mapping[str, str], params: Mapping[str, str], where: str) -> None:
+    """Refuse a rule whose kind or parameters the rules engine would not understand (a misspelt action would
+    otherwise be ignored and leave the counts uncontrolled)."""
+    for field_name, allowed in (("applies_to", APPLIES_TO), ("scope", SCOPES), ("action", ACTIONS)):
+        if row[field_name] not in allowed:
+            raise SpecError(
+                f"{where}, field {field_name}: `{row[field_name]}` is not one of {', '.join(allowed)}."
+            )
+    for name, (required, lowest) in WHOLE_PARAMETERS.get((row["applies_to"], row["action"]), {}).items():
+        if name not in params:
+            if required:
+                raise SpecError(f"{where}, field parameters: `{name}=` is missing. Write e.g. `{name}=5`.")
+            continue
+        text = params[name]
+        if not (text.isdigit() and int(text) >= lowest):
+            raise SpecError(
+                f"{where}, field parameters: `{name}={text}` is not a whole number of {lowest} or more."
+            )
+
+
 def _parameters(text: str, where: str) -> Mapping[str, str]:
     params: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in (text or "").split(";"))):
@@ -218,6 +257,8 @@ def _read(path: str) -> tuple[DisclosureRule, ...]:
         seen.add(row["rule_id"])
         if not row["source"].strip():
             raise SpecError(f"{where}, field source: empty. Say where the rule comes from.")
+        params = _parameters(row["parameters"], where)
+        _checked(row, params, where)
         rules.append(
             DisclosureRule(
                 rule_id=row["rule_id"],
@@ -225,7 +266,7 @@ def _read(path: str) -> tuple[DisclosureRule, ...]:
                 scope=row["scope"],
                 measure=row["measure"],
                 action=row["action"],
-                parameters=_parameters(row["parameters"], where),
+                parameters=params,
                 source=row["source"],
                 rationale=row["rationale"],
             )
