@@ -165,6 +165,17 @@ def test_table_not_in_tidy_layout_is_refused():
         apply_disclosure_control(pd.DataFrame({"numerator": [3]}))
 
 
+def test_an_already_controlled_table_is_refused_with_the_row_and_field():
+    # Controlling published figures again (e.g. measures.csv read back) used to stop with a bare
+    # "ValueError: invalid literal for int() with base 10: '*'"; 12.5 was cut to 12 without a word.
+    once = apply_disclosure_control(table(count(3), count(13)))
+    with pytest.raises(UsageError, match=r"row 1 \(SALT LTS001a, 318\), numerator: `\*` is not a whole count"):
+        apply_disclosure_control(once)
+    with pytest.raises(UsageError, match=r"row 1 \(ASCOF 2A, England\), denominator: `12.5` is not a whole count"):
+        apply_disclosure_control(table(ratio(9, 12.5, la_code=None)))
+    assert published(count("13")) == (15, None, 15.0, "rounded")  # a count given as text is still a count
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Configuration
 # ------------------------------------------------------------------------------------------------------------

@@ -330,11 +330,16 @@ def _in_scope(scope: str, national: bool) -> bool:
     return scope == "all" or (scope == "national") == national
 
 
-def _protect_count(value: Any, *, national: bool, rules: DisclosureRules) -> tuple[Any, bool]:
+def _protect_count(value: Any, *, national: bool, rules: DisclosureRules, where: str) -> tuple[Any, bool]:
     """(published count or symbol, suppressed?) for one count."""
     if _is_missing(value):
         return None, False
-    count = int(value)
+    count = _figure(value)
+    if count is None:
+        raise UsageError(
+            f"disclosure control: {where}: `{value}` is not a whole count. Give the measures as computed, "
+            "before disclosure control (a table read back from a published measures.csv is already controlled)."
+        )
     suppression = rules.suppression
     if suppression is not None and _in_scope(rules.suppression_scope, national):
         low, high, symbol = suppression
@@ -385,16 +390,19 @@ def apply_disclosure_control(table: Any, rules: DisclosureRules | None = None) -
     rules = rules or load_disclosure_rules()
     frame = _to_frame(table)
     published: dict[str, list[Any]] = {"numerator": [], "denominator": [], "value": [], "disclosure_flag": []}
-    for record in frame.to_dict("records"):
+    for number, record in enumerate(frame.to_dict("records"), start=1):
         national = _is_missing(record["la_code"]) or record["la_code"] == ""
         measure = record["measure"]
-        numerator, num_suppressed = _protect_count(record["numerator"], national=national, rules=rules)
+        where = f"row {number} ({measure}, {'England' if national else record['la_code']})"
+        numerator, num_suppressed = _protect_count(
+            record["numerator"], national=national, rules=rules, where=f"{where}, numerator"
+        )
         if rules.denominator_published(measure) or _is_missing(record["denominator"]):
             denominator = None if _is_missing(record["denominator"]) else record["denominator"]
             den_suppressed = False
         else:
             denominator, den_suppressed = _protect_count(
-                record["denominator"], national=national, rules=rules
+                record["denominator"], national=national, rules=rules, where=f"{where}, denominator"
             )
         symbol = rules.suppression[2] if rules.suppression else "*"
         if num_suppressed or den_suppressed:
@@ -462,20 +470,21 @@ def sum_published(table: Any, by: Sequence[str], *, label: str = "Sum of parts")
 
 
 def _figure(value: Any) -> int | None:
-    """A published count as a whole number, or None for a suppressed (`*`) or missing one. Counts read back
+    """A count as a whole number, or None for a suppressed (`*`), missing or fractional one. Counts read back
     from a published CSV are text when the column also holds `*`."""
     if isinstance(value, str):
         try:
-            number = Decimal(value.strip())
+            written = Decimal(value.strip())
         except ArithmeticError:
             return None
-        return int(number) if number.is_finite() and number == number.to_integral_value() else None
+        return int(written) if written.is_finite() and written == written.to_integral_value() else None
     if isinstance(value, bool) or _is_missing(value):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if number == value else None  # 12.5 is not a count
 
 
 def _error(flag: Any, parts: int, rules: DisclosureRules) -> int:
