@@ -126,3 +126,23 @@ def test_figures_read_back_from_a_published_csv_are_checked(tmp_path):
     assert "*" in set(back.numerator)
     found = risks(back[back.breakdown == "Total"], back[back.breakdown == "Age band"])
     assert (list(found.la_code.isna()), list(found.difference), list(found.risk)) == ([True], [3], ["exact"])
+
+
+def test_a_published_zero_is_exact_when_differencing():
+    # England's 15 (exact) against its councils' published 10, 0 and 0. Under the default rules a council's
+    # true 1 or 2 would be `*`, so a published 0 is a true 0; only the 10 may be 8..12, and England less
+    # its councils is 3..7 people in no council: a small group, proven. Counting +/-2 for each 0 as well
+    # gave -1..11 and reported nothing.
+    councils = apply_disclosure_control(
+        pd.DataFrame([cell("318", "Total", "Total", 11), cell("102", "Total", "Total", 0),
+                      cell("103", "Total", "Total", 0)])
+    )
+    england = apply_disclosure_control(pd.DataFrame([cell(None, "Total", "Total", 15)]))
+    found = find_differencing_risks(england, sum_published(councils, ["measure"]), on=["measure"])
+    assert list(found.risk) == ["bounded"]
+    assert (found.iloc[0].min_true_difference, found.iloc[0].max_true_difference) == (3, 7)
+    # A single published 0 against an exact figure: the difference is exact.
+    zero = apply_disclosure_control(pd.DataFrame([cell("102", "Total", "Total", 0)])).assign(la_code=None)
+    found = find_differencing_risks(pd.DataFrame([cell(None, "Total", "Total", 4)]).assign(disclosure_flag="national"),
+                                    zero, on=["measure"])
+    assert (list(found.difference), list(found.max_true_difference)) == ([4], [4])

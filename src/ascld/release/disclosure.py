@@ -465,8 +465,9 @@ def sum_published(table: Any, by: Sequence[str], *, label: str = "Sum of parts")
         flags = set(part["disclosure_flag"].fillna(""))
         record["disclosure_flag"] = NATIONAL if flags <= {NATIONAL, ""} and flags else ROUNDED
         record["__parts"] = len(part)
+        record["__zeros"] = numbers.count(0)
         rows.append(record)
-    return pd.DataFrame(rows, columns=[*MEASURE_COLUMNS, "__parts"])
+    return pd.DataFrame(rows, columns=[*MEASURE_COLUMNS, "__parts", "__zeros"])
 
 
 def _figure(value: Any) -> int | None:
@@ -487,12 +488,24 @@ def _figure(value: Any) -> int | None:
     return number if number == value else None  # 12.5 is not a count
 
 
-def _error(flag: Any, parts: int, rules: DisclosureRules) -> int:
-    """Largest difference between a published figure and the true one."""
+def _zero_is_exact(rules: DisclosureRules) -> bool:
+    """True when a rounded 0 can only be a true 0: every count that rounds to 0 (1 up to just under half the
+    base, e.g. 1-2 for base 5) is suppressed instead."""
+    base, suppression = rules.rounding_base, rules.suppression
+    if base is None or suppression is None or not _in_scope(rules.suppression_scope, national=False):
+        return False
+    low, high, _ = suppression
+    return low <= 1 and high >= (base - 1) // 2
+
+
+def _error(flag: Any, parts: int, zeros: int, rules: DisclosureRules) -> int:
+    """Largest difference between a published figure (a cell, or a sum of `parts` cells of which `zeros` are
+    0) and the true one."""
     base = rules.rounding_base
     if flag in (NATIONAL, "", None) or base is None or (isinstance(flag, float) and flag != flag):
         return 0
-    return (base // 2) * max(parts, 1)
+    moved = max(parts, 1) - (zeros if _zero_is_exact(rules) else 0)
+    return (base // 2) * moved
 
 
 def find_differencing_risks(
@@ -507,8 +520,9 @@ def find_differencing_risks(
     Cells of `first` and `second` are matched on the `on` columns (for example a `Total` table and the
     `sum_published` of a breakdown of the same measure, or the same breakdown in two measures). For each pair
     with two published numbers, the difference of the published figures is widened by the most that rounding
-    can have moved each of them (half the base per rounded cell; nothing for an unrounded national cell). The
-    pair is a risk when the true difference is then known to lie inside the suppression range:
+    can have moved each of them (half the base per rounded cell; nothing for an unrounded national cell, nor for
+    a published 0 when the rules suppress every count that would round to 0, e.g. 1-2 for base 5). The pair is
+    a risk when the true difference is then known to lie inside the suppression range:
 
     * `exact`: both figures are unrounded and differ by 1 to 7 - the small group's exact size is revealed;
     * `bounded`: the whole range of possible true differences lies inside 1 to 7.
@@ -530,8 +544,10 @@ def find_differencing_risks(
     low, high, _ = rules.suppression or (1, 7, "*")
     keys = list(on)
     a, b = _to_frame(first), _to_frame(second)
-    a = a.assign(__parts=a.get("__parts", 1))
-    b = b.assign(__parts=b.get("__parts", 1))
+    a, b = (
+        t.assign(__parts=t.get("__parts", 1), __zeros=t.get("__zeros", [int(_figure(n) == 0) for n in t.numerator]))
+        for t in (a, b)
+    )
     for frame in (a, b):  # an all-missing key column (national rows only) is float64 after sum_published
         for key in keys:
             frame[key] = frame[key].astype(object)
@@ -542,8 +558,9 @@ def find_differencing_risks(
         if x is None or y is None:
             continue
         difference = abs(x - y)
-        slack = _error(record["disclosure_flag_first"], record["__parts_first"], rules) + _error(
-            record["disclosure_flag_second"], record["__parts_second"], rules
+        slack = _error(
+            record["disclosure_flag_first"], record["__parts_first"], record["__zeros_first"], rules
+        ) + _error(record["disclosure_flag_second"], record["__parts_second"], record["__zeros_second"], rules
         )
         lo, hi = max(difference - slack, 0), difference + slack
         if slack == 0 and low <= difference <= high:
