@@ -114,8 +114,9 @@ class Spec:
 
 def load_reference_spec(overlay: str | Path | None = None) -> Spec:
     """The spec tables; `overlay` is a CSV `list,value[,r1_value]` (docs/spec.md "Overlay"): for each list it names,
-    its values replace the Release 2 list, which then counts as complete, and an r1_value adds or replaces that
-    Release 1 value's mapping."""
+    its values replace the Release 2 list, which then counts as complete; a shipped mapping to a value the overlay
+    writes only in other capitals (or with trailing spaces) follows the overlay's spelling, one to a value it does
+    not hold is dropped, and an r1_value adds or replaces that Release 1 value's mapping."""
     fields = _read("fields.csv")
     columns = [f["column"] for f in fields]
     types = {f["column"]: f["type"] for f in fields}
@@ -138,11 +139,18 @@ def load_reference_spec(overlay: str | Path | None = None) -> Spec:
         with open(overlay, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         for name in {r["list"] for r in rows}:
-            infos[name].r2 = set()
-            infos[name].complete = True
+            info = infos[name]
+            info.r2 = {r["value"] for r in rows if r["list"] == name}
+            info.complete = True
+            spelling = {v.rstrip().casefold(): v for v in info.r2}
+            for r1, target in info.r1_to_r2.items():
+                if info.r1_status.get(r1) == "mapped" and target not in info.r2:
+                    if target.rstrip().casefold() in spelling:
+                        info.r1_to_r2[r1] = spelling[target.rstrip().casefold()]
+                    else:
+                        info.r1_to_r2[r1], info.r1_status[r1] = "", "unknown"
         for r in rows:
             info = infos[r["list"]]
-            info.r2.add(r["value"])
             if r.get("r1_value"):
                 info.r1.add(r["r1_value"])
                 info.r1_to_r2[r["r1_value"]] = r["value"]

@@ -6,6 +6,7 @@ import pytest
 
 from ascld.errors import SpecError
 from ascld.spec import load_spec
+from ascld.spec.consistency import check_spec
 from ascld.spec.export import dumps, spec_from_json, spec_to_csv
 
 
@@ -72,3 +73,45 @@ def test_overlay_without_required_columns_is_refused(tmp_path):
     path.write_text("name,val\n", encoding="utf-8")
     with pytest.raises(SpecError, match="row 1"):
         load_spec(path)
+
+
+def test_overlay_drops_our_mappings_to_values_it_does_not_hold(tmp_path):
+    # We ship 'Fully Met' -> 'Fully met' (our guess at the Release 2 spelling). An official list that reads
+    # 'Outcomes fully met' etc. and maps nothing leaves 'Fully Met' with no known equivalent: the validator must not
+    # tell a council to use 'Fully met', which the official list does not hold.
+    path = tmp_path / "official.csv"
+    path.write_text(
+        "list,value\n"
+        "review_outcomes_achieved,Outcomes fully met\n"
+        "review_outcomes_achieved,Outcomes partially met\n"
+        "review_outcomes_achieved,Outcomes not met\n",
+        encoding="utf-8",
+    )
+    spec = load_spec(path)
+    lst = spec.lists["review_outcomes_achieved"]
+    assert "Fully Met" in lst.r1_values
+    assert "Fully Met" not in lst.r1_to_r2 and lst.r1_status["Fully Met"] == "unknown"
+    assert lst.to_r2("Fully Met") is None
+    assert check_spec(spec) == []
+
+
+def test_overlay_keeps_our_mappings_to_its_values_in_its_spelling(tmp_path):
+    # 'Male' -> 'Male' stays; 'Fully Met' -> 'Fully met' follows the official 'Fully Met' (capitals only differ);
+    # an R1 spelling variant follows its canonical value's overlay mapping.
+    path = tmp_path / "official.csv"
+    path.write_text(
+        "list,value,r1_value\n"
+        "gender,Male,\ngender,Female,\n"
+        "review_outcomes_achieved,Fully Met,\n"
+        "review_outcomes_achieved,Partially met,\n"
+        "event_outcome,Admitted to hospital (official),Admitted to hospital\n",
+        encoding="utf-8",
+    )
+    spec = load_spec(path)
+    assert spec.lists["gender"].r1_to_r2["Male"] == "Male"
+    assert spec.lists["review_outcomes_achieved"].r1_to_r2["Fully Met"] == "Fully Met"
+    assert spec.lists["review_outcomes_achieved"].r1_to_r2["Partially Met"] == "Partially met"
+    outcome = spec.lists["event_outcome"]
+    assert outcome.r1_to_r2["Admitted to hospital"] == "Admitted to hospital (official)"
+    assert outcome.r1_to_r2["Admitted to Hospital"] == "Admitted to hospital (official)"  # the variant
+    assert [p for p in check_spec(spec) if "maps to" in p] == []

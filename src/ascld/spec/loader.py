@@ -81,26 +81,41 @@ def _lists(overlay_rows: list[dict[str, str]] | None) -> dict[str, DefinedList]:
         r1 = [v["value"] for v in values[name]["R1"]] + [v["value"] for v in values[name]["R1-variant"]]
         r1_to_r2 = {m["r1_value"]: m["r2_value"] for m in mapping[name] if m["status"] == "mapped"}
         r1_status = {m["r1_value"]: m["status"] for m in mapping[name]}
-        # Spelling variants map where their canonical R1 value maps.
-        for v in values[name]["R1-variant"]:
-            canonical = v["note"].removeprefix("variant spelling of ")
-            if canonical in r1_to_r2:
-                r1_to_r2[v["value"]] = r1_to_r2[canonical]
-            r1_status[v["value"]] = r1_status.get(canonical, "unknown")
         r2_complete = _bool(r["r2_complete"])
         overlaid = bool(overlay.get(name))
+        mapped_by_overlay = set()
         if overlaid:
             # An overlay holds the official workbook's list: it replaces our R2 values and completes the list.
             r2 = list(dict.fromkeys(o["value"] for o in overlay[name]))
             unconfirmed = set()
             r2_complete = True
+            # Our mappings point at our R2 spellings: one the overlay writes only in other capitals or with trailing
+            # spaces follows the overlay's spelling; one the overlay does not hold is dropped, so that no output
+            # offers a value outside the official list (the R1 value has no known equivalent unless mapped below).
+            official = {v.rstrip().casefold(): v for v in r2}
+            for r1_value, target in list(r1_to_r2.items()):
+                if target not in r2:
+                    if target.rstrip().casefold() in official:
+                        r1_to_r2[r1_value] = official[target.rstrip().casefold()]
+                    else:
+                        del r1_to_r2[r1_value]
+                        r1_status[r1_value] = "unknown"
             for o in overlay[name]:
                 r1_value = (o.get("r1_value") or "").strip()
                 if r1_value:
                     r1_to_r2[r1_value] = o["value"]
                     r1_status[r1_value] = "mapped"
+                    mapped_by_overlay.add(r1_value)
                     if r1_value not in r1:
                         r1.append(r1_value)
+        # Spelling variants map where their canonical R1 value maps (unless the overlay maps the variant itself).
+        for v in values[name]["R1-variant"]:
+            if v["value"] in mapped_by_overlay:
+                continue
+            canonical = v["note"].removeprefix("variant spelling of ")
+            if canonical in r1_to_r2:
+                r1_to_r2[v["value"]] = r1_to_r2[canonical]
+            r1_status[v["value"]] = r1_status.get(canonical, "unknown")
         out[name] = DefinedList(
             name=name,
             field=r["field"],
