@@ -115,3 +115,28 @@ def test_overlay_keeps_our_mappings_to_its_values_in_its_spelling(tmp_path):
     assert outcome.r1_to_r2["Admitted to hospital"] == "Admitted to hospital (official)"
     assert outcome.r1_to_r2["Admitted to Hospital"] == "Admitted to hospital (official)"  # the variant
     assert [p for p in check_spec(spec) if "maps to" in p] == []
+
+
+def test_overlay_mapping_one_r1_value_to_two_values_is_refused(tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "list,value,r1_value\n"
+        "request_route_of_access,Self-funder,Self-Funder\n"
+        "request_route_of_access,Community or other route,\n"
+        "request_route_of_access,Self funder,Self-Funder\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match=r"o.csv, row 4, column r1_value: .*'Self-Funder'.* row 2"):
+        load_spec(path)
+
+
+def test_overlay_repeating_a_mapping_is_one_mapping(tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "list,value,r1_value\n"
+        "request_route_of_access,Self-funder,Self-Funder\n"
+        "request_route_of_access,Self-funder,Self-Funder\n",
+        encoding="utf-8",
+    )
+    lst = load_spec(path).lists["request_route_of_access"]
+    assert lst.r2_values == ("Self-funder",) and lst.r1_to_r2["Self-Funder"] == "Self-funder"

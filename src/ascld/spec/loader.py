@@ -189,6 +189,7 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
         )
     rows = []
     known = {r["list"] for r in _read("lists.csv")}
+    mapped: dict[tuple[str, str], tuple[str, int]] = {}  # (list, r1_value) -> (value, row)
     try:
         for row in reader:
             n = reader.line_num  # the spreadsheet row (the header is row 1)
@@ -200,6 +201,14 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
                     f"{path.name}, row {n}, column list: the specification has no list named {clean['list']!r}. "
                     "Use the list names shown by `ascld spec lists`."
                 )
+            if clean.get("r1_value"):
+                value, first = mapped.setdefault((clean["list"], clean["r1_value"]), (clean["value"], n))
+                if value != clean["value"]:
+                    raise SpecError(
+                        f"{path.name}, row {n}, column r1_value: the Release 1 value {clean['r1_value']!r} of "
+                        f"{clean['list']} maps to {clean['value']!r} here but to {value!r} on row {first}. "
+                        "A Release 1 value has one Release 2 value: keep one of the two rows."
+                    )
             rows.append(clean)
     except csv.Error:
         raise SpecError(f"{path.name}, row {reader.line_num}: not well-formed CSV. Correct that row.") from None
