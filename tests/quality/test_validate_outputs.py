@@ -4,6 +4,7 @@ report is self-contained, the Parquet codes, and no identifying value appears an
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -274,3 +275,31 @@ def test_the_submission_date_may_be_given_as_text_or_a_datetime(tmp_path):
     assert as_text.summary["totals"] == as_datetime.summary["totals"] == as_date.summary["totals"]
     with pytest.raises(UsageError, match="YYYY-MM-DD"):
         validate_return(path, submission_date="20/10/2025")
+
+
+@pytest.mark.parametrize("name", ["=1+2.csv", "-2+3.csv", "+44.csv", "@SUM(1).csv"])
+def test_problems_csv_never_starts_a_cell_with_a_formula_character(tmp_path, gen, name):
+    # The file's own name goes in the first column of problems.csv and `--format csv`: a name starting =, +, - or
+    # @ would be run by Excel as a formula (STYLE/DESIGN: outputs open in Excel). It gets a leading apostrophe
+    # there (Excel shows it as text); the JSON summary and the text lines keep the name as it is.
+    rows = [gen.row(new_person=True) for _ in range(3)]
+    for r in rows:
+        r["Ethnicity"] = "Martian"
+    usable = write_rows(tmp_path / name, rows)
+    broken = tmp_path / "refused" / name
+    broken.parent.mkdir()
+    broken.write_bytes(usable.read_bytes() + b"only,three,values\r\n")  # a ragged row: exit 2
+    for path, code in ((usable, 1), (broken, 2)):
+        out = tmp_path / f"out{code}"
+        result = CliRunner().invoke(
+            cli, ["validate", str(path), "--submission-date", str(SUBMITTED), "--out", str(out)]
+        )
+        assert result.exit_code == code, result.output
+        args = ["validate", str(path), "--submission-date", str(SUBMITTED), "--format", "csv"]
+        stdout = CliRunner().invoke(cli, args)
+        for text in ((out / "problems.csv").read_text(encoding="utf-8"), stdout.output):
+            cells = [c for row in list(csv.reader(io.StringIO(text)))[1:] for c in row]
+            assert cells and not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+            assert {row[0] for row in list(csv.reader(io.StringIO(text)))[1:]} == {"'" + name}
+        assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["file"]["name"] == name
+        assert result.output.startswith(name)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ascld.cli import check_output_path, silence_stdout
-from ascld.quality.problem import Problem
+from ascld.quality.problem import Problem, spreadsheet_text
 from ascld.quality.validate import ValidationResult, one_line, validate_return
 from ascld.spec import load_spec
 
@@ -66,9 +66,9 @@ def _csv(result: ValidationResult) -> None:
     writer = csv.writer(sys.stdout)
     writer.writerow(["file", "row", "field", "check_id", "severity", "message", "hint"])
     for p in result.problems:
-        writer.writerow(
-            [p.file, "" if p.row is None else p.row, p.field, p.check_id, p.severity, p.message, p.hint]
-        )
+        row = [p.file, p.field, p.check_id, p.severity, p.message, p.hint]
+        text = [spreadsheet_text(v) for v in row]  # never a cell Excel runs as a formula (a file named =1+2.csv)
+        writer.writerow([text[0], "" if p.row is None else p.row, *text[1:]])
 
 
 @click.command("validate")

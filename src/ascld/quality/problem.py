@@ -7,6 +7,25 @@ from typing import Any
 
 SEVERITIES = ("error", "warning")
 PROBLEM_FIELDS = ("file", "row", "field", "check_id", "severity", "message", "hint")
+# What makes a spreadsheet read a cell as a formula (DESIGN.md, returns/: values starting = + - @ are refused).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def spreadsheet_text(text: str) -> str:
+    """`text` as a CSV cell a spreadsheet shows rather than runs: a leading apostrophe when it starts =, +, -, @
+    or a tab or line break (a file named `=1+2.csv` in problems.csv).
+
+    Examples:
+        >>> spreadsheet_text("=1+2.csv"), spreadsheet_text("q1.csv")
+        ("'=1+2.csv", 'q1.csv')
+    """
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def spreadsheet_text_sql(expr: str) -> str:
+    """The SQL twin of `spreadsheet_text` for a text expression."""
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_START)
+    return f"CASE WHEN left({expr}, 1) IN ({starts}) THEN chr(39) || {expr} ELSE {expr} END"
 
 
 @dataclass(frozen=True)

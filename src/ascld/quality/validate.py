@@ -33,7 +33,7 @@ from ascld.engine import duckdb_connection
 from ascld.errors import UsageError
 from ascld.quality import crossrow
 from ascld.quality.checks import VALIDITY_LABELS, Check, checks_by_id, list_suggestion, load_checks
-from ascld.quality.problem import PROBLEM_FIELDS, Problem
+from ascld.quality.problem import PROBLEM_FIELDS, Problem, spreadsheet_text, spreadsheet_text_sql
 from ascld.quality.scan import (
     DERIVED_RULES,
     HIDDEN_VALUE,
@@ -161,7 +161,10 @@ def write_problems_csv(path: Path, problems: Sequence[Problem]) -> None:
         writer = csv.writer(fh)
         writer.writerow(PROBLEM_FIELDS)
         for p in problems:
-            writer.writerow(["" if v is None else v for v in (getattr(p, k) for k in PROBLEM_FIELDS)])
+            writer.writerow(
+                [p.file and spreadsheet_text(p.file), "" if p.row is None else p.row]
+                + [spreadsheet_text(getattr(p, k)) for k in PROBLEM_FIELDS[2:]]
+            )
 
 
 # --- setup -------------------------------------------------------------------------------------------------
@@ -1267,7 +1270,9 @@ def validate_return(
             )
         problems_csv = Path(workdir) / "problems.csv"
         con.execute(
-            f"COPY (SELECT file, row, field, check_id, severity, message, hint FROM ({rendered})) "
+            f"COPY (SELECT {spreadsheet_text_sql('file')} AS file, row, {spreadsheet_text_sql('field')} AS field, "
+            f"check_id, severity, {spreadsheet_text_sql('message')} AS message, "
+            f"{spreadsheet_text_sql('hint')} AS hint FROM ({rendered})) "
             f"TO {quote_str(str(problems_csv))} (HEADER, DELIMITER ',')"
         )
         if dq_out:
