@@ -907,7 +907,7 @@ def check_case(
     if outputs:
         written = result.write_outputs(folder / "out")
         texts["summary.json"] = json.dumps(json.loads(written["summary.json"].read_text("utf-8")), ensure_ascii=False)
-        problems_csv = written["problems.csv"].read_text("utf-8")
+        problems_csv = written["problems.csv"].read_text("utf-8-sig")
         texts["problems.csv"] = problems_csv
         report = written["report.html"].read_text("utf-8")
         texts["report.html"] = html.unescape(report)

@@ -63,7 +63,7 @@ def test_a_field_error_after_empty_lines_is_reported_at_the_spreadsheet_row(tmp_
     out = result.write_outputs(tmp_path / "out")
     summary = json.loads(out["summary.json"].read_text(encoding="utf-8"))
     assert [(p["row"], p["field"]) for p in summary["problems"] if p["check_id"] == "C002"] == [(10, "Ethnicity")]
-    with out["problems.csv"].open(encoding="utf-8", newline="") as fh:
+    with out["problems.csv"].open(encoding="utf-8-sig", newline="") as fh:
         listed = [(r["row"], r["field"]) for r in csv.DictReader(fh) if r["check_id"] == "C002"]
     assert listed == [("10", "Ethnicity")]
     html = out["report.html"].read_text(encoding="utf-8")

@@ -172,7 +172,7 @@ def test_problems_csv_of_a_refused_file_holds_every_problem_whatever_max_problem
     out = tmp_path / "out"
     result = run("validate", _ragged_file(tmp_path, gen, 4), "--max-problems", 2, "--out", out)
     assert result.exit_code == 2
-    rows = list(csv.DictReader((out / "problems.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((out / "problems.csv").open(encoding="utf-8-sig")))
     assert [(r["row"], r["check_id"]) for r in rows] == [("6", "T009"), ("7", "T009"), ("8", "T009"), ("9", "T009")]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert len(summary["problems"]) == 2

@@ -97,7 +97,7 @@ def test_outputs_written_and_complete(tmp_path, gen):
     result = validate_rows(tmp_path, rows, max_problems=2)
     written = result.write_outputs(tmp_path / "out")
     assert set(written) == {"summary.json", "problems.csv", "report.html"}
-    with open(written["problems.csv"], encoding="utf-8", newline="") as fh:
+    with open(written["problems.csv"], encoding="utf-8-sig", newline="") as fh:
         listed = list(csv.DictReader(fh))
     assert len(listed) == result.summary["totals"]["problems"] > 2
     assert list(listed[0]) == ["file", "row", "field", "check_id", "severity", "message", "hint"]
@@ -297,9 +297,29 @@ def test_problems_csv_never_starts_a_cell_with_a_formula_character(tmp_path, gen
         assert result.exit_code == code, result.output
         args = ["validate", str(path), "--submission-date", str(SUBMITTED), "--format", "csv"]
         stdout = CliRunner().invoke(cli, args)
-        for text in ((out / "problems.csv").read_text(encoding="utf-8"), stdout.output):
+        for text in ((out / "problems.csv").read_text(encoding="utf-8-sig"), stdout.output):
             cells = [c for row in list(csv.reader(io.StringIO(text)))[1:] for c in row]
             assert cells and not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
             assert {row[0] for row in list(csv.reader(io.StringIO(text)))[1:]} == {"'" + name}
         assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["file"]["name"] == name
         assert result.output.startswith(name)
+
+
+def test_problems_csv_is_utf8_with_a_byte_order_mark_so_excel_reads_its_dashes(tmp_path, gen):
+    # Excel reads a CSV as UTF-8 only when it starts with a byte-order mark; without one it shows the en dash of
+    # the Release 1 spelling 'NFA - Support ended – other reason' (seen in real data) as 'â€“'. Both writers:
+    # the usable file's (DuckDB COPY) and the refused file's (Python).
+    rows = [gen.row(client_type="Service user", event_type="Service", new_person=True) for _ in range(3)]
+    for r in rows:
+        r["Event_Outcome"] = "NFA - Support ended – other reason"
+    usable = write_rows(tmp_path / "r.csv", rows)
+    refused = tmp_path / "refused.csv"
+    refused.write_bytes(usable.read_bytes() + b"only,three,values\r\n")
+    for path, usable_file in ((usable, True), (refused, False)):
+        result = validate_return(path, submission_date=SUBMITTED)
+        assert result.usable is usable_file
+        raw = result.write_outputs(tmp_path / path.stem)["problems.csv"].read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbffile,row,field,") and raw.count(b"\xef\xbb\xbf") == 1
+        if usable_file:
+            text = raw.decode("utf-8-sig")
+            assert '"""NFA - Support ended – other reason"" is a Release 1 value"' in text

@@ -63,7 +63,7 @@ def test_council_sees_its_own_report_as_html_and_json(landing, ingested):
     assert "sandbox" in html.headers["content-security-policy"]
     problems = api.get(f"/api/v1/submissions/{sub_id}/files/problems.csv")
     assert problems.headers["content-disposition"].startswith("attachment")
-    assert next(csv.reader(io.StringIO(problems.text)))[:3] == ["file", "row", "field"]
+    assert next(csv.reader(io.StringIO(problems.content.decode("utf-8-sig"))))[:3] == ["file", "row", "field"]
     with landing.state.db.tx() as s:
         kinds = [
             (e.action, json.loads(e.detail or "{}").get("file") or json.loads(e.detail or "{}").get("format"))

@@ -12,6 +12,7 @@ folder beyond it, so memory use does not grow with the file.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import logging
@@ -144,7 +145,10 @@ class ValidationResult:
             json.dumps(self.summary, indent=2, default=str) + "\n", encoding="utf-8"
         )
         if self._problems_csv and self._problems_csv.exists():
-            shutil.copyfile(self._problems_csv, written["problems.csv"])
+            # UTF-8 with a byte-order mark, the only UTF-8 CSV Excel reads as such (DuckDB writes none).
+            with self._problems_csv.open("rb") as src, written["problems.csv"].open("wb") as dst:
+                dst.write(codecs.BOM_UTF8)
+                shutil.copyfileobj(src, dst)
         else:
             every = self.problems if self._all_problems is None else self._all_problems
             write_problems_csv(written["problems.csv"], every)
@@ -157,7 +161,7 @@ class ValidationResult:
 def write_problems_csv(path: Path, problems: Sequence[Problem]) -> None:
     import csv
 
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:  # with a byte-order mark, for Excel
         writer = csv.writer(fh)
         writer.writerow(PROBLEM_FIELDS)
         for p in problems:
