@@ -140,3 +140,14 @@ def test_overlay_repeating_a_mapping_is_one_mapping(tmp_path):
     )
     lst = load_spec(path).lists["request_route_of_access"]
     assert lst.r2_values == ("Self-funder",) and lst.r1_to_r2["Self-Funder"] == "Self-funder"
+
+
+def test_overlay_rows_are_numbered_as_a_spreadsheet_shows_them(tmp_path):
+    # A value with a line break inside quotes is one spreadsheet row, and an empty line is a row: the bad row below
+    # is row 4 in a spreadsheet (header 1, the two-line value 2, the empty line 3), not line 5 of the file.
+    path = tmp_path / "o.csv"
+    path.write_text(
+        'list,value\r\nrequest_route_of_access,"Self-\r\nfunder"\r\n\r\nrequest_route_of_access,\r\n', encoding="utf-8"
+    )
+    with pytest.raises(SpecError, match=r"o.csv, row 4: list and value"):
+        load_spec(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
@@ -180,20 +181,25 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
             raise SpecError(
                 f"{path.name}: the overlay is neither UTF-8 nor Windows-1252 text. Save it as CSV UTF-8."
             ) from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    if "list" not in header or "value" not in header:
-        raise SpecError(
-            f"{path.name}, row 1: the overlay needs the columns list and value (r1_value optional); "
-            f"found {', '.join(header) or 'no header'}."
-        )
-    rows = []
-    known = {r["list"] for r in _read("lists.csv")}
-    mapped: dict[tuple[str, str], tuple[str, int]] = {}  # (list, r1_value) -> (value, row)
+    # csv.reader over the text as it is: a quoted value with a line break is one row and an empty line is an
+    # (empty) row, so counting records gives the row a spreadsheet shows (the header is row 1).
+    records = enumerate(csv.reader(io.StringIO(text, newline="")), start=1)
+    n = 0  # the last row read
     try:
-        for row in reader:
-            n = reader.line_num  # the spreadsheet row (the header is row 1)
-            clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        n, first_record = next(records, (1, []))
+        header = [h.strip() for h in first_record]
+        if "list" not in header or "value" not in header:
+            raise SpecError(
+                f"{path.name}, row 1: the overlay needs the columns list and value (r1_value optional); "
+                f"found {', '.join(header) or 'no header'}."
+            )
+        rows = []
+        known = {r["list"] for r in _read("lists.csv")}
+        mapped: dict[tuple[str, str], tuple[str, int]] = {}  # (list, r1_value) -> (value, row)
+        for n, record in records:
+            if not record:
+                continue  # an empty line
+            clean = {k: v.strip() for k, v in zip(header, record, strict=False) if k}
             if not clean.get("list") or not clean.get("value"):
                 raise SpecError(f"{path.name}, row {n}: list and value must both be filled in.")
             if clean["list"] not in known:
@@ -211,7 +217,7 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
                     )
             rows.append(clean)
     except csv.Error:
-        raise SpecError(f"{path.name}, row {reader.line_num}: not well-formed CSV. Correct that row.") from None
+        raise SpecError(f"{path.name}, row {n + 1}: not well-formed CSV. Correct that row.") from None
     return rows
 
 
