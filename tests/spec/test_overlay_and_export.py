@@ -143,11 +143,27 @@ def test_overlay_repeating_a_mapping_is_one_mapping(tmp_path):
 
 
 def test_overlay_rows_are_numbered_as_a_spreadsheet_shows_them(tmp_path):
-    # A value with a line break inside quotes is one spreadsheet row, and an empty line is a row: the bad row below
-    # is row 4 in a spreadsheet (header 1, the two-line value 2, the empty line 3), not line 5 of the file.
+    # A value with a line break inside quotes (a note column the overlay ignores) is one spreadsheet row, and an
+    # empty line is a row: the bad row below is row 4 in a spreadsheet (header 1, the two-line note 2, the empty
+    # line 3), not line 5 of the file.
     path = tmp_path / "o.csv"
     path.write_text(
-        'list,value\r\nrequest_route_of_access,"Self-\r\nfunder"\r\n\r\nrequest_route_of_access,\r\n', encoding="utf-8"
+        'list,value,note\r\nrequest_route_of_access,Self-funder,"line one\r\nline two"\r\n\r\n'
+        "request_route_of_access,,\r\n",
+        encoding="utf-8",
     )
     with pytest.raises(SpecError, match=r"o.csv, row 4: list and value"):
+        load_spec(path)
+
+
+def test_overlay_value_with_a_line_break_is_refused(tmp_path):
+    # A double quote opened on row 2 and never closed swallowed rows 3 and 4 into row 2's value: the list lost
+    # two values without a word. No list value holds a line break, so the row is refused.
+    path = tmp_path / "o.csv"
+    path.write_text(
+        'list,value\r\nrequest_route_of_access,"Self-funder\r\n'
+        "request_route_of_access,Community or other route\r\nrequest_route_of_access,Discharge from hospital\r\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match=r"o.csv, row 2, column value: .*line break.*double quote"):
         load_spec(path)

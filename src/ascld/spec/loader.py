@@ -202,6 +202,12 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
             clean = {k: v.strip() for k, v in zip(header, record, strict=False) if k}
             if not clean.get("list") or not clean.get("value"):
                 raise SpecError(f"{path.name}, row {n}: list and value must both be filled in.")
+            broken = next((k for k in ("list", "value", "r1_value") if {"\r", "\n"} & set(clean.get(k, ""))), None)
+            if broken:
+                raise SpecError(
+                    f"{path.name}, row {n}, column {broken}: the value holds a line break, which no list value has "
+                    "(a double quote opened here and never closed takes in the rows after it). Correct that row."
+                )
             if clean["list"] not in known:
                 raise SpecError(
                     f"{path.name}, row {n}, column list: the specification has no list named {clean['list']!r}. "
