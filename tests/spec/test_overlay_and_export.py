@@ -167,3 +167,11 @@ def test_overlay_value_with_a_line_break_is_refused(tmp_path):
     )
     with pytest.raises(SpecError, match=r"o.csv, row 2, column value: .*line break.*double quote"):
         load_spec(path)
+
+
+def test_overlay_naming_a_column_twice_is_refused(tmp_path):
+    # 'list,value,value' kept the second column's values without a word (here 'Other' instead of 'Self-funder').
+    path = tmp_path / "o.csv"
+    path.write_text("list,value, value\nrequest_route_of_access,Self-funder,Other\n", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"o.csv, row 1: the column value is named twice"):
+        load_spec(path)

@@ -193,6 +193,9 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
                 f"{path.name}, row 1: the overlay needs the columns list and value (r1_value optional); "
                 f"found {', '.join(header) or 'no header'}."
             )
+        twice = next((h for h in ("list", "value", "r1_value") if header.count(h) > 1), None)
+        if twice:
+            raise SpecError(f"{path.name}, row 1: the column {twice} is named twice. Keep one of the two columns.")
         rows = []
         known = {r["list"] for r in _read("lists.csv")}
         mapped: dict[tuple[str, str], tuple[str, int]] = {}  # (list, r1_value) -> (value, row)
