@@ -175,3 +175,15 @@ def test_overlay_naming_a_column_twice_is_refused(tmp_path):
     path.write_text("list,value, value\nrequest_route_of_access,Self-funder,Other\n", encoding="utf-8")
     with pytest.raises(SpecError, match=r"o.csv, row 1: the column value is named twice"):
         load_spec(path)
+
+
+@pytest.mark.parametrize("value", ['=HYPERLINK("x")', "+44", "@home", "-Other"])
+def test_overlay_value_a_spreadsheet_would_run_is_refused(tmp_path, value):
+    # Returns refuse such values (T012), so no council could submit one; written into the list it reached
+    # `ascld spec export --format csv` as a cell Excel runs. A negative number is data, not a formula.
+    path = tmp_path / "o.csv"
+    path.write_text(f'list,value\nrequest_route_of_access,"{value.replace(chr(34), 2 * chr(34))}"\n', encoding="utf-8")
+    with pytest.raises(SpecError, match=r"o.csv, row 2, column value: .*formula"):
+        load_spec(path)
+    path.write_text("list,value\ntotal_hrs_caring_per_week,-1\n", encoding="utf-8")
+    assert load_spec(path).lists["total_hrs_caring_per_week"].r2_values == ("-1",)

@@ -166,6 +166,8 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
 
     Raises SpecError naming the file and row (as a spreadsheet shows it) when a row cannot be used.
     """
+    from ascld.returns.writer import is_formula_like  # here: ascld.returns imports ascld.spec
+
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -210,6 +212,12 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
                 raise SpecError(
                     f"{path.name}, row {n}, column {broken}: the value holds a line break, which no list value has "
                     "(a double quote opened here and never closed takes in the rows after it). Correct that row."
+                )
+            formula = next((k for k in ("list", "value", "r1_value") if is_formula_like(clean.get(k, ""))), None)
+            if formula:
+                raise SpecError(
+                    f"{path.name}, row {n}, column {formula}: the value starts with =, +, - or @, which a spreadsheet "
+                    "runs as a formula and the landing portal refuses in a return (T012). Correct that row."
                 )
             if clean["list"] not in known:
                 raise SpecError(
