@@ -187,3 +187,15 @@ def test_overlay_value_a_spreadsheet_would_run_is_refused(tmp_path, value):
         load_spec(path)
     path.write_text("list,value\ntotal_hrs_caring_per_week,-1\n", encoding="utf-8")
     assert load_spec(path).lists["total_hrs_caring_per_week"].r2_values == ("-1",)
+
+
+def test_overlay_offering_a_processing_only_value_is_refused(tmp_path):
+    # 'Invalid and not mapped' is what national processing writes, never valid in a submission (C005); an overlay
+    # listing it made the validator pass it as a valid route of access.
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "list,value\nrequest_route_of_access,Self-funder\nrequest_route_of_access,Invalid and not mapped\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match=r"o.csv, row 3, column value: 'Invalid and not mapped' is a value national"):
+        load_spec(path)

@@ -200,6 +200,7 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
             raise SpecError(f"{path.name}, row 1: the column {twice} is named twice. Keep one of the two columns.")
         rows = []
         known = {r["list"] for r in _read("lists.csv")}
+        processing_only = {r["value"] for r in _read("derived_values.csv")}
         mapped: dict[tuple[str, str], tuple[str, int]] = {}  # (list, r1_value) -> (value, row)
         for n, record in records:
             if not record:
@@ -223,6 +224,11 @@ def read_overlay(path: Path) -> list[dict[str, str]]:
                 raise SpecError(
                     f"{path.name}, row {n}, column list: the specification has no list named {clean['list']!r}. "
                     "Use the list names shown by `ascld spec lists`."
+                )
+            if clean["value"] in processing_only:
+                raise SpecError(
+                    f"{path.name}, row {n}, column value: {clean['value']!r} is a value national processing adds, "
+                    "never one a council submits (C005). Delete that row."
                 )
             if clean.get("r1_value"):
                 value, first = mapped.setdefault((clean["list"], clean["r1_value"]), (clean["value"], n))
