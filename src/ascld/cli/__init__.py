@@ -130,6 +130,25 @@ def check_output_path(path: str | None, option: str, *, file: bool = False) -> N
         raise UsageError(f"{option} {path}: no permission to write in {nearest}. Give a folder you can write to.")
 
 
+def check_not_an_input(outputs: dict[str, str | Path | None], inputs: dict[str, str | Path | None]) -> None:
+    """Refuse, before any work is done, an output file that is one of the run's own input files (the same path,
+    or a link to it): writing it would destroy the input (`ascld validate q1.csv --report q1.csv`).
+
+    Args:
+        outputs: how the message names each output (`--report r.csv`, `--out . (problems.csv)`) -> its path.
+        inputs: how the message names each input (`the return being checked`) -> its path.
+
+    Raises:
+        UsageError: the message names the option, the path and the input it would overwrite.
+    """
+    for label, out in outputs.items():
+        if out is None or not Path(out).is_file():
+            continue
+        for role, given in inputs.items():
+            if given is not None and Path(given).is_file() and os.path.samefile(out, given):
+                raise UsageError(f"{label} would overwrite {role}. Give another path.")
+
+
 def silence_stdout() -> None:
     """Point standard output at the null device once its reader has gone (a closed pipe), so that nothing
     written later, nor Python's flush at exit, fails again ("Exception ignored ... BrokenPipeError")."""

@@ -39,6 +39,18 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
     return out[0], out[1]
 
 
+def _sqlite_file(url: str) -> str | None:
+    """The database file of an SQLite URL (`sqlite:///cms.sqlite` -> `cms.sqlite`); None for any other URL."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None  # extract_return says what is wrong with it
+    return parsed.database if parsed.drivername.startswith("sqlite") else None
+
+
 @click.command("extract")
 @click.option(
     "--source",
@@ -116,13 +128,22 @@ def extract_command(
     Exit codes: 0 written and clean; 1 problems (nothing written: unmapped local codes, text Windows-1252
     cannot hold ...; or written, and the validator found problems); 2 the mapping or an option is wrong.
     """
-    from ascld.cli import check_output_path
+    from ascld.cli import check_not_an_input, check_output_path
     from ascld.extract import ExtractProblems, extract_return
     from ascld.spec import load_spec
 
     start, end = parse_period(period)
     check_output_path(out, "--out", file=not Path(out).is_dir() if out else False)
     check_output_path(report_dir, "--report-dir")
+    beside = {} if report_dir is None else {
+        f"--report-dir {report_dir} ({name} in it)": Path(report_dir) / name
+        for name in ("summary.json", "problems.csv", "report.html")
+    }
+    check_not_an_input(
+        {f"--out {out}": out, **beside},
+        {"the --mapping": mapping_path, "the --spec-overlay": spec_overlay, "the --source database":
+         _sqlite_file(source)},
+    )
     try:
         result = extract_return(
             source,

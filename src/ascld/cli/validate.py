@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ascld.cli import check_output_path, silence_stdout
+from ascld.cli import check_not_an_input, check_output_path, silence_stdout
 from ascld.quality.problem import Problem, spreadsheet_text
 from ascld.quality.validate import ValidationResult, one_line, validate_return
 from ascld.spec import load_spec
@@ -146,6 +146,16 @@ def validate_command(
     check_output_path(out, "--out")
     check_output_path(report, "--report", file=True)
     check_output_path(dq_out, "--dq-out", file=True)
+    folder = Path(out) if out else (Path(report).parent if report else None)
+    beside = {} if folder is None else {
+        f"--out {out} ({name} in it)" if out else f"--report {report} ({name} beside it)": folder / name
+        for name in ("summary.json", "problems.csv", "report.html")
+    }
+    check_not_an_input(
+        {f"--report {report}": report, f"--dq-out {dq_out}": dq_out, **beside},
+        {"the return being checked": return_file, "the --previous return": previous, "the --spec-overlay":
+         spec_overlay},
+    )
     spec = load_spec(spec_overlay)
     sub: date | None = submission_date.date() if submission_date else None  # type: ignore[attr-defined]
     result = validate_return(
@@ -168,7 +178,6 @@ def validate_command(
         # The reader has gone (`| head -1`): stop printing, but still write the outputs asked for and exit
         # with the file's verdict, which is known.
         silence_stdout()
-    folder = Path(out) if out else (Path(report).parent if report else None)
     if folder is not None:
         written = result.write_outputs(folder, html=True)
         if report:
