@@ -392,6 +392,12 @@ def _other_cases() -> list[Case]:
         Case("synth-out-under-a-file", ["synth", "{w}/f.txt/out", "--councils", "1", "--quarters", "1"],
              ["OUT", "f.txt", "is a file"], blocked),
         Case("demo-out-under-a-file", ["demo", "--out", "{w}/f.txt/out"], ["--out", "f.txt", "is a file"], blocked),
+        Case("synth-la-codes-only-commas", ["synth", "{w}/out", "--la-codes", ",", "--quarters", "1"],
+             ["--la-codes ','", "names no council"], absent=["out"]),
+        Case("synth-cms-url-a-path-not-a-url", ["synth", "{w}/out", "--councils", "1", "--people-per-council", "5",
+                                                "--quarters", "1", "--workers", "1", "--cms", "--cms-url",
+                                                "cms/{la_code}.sqlite"],
+             ["--cms-url", "not an SQLAlchemy URL"], absent=["out"]),
     ]
     extract = ["extract", "--source", "sqlite:///{w}/cms.sqlite", "--period", "2024-04-01:2025-03-31", "--mapping",
                str(Path(__file__).resolve().parents[2] / "examples" / "synth_cms_mapping.yaml")]

@@ -90,8 +90,10 @@ def synth_command(out: str, seed: int, n_councils: int, la_codes: str | None, pe
         raise UsageError("nothing to write: every output is switched off")
     check_output_path(out, "OUT")
     councils: int | tuple[str, ...] = n_councils
-    if la_codes:
+    if la_codes is not None:
         councils = tuple(code.strip() for code in la_codes.split(",") if code.strip())
+        if not councils:
+            raise UsageError(f"--la-codes {la_codes!r} names no council. Give comma-separated LA codes, e.g. 103,105.")
     config = SynthConfig(
         seed=seed, councils=councils, people_per_council=people_per_council, quarters=quarters,
         start=start.date(), defect_rates={k: (defect_rate if k in kinds else 0.0) for k in ROW_DEFECT_KINDS},

@@ -526,6 +526,21 @@ def _results(config: SynthConfig, councils: list[Council], out: Path) -> Iterato
         yield from pool.imap(_task, tasks, chunksize=1)
 
 
+def _check_cms_url(template: str) -> None:
+    """Refuse, before anything is written, a --cms-url SQLAlchemy cannot parse (`cms/{la_code}.sqlite`, a path
+    rather than a URL); a URL naming a database that cannot be reached is found when it is written to."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(template.replace("{la_code}", "000"))
+    except (ArgumentError, ValueError):
+        raise UsageError(
+            "--cms-url is not an SQLAlchemy URL. Give one with {la_code} in it, e.g. "
+            "sqlite:////data/cms/{la_code}.sqlite or postgresql+psycopg://user@host/cms_{la_code}."
+        ) from None
+
+
 def generate(
     config: SynthConfig, out: str | os.PathLike[str], progress: Callable[[CouncilResult], None] | None = None
 ) -> SynthResult:
@@ -546,6 +561,8 @@ def generate(
     councils = select_councils(config)
     if config.cms_url and "cms" in config.outputs and len(councils) > 1 and "{la_code}" not in config.cms_url:
         raise UsageError("--cms-url must contain {la_code} when more than one council is generated")
+    if config.cms_url and "cms" in config.outputs:
+        _check_cms_url(config.cms_url)
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(root / ".parts", ignore_errors=True)
