@@ -274,16 +274,19 @@ def build_config(
 ) -> LandingConfig:
     """A LandingConfig from command-line style options and the environment.
 
+    Every option is checked before the store folder is made, so a refused one leaves no folder behind.
+
     Raises:
-        UsageError: no store key, a key inside the store, a bad setting.
+        UsageError: no store key, a key inside the store, a bad setting, a database URL that is not one.
     """
     store = Path(store_dir).resolve()
-    store.mkdir(parents=True, exist_ok=True, mode=0o700)
     if pseudo_key_file is not None and Path(pseudo_key_file).resolve().is_relative_to(store):
         raise UsageError(
             "the pseudonymisation key file is inside the store folder. Keep keys apart from the data they protect."
         )
-    return LandingConfig(
+    if db_url is not None:
+        _check_db_url(db_url)
+    config = LandingConfig(
         db_url=db_url or default_db_url(store),
         store_dir=store,
         store_key=load_store_key(store, store_key_file, environ),
@@ -291,3 +294,19 @@ def build_config(
         settings=Settings.from_sources(overrides, environ),
         pseudo_key_file=Path(pseudo_key_file).resolve() if pseudo_key_file else None,
     )
+    store.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return config
+
+
+def _check_db_url(url: str) -> None:
+    """Refuse a --db that SQLAlchemy cannot parse (a bare path, a typo); the URL is not repeated, since it may
+    hold a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        raise UsageError(
+            "--db is not a database URL. Use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB."
+        ) from None
