@@ -377,6 +377,9 @@ def _other_cases() -> list[Case]:
              ["--work-dir", "f.txt", "is a file"], blocked, absent=["out"]),
         Case("measures-memory-limit-word", [*COUNCIL, "--memory-limit", "lots"],
              ["--memory-limit", "'lots'", "e.g. 4GB"], absent=["out"]),
+        # DuckDB itself takes a negative size as "none given" and runs with 80% of RAM.
+        Case("measures-memory-limit-negative", [*COUNCIL, "--memory-limit=-4GB"], ["--memory-limit", "'-4GB'"],
+             absent=["out"]),
         Case("measures-memory-limit-no-unit", [*COUNCIL, "--memory-limit", "4"], ["--memory-limit", "'4'"],
              absent=["out"]),
     ]

@@ -206,6 +206,12 @@ def _check_memory_limit(text: str) -> None:
 
     from ascld.engine import duckdb_connection
 
+    refused = UsageError(
+        f"--memory-limit {text!r} is not a memory size DuckDB can use. Give a number and a unit, "
+        "e.g. 4GB, 500MB or 8GiB."
+    )
+    if text.strip().startswith("-"):
+        raise refused  # DuckDB takes a negative size as "no limit given" and uses 80% of RAM
     try:
         con = duckdb_connection(memory_limit=text)
         try:
@@ -213,10 +219,7 @@ def _check_memory_limit(text: str) -> None:
         finally:
             con.close()
     except duckdb.Error:
-        raise UsageError(
-            f"--memory-limit {text!r} is not a memory size DuckDB can use. Give a number and a unit, "
-            "e.g. 4GB, 500MB or 8GiB."
-        ) from None
+        raise refused from None
 
 
 @measures_command.command("national")
