@@ -377,6 +377,10 @@ def _other_cases() -> list[Case]:
              ["--work-dir", "f.txt", "is a file"], blocked, absent=["out"]),
         Case("measures-memory-limit-word", [*COUNCIL, "--memory-limit", "lots"],
              ["--memory-limit", "'lots'", "e.g. 4GB"], absent=["out"]),
+        Case("measures-nothing-to-compute", [*COUNCIL, "--no-ascof"], ["--no-ascof and --no-salt", "nothing"],
+             absent=["out"]),
+        Case("measures-ascof-and-no-ascof", [*COUNCIL, "--ascof", "2A", "--no-ascof"],
+             ["--ascof FAMILIES or --no-ascof, not both"], absent=["out"]),
         # DuckDB itself takes a negative size as "none given" and runs with 80% of RAM.
         Case("measures-memory-limit-negative", [*COUNCIL, "--memory-limit=-4GB"], ["--memory-limit", "'-4GB'"],
              absent=["out"]),

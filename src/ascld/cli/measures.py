@@ -173,6 +173,10 @@ def _run_options(options: dict[str, Any]) -> dict[str, Any]:
 
     check_output_path(options["out_dir"], "--out")
     check_output_path(options["work_dir"], "--work-dir")
+    if options["no_ascof"] and options["ascof"]:
+        raise UsageError("give --ascof FAMILIES or --no-ascof, not both.")
+    if options["no_ascof"] and options["no_salt"] and not options["dashboard"]:
+        raise UsageError("--no-ascof and --no-salt leave nothing to compute. Drop one of them, or add --dashboard.")
     return {
         "period": _period(options["period"]),
         "out_dir": options["out_dir"],
