@@ -252,6 +252,14 @@ def national_cmd(main_tables: str | None, store: str | None, as_of: str | None, 
 
     if not main_tables and not store:
         raise UsageError("give --main-tables and/or --store.")
+    if store and Path(store).is_file():
+        from ascld.engine import parquet_footer_reads
+
+        if not parquet_footer_reads(Path(store)):  # DuckDB's own error names no option and says nothing to do
+            raise UsageError(
+                f"--store {store}: not a Parquet file, or it is damaged. Give the national store folder (or the "
+                "store's Parquet files)."
+            )
     run = run_measures_national(main_tables=main_tables, store=store, as_of=as_of, **_run_options(options))
     _report(run)
 
