@@ -416,6 +416,9 @@ def _other_cases() -> list[Case]:
     cases += [
         Case("extract-out-under-a-file", [*extract, "--out", "{w}/f.txt/return.csv"], ["--out", "f.txt", "is a file"],
              blocked),
+        Case("extract-report-dir-without-validation", [*extract, "--out", "{w}/r.csv", "--no-validate",
+                                                       "--report-dir", "{w}/rep"],
+             ["--report-dir", "--no-validate", "drop one"], absent=["r.csv", "rep"]),
         Case("extract-report-dir-under-a-file", [*extract, "--out", "{w}/r.csv", "--report-dir", "{w}/f.txt/rep"],
              ["--report-dir", "f.txt", "is a file"], blocked, absent=["r.csv"]),
     ]

@@ -133,6 +133,8 @@ def extract_command(
     from ascld.spec import load_spec
 
     start, end = parse_period(period)
+    if report_dir and no_validate:
+        raise UsageError("--report-dir gets the validator's report, and --no-validate runs no validator: drop one.")
     check_output_path(out, "--out", file=not Path(out).is_dir() if out else False)
     check_output_path(report_dir, "--report-dir")
     beside = {} if report_dir is None else {
