@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,18 @@ def check_url(url: str, allow_http: bool = False) -> str:
                 "(or --allow-http on a network you trust)."
             )
     return url.rstrip("/")
+
+
+def header_file_name(name: str) -> str:
+    """The file's name as the `X-Filename` header can carry it: ASCII only (accents dropped, any other letter
+    outside ASCII `_`; the service shows letters, digits and `._- ` and turns the rest into `_` anyway).
+
+    Examples:
+        >>> header_file_name("Council’s Q2 – Données.csv")
+        'Council_s Q2 _ Donnees.csv'
+    """
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return "".join(c if " " <= c <= "~" else "_" for c in plain)
 
 
 class SubmitClient:
@@ -228,7 +241,7 @@ class SubmitClient:
         headers = {
             "Content-Type": "application/octet-stream",
             "Idempotency-Key": sha256,
-            "X-Filename": path.name,
+            "X-Filename": header_file_name(path.name),
             "Content-Length": str(size),
         }
         response, attempts = self._request("POST", "/api/v1/submissions", body_factory=body, headers=headers)
