@@ -1,8 +1,10 @@
-"""`ascld submit` against a real server on loopback: a file name with letters outside ASCII. On SQLite
-(tests/service runs the service on both backends)."""
+"""`ascld submit` against real servers on loopback: a file name with letters outside ASCII, and an address that
+answers, but not as the landing service does. On SQLite (tests/service runs the service on both backends)."""
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +13,7 @@ from click.testing import CliRunner
 from ascld.cli import cli
 from support.landing import make_return
 from support.landing_server import LandingServer
+from support.postgres import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -36,3 +39,45 @@ def test_a_file_name_outside_ascii_is_sent_and_shown_in_ascii(server, tmp_path):
     with server.client("council_a") as c:
         names = [s["file_name"] for s in c.get("/api/v1/submissions").json()["submissions"]]
     assert names == ["Council_s Q2 _ Donnees.csv"]
+
+
+class _NotTheService(http.server.BaseHTTPRequestHandler):
+    """A web server that answers every request with an HTML page (a proxy's sign-in page, a web site)."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        self._page()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._page()
+
+    def _page(self) -> None:
+        body = b"<!DOCTYPE html><html><body>Welcome to our intranet</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_address_that_is_not_the_landing_service_is_named_as_such(tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _NotTheService)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        path = tmp_path / "q2.csv"
+        path.write_bytes(b"LA Code\r\n101\r\n")
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        result = CliRunner().invoke(
+            cli, ["submit", str(path), "--to", url, "--quiet"], env={"ASCLD_TOKEN": "ascld_000000000000_" + "x" * 43}
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.exit_code == 2, result.output
+    assert "Unexpected error" not in result.output
+    assert f"the answer from {url} is not the landing service's" in result.output
+    assert "--to" in result.output

@@ -174,6 +174,26 @@ class SubmitClient:
                     return response, attempt
             time.sleep(self.backoff * 2 ** (attempt - 1))
 
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        """The answer's JSON object.
+
+        Raises:
+            SubmitError: the answer is not JSON (another web server, or a proxy's page, answers at that address).
+        """
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            kind = response.headers.get("content-type", "no content type").split(";")[0]
+            raise SubmitError(
+                f"the answer from {self.base_url} is not the landing service's (HTTP {response.status_code}, "
+                f"{kind}). Check the address given to --to: it is the service's own address, like "
+                "https://landing.example.org.",
+                response.status_code,
+            )
+        return body
+
     @staticmethod
     def _error(response: httpx.Response) -> SubmitError:
         try:
@@ -191,27 +211,27 @@ class SubmitClient:
         response, _ = self._request("GET", "/api/v1/whoami")
         if response.status_code != 200:
             raise self._error(response)
-        return response.json()
+        return self._json(response)
 
     def find(self, sha256: str) -> dict[str, Any] | None:
         """The caller's submission with these bytes, if any."""
         response, _ = self._request("GET", "/api/v1/submissions", params={"sha256": sha256})
         if response.status_code != 200:
             raise self._error(response)
-        found = response.json().get("submissions", [])
+        found = self._json(response).get("submissions", [])
         return found[0] if found else None
 
     def get(self, sub_id: str) -> dict[str, Any]:
         response, _ = self._request("GET", f"/api/v1/submissions/{sub_id}")
         if response.status_code != 200:
             raise self._error(response)
-        return response.json()["submission"]
+        return self._json(response)["submission"]
 
     def report(self, sub_id: str) -> dict[str, Any]:
         response, _ = self._request("GET", f"/api/v1/submissions/{sub_id}/report")
         if response.status_code != 200:
             raise self._error(response)
-        return response.json()["report"]
+        return self._json(response)["report"]
 
     def submit(self, path: str | Path, progress: Progress | None = None) -> SubmitResult:
         """Upload one return (or recognise that it has already landed).
@@ -263,7 +283,7 @@ class SubmitClient:
     def _result(self, response: httpx.Response, attempts: int) -> SubmitResult:
         status = response.status_code
         if status in (200, 201):
-            body = response.json()
+            body = self._json(response)
             sub = body["submission"]
             return SubmitResult(
                 "duplicate" if body.get("duplicate") else "accepted",
@@ -271,8 +291,8 @@ class SubmitClient:
                 report_url=sub["links"]["page"],
                 attempts=attempts,
             )
-        if status == 422 and response.json().get("submission"):
-            body = response.json()
+        body = self._json(response) if status == 422 else {}
+        if body.get("submission"):
             return SubmitResult(
                 "refused",
                 body["submission"],
