@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ascld import __version__
@@ -264,6 +265,17 @@ def create_app(config: LandingConfig, *, own_process: bool = False) -> FastAPI:
         return _error_response(
             request, ApiError(422, items[0].message if items else "invalid request.", errors=items or None)
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _disconnected(request: Request, exc: ClientDisconnect) -> Response:
+        # An everyday event (a council's network drops, a laptop closes), not a fault of the service: the
+        # handler that raised it has already discarded what had arrived. No one is left to read an answer.
+        log.warning(
+            "%s %s: the client disconnected before the whole request arrived; nothing was kept",
+            request.method,
+            request.url.path,
+        )
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
