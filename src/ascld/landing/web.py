@@ -234,6 +234,14 @@ async def upload_form(request: Request, principal: FormUploader) -> Response:
         _, disp = parse_options_header(part["headers"].get(b"content-disposition", b""))
         part["name"] = disp.get(b"name", b"").decode("latin-1")
         if part["name"] == "file":
+            if seen_file:
+                # Written one after the other, two files would land as one return.
+                raise ApiError(
+                    422,
+                    "the form holds more than one file; a return is uploaded as one file.",
+                    "Upload each return on its own.",
+                    field="file",
+                )
             seen_file = True
             part["filename"] = disp.get(b"filename", b"").decode("utf-8", "replace")
             check_csrf(request, principal, fields.get("csrf_token", bytearray()).decode("latin-1"))
