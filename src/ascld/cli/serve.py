@@ -162,6 +162,7 @@ def serve_command(
         _setup(config, init, admin_user)
         return
     _check_pseudo_key(config)
+    _check_schema(config)
     _run(config, host, port, log_level)
 
 
@@ -195,6 +196,18 @@ def _setup(config: LandingConfig, init: bool, admin_user: str) -> None:
                 f"Administrator {admin_user!r} created. Password (shown once, change it by making a new "
                 f"account): {password}"
             )
+    finally:
+        db.dispose()
+
+
+def _check_schema(config: LandingConfig) -> None:
+    """Refuse a database that was never set up here, before the server starts (the service checks again at
+    start-up, but a refusal from there comes wrapped in the web server's traceback)."""
+    from ascld.landing.db import Database, require_current_schema
+
+    db = Database(config.db_url)
+    try:
+        require_current_schema(db)
     finally:
         db.dispose()
 

@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ascld import __version__
 from ascld.landing import api, web
 from ascld.landing.access import ApiError, ErrorItem, error_body, resolve_principal
-from ascld.landing.db import Database, schema_is_current
+from ascld.landing.db import Database, require_current_schema
 from ascld.landing.settings import LandingConfig
 from ascld.landing.uploads import Lander, ProcessTmp
 from ascld.landing.worker import Worker
@@ -197,13 +197,7 @@ def create_app(config: LandingConfig, *, own_process: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not schema_is_current(state.db):
-            from ascld.errors import UsageError
-
-            raise UsageError(
-                "the landing database is not set up or is out of date: run `ascld serve --init` "
-                "(new database) or `ascld serve --migrate` (existing one)."
-            )
+        require_current_schema(state.db)
         removed = ProcessTmp.sweep(config.tmp_dir)
         if removed:
             log.warning("removed %d temporary folder(s) left by a stopped process", removed)

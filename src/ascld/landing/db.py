@@ -128,3 +128,16 @@ def schema_is_current(db: Database) -> bool:
             return False
         current = set(conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
     return current == head_revisions()
+
+
+def require_current_schema(db: Database) -> None:
+    """Refuse a database that is not at the newest migration.
+
+    Raises:
+        UsageError: the schema is missing or old (the message says which command sets it up).
+    """
+    if not schema_is_current(db):
+        raise UsageError(
+            "the landing database is not set up or is out of date: run `ascld serve --init` "
+            "(new database) or `ascld serve --migrate` (existing one)."
+        )
