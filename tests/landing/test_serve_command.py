@@ -48,3 +48,22 @@ def test_serving_a_database_that_was_never_set_up_says_to_run_init(tmp_path):
     assert "Traceback" not in done.stderr, done.stderr
     assert "the landing database is not set up or is out of date: run `ascld serve --init`" in done.stderr
     assert not (tmp_path / "store" / "tmp").exists() or not any((tmp_path / "store" / "tmp").iterdir())
+
+
+@pytest.mark.parametrize(
+    "db,says",
+    [
+        ("postgresql+psycopg://ascld:SECRET-PW-1@127.0.0.1:{port}/landing", "cannot open the landing database"),
+        ("sqlite:////no/such/folder/landing.sqlite", "cannot open the landing database"),
+        ("ascld:SECRET-PW-1@db.example.org:notaport/landing", "is not a database address"),
+    ],
+    ids=["server-down", "sqlite-folder-missing", "not-a-url"],
+)
+@pytest.mark.parametrize("step", ["--init", "run"])
+def test_a_database_that_cannot_be_opened_is_named_without_its_password(tmp_path, db, says, step):
+    url = db.format(port=free_port())
+    done = _serve(tmp_path, "--db", url, *([step] if step != "run" else []))
+    assert done.returncode == 2, done.stderr
+    assert "Unexpected error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert says in done.stderr, done.stderr
+    assert "--db" in done.stderr and "SECRET-PW-1" not in done.stdout + done.stderr

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -159,11 +161,30 @@ def serve_command(
         overrides=settings,
     )
     if init or migrate:
-        _setup(config, init, admin_user)
+        with _database_errors(config):
+            _setup(config, init, admin_user)
         return
     _check_pseudo_key(config)
-    _check_schema(config)
+    with _database_errors(config):
+        _check_schema(config)
     _run(config, host, port, log_level)
+
+
+@contextlib.contextmanager
+def _database_errors(config: LandingConfig) -> Iterator[None]:
+    """A database that cannot be opened (server down, wrong host or password, a folder that does not exist)
+    becomes a usage error naming it, without its password."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except OperationalError as exc:
+        lines = str(exc.orig or exc).strip().splitlines()
+        raise UsageError(
+            f"cannot open the landing database {_shown_url(config.db_url)} ({lines[0] if lines else 'no reason given'}"
+            "). Check --db (or ASCLD_DB_URL), and that the database server is running and this machine may "
+            "reach it."
+        ) from None
 
 
 def _setup(config: LandingConfig, init: bool, admin_user: str) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ascld.errors import UsageError
@@ -33,7 +34,14 @@ VERSION_TABLE = "alembic_version"
 
 def make_engine(url: str) -> Engine:
     """An Engine for `url`, tuned for the service (see the module docstring)."""
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Not echoed: the text may hold a password.
+        raise UsageError(
+            "the database address given (--db or ASCLD_DB_URL) is not a database address: use sqlite:///PATH "
+            "or postgresql+psycopg://USER@HOST/DB."
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
 
