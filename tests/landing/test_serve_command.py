@@ -67,3 +67,18 @@ def test_a_database_that_cannot_be_opened_is_named_without_its_password(tmp_path
     assert "Unexpected error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert says in done.stderr, done.stderr
     assert "--db" in done.stderr and "SECRET-PW-1" not in done.stdout + done.stderr
+
+
+def test_no_pseudonymisation_key_names_the_option_serve_has(tmp_path):
+    from click.testing import CliRunner
+
+    from ascld.cli import cli
+
+    key = generate_key_file(tmp_path / "store.key")
+    unset = {"ASCLD_PSEUDO_KEY": None, "ASCLD_PSEUDO_KEY_FILE": None}
+    done = CliRunner().invoke(
+        cli, ["serve", "--store", str(tmp_path / "store"), "--store-key-file", str(key)], env=unset
+    )
+    assert done.exit_code == 2, done.output
+    assert "no pseudonymisation key was given" in done.output
+    assert "pass --pseudo-key-file (or set ASCLD_PSEUDO_KEY_FILE)" in done.output, done.output

@@ -234,9 +234,13 @@ def _check_schema(config: LandingConfig) -> None:
 
 
 def _check_pseudo_key(config: LandingConfig) -> None:
-    from ascld.identity.pseudonym import load_key
+    from ascld.identity.pseudonym import PseudoKeyError, load_key
 
-    load_key(config.pseudo_key_file)
+    try:
+        load_key(config.pseudo_key_file)
+    except PseudoKeyError as exc:
+        # The message names `ascld national ingest`'s option; this command's is --pseudo-key-file.
+        raise PseudoKeyError(str(exc).replace("pass --key-file", "pass --pseudo-key-file")) from None
 
 
 def _shown_url(url: str) -> str:
