@@ -11,6 +11,7 @@ import base64
 import binascii
 import codecs
 import dataclasses
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ STORE_KEY_ENV = "ASCLD_STORE_KEY"
 STORE_KEY_FILE_ENV = "ASCLD_STORE_KEY_FILE"
 
 
-def _s(default: object, help_text: str) -> Any:
-    return field(default=default, metadata={"help": help_text})
+def _s(default: object, help_text: str, minimum: float = 0, above: bool = False) -> Any:
+    """A setting: its default, help text and range (at least `minimum`, or above it if `above`)."""
+    return field(default=default, metadata={"help": help_text, "minimum": minimum, "above": above})
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,19 @@ class Settings:
     """Tunable behaviour of the landing service; each field is also `ASCLD_<FIELD>` and `--setting NAME V`."""
 
     max_upload_bytes: int = _s(
-        4 * GB, "Largest plain (uncompressed) upload accepted, in bytes: the national portal's 4 GB."
+        4 * GB,
+        "Largest plain (uncompressed) upload accepted, in bytes: the national portal's 4 GB.",
+        above=True,
     )
     max_gzip_upload_bytes: int = _s(
-        800 * MB, "Largest gzip-compressed upload accepted, in bytes: the national portal's 800 MB."
+        800 * MB,
+        "Largest gzip-compressed upload accepted, in bytes: the national portal's 800 MB.",
+        above=True,
     )
     max_form_bytes: int = _s(
-        64 * 1024, "Largest body accepted by any request that is not an upload (forms, JSON), in bytes."
+        64 * 1024,
+        "Largest body accepted by any request that is not an upload (forms, JSON), in bytes.",
+        above=True,
     )
     max_problems_listed: int = _s(
         20,
@@ -52,6 +60,7 @@ class Settings:
         1,
         "Uploads checked and encrypted at the same time; others wait their turn once received. Memory for "
         "checks is about this times the checker's peak (one check already uses every core).",
+        minimum=1,
     )
     check_process: bool = _s(
         True,
@@ -69,35 +78,60 @@ class Settings:
         "Memory limit of the validator's DuckDB during one check (the checker's ASCLD_MEMORY_LIMIT); it "
         "spills to the service's temporary folder beyond that (after the scan the checker uses one thread and 5/8 "
         "of it). At 224 the validator ran out of memory on a 1,000,000-row file.",
+        above=True,
     )
     raw_retention_days: float = _s(
         30, "Days after ingest (or after a final ingest failure) before the encrypted raw file is deleted."
     )
     national_retention_years: float = _s(
-        20, "Years after import before a submission's rows are purged from the national store."
+        20,
+        "Years after import before a submission's rows are purged from the national store.",
+        above=True,
     )
-    retention_interval_seconds: float = _s(3600, "How often the worker runs the retention schedule.")
-    session_minutes: float = _s(480, "Lifetime of a web log-in session, in minutes.")
-    token_days: float = _s(90, "Default lifetime of a new API token, in days.")
-    max_token_days: float = _s(366, "Longest lifetime an API token may be given, in days.")
+    retention_interval_seconds: float = _s(3600, "How often the worker runs the retention schedule.", above=True)
+    session_minutes: float = _s(480, "Lifetime of a web log-in session, in minutes.", above=True)
+    token_days: float = _s(90, "Default lifetime of a new API token, in days.", above=True)
+    max_token_days: float = _s(366, "Longest lifetime an API token may be given, in days.", above=True)
     cookie_secure: bool = _s(True, "Mark cookies Secure (HTTPS only). Turn off only for loopback testing without TLS.")
     login_lockout_failures: int = _s(
-        10, "Failed log-ins in a row after which an account is locked for `login_lockout_minutes`."
+        10,
+        "Failed log-ins in a row after which an account is locked for `login_lockout_minutes`.",
+        minimum=1,
     )
     login_lockout_minutes: float = _s(15, "How long an account stays locked after too many failed log-ins.")
     worker_threads: int = _s(1, "Ingest worker threads run by `ascld serve` (0: no worker in this process).")
-    worker_poll_seconds: float = _s(1.0, "How often an idle worker looks for queued jobs.")
+    worker_poll_seconds: float = _s(1.0, "How often an idle worker looks for queued jobs.", above=True)
     job_lease_seconds: float = _s(
         60,
         "How long a running job is reserved by its worker; a job whose lease "
         "lapses (worker killed) is picked up again.",
+        above=True,
     )
-    job_max_attempts: int = _s(5, "Attempts before a job is marked failed.")
+    job_max_attempts: int = _s(5, "Attempts before a job is marked failed.", minimum=1)
     orphan_grace_seconds: float = _s(
         3600,
         "Age after which a stored file with no database row (left by a crash "
         "between writing and committing) is deleted.",
     )
+
+    def __post_init__(self) -> None:
+        """Refuse a value out of its setting's range.
+
+        Raises:
+            UsageError: not a finite number, or below the setting's minimum.
+        """
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            low, above = f.metadata["minimum"], f.metadata["above"]
+            if not math.isfinite(value):
+                wanted = "a finite number"
+            elif value < low or (above and value == low):
+                wanted = f"a number above {low:g}" if above else f"{low:g} or more"
+            else:
+                continue
+            raise UsageError(f"setting {f.name}: {value:g} is out of range; give {wanted}. ({f.metadata['help']})")
 
     @classmethod
     def help_table(cls) -> list[tuple[str, object, str]]:
