@@ -1,8 +1,10 @@
-"""`ascld submit` against real servers on loopback: a file name with letters outside ASCII, and an address that
-answers, but not as the landing service does. On SQLite (tests/service runs the service on both backends)."""
+"""`ascld submit` against real servers on loopback: a file name with letters outside ASCII, a token file saved
+by Windows PowerShell, and an address that answers, but not as the landing service does. On SQLite
+(tests/service runs the service on both backends)."""
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import threading
 from collections.abc import Iterator
@@ -36,9 +38,10 @@ def test_a_file_name_outside_ascii_is_sent_and_shown_in_ascii(server, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "accepted as submission" in result.output
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     with server.client("council_a") as c:
-        names = [s["file_name"] for s in c.get("/api/v1/submissions").json()["submissions"]]
-    assert names == ["Council_s Q2 _ Donnees.csv"]
+        found = c.get("/api/v1/submissions", params={"sha256": sha256}).json()["submissions"]
+    assert [s["file_name"] for s in found] == ["Council_s Q2 _ Donnees.csv"]
 
 
 class _NotTheService(http.server.BaseHTTPRequestHandler):
@@ -81,3 +84,18 @@ def test_an_address_that_is_not_the_landing_service_is_named_as_such(tmp_path):
     assert "Unexpected error" not in result.output
     assert f"the answer from {url} is not the landing service's" in result.output
     assert "--to" in result.output
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_token_file_saved_by_windows_powershell_is_read(server, tmp_path, encoding):
+    # `echo $token > token.txt` in Windows PowerShell 5 writes UTF-16 with a byte-order mark and CRLF.
+    token_file = tmp_path / "token.txt"
+    token_file.write_bytes(f"\ufeff{server.tokens['council_a']}\r\n".encode(encoding))
+    path = make_return(tmp_path / f"q2_{encoding}.csv", 30, la_code="101", seed=32 if encoding == "utf-16-le" else 33)
+    result = CliRunner().invoke(
+        cli,
+        ["submit", str(path), "--to", server.url, "--token-file", str(token_file), "--quiet"],
+        env={"ASCLD_TOKEN": None},
+    )
+    assert result.exit_code == 0, result.output
+    assert "accepted as submission" in result.output

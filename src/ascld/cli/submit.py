@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import sys
 from pathlib import Path
 
@@ -96,8 +97,13 @@ def submit_command(
     where = "--token (or ASCLD_TOKEN)"
     if token_file:
         where = f"the token file {token_file}"
-        raw = Path(token_file).read_bytes().removeprefix(b"\xef\xbb\xbf")  # an editor's byte-order mark
-        token = raw.decode("ascii", errors="replace").strip()
+        raw = Path(token_file).read_bytes()
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            # Windows PowerShell 5's `echo $token > token.txt` writes UTF-16 with a byte-order mark.
+            token = raw.decode("utf-16", errors="replace").strip()
+        else:
+            raw = raw.removeprefix(codecs.BOM_UTF8)  # an editor's byte-order mark
+            token = raw.decode("ascii", errors="replace").strip()
     if not token:
         raise UsageError(
             "no API token: set ASCLD_TOKEN or give --token-file. Make a token on the service's "
