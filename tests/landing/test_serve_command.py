@@ -55,7 +55,7 @@ def test_serving_a_database_that_was_never_set_up_says_to_run_init(tmp_path):
     [
         ("postgresql+psycopg://ascld:SECRET-PW-1@127.0.0.1:{port}/landing", "cannot open the landing database"),
         ("sqlite:////no/such/folder/landing.sqlite", "cannot open the landing database"),
-        ("ascld:SECRET-PW-1@db.example.org:notaport/landing", "is not a database address"),
+        ("ascld:SECRET-PW-1@db.example.org:notaport/landing", "is not a database URL"),
     ],
     ids=["server-down", "sqlite-folder-missing", "not-a-url"],
 )

@@ -13,7 +13,7 @@ import pytest
 
 from ascld.engine import connect
 from ascld.national.main_tables import BuildParams, build_main_tables
-from conftest import D
+from conftest import SERVICE, D, covering_rows, submission
 
 PARAMS = {
     "single": BuildParams("single", D(2024, 7, 1), D(2025, 6, 30), D(2025, 10, 1)),
@@ -84,8 +84,6 @@ def test_a_trailing_no_break_space_is_not_a_trailing_space_on_any_engine(engine,
     """SQL Server's `=` ignores trailing U+0020 spaces only (main-tables.md §0), so 'Long term support:
     Community' + U+00A0 maps to nothing and a person ID ending in U+00A0 is another person. DuckDB's one-argument
     RTRIM also stripped the no-break space, so DuckDB mapped and merged them where Spark did not."""
-    from conftest import SERVICE, covering_rows, submission
-
     con = request.getfixturevalue("spark_con") if engine == "spark" else duck
     service = {**SERVICE, "Event_Start_Date": D(2024, 6, 1), "Event_End_Date": D(2024, 9, 1)}
     rows = [
