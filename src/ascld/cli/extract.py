@@ -130,6 +130,7 @@ def extract_command(
     """
     from ascld.cli import check_not_an_input, check_output_path
     from ascld.extract import ExtractProblems, extract_return
+    from ascld.quality.validate import OUTPUT_NAMES
     from ascld.spec import load_spec
 
     start, end = parse_period(period)
@@ -139,7 +140,7 @@ def extract_command(
     check_output_path(report_dir, "--report-dir")
     beside = {} if report_dir is None else {
         f"--report-dir {report_dir} ({name} in it)": Path(report_dir) / name
-        for name in ("summary.json", "problems.csv", "report.html")
+        for name in OUTPUT_NAMES
     }
     check_not_an_input(
         {f"--out {out}": out, **beside},

@@ -12,7 +12,7 @@ import click
 
 from ascld.cli import check_not_an_input, check_output_path, silence_stdout
 from ascld.quality.problem import Problem, spreadsheet_text
-from ascld.quality.validate import ValidationResult, one_line, validate_return
+from ascld.quality.validate import OUTPUT_NAMES, ValidationResult, one_line, validate_return
 from ascld.spec import load_spec
 
 FORMATS = ("text", "json", "csv")
@@ -149,7 +149,7 @@ def validate_command(
     folder = Path(out) if out else (Path(report).parent if report else None)
     beside = {} if folder is None else {
         f"--out {out} ({name} in it)" if out else f"--report {report} ({name} beside it)": folder / name
-        for name in ("summary.json", "problems.csv", "report.html")
+        for name in OUTPUT_NAMES
     }
     check_not_an_input(
         {f"--report {report}": report, f"--dq-out {dq_out}": dq_out, **beside},

@@ -91,6 +91,10 @@ RARE_VALUE = "\x01rare"
 _STATUS_BY_CODE = {code: label for code, label in STATUS_LABELS.values()}
 
 
+# The files `ValidationResult.write_outputs` writes into its folder.
+OUTPUT_NAMES = ("summary.json", "problems.csv", "report.html")
+
+
 @dataclass
 class ValidationResult:
     """What `validate_return` found.
